@@ -1,0 +1,69 @@
+# The front door. Every target sets up what it needs (a virtualenv from requirements.txt).
+#   make demo   the full grading pipeline on the bundled sample class (SQLite gradebook)
+#   make test   pytest over tests/ and nbval over source/
+#   make lab    JupyterLab on the student copy in release/
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# nbgrader runs `alembic` by name: the venv's bin must come first on PATH.
+export PATH := $(BIN):$(PATH)
+export PYTHONDONTWRITEBYTECODE := 1
+STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
+ASSIGNMENT := conceptual
+
+.PHONY: help setup release sample autograde feedback export scores report demo test lab bench clean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	@# rfc3987-syntax (pulled in by jsonschema's format extras) builds a grammar at import: 2-3 s in
+	@# every nbgrader, nbconvert and nbval process. Only jsonschema's "iri" format check needs it.
+	$(BIN)/python -m pip uninstall -y -q rfc3987-syntax
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+setup: $(STAMP)
+
+release: setup  ## regenerate release/ from source/ (commit the result)
+	nbgrader generate_assignment $(ASSIGNMENT) --force --log-level=WARN
+
+sample: setup  ## write the sample class into submitted/
+	python -m grading.sample_class
+
+autograde: setup  ## grade everything in submitted/ in parallel
+	python -m grading.runner
+
+feedback: setup  ## feedback/ for every graded student (hidden tests removed)
+	nbgrader generate_feedback $(ASSIGNMENT) --force --log-level=WARN
+
+export: setup  ## grades.csv
+	nbgrader export --to grades.csv --log-level=WARN
+	@echo "grades exported to grades.csv"
+
+scores: setup
+	python -m grading.scores
+
+demo: setup  ## resets submitted/, autograded/, feedback/ and the gradebook, then runs it all
+	rm -rf submitted feedback gradebook.db grades.csv
+	find autograded -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
+	$(MAKE) --no-print-directory release sample autograde feedback export scores
+
+test: setup
+	python -m pytest tests
+	python -m pytest --nbval-lax -p no:cacheprovider source/$(ASSIGNMENT)
+
+lab: setup
+	jupyter lab --notebook-dir=release/$(ASSIGNMENT)
+
+bench: setup
+	python -m bench
+
+clean:
+	rm -rf submitted feedback gradebook.db grades.csv .bench
+	find autograded -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +

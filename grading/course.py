@@ -1,0 +1,50 @@
+"""Where the course lives, and nbgrader's API with the course's own configuration."""
+from pathlib import Path
+
+COURSE_ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENT = "conceptual"
+SOURCE = COURSE_ROOT / "source" / ASSIGNMENT
+RELEASE = COURSE_ROOT / "release" / ASSIGNMENT
+SUBMITTED = COURSE_ROOT / "submitted"
+AUTOGRADED = COURSE_ROOT / "autograded"
+FEEDBACK = COURSE_ROOT / "feedback"
+
+
+def notebook_names():
+    """The assignment's notebooks (without .ipynb), in order: q1, q2, ..."""
+    return sorted(p.stem for p in SOURCE.glob("*.ipynb"))
+
+
+def load_config(root=COURSE_ROOT):
+    """The traitlets Config from the course's nbgrader_config.py (as every nbgrader command reads it)."""
+    from traitlets.config.loader import PyFileConfigLoader
+    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+
+
+def nbgrader_api(root=COURSE_ROOT, config=None):
+    """An NbGraderAPI bound to the course at ``root``."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    config = load_config(root) if config is None else config
+    coursedir = CourseDirectory(config=config)
+    coursedir.root = str(root)
+    return NbGraderAPI(coursedir=coursedir, config=config)
+
+
+def copy_course(dest, root=COURSE_ROOT):
+    """A fresh course at dest with what a clone has (source, config, grading code) and release/
+    generated there: a throwaway place for tests and benchmarks to grade in."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(root / "source", dest / "source")
+    shutil.copytree(root / "grading", dest / "grading", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(root / "nbgrader_config.py", dest / "nbgrader_config.py")
+    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    env.pop("GRADEBOOK_URL", None)
+    subprocess.run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force", "--log-level=WARN"],
+                   cwd=dest, env=env, check=True, capture_output=True)
+    return dest

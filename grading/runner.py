@@ -1,0 +1,268 @@
+"""Grade a whole class in parallel: nbgrader autograde in long-lived worker processes.
+
+nbgrader grades one student after another (its issue #174). This runner fans the students out
+over an executor it is given (local worker processes by default), each worker calling
+``NbGraderAPI.autograde`` for one student at a time into the one gradebook. Every result is
+checked; a failed student is retried once, then reported by name with the reason. Notebooks a
+student broke (not JSON, not a notebook) are named with what to do, scored 0 like a missing
+notebook, and the student's other notebooks are still graded.
+
+    python -m grading.runner [--workers N] [--student ID ...]
+"""
+import argparse
+import concurrent.futures
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grading.course import ASSIGNMENT, COURSE_ROOT, notebook_names
+
+
+@dataclass
+class NotebookProblem:
+    student: str
+    notebook: str
+    reason: str
+    advice: str
+
+    def __str__(self):
+        return f"{self.student}: {self.notebook}.ipynb {self.reason} -- {self.advice}"
+
+
+@dataclass
+class StudentResult:
+    student: str
+    success: bool
+    seconds: float = 0.0
+    error: str = ""
+    attempts: int = 1
+
+
+@dataclass
+class ClassResult:
+    graded: list = field(default_factory=list)  # StudentResult that succeeded
+    failed: list = field(default_factory=list)  # StudentResult that failed twice
+    problems: list = field(default_factory=list)  # NotebookProblem, the students' own mistakes
+    seconds: float = 0.0
+
+    @property
+    def ok(self):
+        return not self.failed
+
+
+# ----------------------------------------------------------------------------- submissions
+def find_students(submitted):
+    """Student ids with a submission of the assignment, sorted."""
+    return sorted(p.parent.name for p in Path(submitted).glob(f"*/{ASSIGNMENT}") if p.is_dir())
+
+
+def check_submission(student, submitted, expected):
+    """(readable notebook names, problems) for one student's submission folder."""
+    import nbformat
+    folder = Path(submitted) / student / ASSIGNMENT
+    readable, problems = [], []
+    present = {p.stem for p in folder.glob("*.ipynb")}
+    for name in expected:
+        path = folder / f"{name}.ipynb"
+        if name not in present:
+            others = sorted(present - set(expected))
+            advice = (f"found {', '.join(o + '.ipynb' for o in others)} instead: keep the released file names"
+                      if others else "submit the released notebook under its released name")
+            problems.append(NotebookProblem(student, name, "is missing (scored 0)", advice))
+            continue
+        try:
+            nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+            if nb.get("nbformat", 0) < 4:
+                raise ValueError(f"nbformat {nb.get('nbformat')} is older than 4")
+            nbformat.validate(nb)
+        except Exception as err:  # any reason the file is not a notebook we can grade
+            if type(err).__name__ == "NotJSONError":
+                reason = "it is not valid JSON"
+            else:
+                reason = (str(err).splitlines() or [type(err).__name__])[0][:160]
+            problems.append(NotebookProblem(
+                student, name, f"could not be read as a notebook ({reason}); scored 0",
+                "the file is damaged: ask the student to re-download it from JupyterLab (File > Download) "
+                "and resubmit"))
+            continue
+        readable.append(name)
+    return readable, problems
+
+
+# ----------------------------------------------------------------------------- worker side
+_API = None
+
+
+def _init_worker(root):
+    """Runs once per worker process: pay nbgrader's imports and configuration once."""
+    global _API
+    import warnings
+    # Known-harmless noise (notes/nbgrader.md): SQLAlchemy's "not in session" when a submission
+    # is first created, and nbformat's missing-id warning on old notebooks.
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    warnings.filterwarnings("ignore", message="Cell is missing an id field")
+    os.chdir(root)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from grading.course import nbgrader_api
+    _API = nbgrader_api(Path(root))
+
+
+def grade_student(student, notebooks=None, root=str(COURSE_ROOT)):
+    """Autograde one student (all notebooks, or only the named ones). Returns a StudentResult."""
+    if _API is None:
+        _init_worker(root)
+    from nbgrader.utils import temp_attrs
+    start = time.perf_counter()
+    runs = [None] if notebooks is None else list(notebooks)
+    errors = []
+    for notebook in runs:
+        attrs = {} if notebook is None else {"notebook_id": notebook}
+        with temp_attrs(_API.coursedir, **attrs):
+            result = _API.autograde(ASSIGNMENT, student, force=True, create=False)
+        if not result.get("success"):
+            errors.append(_summarise_error(result))
+    return StudentResult(student, not errors, time.perf_counter() - start, "; ".join(errors))
+
+
+def _summarise_error(result):
+    text = (result.get("error") or result.get("log") or "unknown error").strip().splitlines()
+    lines = [l for l in text if l.strip() and "Traceback" not in l]
+    return lines[-1].strip() if lines else "unknown error"
+
+
+# ----------------------------------------------------------------------------- coordinator side
+def local_executor(workers=None):
+    """Long-lived local worker processes (the embedded default)."""
+    workers = workers or os.cpu_count() or 1
+    return concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker, initargs=(str(COURSE_ROOT),))
+
+
+class Progress:
+    """One status line: done / total, failures, time left. Rewritten in place on a terminal."""
+
+    def __init__(self, total, stream=sys.stderr):
+        self.total, self.stream, self.start = total, stream, time.perf_counter()
+        self.done = self.failed = 0
+        self.tty = stream.isatty()
+
+    def update(self, result, retrying=False):
+        if not retrying:
+            self.done += 1
+            self.failed += not result.success
+        elapsed = time.perf_counter() - self.start
+        left = elapsed / self.done * (self.total - self.done) if self.done else float("nan")
+        status = "retrying" if retrying else ("ok" if result.success else "FAILED")
+        line = (f"graded {self.done}/{self.total} | failures {self.failed} | {elapsed:5.1f}s elapsed, "
+                f"~{left:4.1f}s left | {result.student}: {status}")
+        self.stream.write(("\r\033[K" + line) if self.tty else line + "\n")
+        self.stream.flush()
+
+    def close(self):
+        if self.tty:
+            self.stream.write("\n")
+
+
+def add_students(students, db_url):
+    """Create every student before the fan-out: nbgrader's create-on-grade races (notes/scale.md)."""
+    from nbgrader.api import Gradebook
+    with Gradebook(db_url) as gb:
+        for student in students:
+            gb.update_or_create_student(student)
+
+
+def zero_unreadable(problems, db_url):
+    """Score 0 for notebooks that could not be read, as nbgrader does for missing ones."""
+    from nbgrader.api import Gradebook, MissingEntry
+    with Gradebook(db_url) as gb:
+        for p in problems:
+            try:
+                nb = gb.find_submission_notebook(p.notebook, ASSIGNMENT, p.student)
+            except MissingEntry:  # nothing of this student could be graded: record the zeros
+                gb.update_or_create_submission(ASSIGNMENT, p.student)
+                nb = gb.find_submission_notebook(p.notebook, ASSIGNMENT, p.student)
+            for grade in nb.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+def grade_class(students=None, executor=None, workers=None, submitted=None, retries=1, stream=sys.stderr):
+    """Grade every student in ``submitted`` (or the ones named) and return a ClassResult."""
+    from grading.course import load_config
+    submitted = Path(submitted or COURSE_ROOT / "submitted")
+    students = list(students or find_students(submitted))
+    expected = notebook_names()
+    db_url = load_config().CourseDirectory.db_url
+    start = time.perf_counter()
+    outcome = ClassResult()
+
+    plan = {}
+    for student in students:
+        readable, problems = check_submission(student, submitted, expected)
+        outcome.problems += problems
+        broken = [p for p in problems if "could not be read" in p.reason]
+        plan[student] = None if not broken else readable  # None: every notebook, in one run
+    add_students(students, db_url)
+
+    own_executor = executor is None
+    executor = executor or local_executor(workers)
+    progress = Progress(len(students), stream)
+    try:
+        attempts = {s: 1 for s in students}
+        pending = {executor.submit(grade_student, s, plan[s]): s for s in students if plan[s] != []}
+        for s in students:
+            if plan[s] == []:  # nothing readable: nothing to run
+                outcome.graded.append(StudentResult(s, True))
+                progress.update(outcome.graded[-1])
+        while pending:
+            done, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                student = pending.pop(future)
+                try:
+                    result = future.result()
+                except Exception as err:  # the worker itself died
+                    result = StudentResult(student, False, error=f"worker failed: {type(err).__name__}: {err}")
+                result.attempts = attempts[student]
+                if not result.success and attempts[student] <= retries:
+                    attempts[student] += 1
+                    progress.update(result, retrying=True)
+                    pending[executor.submit(grade_student, student, plan[student])] = student
+                    continue
+                (outcome.graded if result.success else outcome.failed).append(result)
+                progress.update(result)
+    finally:
+        progress.close()
+        if own_executor:
+            executor.shutdown()
+    zero_unreadable([p for p in outcome.problems if "could not be read" in p.reason], db_url)
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+def print_summary(outcome, stream=sys.stdout):
+    print(f"autograded {len(outcome.graded)} students in {outcome.seconds:.1f}s", file=stream)
+    for p in outcome.problems:
+        print(f"  student mistake: {p}", file=stream)
+    for r in outcome.failed:
+        print(f"  GRADING FAILED for {r.student} after {r.attempts} attempts: {r.error}", file=stream)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Autograde the class in parallel.")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("GRADING_WORKERS", "0")) or None,
+                        help="worker processes (default: GRADING_WORKERS or the number of cores)")
+    parser.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    args = parser.parse_args(argv)
+    outcome = grade_class(students=args.student, workers=args.workers)
+    print_summary(outcome)
+    return 0 if outcome.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""The bundled sample class: submissions made from the source solutions.
+
+Every student starts from the release copy of each notebook (what students download), with the
+instructor's solution code pasted into the answer cells; a misconception student then has a few
+exact edits applied. Because the edits name the cell and the text they change, the class follows
+the notebooks as they change, and an edit that no longer applies is an error, not a silently
+correct student.
+
+    python -m grading.sample_class [--out submitted]
+"""
+import argparse
+import json
+import re
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from grading.course import ASSIGNMENT, RELEASE, SOURCE, SUBMITTED
+
+Q1 = "q1_cross_entropy_gradient"
+Q2 = "q2_mse_vs_cross_entropy"
+Q3 = "q3_gradient_descent"
+Q4 = "q4_stacked_linear_layers"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace ``old`` (which must occur exactly once) by ``new`` in one answer cell."""
+    notebook: str
+    cell: str  # grade_id of the answer cell
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class SampleStudent:
+    id: str
+    story: str  # what this student did, one line
+    edits: tuple = ()
+    untouched: bool = False  # submits the release as downloaded
+    deleted_cell: tuple = ()  # (notebook, grade_id) of a test cell the student deleted
+    invalid_json: str = ""  # notebook whose file the student broke
+    written: bool = True  # fills the written answers
+
+
+STUDENTS = [
+    SampleStudent("reference", "submits the instructor's solution"),
+    SampleStudent("untouched", "submits the release unchanged", untouched=True, written=False),
+    SampleStudent("q1_no_minus_one", "leaves out the -1 of the correct class in dL/dz",
+                  edits=(Edit(Q1, "ce_grad_logits", "return P - onehot", "return P"),)),
+    SampleStudent("q1_flipped_sign", "returns x (y - P)^T: the gradient with its sign flipped",
+                  edits=(Edit(Q1, "ce_grad_weights", "return np.outer(x, dz)", "return -np.outer(x, dz)"),
+                         Edit(Q1, "ce_grad_weights", "return x.T @ dz / x.shape[0]",
+                              "return -(x.T @ dz) / x.shape[0]"))),
+    SampleStudent("q1_overflowing_softmax", "exponentiates the raw logits, so np.exp(1000) overflows",
+                  edits=(Edit(Q1, "softmax", "e = np.exp(shifted)", "e = np.exp(z)"),)),
+    SampleStudent("q1_forward_difference", "uses the one-sided difference (f(W+eps) - f(W)) / eps",
+                  edits=(Edit(Q1, "numerical_gradient",
+                              "W_work[idx] = original - eps\n        f_minus = f(W_work)",
+                              "f_minus = f(W_work)"),
+                         Edit(Q1, "numerical_gradient", "(f_plus - f_minus) / (2 * eps)",
+                              "(f_plus - f_minus) / eps"))),
+    SampleStudent("broken_json", "uploads a q1 file cut off half-way (not valid JSON)", invalid_json=Q1),
+    SampleStudent("deleted_test_cell", "deletes the large-logits test cell of q1",
+                  deleted_cell=(Q1, "test_softmax_large_logits")),
+]
+
+_SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
+
+
+def _grade_id(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def solution_code(cell):
+    """The source cell's code as a student who solved it would write it (markers removed)."""
+    return _SOLUTION_MARKERS.sub("", cell.source + "\n").rstrip("\n")
+
+
+def written_answer(cell):
+    """A student's written answer: the model answer without the grader's rubric."""
+    return cell.source.split("\n---\n**Rubric")[0].replace("**Model answer.**", "").strip()
+
+
+def solved_notebook(name, source_dir=SOURCE, release_dir=RELEASE, written=True):
+    """The release notebook with every answer cell filled from the source solution."""
+    release = nbformat.read(release_dir / f"{name}.ipynb", as_version=4)
+    source = {_grade_id(c): c for c in nbformat.read(source_dir / f"{name}.ipynb", as_version=4).cells
+              if _grade_id(c)}
+    for cell in release.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("solution"):
+            continue
+        src = source[meta["grade_id"]]
+        if cell.cell_type == "code":
+            cell.source = solution_code(src)
+        elif written:
+            cell.source = written_answer(src)
+    return release
+
+
+def apply_edit(nb, edit, student_id):
+    for cell in nb.cells:
+        if _grade_id(cell) == edit.cell:
+            count = cell.source.count(edit.old)
+            if count != 1:
+                raise ValueError(
+                    f"sample student {student_id!r}: the edit {edit.old!r} -> {edit.new!r} matches "
+                    f"{count} times in cell {edit.cell!r} of {edit.notebook}.ipynb (expected once); "
+                    "the solution changed: update grading/sample_class.py")
+            cell.source = cell.source.replace(edit.old, edit.new)
+            return
+    raise ValueError(f"sample student {student_id!r}: no cell {edit.cell!r} in {edit.notebook}.ipynb")
+
+
+def student_notebooks(student, source_dir=SOURCE, release_dir=RELEASE):
+    """{notebook name: notebook text} for one sample student."""
+    names = sorted(p.stem for p in Path(source_dir).glob("*.ipynb"))
+    out = {}
+    for name in names:
+        if student.untouched:
+            nb = nbformat.read(Path(release_dir) / f"{name}.ipynb", as_version=4)
+        else:
+            nb = solved_notebook(name, source_dir, release_dir, written=student.written)
+        for edit in student.edits:
+            if edit.notebook == name:
+                apply_edit(nb, edit, student.id)
+        if student.deleted_cell and student.deleted_cell[0] == name:
+            before = len(nb.cells)
+            nb.cells = [c for c in nb.cells if _grade_id(c) != student.deleted_cell[1]]
+            if len(nb.cells) != before - 1:
+                raise ValueError(f"sample student {student.id!r}: no cell {student.deleted_cell[1]!r} to delete")
+        text = nbformat.writes(nb)
+        if student.invalid_json == name:
+            text = text[: len(text) // 2]  # an upload cut off half-way
+        out[name] = text
+    for edit in student.edits:
+        if edit.notebook not in names:
+            raise ValueError(f"sample student {student.id!r}: no notebook {edit.notebook}.ipynb")
+    return out
+
+
+def build(out_dir=SUBMITTED, students=STUDENTS, source_dir=SOURCE, release_dir=RELEASE):
+    """Write every sample student's submission to out_dir/<student>/conceptual/."""
+    out_dir = Path(out_dir)
+    for student in students:
+        folder = out_dir / student.id / ASSIGNMENT
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        for name, text in student_notebooks(student, source_dir, release_dir).items():
+            (folder / f"{name}.ipynb").write_text(text)
+        for helper in Path(release_dir).glob("*.py"):  # students download the helpers too
+            shutil.copy(helper, folder / helper.name)
+    return [s.id for s in students]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(SUBMITTED), help="where to write the class")
+    args = parser.parse_args(argv)
+    ids = build(Path(args.out))
+    print(f"sample class: {len(ids)} students written to {Path(args.out).name}/: {', '.join(ids)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

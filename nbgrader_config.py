@@ -1,0 +1,53 @@
+"""The one place grading behaviour is configured (read by every nbgrader command and API call).
+
+The repository root is the course root. Two settings come from the environment so a course can
+move to a server without code changes:
+
+- GRADEBOOK_URL: the gradebook's SQLAlchemy URL. Default: SQLite in gradebook.db at the root.
+  PostgreSQL: postgresql+psycopg2://user:password@host:5432/dbname
+- GRADING_CELL_TIMEOUT: seconds a cell may run during autograding (default 10).
+"""
+import os
+import sys
+
+c = get_config()  # noqa: F821  (provided by traitlets when this file is loaded)
+
+COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
+if COURSE_ROOT not in sys.path:  # makes the `grading` package importable for the preprocessors
+    sys.path.insert(0, COURSE_ROOT)
+
+c.CourseDirectory.course_id = "ml-conceptual"
+c.CourseDirectory.root = COURSE_ROOT
+# timeout=60: a worker waits for SQLite's write lock instead of failing (notes/nbgrader.md).
+c.CourseDirectory.db_url = os.environ.get(
+    "GRADEBOOK_URL", "sqlite:///" + os.path.join(COURSE_ROOT, "gradebook.db") + "?timeout=60")
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
+
+# What a student sees where a solution was.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Autograding: a bounded time per cell, and a deleted test cell is put back and scores 0
+# (without add_missing_cells it is silently left "needs manual grade"; restored as nbgrader does
+# it, it runs and may pass).
+c.Execute.timeout = int(os.environ.get("GRADING_CELL_TIMEOUT", "10"))
+c.Execute.interrupt_on_timeout = True
+c.OverwriteCells.add_missing_cells = True
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "grading.deleted_cells.RestoreDeletedTestsAsFailures",  # OverwriteCells, restored tests score 0
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 50
+
+# Feedback: a failed hidden test shows its message, never its code.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "grading.feedback_filter.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+
+c.Exchange.assignment_dir = COURSE_ROOT

@@ -1,0 +1,85 @@
+"""Autograding the sample class: each submission loses points exactly where its mistake is.
+
+The class is built from the source solutions (grading/sample_class.py) and graded by the
+parallel runner in a throwaway copy of the course (conftest.graded_class).
+"""
+import pytest
+
+from grading.sample_class import STUDENTS
+
+# submission -> the autograded test cells it must fail (every other autograded cell must pass).
+# "ALL" means every autograded cell of the notebooks named.
+EXPECTED_FAILURES = {
+    "reference": set(),
+    "q1_no_minus_one": {
+        "test_ce_grad_logits_single", "test_ce_grad_logits_batch",
+        "test_ce_grad_weights_small_example", "test_ce_grad_weights_finite_differences",
+        "test_ce_grad_weights_correct_class_column", "test_ce_grad_weights_batch_mean",
+        "test_sgd_step_value", "test_sgd_step_lowers_loss"},
+    "q1_flipped_sign": {
+        "test_ce_grad_weights_small_example", "test_ce_grad_weights_finite_differences",
+        "test_ce_grad_weights_correct_class_column", "test_ce_grad_weights_batch_mean",
+        "test_sgd_step_value", "test_sgd_step_lowers_loss"},
+    "q1_overflowing_softmax": {"test_softmax_large_logits", "test_softmax_batch"},
+    "q1_forward_difference": {"test_numerical_gradient_known_functions"},
+    "deleted_test_cell": {"test_softmax_large_logits"},
+}
+# submissions that score zero on every autograded cell of these notebooks (and full marks elsewhere)
+ZERO_NOTEBOOKS = {
+    "untouched": "ALL",
+    "broken_json": {"q1_cross_entropy_gradient"},
+}
+
+
+def _autograded_cells(source_notebooks):
+    """{grade_id: notebook} of the code test cells (manual answers are graded by hand)."""
+    return {c.metadata["nbgrader"]["grade_id"]: name for name, nb in source_notebooks.items()
+            for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
+            and not c.metadata["nbgrader"].get("solution")}
+
+
+def test_every_sample_student_has_an_expectation():
+    ids = {s.id for s in STUDENTS}
+    assert ids == set(EXPECTED_FAILURES) | set(ZERO_NOTEBOOKS), \
+        f"students without an expected outcome: {ids ^ (set(EXPECTED_FAILURES) | set(ZERO_NOTEBOOKS))}"
+
+
+@pytest.mark.parametrize("student", sorted(set(EXPECTED_FAILURES) | set(ZERO_NOTEBOOKS)))
+def test_student_fails_exactly_the_cells_aimed_at_the_mistake(student, graded_class, source_notebooks):
+    cells = _autograded_cells(source_notebooks)
+    grades = graded_class["table"][student]
+    if student in ZERO_NOTEBOOKS:
+        zero = ZERO_NOTEBOOKS[student]
+        expected = {g for g, nb in cells.items() if zero == "ALL" or nb in zero}
+    else:
+        expected = EXPECTED_FAILURES[student]
+    assert expected <= set(cells), f"the table names cells that do not exist: {expected - set(cells)}"
+    failed = {g for g in cells if grades[g][0] < grades[g][1]}
+    partial = {g for g in failed if grades[g][0] != 0}
+    assert not partial, f"{student}: test cells are all-or-nothing, got partial scores in {partial}"
+    assert failed == expected, (f"{student}: unexpected failures {sorted(failed - expected)}, "
+                                f"unexpected passes {sorted(expected - failed)}")
+
+
+def test_reference_gets_every_automatic_point(graded_class, source_notebooks):
+    cells = _autograded_cells(source_notebooks)
+    grades = graded_class["table"]["reference"]
+    total = sum(grades[g][0] for g in cells)
+    assert total == sum(grades[g][1] for g in cells) > 0
+
+
+def test_broken_notebook_is_named_with_the_reason(graded_class):
+    out = graded_class["stdout"]
+    assert "broken_json: q1_cross_entropy_gradient.ipynb could not be read" in out, out
+    assert "not valid JSON" in out and "resubmit" in out, out
+    assert set(graded_class["table"]) == {s.id for s in STUDENTS}, "every student must be in the gradebook"
+
+
+def test_deleted_test_cell_is_restored_in_the_graded_copy(graded_class):
+    import nbformat
+    path = graded_class["root"] / "autograded" / "deleted_test_cell" / "conceptual" / "q1_cross_entropy_gradient.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    restored = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_softmax_large_logits"]
+    assert len(restored) == 1, "the deleted test cell must be put back"
+    errors = [o for o in restored[0].outputs if o.output_type == "error"]
+    assert errors and "was deleted" in errors[0].evalue

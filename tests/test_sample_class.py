@@ -1,0 +1,29 @@
+"""The sample class builder follows the notebooks and refuses edits that no longer apply."""
+import json
+
+import pytest
+
+from grading import sample_class as sc
+
+
+def test_solution_markers_are_removed():
+    nb = sc.solved_notebook(sc.Q1)
+    text = "\n".join(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    assert "BEGIN SOLUTION" not in text and "NotImplementedError()" not in text
+    assert "YOUR ANSWER HERE" not in text
+
+
+def test_an_edit_that_no_longer_applies_is_an_error():
+    student = sc.SampleStudent("x", "stale", edits=(sc.Edit(sc.Q1, "softmax", "no such text", "y"),))
+    with pytest.raises(ValueError, match="matches 0 times"):
+        sc.student_notebooks(student)
+
+
+def test_invalid_json_student_is_not_json_and_others_are():
+    student = next(s for s in sc.STUDENTS if s.invalid_json)
+    texts = sc.student_notebooks(student)
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(texts[student.invalid_json])
+    for name, text in texts.items():
+        if name != student.invalid_json:
+            json.loads(text)
