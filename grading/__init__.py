@@ -6,4 +6,6 @@
 - feedback_filter: feedback that shows a hidden test's message but never its code
 - deleted_cells: a deleted test cell is restored and scores zero
 - scores: the students x notebooks table printed after grading
+- report: the instructor's HTML report (score distributions, failure rate per test cell, manual queue)
+- manual_grades: a regrade keeps the manual grades of written answers that did not change
 """
