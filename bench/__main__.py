@@ -1,6 +1,6 @@
 """`make bench`: every benchmark of the course, medians of several runs.
 
-    python -m bench [section ...]      sections: notebooks, autograde, demo (default: all)
+    python -m bench [section ...]      sections: notebooks, autograde, demo, class (default: all)
 """
 import statistics
 import subprocess
@@ -77,7 +77,13 @@ def bench_demo():
     print(f"make demo (environment already installed): median {med:5.1f} s   runs: {fmt(times)}")
 
 
-SECTIONS = {"notebooks": bench_notebooks, "autograde": bench_autograde, "demo": bench_demo}
+def bench_class_section():
+    from bench.class_bench import bench_class
+    bench_class()
+
+
+SECTIONS = {"notebooks": bench_notebooks, "autograde": bench_autograde, "demo": bench_demo,
+            "class": bench_class_section}
 
 
 def main(argv):
