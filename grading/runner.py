@@ -203,10 +203,31 @@ def zero_unreadable(problems, db_url):
         gb.db.commit()
 
 
+class SandboxUnavailable(RuntimeError):
+    pass
+
+
+def require_sandbox():
+    """Refuse to grade, before anything starts, where the sandbox cannot run (unless switched off)."""
+    from grading import sandbox
+    if not sandbox.enabled():
+        print("WARNING: grading WITHOUT the sandbox (GRADING_SANDBOX=off): student code runs as you "
+              "and can read source/, the gradebook and the network.", file=sys.stderr)
+        return
+    reason = sandbox.problem()
+    if reason:
+        raise SandboxUnavailable(
+            f"Grading refused: the sandbox that keeps student code away from source/, the gradebook, "
+            f"other students and the network cannot start here: {reason}.\n"
+            "Either install it (Debian: apt-get install bubblewrap), or grade without it, knowing that "
+            "student code then runs as you: GRADING_SANDBOX=off make autograde")
+
+
 def grade_class(students=None, executor=None, workers=None, submitted=None, retries=1, stream=sys.stderr):
     """Grade every student in ``submitted`` (or the ones named) and return a ClassResult."""
     from grading.course import load_config
     quiet_known_noise()
+    require_sandbox()
     submitted = Path(submitted or COURSE_ROOT / "submitted")
     students = list(students or find_students(submitted))
     expected = notebook_names()
@@ -271,7 +292,11 @@ def main(argv=None):
                         help="worker processes (default: GRADING_WORKERS or the number of cores)")
     parser.add_argument("--student", action="append", help="grade only this student (repeatable)")
     args = parser.parse_args(argv)
-    outcome = grade_class(students=args.student, workers=args.workers)
+    try:
+        outcome = grade_class(students=args.student, workers=args.workers)
+    except SandboxUnavailable as err:
+        print(err, file=sys.stderr)
+        return 2
     print_summary(outcome)
     return 0 if outcome.ok else 1
 
