@@ -37,12 +37,16 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
-    "grading.deleted_cells.RestoreDeletedTestsAsFailures",  # OverwriteCells, restored tests score 0
+    "grading.master_cells.RestoreMasterCells",  # OverwriteCells, robust; restored tests score 0
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 # Every student kernel runs in a sandbox (grading/sandbox.py); GRADING_SANDBOX=off disables it.
+# Before each test cell, what the tests rely on is put back as it was before student code ran
+# (grading/trust.py).
 c.Autograde.autograde_preprocessors = [
+    "grading.trust.GuardTestCells",
     "grading.sandbox.SandboxedExecute",  # nbgrader's Execute, kernels sandboxed
+    "grading.trust.RemoveGuardCells",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",

@@ -75,9 +75,14 @@ def check_submission(student, submitted, expected):
             continue
         try:
             nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
-            if nb.get("nbformat", 0) < 4:
-                raise ValueError(f"nbformat {nb.get('nbformat')} is older than 4")
-            nbformat.validate(nb)
+            version = nb.get("nbformat", 0)
+            if version < 4:  # nbgrader converts it on reading; say so, grade it
+                nbformat.validate(nbformat.convert(nb, 4))
+                problems.append(NotebookProblem(
+                    student, name, f"is in the old notebook format {version} (converted to 4 and graded)",
+                    "nothing to do; an up-to-date JupyterLab saves format 4"))
+            else:
+                nbformat.validate(nb)
         except Exception as err:  # any reason the file is not a notebook we can grade
             if type(err).__name__ == "NotJSONError":
                 reason = "it is not valid JSON"
@@ -187,8 +192,8 @@ def add_students(students, db_url):
             gb.update_or_create_student(student)
 
 
-def zero_unreadable(problems, db_url):
-    """Score 0 for notebooks that could not be read, as nbgrader does for missing ones."""
+def zero_notebooks(problems, db_url):
+    """Score 0 for notebooks that could not be graded, as nbgrader does for missing ones."""
     from nbgrader.api import Gradebook, MissingEntry
     with Gradebook(db_url) as gb:
         for p in problems:
@@ -235,12 +240,17 @@ def grade_class(students=None, executor=None, workers=None, submitted=None, retr
     start = time.perf_counter()
     outcome = ClassResult()
 
-    plan = {}
+    plan, zero = {}, []
     for student in students:
         readable, problems = check_submission(student, submitted, expected)
         outcome.problems += problems
-        broken = [p for p in problems if "could not be read" in p.reason]
-        plan[student] = None if not broken else readable  # None: every notebook, in one run
+        unreadable = [p for p in problems if "could not be read" in p.reason]
+        zero += unreadable
+        if not readable:  # nothing nbgrader could open: no run, every notebook scores 0
+            plan[student] = []
+            zero += [p for p in problems if p not in unreadable and "is missing" in p.reason]
+        else:  # None: every notebook in one run; a list: only those (the others are damaged)
+            plan[student] = None if not unreadable else readable
     add_students(students, db_url)
 
     own_executor = executor is None
@@ -273,7 +283,7 @@ def grade_class(students=None, executor=None, workers=None, submitted=None, retr
         progress.close()
         if own_executor:
             executor.shutdown()
-    zero_unreadable([p for p in outcome.problems if "could not be read" in p.reason], db_url)
+    zero_notebooks(zero, db_url)
     outcome.seconds = time.perf_counter() - start
     return outcome
 

@@ -25,11 +25,13 @@ import sys
 import tempfile
 
 from jupyter_client.manager import AsyncKernelManager
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 
-LIMITS = ["--as=4294967296", "--cpu=120", "--nproc=256", "--fsize=104857600", "--nofile=256"]
+# address space 4 GiB, CPU 120 s (a backstop: Execute.timeout stops loops), 64 processes/threads,
+# files up to 100 MiB, 256 open files
+LIMITS = ["--as=4294967296", "--cpu=120", "--nproc=64", "--fsize=104857600", "--nofile=256"]
 COURSE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -38,8 +40,14 @@ def enabled():
 
 
 def sandbox_user():
-    entry = pwd.getpwnam(os.environ.get("GRADING_SANDBOX_USER", "nobody"))
-    return entry.pw_uid, entry.pw_gid
+    """(uid, gid) the kernel runs as: GRADING_SANDBOX_USER if set, else a uid of its own for each
+    grading process (with nobody's group), so the process limit of one student's kernel (a fork
+    bomb) cannot starve a kernel graded beside it."""
+    name = os.environ.get("GRADING_SANDBOX_USER")
+    if name:
+        entry = pwd.getpwnam(name)
+        return entry.pw_uid, entry.pw_gid
+    return 2_000_000 + os.getpid() % 1_000_000, pwd.getpwnam("nobody").pw_gid
 
 
 def _python_dirs():
@@ -82,12 +90,13 @@ def wrap(kernel_cmd, workdir, box, env_pass=None):
     cmd += ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--no-new-privs",
             "--inh-caps=-all", "--bounding-set=-all"]
     cmd += ["prlimit", *LIMITS, "--"]
-    env = {"PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin", "HOME": "/tmp",
+    env = {"PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin", "HOME": "/tmp", "USER": "student",
            "LANG": "C.UTF-8", "MPLCONFIGDIR": os.path.join(box, "mpl"), "MPLBACKEND": "agg",
            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     env.update(env_pass or {})
     # env -i: nothing of the grader's environment (a database password, say) reaches the kernel
-    cmd += ["env", "-i"] + [f"{k}={v}" for k, v in env.items()] + list(kernel_cmd)
+    # --log-level=CRITICAL: no "Ctrl-C will not work" banner per kernel on the grader's terminal
+    cmd += ["env", "-i"] + [f"{k}={v}" for k, v in env.items()] + list(kernel_cmd) + ["--log-level=CRITICAL"]
     return cmd
 
 
@@ -171,7 +180,8 @@ class SandboxKernelManager(AsyncKernelManager):
 
 class SandboxedExecute(Execute):
     """nbgrader's Execute with sandboxed kernels (unless GRADING_SANDBOX=off), and a kernel that
-    dies (os._exit, a CPU-time limit) costs the cells it did not run, not the whole notebook."""
+    dies (os._exit, a CPU-time limit) or hangs past an interrupt costs the cells it did not run,
+    not the whole notebook."""
 
     def __init__(self, *args, **kwargs):
         if enabled():
@@ -183,7 +193,10 @@ class SandboxedExecute(Execute):
             return super().preprocess(nb, resources, km=km)
         except DeadKernelError as err:
             self._fail_unrun_cells(nb, f"the kernel died ({err}); cells after this point did not run")
-            return nb, resources
+        except CellTimeoutError:
+            self._fail_unrun_cells(nb, "the kernel stopped responding (no reply after a timeout and an "
+                                       "interrupt); cells after this point did not run")
+        return nb, resources
 
     @staticmethod
     def _fail_unrun_cells(nb, message):

@@ -1,0 +1,81 @@
+"""Put the instructor's cells back, whatever the student did to them.
+
+nbgrader's ``OverwriteCells`` restores test cells from the gradebook, but:
+
+- a restored (deleted) test cell then runs against the student's code and can pass, so deleting
+  a test would cost nothing: here a restored code test cell fails first, with a message saying
+  why, so it scores 0;
+- it breaks (and the whole student fails to grade) on notebooks a student tampered with: grade
+  flags or points edited, ids renamed or pasted twice, all cells deleted. Here the metadata of
+  every known cell is reset from the gradebook first, unknown ids are dropped (the cell becomes
+  an ordinary cell), and deleted cells are put back after the nearest instructor cell that
+  survived.
+
+Configured in ``nbgrader_config.py`` in place of ``OverwriteCells``.
+"""
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import OverwriteCells
+
+DELETED_TEST_MESSAGE = (
+    "The test cell {cell_id!r} was deleted from this notebook. It has been put back and scores 0: "
+    "never delete or re-create test cells (restore a notebook from the release if you did by accident).")
+
+
+def _grade_id(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+class RestoreMasterCells(OverwriteCells):
+
+    def preprocess(self, nb, resources):
+        with Gradebook(resources["nbgrader"]["db_url"]) as gb:
+            master = gb.find_notebook(resources["nbgrader"]["notebook"], resources["nbgrader"]["assignment"])
+            self._reset_metadata(nb, master)
+        return super().preprocess(nb, resources)
+
+    def _reset_metadata(self, nb, master):
+        source = {c.name: c for c in master.source_cells}
+        grades = {c.name: c for c in master.grade_cells}
+        solutions = {c.name for c in master.solution_cells}
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader")
+            if meta is None:
+                continue
+            name = meta.get("grade_id")
+            if name not in source:
+                self.log.warning("Dropping nbgrader metadata of a cell with unknown id %r", name)
+                del cell.metadata["nbgrader"]
+                continue
+            meta.update(grade=name in grades, solution=name in solutions, locked=bool(source[name].locked),
+                        task=False)
+            if name in grades:
+                meta["points"] = grades[name].max_score
+            else:
+                meta.pop("points", None)
+
+    def add_missing_grade_cells(self, nb, resources):
+        master = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
+        order = [c.name for c in master.source_cells]
+        source = {c.name: c for c in master.source_cells}
+        solutions = {c.name for c in master.solution_cells}
+        for grade_cell in master.grade_cells:
+            present = {_grade_id(c): i for i, c in enumerate(nb.cells) if _grade_id(c)}
+            if grade_cell.name in present:
+                continue
+            self.log.warning("Missing grade cell %s encountered, adding to notebook", grade_cell.name)
+            cell = self.missing_cell_transform(source[grade_cell.name], grade_cell.max_score,
+                                               is_solution=grade_cell.name in solutions)
+            earlier = order[:order.index(grade_cell.name)]
+            anchors = [present[name] for name in earlier if name in present]
+            nb.cells.insert(anchors[-1] + 1 if anchors else 0, cell)
+        return nb, resources
+
+    def add_missing_task_cells(self, nb, resources):
+        return nb, resources  # this course has no task cells
+
+    def missing_cell_transform(self, source_cell, max_score, is_solution=False, is_task=False):
+        cell = super().missing_cell_transform(source_cell, max_score, is_solution=is_solution, is_task=is_task)
+        if cell["cell_type"] == "code" and not is_solution and not is_task:
+            message = DELETED_TEST_MESSAGE.format(cell_id=source_cell.name)
+            cell["source"] = f"assert False, {message!r}\n" + cell["source"]
+        return cell

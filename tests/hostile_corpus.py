@@ -1,0 +1,281 @@
+"""A corpus of hostile and broken submissions, each one attack or breakage, with its outcome.
+
+Every student submits question 1 only (the other notebooks are missing and score 0 for all of
+them alike). Two honest baselines are graded with them: ``honest_wrong`` (the same wrong-but-honest
+answers the attackers start from) and ``reference``. "Blocked" attacks print ATTACK BLOCKED or
+ATTACK SUCCEEDED into their graded copy, so a test can tell which happened.
+"""
+import textwrap
+from dataclasses import dataclass, field
+
+import nbformat
+
+from grading import sample_class
+from grading.sample_class import Q1
+
+# Honest but wrong answers: right shapes, wrong values (what the attackers would otherwise get).
+WRONG = {
+    "softmax": "def softmax(z):\n    return np.zeros_like(np.asarray(z, dtype=float))",
+    "cross_entropy": "def cross_entropy(P, c):\n    return 0.0",
+    "ce_grad_logits": "def ce_grad_logits(z, c):\n    return np.zeros_like(np.asarray(z, dtype=float))",
+    "ce_grad_weights": "def ce_grad_weights(W, x, c):\n    return np.zeros_like(np.asarray(W, dtype=float))",
+    "sgd_step": "def sgd_step(W, x, c, lr):\n    return np.array(W, dtype=float)",
+    "numerical_gradient": "def numerical_gradient(f, W, eps=1e-5):\n    return np.zeros_like(np.asarray(W, dtype=float))",
+}
+
+
+def _gid(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def wrong_q1():
+    nb = sample_class.solved_notebook(Q1)
+    for cell in nb.cells:
+        if _gid(cell) in WRONG:
+            cell.source = WRONG[_gid(cell)]
+    return nb
+
+
+def with_code(nb, grade_id, code, where="after"):
+    code = textwrap.dedent(code).strip("\n")
+    for cell in nb.cells:
+        if _gid(cell) == grade_id:
+            cell.source = (cell.source + "\n" + code) if where == "after" else (code + "\n" + cell.source)
+            return nb
+    raise KeyError(grade_id)
+
+
+def probe(action):
+    """Code that prints whether a forbidden action worked."""
+    return ("try:\n" + textwrap.indent(textwrap.dedent(action).strip("\n"), "    ") +
+            "\n    print('ATTACK SUCCEEDED')\nexcept Exception as _e:\n"
+            "    print('ATTACK BLOCKED:', type(_e).__name__)")
+
+
+STEAL_AND_RUN = """
+import json
+nb = json.load(open({path!r}))
+for cell in nb["cells"]:
+    if cell["cell_type"] == "code" and "def " in "".join(cell["source"]):
+        exec("".join(cell["source"]), globals())
+"""
+
+ALWAYS_TRUE = "lambda *a, **k: True"
+
+
+@dataclass
+class Hostile:
+    id: str
+    story: str
+    build: object  # () -> {filename: text or bytes}; a missing q1 is simply absent
+    outcome: str  # "no_more_than_honest" | "zero" | "killed_after:<grade_id>" | "reference" | "student_error"
+    blocked: bool = False  # its graded copy must say ATTACK BLOCKED and never ATTACK SUCCEEDED
+    message: str = ""  # for student errors: what the runner's output must say about it
+    files: dict = field(default_factory=dict)
+
+
+def _q1(nb):
+    return {f"{Q1}.ipynb": nbformat.writes(nb)}
+
+
+def corpus(port):
+    """The hostile class. ``port``: a loopback port the test listens on (nothing may reach it)."""
+    up = "../../../"  # from autograded/<student>/conceptual to the course root
+    W = wrong_q1
+    entries = [
+        Hostile("read_source", "reads source/ and runs the instructor's solutions",
+                lambda: _q1(with_code(W(), "numerical_gradient", probe(STEAL_AND_RUN.format(
+                    path=up + f"source/conceptual/{Q1}.ipynb")))), "no_more_than_honest", blocked=True),
+        Hostile("read_other_student", "reads another student's submission and runs it",
+                lambda: _q1(with_code(W(), "numerical_gradient", probe(STEAL_AND_RUN.format(
+                    path=up + f"submitted/reference/conceptual/{Q1}.ipynb")))), "no_more_than_honest", blocked=True),
+        Hostile("write_gradebook", "writes full marks into the gradebook",
+                lambda: _q1(with_code(W(), "numerical_gradient", probe(f"""
+                    import sqlite3
+                    db = sqlite3.connect({up + 'gradebook.db'!r})
+                    db.execute("update grade set auto_score = 1000")
+                    db.commit()
+                    assert db.total_changes > 0
+                    """))), "no_more_than_honest", blocked=True),
+        Hostile("open_socket", "opens a socket to the grading machine",
+                lambda: _q1(with_code(W(), "numerical_gradient", probe(f"""
+                    import socket
+                    s = socket.create_connection(("127.0.0.1", {port}), timeout=3)
+                    s.sendall(b"stolen")
+                    """))), "no_more_than_honest", blocked=True),
+        Hostile("patch_numpy", "replaces np.allclose, isclose, array_equal, linalg.norm and np.testing",
+                lambda: _q1(with_code(W(), "softmax", f"""
+                    np.allclose = np.isclose = np.array_equal = {ALWAYS_TRUE}
+                    np.linalg.norm = lambda *a, **k: 0.0
+                    np.testing.assert_allclose = np.testing.assert_array_equal = lambda *a, **k: None
+                    """)), "no_more_than_honest"),
+        Hostile("patch_builtins", "replaces abs, isinstance, max and float in builtins",
+                lambda: _q1(with_code(W(), "softmax", f"""
+                    import builtins
+                    builtins.abs = lambda x: 0.0
+                    builtins.isinstance = {ALWAYS_TRUE}
+                    builtins.max = lambda *a, **k: 1.0
+                    """)), "no_more_than_honest"),
+        Hostile("shadow_globals", "defines global np and abs that always agree",
+                lambda: _q1(with_code(W(), "softmax", """
+                    import numpy as _real_np
+                    class _AgreeableNumpy:
+                        def __getattr__(self, name):
+                            if name in ("allclose", "isclose", "array_equal"):
+                                return lambda *a, **k: True
+                            return getattr(_real_np, name)
+                    np = _AgreeableNumpy()
+                    abs = lambda x: 0.0
+                    """, where="after")), "no_more_than_honest"),
+        Hostile("patch_assertion_machinery", "swallows AssertionError in IPython and the traceback display",
+                lambda: _q1(with_code(W(), "softmax", """
+                    import sys
+                    _ip = get_ipython()
+                    _ip.set_custom_exc((AssertionError, Exception), lambda *a, **k: None)
+                    _ip.showtraceback = lambda *a, **k: None
+                    sys.excepthook = lambda *a: None
+                    """)), "no_more_than_honest"),
+        Hostile("repatch_hook", "re-patches np.allclose in a hook before every cell",
+                lambda: _q1(with_code(W(), "softmax", f"""
+                    def _again(*a, **k):
+                        np.allclose = np.isclose = {ALWAYS_TRUE}
+                        np.linalg.norm = lambda *a, **k: 0.0
+                    get_ipython().events.register("pre_run_cell", _again)
+                    """)), "no_more_than_honest"),
+        Hostile("shadow_numpy_module", "submits a numpy.py whose allclose always agrees",
+                lambda: {**_q1(W()), "numpy.py": textwrap.dedent("""
+                    import importlib.machinery, importlib.util, sys
+                    _spec = importlib.machinery.PathFinder.find_spec("numpy", [p for p in sys.path if p not in ("", ".")])
+                    _real = importlib.util.module_from_spec(_spec)
+                    sys.modules["numpy"] = _real
+                    _spec.loader.exec_module(_real)
+                    _real.allclose = _real.isclose = lambda *a, **k: True
+                    _real.linalg.norm = lambda *a, **k: 0.0
+                    """)}, "no_more_than_honest"),
+        Hostile("liar_objects", "returns objects that claim to equal anything",
+                lambda: _q1(with_code(W(), "numerical_gradient", """
+                    class Liar:
+                        shape = property(lambda self: self._shape)
+                        def __init__(self, shape=()): self._shape = shape
+                        def __eq__(self, other): return True
+                        __le__ = __lt__ = __ge__ = __gt__ = __eq__
+                        def __sub__(self, other): return self
+                        __rsub__ = __add__ = __radd__ = __mul__ = __rmul__ = __truediv__ = __sub__
+                        def __abs__(self): return 0.0
+                        def __float__(self): return 0.0
+                        def __bool__(self): return True
+                        def __getitem__(self, i): return self
+                        def all(self): return True
+                    def softmax(z): return Liar(np.shape(z))
+                    def ce_grad_weights(W, x, c): return Liar(np.shape(W))
+                    def cross_entropy(P, c): return Liar()
+                    """)), "no_more_than_honest"),
+        Hostile("sys_exit", "calls sys.exit in an answer cell",
+                lambda: _q1(with_code(W(), "softmax", "import sys\nsys.exit(0)")), "no_more_than_honest"),
+        Hostile("os_exit", "defines correct functions, then os._exit kills the kernel",
+                lambda: _q1(with_code(sample_class.solved_notebook(Q1), "ce_grad_weights", "import os\nos._exit(0)")),
+                "killed_after:ce_grad_weights"),
+        Hostile("kill_kernel", "defines correct functions, then SIGKILLs its own kernel",
+                lambda: _q1(with_code(sample_class.solved_notebook(Q1), "sgd_step",
+                                      "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")),
+                "killed_after:sgd_step"),
+        Hostile("endless_loop", "softmax never returns",
+                lambda: _q1(with_code(W(), "softmax", "def softmax(z):\n    while True:\n        pass")),
+                "no_more_than_honest"),
+        Hostile("memory_bomb", "allocates 50 GiB, in a cell and inside a graded function",
+                lambda: _q1(with_code(with_code(W(), "softmax", "big = bytearray(50 * 2**30)"), "cross_entropy",
+                                      "def cross_entropy(P, c):\n    return len([0.0] * 10**11)")),
+                "no_more_than_honest"),
+        Hostile("fork_bomb", "forks without end",
+                lambda: _q1(with_code(W(), "softmax", "import os\nwhile True:\n    os.fork()")), "no_more_than_honest"),
+        Hostile("huge_output", "prints millions of lines",
+                lambda: _q1(with_code(W(), "softmax", "for i in range(3_000_000):\n    print(i, 'x' * 50)")),
+                "no_more_than_honest"),
+        Hostile("huge_file", "writes a 1 GiB file",
+                lambda: _q1(with_code(W(), "softmax", probe("""
+                    with open("/tmp/huge.bin", "wb") as f:
+                        for _ in range(1024):
+                            f.write(b"0" * 2**20)
+                    """))), "no_more_than_honest", blocked=True),
+        Hostile("edits_test_cell", "empties a visible test cell",
+                lambda: _q1(_edit_test(W(), "test_softmax_values", "pass")), "no_more_than_honest"),
+        Hostile("deletes_test_cells", "solves everything and deletes every test cell",
+                lambda: _q1(_delete_tests(sample_class.solved_notebook(Q1))), "zero"),
+        Hostile("changes_metadata", "raises points, clears grade flags, renames ids",
+                lambda: _q1(_tamper_metadata(W())), "no_more_than_honest"),
+        Hostile("duplicates_grade_ids", "pastes an empty copy of a test cell before the real one",
+                lambda: _q1(_duplicate_test(W(), "test_softmax_values")), "no_more_than_honest"),
+        Hostile("changes_cell_type", "turns a test cell into markdown",
+                lambda: _q1(_to_markdown(W(), "test_softmax_large_logits")), "no_more_than_honest"),
+        Hostile("empty_notebook", "submits a notebook with no cells",
+                lambda: {f"{Q1}.ipynb": nbformat.writes(nbformat.v4.new_notebook())}, "zero"),
+        Hostile("not_json", "submits a file that is not JSON",
+                lambda: {f"{Q1}.ipynb": "this is not a notebook"}, "student_error",
+                message=f"{Q1}.ipynb could not be read as a notebook (it is not valid JSON)"),
+        Hostile("old_nbformat", "submits the solution saved in notebook format 3",
+                lambda: {f"{Q1}.ipynb": nbformat.writes(nbformat.convert(sample_class.solved_notebook(Q1), 3), version=3)},
+                "reference", message=f"{Q1}.ipynb is in the old notebook format 3 (converted to 4 and graded)"),
+        Hostile("renamed", "submits q1 under another name",
+                lambda: {f"{Q1} (1).ipynb": nbformat.writes(sample_class.solved_notebook(Q1))}, "student_error",
+                message=f"{Q1}.ipynb is missing (scored 0) -- found {Q1} (1).ipynb instead"),
+        Hostile("missing", "submits nothing for q1",
+                lambda: {}, "student_error", message=f"{Q1}.ipynb is missing (scored 0)"),
+    ]
+    return entries
+
+
+def _edit_test(nb, grade_id, source):
+    next(c for c in nb.cells if _gid(c) == grade_id).source = source
+    return nb
+
+
+def _delete_tests(nb):
+    nb.cells = [c for c in nb.cells if not (c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code")]
+    return nb
+
+
+def _tamper_metadata(nb):
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and cell.cell_type == "code":
+            meta["points"] = 100
+        if _gid(cell) == "test_softmax_values":
+            meta["grade"] = False
+        if _gid(cell) == "test_softmax_batch":
+            meta["grade_id"] = "renamed_by_student"
+        if _gid(cell) == "softmax":
+            meta.update(grade=True, points=50)
+    return nb
+
+
+def _duplicate_test(nb, grade_id):
+    import copy
+    i = next(i for i, c in enumerate(nb.cells) if _gid(c) == grade_id)
+    fake = copy.deepcopy(nb.cells[i])
+    fake.source = "pass"
+    fake["id"] = "fake-copy"
+    nb.cells.insert(i, fake)
+    return nb
+
+
+def _to_markdown(nb, grade_id):
+    i = next(i for i, c in enumerate(nb.cells) if _gid(c) == grade_id)
+    old = nb.cells[i]
+    cell = nbformat.v4.new_markdown_cell(old.source, metadata=old.metadata)
+    cell["id"] = old["id"]
+    nb.cells[i] = cell
+    return nb
+
+
+def write(out_dir, port):
+    """Write the corpus and the two baselines as submissions into out_dir."""
+    from pathlib import Path
+    students = {h.id: h.build() for h in corpus(port)}
+    students["honest_wrong"] = _q1(wrong_q1())
+    students["reference"] = _q1(sample_class.solved_notebook(Q1))
+    for sid, files in students.items():
+        folder = Path(out_dir) / sid / "conceptual"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, content in files.items():
+            (folder / name).write_text(content)
+    return sorted(students)

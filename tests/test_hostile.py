@@ -1,0 +1,124 @@
+"""Hostile and broken submissions (tests/hostile_corpus.py) cannot cheat, crash or read.
+
+The whole corpus is graded in one batch by the parallel runner, sandbox on, with a short cell
+timeout; each entry must get its outcome, and the batch, the baselines and the gradebook must be
+untouched by the rest.
+"""
+import socket
+import subprocess
+import sys
+import threading
+
+import nbformat
+import pytest
+
+import hostile_corpus
+from conftest import course_env, grade_table, make_course
+from grading.course import ASSIGNMENT
+from grading.sample_class import Q1
+
+ENTRIES = {h.id: h for h in hostile_corpus.corpus(port=0)}
+
+
+def _autograded(table):
+    return {g for g in table["reference"] if g.startswith("test_")}
+
+
+@pytest.fixture(scope="module")
+def hostile_class(tmp_path_factory):
+    root = make_course(tmp_path_factory.mktemp("hostile"))
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(5)
+    received = []
+
+    def listen():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            received.append(conn.recv(100))
+            conn.close()
+    threading.Thread(target=listen, daemon=True).start()
+    hostile_corpus.write(root / "submitted", server.getsockname()[1])
+    proc = subprocess.run([sys.executable, "-m", "grading.runner", "--workers", "2"], cwd=root,
+                          env=course_env(GRADING_CELL_TIMEOUT="4"), capture_output=True, text=True)
+    server.close()
+    graded = {}
+    for path in (root / "autograded").glob(f"*/{ASSIGNMENT}/{Q1}.ipynb"):
+        graded[path.parts[-3]] = path
+    return {"root": root, "proc": proc, "table": grade_table(root), "graded": graded, "received": received}
+
+
+def test_corpus_is_large_enough():
+    assert len(ENTRIES) >= 20
+
+
+def test_batch_finishes_and_grades_everyone(hostile_class):
+    proc = hostile_class["proc"]
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "GRADING FAILED" not in proc.stdout
+    assert set(hostile_class["table"]) == set(ENTRIES) | {"honest_wrong", "reference"}
+
+
+def test_baselines_are_untouched(hostile_class):
+    table = hostile_class["table"]
+    cells = _autograded(table)
+    assert all(table["reference"][g][0] == table["reference"][g][1] for g in cells), "reference lost points"
+    passing = {g for g in cells if table["honest_wrong"][g][0] > 0}
+    # zeros of the right shape honestly pass the checks that only look at the arguments, and shift
+    # invariance (zeros do not change under a shift)
+    assert passing == {"test_sgd_step_leaves_input_unchanged", "test_numerical_gradient_leaves_input_unchanged",
+                       "test_softmax_shift_invariance"}
+
+
+def test_gradebook_max_scores_are_intact(hostile_class):
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{hostile_class['root']}/gradebook.db") as gb:
+        notebook = gb.find_notebook(Q1, ASSIGNMENT)
+        assert notebook.max_score == 30
+        assert {c.name for c in notebook.grade_cells} == {g for g in hostile_class["table"]["reference"]}
+        for student in hostile_class["table"]:
+            assert gb.find_submission_notebook(Q1, ASSIGNMENT, student).max_score == 30, student
+
+
+def test_nothing_reaches_the_network(hostile_class):
+    assert hostile_class["received"] == []
+
+
+@pytest.mark.parametrize("entry", sorted(ENTRIES))
+def test_hostile_submission_gets_its_outcome(entry, hostile_class):
+    h = ENTRIES[entry]
+    table = hostile_class["table"]
+    cells = sorted(_autograded(table))
+    got = {g: table[entry][g][0] for g in cells}
+    honest = {g: table["honest_wrong"][g][0] for g in cells}
+    reference = {g: table["reference"][g][0] for g in cells}
+    if h.outcome == "no_more_than_honest":
+        more = {g for g in cells if got[g] > honest[g]}
+        assert not more, f"{entry} ({h.story}) scored more than honest wrong work on {sorted(more)}"
+    elif h.outcome in ("zero", "student_error"):
+        assert not any(got.values()), f"{entry} ({h.story}) must score 0, got {got}"
+    elif h.outcome == "reference":
+        assert got == reference, f"{entry}: honest work in another form must score as the reference"
+    elif h.outcome.startswith("killed_after:"):
+        nb = nbformat.read(hostile_class["root"] / "submitted" / entry / ASSIGNMENT / f"{Q1}.ipynb", as_version=4)
+        killer = h.outcome.split(":")[1]
+        ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+        after = {g for g in cells if ids.index(g) > ids.index(killer)}
+        before = set(cells) - after
+        assert after and all(got[g] == 0 for g in after), f"{entry}: cells after the kernel died must score 0"
+        assert all(got[g] == reference[g] for g in before), f"{entry}: cells before the kill keep their scores"
+    else:
+        raise AssertionError(f"unknown outcome {h.outcome}")
+    if h.message:
+        assert f"{entry}: {h.message}" in hostile_class["proc"].stdout, hostile_class["proc"].stdout[-2000:]
+    if h.blocked:
+        nb = nbformat.read(hostile_class["graded"][entry], as_version=4)
+        printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+        assert "ATTACK BLOCKED" in printed and "ATTACK SUCCEEDED" not in printed, f"{entry} was not blocked: {printed[-300:]}"
+
+
+def test_huge_output_is_truncated(hostile_class):
+    assert hostile_class["graded"]["huge_output"].stat().st_size < 2_000_000
