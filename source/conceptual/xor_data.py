@@ -26,7 +26,7 @@ def hand_set_weights():
             "W2": np.array([[1.0, -2.0]]), "b2": np.array([-0.5])}
 
 
-def plot_decision_boundaries(panels, X, y, lim=(-0.5, 1.5), resolution=201):
+def plot_decision_boundaries(panels, X, y, lim=(-0.5, 1.5), resolution=101):
     """Decision regions of several models side by side; returns the Figure.
 
     panels: list of (title, score_fn); score_fn maps a batch of points (m, 2) to scores of shape
@@ -38,6 +38,7 @@ def plot_decision_boundaries(panels, X, y, lim=(-0.5, 1.5), resolution=201):
     G1, G2 = np.meshgrid(grid, grid)
     points = np.column_stack([G1.ravel(), G2.ravel()])
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.0), squeeze=False)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.12, top=0.86, wspace=0.3)
     for ax, (title, score_fn) in zip(axes[0], panels):
         scores = np.asarray(score_fn(points), dtype=float).reshape(-1)
         ax.contourf(G1, G2, (scores > 0).reshape(G1.shape), levels=[-0.5, 0.5, 1.5],
@@ -50,10 +51,9 @@ def plot_decision_boundaries(panels, X, y, lim=(-0.5, 1.5), resolution=201):
         ax.scatter(X[wrong, 0], X[wrong, 1], s=420, facecolors="none", edgecolors="red",
                    linewidths=2.0, zorder=4)
         ax.set_title(f"{title}\n{int(np.sum(~wrong))} of {len(y)} points right")
-        ax.set_xlabel("$x_1$")
-        ax.set_ylabel("$x_2$")
+        ax.set_xlabel("x1")
+        ax.set_ylabel("x2")
         ax.set_xlim(*lim)
         ax.set_ylim(*lim)
         ax.set_aspect("equal")
-    fig.tight_layout()
     return fig
