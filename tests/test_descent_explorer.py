@@ -103,12 +103,29 @@ def test_a_slider_change_redraws_path_and_loss(explorer):
     explorer.steps_slider.value = 7  # the observer redraws, nobody calls redraw()
     assert explorer.trajectory.shape == (8, 2)
     x, y = explorer.path_line.get_data()
+    assert explorer.loss_ax is explorer.loss_line.axes
     assert np.allclose(x, explorer.trajectory[:, 0]) and np.allclose(y, explorer.trajectory[:, 1])
     assert len(explorer.loss_line.get_data()[0]) == 8
     assert np.allclose(explorer.loss_line.get_data()[1], ls.loss(explorer.trajectory))
     assert explorer.png() != before
     explorer.w2_slider.value = 0.4
     assert np.array_equal(explorer.trajectory[0], [0.0, 0.4])
+
+
+def test_same_settings_give_the_same_picture(explorer):
+    """The kept bitmaps (one per loss-panel scale) and the curve drawn over them stay in step."""
+    settings = [((0.0, 0.2), 0.3, 50), ((0.5, -0.5), 3.0, 80), ((1.6, 1.4), 0.05, 120)]
+    pictures = []
+    for (start, lr, steps) in settings + settings:
+        explorer.steps_slider.value, explorer.lr_slider.value = steps, lr
+        explorer.set_start(*start)
+        pictures.append(explorer.png())
+        lo, hi = explorer.loss_ax.get_ylim()
+        losses = ls.loss(explorer.trajectory)
+        assert lo <= losses.min() and losses.max() <= hi, (explorer.loss_ax.get_ylim(), losses.min(), losses.max())
+        assert explorer.loss_ax.get_xlim()[1] >= steps
+    assert pictures[:3] == pictures[3:]
+    assert len(set(pictures[:3])) == 3
 
 
 def test_picture_is_drawn_not_blank(explorer):

@@ -45,16 +45,15 @@ def classify(trajectory):
     final = np.asarray(trajectory, dtype=np.float64)[-1]
     steps = len(trajectory) - 1
     if not np.all(np.isfinite(final)) or np.hypot(*final) > FAR_AWAY:
-        return (f"{DIVERGED} — after {steps} steps the weights are at {_fmt(final)}, far off the map: "
-                "the learning rate is too large")
+        return f"{DIVERGED} — after {steps} steps w = {_fmt(final)}, far off the map: the learning rate is too large"
     value = loss(final)
     where = f"w = {_fmt(final)}, loss {value:.4g} after {steps} steps"
     if np.hypot(*(final - GLOBAL_MIN)) < AT_MINIMUM:
         return f"{GLOBAL} — {where}"
     if np.hypot(*(final - LOCAL_MIN)) < AT_MINIMUM:
-        return f"{LOCAL} — {where}: the gradient is zero here too, and the global minimum is lower"
+        return f"{LOCAL} — {where}: the gradient is zero here too, yet the global minimum is lower"
     if value == 0.0 and np.all(loss_grad(final) == 0.0):
-        return f"{STUCK} — {where}: every step is lr × 0 = 0, so the weights never move again"
+        return f"{STUCK} — {where}: every step is lr × 0 = 0, the weights never move again"
     return f"{MOVING} — {where}: not at a minimum yet; add steps or change the learning rate"
 
 
@@ -85,9 +84,10 @@ def run_descent(gradient_descent, lr, start, n_steps):
 class DescentPlot:
     """One persistent off-screen figure: the contour map with the path, and the loss per step.
 
-    The contour map never changes, so it is drawn once and kept as a bitmap; a redraw puts the
-    bitmap back and draws only what changed (the path, the loss panel, the status line) on top,
-    then encodes the pixels as a PNG."""
+    Everything but the path, the loss curve and the status line is kept as a bitmap, so a redraw
+    puts the bitmap back, draws those three on top and encodes the pixels as a PNG. The loss
+    panel's axis limits come from a few fixed choices, and the bitmap is kept for each choice
+    seen, so most slider moves never redraw a tick label."""
 
     def __init__(self, dpi=80):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -112,33 +112,41 @@ class DescentPlot:
         for axis in (self.loss_ax.xaxis, self.loss_ax.yaxis):
             axis.set_major_locator(MaxNLocator(5))
         self.status_text = self.figure.suptitle("", fontsize=10)
-        self._changing = (self.path_line, self.start_marker, self.loss_ax, self.status_text)
+        self._changing = (self.path_line, self.start_marker, self.loss_line, self.status_text)
         for artist in self._changing:
             artist.set_animated(True)  # left out of the full draw: drawn on top by render()
-        self._background = None
+        self._backgrounds = {}  # loss-panel limits -> bitmap of everything that is not animated
+        self._limits = None
 
     def update(self, trajectory, status):
         shown = np.clip(trajectory, -1e3, 1e3)  # inf/huge values would upset the transforms
         self.path_line.set_data(shown[:, 0], shown[:, 1])
         self.start_marker.set_data(shown[:1, 0], shown[:1, 1])
+        losses = np.full(len(trajectory), np.inf)
+        finite_rows = np.all(np.isfinite(trajectory), axis=1)
         with np.errstate(all="ignore"):
-            losses = np.array([loss(w) if np.all(np.isfinite(w)) else np.inf for w in trajectory])
+            losses[finite_rows] = loss(trajectory[finite_rows])
         finite = losses[np.isfinite(losses)]
-        low = min(finite.min(), 0.0) if finite.size else GLOBAL_MIN_LOSS
-        high = min(finite.max(), 5.0) if finite.size else 1.0
-        pad = 0.08 * max(high - low, 0.5)
-        self.loss_line.set_data(np.arange(len(losses)), np.clip(losses, low - pad, high + pad))
-        self.loss_ax.set_xlim(0, max(len(losses) - 1, 1))
-        self.loss_ax.set_ylim(low - pad, high + pad)
-        lines = [line if len(line) <= 100 else line[:97] + "..." for line in status.split(" — ", 1)]
+        low, high = (finite.min(), finite.max()) if finite.size else (0.0, 0.0)
+        bottom = next((b for b in (-0.1, -0.9, -2.15) if b <= low), low - 0.1)
+        top = next((t for t in (0.1, 1.0, 5.0) if t >= high), 5.0)  # larger values are drawn at the top
+        steps = len(losses) - 1
+        right = next((r for r in (10, 20, 50, 100, 200) if r >= steps), steps)
+        self.loss_line.set_data(np.arange(len(losses)), np.clip(losses, bottom, top))
+        self._limits = (right, bottom, top)
+        lines = [line if len(line) <= 125 else line[:122] + "..." for line in status.split(" — ", 1)]
         self.status_text.set_text("\n".join(lines))
 
     def render(self):
         """Draw the changing parts over the kept background; returns the canvas."""
-        if self._background is None:
+        right, bottom, top = self._limits
+        self.loss_ax.set(xlim=(0, right), ylim=(bottom, top))  # the loss curve is drawn in these limits
+        if self._limits not in self._backgrounds:
             self.canvas.draw()
-            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-        self.canvas.restore_region(self._background)
+            if len(self._backgrounds) >= 24:
+                self._backgrounds.pop(next(iter(self._backgrounds)))
+            self._backgrounds[self._limits] = self.canvas.copy_from_bbox(self.figure.bbox)
+        self.canvas.restore_region(self._backgrounds[self._limits])
         for artist in self._changing:
             self.figure.draw_artist(artist)
         return self.canvas
@@ -156,14 +164,15 @@ class DescentExplorer:
 
     Attributes for code and tests: lr_slider, w1_slider, w2_slider, steps_slider, flat_button,
     status (a Label; status.value is the text), image (an Image widget with the PNG), figure,
-    path_line, loss_line, trajectory, redraw_seconds, widget (the box to display)."""
+    map_ax, loss_ax, path_line, loss_line, trajectory, redraw_seconds, widget (the box to display)."""
 
     def __init__(self, gradient_descent, lr=DEFAULTS["lr"], start=DEFAULTS["start"],
                  n_steps=DEFAULTS["n_steps"]):
         import ipywidgets as W
         self.gradient_descent = gradient_descent
         self.plot = DescentPlot()
-        self.figure, self.path_line, self.loss_line = self.plot.figure, self.plot.path_line, self.plot.loss_line
+        self.figure, self.map_ax, self.loss_ax = self.plot.figure, self.plot.map_ax, self.plot.loss_ax
+        self.path_line, self.loss_line = self.plot.path_line, self.plot.loss_line
         style = {"description_width": "initial"}
         self.lr_slider = W.FloatLogSlider(value=lr, base=10, min=-3, max=1, step=0.05, readout_format=".3g",
                                           description="learning rate", style=style)
