@@ -97,7 +97,7 @@ class DescentPlot:
         self.canvas = FigureCanvasAgg(self.figure)
         self.map_ax, self.loss_ax = self.figure.subplots(1, 2, width_ratios=(1, 1.15))
         self.figure.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.82, wspace=0.25)
-        W1, W2, L = grid(121)
+        W1, W2, L = grid(101)
         self.map_ax.contourf(W1, W2, L, levels=np.linspace(GLOBAL_MIN_LOSS, L.max(), 25), cmap="viridis")
         self.map_ax.plot(*GLOBAL_MIN, "*", color="white", markersize=12)
         self.map_ax.plot(*LOCAL_MIN, "^", color="orange", markersize=8)

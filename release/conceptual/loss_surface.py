@@ -77,13 +77,14 @@ def grid(n=121, box=BOX):
     return W1, W2, loss(np.stack([W1, W2], axis=-1))
 
 
-def plot_loss_surface(n=81):
+def plot_loss_surface(n=101, n_3d=49):
     """Figure 1, "Loss Manifold Visualization": the surface in 3D and its contour map, side by
-    side, with the start point (-2, 2, 0) marked. Returns the matplotlib Figure."""
+    side, with the start point (-2, 2, 0) marked. n, n_3d: grid points per axis of the contour
+    map and of the 3D surface. Returns the matplotlib Figure."""
     from matplotlib.figure import Figure
-    W1, W2, L = grid(n)
     fig = Figure(figsize=(11, 4.6), layout="constrained")
     ax3 = fig.add_subplot(1, 2, 1, projection="3d", computed_zorder=False)  # keep the start on top
+    W1, W2, L = grid(n_3d)
     ax3.plot_surface(W1, W2, L, cmap="viridis", rstride=1, cstride=1, linewidth=0, antialiased=False)
     start = (*FLAT_START, loss(FLAT_START))
     ax3.scatter(*start, color="red", s=60, depthshade=False, zorder=10)
@@ -93,6 +94,7 @@ def plot_loss_surface(n=81):
     ax3.set_zlabel("loss")
     ax3.view_init(elev=40, azim=-110)
     ax2 = fig.add_subplot(1, 2, 2)
+    W1, W2, L = grid(n)
     levels = np.linspace(GLOBAL_MIN_LOSS, L.max(), 30)
     filled = ax2.contourf(W1, W2, L, levels=levels, cmap="viridis")
     fig.colorbar(filled, ax=ax2, label="loss", ticks=np.arange(-2.0, L.max(), 0.5))
