@@ -2,6 +2,8 @@
 #   make demo   the full grading pipeline on the bundled sample class (SQLite gradebook)
 #   make test   pytest over tests/ and nbval over source/
 #   make lab    JupyterLab on the student copy in release/
+#   make report the instructor's HTML report (after autograde)
+#   make bench  timings (medians of several runs)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PYTHON ?= python3
@@ -49,10 +51,13 @@ export: setup  ## grades.csv
 scores: setup
 	python -m grading.scores
 
+report: setup  ## reports/report.html: distributions, failure rate per test cell, manual queue
+	python -m grading.report
+
 demo: setup  ## resets submitted/, autograded/, feedback/ and the gradebook, then runs it all
 	rm -rf submitted feedback gradebook.db grades.csv
 	find autograded -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
-	$(MAKE) --no-print-directory release sample autograde feedback export scores
+	$(MAKE) --no-print-directory release sample autograde feedback export report scores
 
 test: setup
 	python -m pytest tests

@@ -40,6 +40,16 @@ c.Autograde.sanitize_preprocessors = [
     "grading.deleted_cells.RestoreDeletedTestsAsFailures",  # OverwriteCells, restored tests score 0
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# Every student kernel runs in a sandbox (grading/sandbox.py); GRADING_SANDBOX=off disables it.
+c.Autograde.autograde_preprocessors = [
+    "grading.sandbox.SandboxedExecute",  # nbgrader's Execute, kernels sandboxed
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 50
 

@@ -1,6 +1,6 @@
 """`make bench`: every benchmark of the course, medians of several runs.
 
-    python -m bench [section ...]      sections: notebooks, autograde, demo, widget (default: all)
+    python -m bench [section ...]      sections: notebooks, autograde, demo, class, widget (default: all)
 """
 import statistics
 import subprocess
@@ -112,8 +112,13 @@ def bench_widget(changes=30):
     print(f"  {'all sliders':14s} median {statistics.median(everything) * 1e3:6.1f} ms")
 
 
+def bench_class_section():
+    from bench.class_bench import bench_class
+    bench_class()
+
+
 SECTIONS = {"notebooks": bench_notebooks, "autograde": bench_autograde, "demo": bench_demo,
-            "widget": bench_widget}
+            "class": bench_class_section, "widget": bench_widget}
 
 
 def main(argv):

@@ -18,5 +18,5 @@ class RestoreDeletedTestsAsFailures(OverwriteCells):
         cell = super().missing_cell_transform(source_cell, max_score, is_solution=is_solution, is_task=is_task)
         if cell["cell_type"] == "code" and not is_solution and not is_task:
             message = DELETED_TEST_MESSAGE.format(cell_id=source_cell.name)
-            cell["source"] = f"raise AssertionError({message!r})\n" + cell["source"]
+            cell["source"] = f"assert False, {message!r}\n" + cell["source"]
         return cell

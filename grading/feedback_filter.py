@@ -7,10 +7,14 @@ nbgrader's own ``ClearHiddenTests`` and cuts every error output down to the exce
 message, because a traceback quotes the failing line of code.
 """
 from nbgrader.preprocessors import ClearHiddenTests
+from traitlets import List
 
 
 class HideHiddenTests(ClearHiddenTests):
     """ClearHiddenTests for feedback, plus tracebacks reduced to their message."""
+
+    # the HTML exporter configures this on every preprocessor it runs; accept it quietly
+    display_data_priority = List([]).tag(config=True)
 
     def __init__(self, **kw):
         super().__init__(**kw)

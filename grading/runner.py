@@ -96,14 +96,18 @@ def check_submission(student, submitted, expected):
 _API = None
 
 
+def quiet_known_noise():
+    """Known-harmless warnings (notes/nbgrader.md): SQLAlchemy's "not in session" when a
+    submission is first created, and nbformat's missing-id warning on old notebooks."""
+    import warnings
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    warnings.filterwarnings("ignore", message="Cell is missing an id field")
+
+
 def _init_worker(root):
     """Runs once per worker process: pay nbgrader's imports and configuration once."""
     global _API
-    import warnings
-    # Known-harmless noise (notes/nbgrader.md): SQLAlchemy's "not in session" when a submission
-    # is first created, and nbformat's missing-id warning on old notebooks.
-    warnings.filterwarnings("ignore", message=".*not in session.*")
-    warnings.filterwarnings("ignore", message="Cell is missing an id field")
+    quiet_known_noise()
     os.chdir(root)
     if root not in sys.path:
         sys.path.insert(0, root)
@@ -115,8 +119,12 @@ def grade_student(student, notebooks=None, root=str(COURSE_ROOT)):
     """Autograde one student (all notebooks, or only the named ones). Returns a StudentResult."""
     if _API is None:
         _init_worker(root)
+    from nbgrader.api import Gradebook
     from nbgrader.utils import temp_attrs
+    from grading.manual_grades import manual_answers, settle_unchanged
     start = time.perf_counter()
+    graded = Path(_API.coursedir.root) / "autograded" / student / ASSIGNMENT
+    before = manual_answers(graded)  # what graders saw, if this is a regrade
     runs = [None] if notebooks is None else list(notebooks)
     errors = []
     for notebook in runs:
@@ -125,6 +133,9 @@ def grade_student(student, notebooks=None, root=str(COURSE_ROOT)):
             result = _API.autograde(ASSIGNMENT, student, force=True, create=False)
         if not result.get("success"):
             errors.append(_summarise_error(result))
+    if before and not errors:
+        with Gradebook(_API.coursedir.db_url) as gb:
+            settle_unchanged(gb, student, before, manual_answers(graded))
     return StudentResult(student, not errors, time.perf_counter() - start, "; ".join(errors))
 
 
@@ -192,9 +203,31 @@ def zero_unreadable(problems, db_url):
         gb.db.commit()
 
 
+class SandboxUnavailable(RuntimeError):
+    pass
+
+
+def require_sandbox():
+    """Refuse to grade, before anything starts, where the sandbox cannot run (unless switched off)."""
+    from grading import sandbox
+    if not sandbox.enabled():
+        print("WARNING: grading WITHOUT the sandbox (GRADING_SANDBOX=off): student code runs as you "
+              "and can read source/, the gradebook and the network.", file=sys.stderr)
+        return
+    reason = sandbox.problem()
+    if reason:
+        raise SandboxUnavailable(
+            f"Grading refused: the sandbox that keeps student code away from source/, the gradebook, "
+            f"other students and the network cannot start here: {reason}.\n"
+            "Either install it (Debian: apt-get install bubblewrap), or grade without it, knowing that "
+            "student code then runs as you: GRADING_SANDBOX=off make autograde")
+
+
 def grade_class(students=None, executor=None, workers=None, submitted=None, retries=1, stream=sys.stderr):
     """Grade every student in ``submitted`` (or the ones named) and return a ClassResult."""
     from grading.course import load_config
+    quiet_known_noise()
+    require_sandbox()
     submitted = Path(submitted or COURSE_ROOT / "submitted")
     students = list(students or find_students(submitted))
     expected = notebook_names()
@@ -259,7 +292,11 @@ def main(argv=None):
                         help="worker processes (default: GRADING_WORKERS or the number of cores)")
     parser.add_argument("--student", action="append", help="grade only this student (repeatable)")
     args = parser.parse_args(argv)
-    outcome = grade_class(students=args.student, workers=args.workers)
+    try:
+        outcome = grade_class(students=args.student, workers=args.workers)
+    except SandboxUnavailable as err:
+        print(err, file=sys.stderr)
+        return 2
     print_summary(outcome)
     return 0 if outcome.ok else 1
 

@@ -1,0 +1,99 @@
+"""Class benchmark: stock `nbgrader autograde` (one process) against the parallel runner.
+
+A synthetic class (copies of the sample students, all notebooks) is graded alternately by both,
+several rounds, in two throwaway course copies; then the floor: starting a kernel and executing
+the same notebooks with nbclient, no nbgrader. Prints medians, the speed-up, the per-submission
+cost against the floor, and whether both gave identical grades.
+"""
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from grading import sample_class
+from grading.course import ASSIGNMENT, copy_course, notebook_names
+
+N_STUDENTS = int(os.environ.get("BENCH_CLASS_SIZE", "40"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+
+
+def synthetic_class(out, n=N_STUDENTS, source=None, release=None):
+    """n submissions cycling through the gradable sample students (not the damaged upload)."""
+    kinds = [s for s in sample_class.STUDENTS if not s.invalid_json]
+    template = Path(out) / "_templates"
+    sample_class.build(template, kinds, source, release)
+    ids = []
+    for i in range(n):
+        kind = kinds[i % len(kinds)]
+        sid = f"s{i:03d}_{kind.id}"
+        shutil.copytree(template / kind.id, Path(out) / sid)
+        ids.append(sid)
+    shutil.rmtree(template)
+    return ids
+
+
+def _env():
+    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    env.pop("GRADEBOOK_URL", None)
+    return env
+
+
+def _timed(cmd, cwd):
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True)
+    return time.perf_counter() - start
+
+
+def floor_per_submission(root, students, samples=5):
+    """Median seconds to start a kernel and execute one submission's notebooks with nbclient."""
+    import nbformat
+    from nbclient import NotebookClient
+    times = []
+    for sid in students[:samples]:
+        folder = root / "submitted" / sid / ASSIGNMENT
+        start = time.perf_counter()
+        for name in notebook_names():
+            nb = nbformat.read(folder / f"{name}.ipynb", as_version=4)
+            client = NotebookClient(nb, timeout=30, kernel_name="python3", allow_errors=True,
+                                    resources={"metadata": {"path": str(folder)}})
+            client.execute()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_class(workers=None):
+    from nbgrader.api import Gradebook
+    workers = workers or os.cpu_count()
+    with tempfile.TemporaryDirectory() as tmp:
+        stock_root = copy_course(Path(tmp) / "stock")
+        ours_root = copy_course(Path(tmp) / "ours")
+        for root in (stock_root, ours_root):
+            students = synthetic_class(root / "submitted", source=root / "source" / ASSIGNMENT,
+                                       release=root / "release" / ASSIGNMENT)
+        print(f"class benchmark: {len(students)} submissions x {len(notebook_names())} notebooks, "
+              f"{ROUNDS} rounds, runner with {workers} workers")
+        stock, ours = [], []
+        for r in range(ROUNDS):
+            stock.append(_timed(["nbgrader", "autograde", ASSIGNMENT, "--force"], stock_root))
+            ours.append(_timed([sys.executable, "-m", "grading.runner", "--workers", str(workers)], ours_root))
+            print(f"  round {r + 1}: stock {stock[-1]:6.1f} s   runner {ours[-1]:6.1f} s")
+        floor = floor_per_submission(ours_root, students)
+
+        def table(root):
+            with Gradebook(f"sqlite:///{root}/gradebook.db") as gb:
+                return {s.student_id: {g.name: g.score for nb in s.notebooks for g in nb.grades}
+                        for s in gb.assignment_submissions(ASSIGNMENT)}
+        identical = table(stock_root) == table(ours_root)
+    s_med, o_med = statistics.median(stock), statistics.median(ours)
+    per_submission = o_med * workers / len(students)
+    print(f"  stock nbgrader autograde (1 process): median {s_med:6.1f} s")
+    print(f"  parallel runner ({workers} workers):       median {o_med:6.1f} s")
+    print(f"  speed-up: {s_med / o_med:.2f}x (target >= 1.8x)")
+    print(f"  per-submission cost (runner wall x workers / submissions): {per_submission:.2f} s")
+    print(f"  floor (kernel start + nbclient execution, no nbgrader):    {floor:.2f} s per submission")
+    print(f"  cost / floor: {per_submission / floor:.2f} (target <= 1.3)")
+    print(f"  grades identical to stock: {'yes' if identical else 'NO'}")

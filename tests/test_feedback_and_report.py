@@ -1,0 +1,98 @@
+"""Feedback keeps hidden tests hidden but shows their messages; the report's numbers are right."""
+import html
+import re
+import sys
+
+import pytest
+
+from conftest import run
+from grading.course import ASSIGNMENT
+from test_release import _secret_and_visible_lines
+
+
+def _feedback_text(root, folder="feedback"):
+    """{(student, file): visible text} of every feedback HTML file, tags stripped."""
+    out = {}
+    for path in (root / folder).glob(f"*/{ASSIGNMENT}/*.html"):
+        text = re.sub(r"<(script|style)\b.*?</\1>", "", path.read_text(), flags=re.S)
+        out[(path.parts[-3], path.name)] = html.unescape(re.sub(r"<[^>]+>", "", text))
+    return out
+
+
+def _hidden_lines(source_notebooks):
+    """Hidden-test lines of source/ that no visible cell also contains."""
+    hidden, visible = set(), set()
+    for nb in source_notebooks.values():
+        for cell in nb.cells:
+            region = None
+            for line in cell.source.splitlines():
+                if "### BEGIN HIDDEN TESTS" in line:
+                    region = "hidden"
+                elif "### END HIDDEN TESTS" in line:
+                    region = None
+                elif len(line.strip()) >= 12:
+                    (hidden if region else visible).add(line.strip())
+    visible_text = "\n".join(visible)
+    return {line for line in hidden if line not in visible_text}
+
+
+def _leaks(texts, hidden):
+    return {key: [l for l in hidden if l in text] for key, text in texts.items()
+            if any(l in text for l in hidden)}
+
+
+@pytest.fixture(scope="module")
+def feedback(graded_class):
+    root = graded_class["root"]
+    run(["nbgrader", "generate_feedback", ASSIGNMENT, "--force"], cwd=root)
+    return _feedback_text(root)
+
+
+def test_every_graded_student_gets_feedback(feedback, graded_class):
+    students = {s for s, _ in feedback}
+    graded = {p.parts[-2] for p in (graded_class["root"] / "autograded").glob(f"*/{ASSIGNMENT}")}
+    assert students == graded and "reference" in students
+
+
+def test_no_hidden_test_line_reaches_feedback(feedback, source_notebooks):
+    hidden = _hidden_lines(source_notebooks)
+    assert len(hidden) > 20
+    leaks = _leaks(feedback, hidden)
+    assert not leaks, f"hidden-test code in feedback: {dict(list(leaks.items())[:2])}"
+
+
+def test_the_leak_check_catches_stock_feedback(graded_class, source_notebooks, tmp_path):
+    """Without the filter nbgrader puts hidden tests in feedback (its issue #917): the check above
+    must be able to see that, or it proves nothing."""
+    root = graded_class["root"]
+    run(["nbgrader", "generate_feedback", ASSIGNMENT, "--force", "--student=reference",
+         "--CourseDirectory.feedback_directory=feedback_stock",
+         "--GenerateFeedback.preprocessors=['nbgrader.preprocessors.GetGrades']"], cwd=root)
+    assert _leaks(_feedback_text(root, "feedback_stock"), _hidden_lines(source_notebooks))
+
+
+def test_hidden_test_messages_reach_feedback(feedback):
+    text = feedback[("q1_no_minus_one", "q1_cross_entropy_gradient.html")]
+    assert "against finite differences" in text  # the hidden test's own message
+    assert "did you leave out the -1?" in text  # its hint
+    assert "Traceback" not in text and "---->" not in text
+
+
+def test_report_numbers_match_the_gradebook(graded_class):
+    root = graded_class["root"]
+    run([sys.executable, "-m", "grading.report", "--out", str(root / "report.html")], cwd=root)
+    page = (root / "report.html").read_text()
+    assert "data:image/png;base64," in page and "<script" not in page  # plots inline, opens offline
+    failures = re.search(r'<table id="failures">(.*?)</table>', page, re.S).group(1)
+    rows = re.findall(r"<code>(\w+)</code></td><td>[\d.]+</td><td>(\d+)/(\d+)</td>", failures)
+    table = graded_class["table"]
+    code_cells = {g for grades in table.values() for g in grades if g.startswith("test_")}
+    assert {g for g, _, _ in rows} == code_cells
+    for grade_id, failed, total in rows:
+        expected = sum(1 for grades in table.values() if grades[grade_id][0] < grades[grade_id][1])
+        assert (int(failed), int(total)) == (expected, len(table)), grade_id
+    counts = [int(f) for _, f, _ in rows]
+    assert counts == sorted(counts, reverse=True), "the most failed test cell must be the top row"
+    manual = re.search(r'<table id="manual">(.*?)</table>', page, re.S).group(1)
+    assert "reference" in manual and "derivation" in manual
+    assert "untouched" not in manual and "broken_json" not in manual  # nothing written, nothing to grade
