@@ -6,12 +6,12 @@ status line, the path data and the PNG are read back. Redraw speed is measured b
 """
 import io
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import REPO
-
+REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "source" / "conceptual"))
 import descent_explorer as de  # noqa: E402
 import loss_surface as ls  # noqa: E402

@@ -1,11 +1,11 @@
 """Figure 1's surface (source/conceptual/loss_surface.py) has the properties question 3(e) needs."""
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import REPO
-
+REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "source" / "conceptual"))
 import loss_surface as ls  # noqa: E402
 
