@@ -1,6 +1,6 @@
 """`make bench`: every benchmark of the course, medians of several runs.
 
-    python -m bench [section ...]      sections: notebooks, autograde, demo, class (default: all)
+    python -m bench [section ...]      sections: notebooks, autograde, demo, class, widget (default: all)
 """
 import statistics
 import subprocess
@@ -77,13 +77,48 @@ def bench_demo():
     print(f"make demo (environment already installed): median {med:5.1f} s   runs: {fmt(times)}")
 
 
+def bench_widget(changes=30):
+    """Question 3's explorer: time from a slider change to a new PNG in the Image widget (aim: well
+    under 100 ms), with a reference gradient_descent, in this process (no browser)."""
+    import numpy as np
+    sys.path.insert(0, str(SOURCE))
+    from descent_explorer import build_explorer
+
+    def reference_descent(grad_fn, w0, lr, n_steps):
+        trajectory = np.empty((n_steps + 1, len(w0)))
+        trajectory[0] = w0
+        for t in range(n_steps):
+            trajectory[t + 1] = trajectory[t] - lr * grad_fn(trajectory[t])
+        return trajectory
+
+    start = time.perf_counter()
+    explorer = build_explorer(reference_descent)
+    built = time.perf_counter() - start
+    sliders = [explorer.w1_slider, explorer.w2_slider, explorer.lr_slider, explorer.steps_slider]
+    values = [np.linspace(-0.5, 0.5, changes), np.linspace(0.0, 0.6, changes),
+              np.geomspace(0.05, 1.0, changes), np.linspace(20, 200, changes).round()]
+    print(f"q3 explorer: built in {built * 1e3:.0f} ms; {changes} changes per slider, slider change -> new PNG (aim well under 100 ms):")
+    everything = []
+    for slider, series in zip(sliders, values):
+        times = []
+        for value in series:
+            value = int(value) if slider is explorer.steps_slider else float(value)
+            start = time.perf_counter()
+            slider.value = value  # fires the observer: run descent, update artists, render, encode
+            times.append(time.perf_counter() - start)
+        everything += times
+        print(f"  {slider.description:14s} median {statistics.median(times) * 1e3:6.1f} ms   "
+              f"max {max(times) * 1e3:6.1f} ms")
+    print(f"  {'all sliders':14s} median {statistics.median(everything) * 1e3:6.1f} ms")
+
+
 def bench_class_section():
     from bench.class_bench import bench_class
     bench_class()
 
 
 SECTIONS = {"notebooks": bench_notebooks, "autograde": bench_autograde, "demo": bench_demo,
-            "class": bench_class_section}
+            "class": bench_class_section, "widget": bench_widget}
 
 
 def main(argv):

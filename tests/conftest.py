@@ -4,8 +4,6 @@ Tests never touch the working tree's gradebook, submitted/ or autograded/: they 
 fresh clone has (source/, the config, the grading package) into a temporary course root and
 run the real commands there.
 """
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,42 +11,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
 
-from grading.course import ASSIGNMENT, copy_course, notebook_names  # noqa: E402
-
-
-def course_env(**extra):
-    """Environment for nbgrader subprocesses: the venv's bin first (nbgrader runs `alembic`)."""
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env.pop("GRADEBOOK_URL", None)  # tests use the course copy's own SQLite gradebook
-    env.update(extra)
-    return env
-
-
-def run(cmd, cwd, **env):
-    """Run a command in the course copy; fail the test with its output if it fails."""
-    proc = subprocess.run(cmd, cwd=cwd, env=course_env(**env), capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, cmd))} exited {proc.returncode}\n"
-                             f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}")
-    return proc
-
-
-def make_course(root):
-    """A fresh course at root: source, config and grading code, release generated there."""
-    return copy_course(root, REPO)
-
-
-def grade_table(root):
-    """{student: {grade_id: (score, max_score)}} from the course copy's gradebook."""
-    from nbgrader.api import Gradebook
-    table = {}
-    with Gradebook(f"sqlite:///{root}/gradebook.db") as gb:
-        for submission in gb.assignment_submissions(ASSIGNMENT):
-            table[submission.student_id] = {
-                g.name: (g.score, g.max_score) for nb in submission.notebooks for g in nb.grades}
-    return table
+from course_helpers import grade_table, make_course, run  # noqa: E402
+from grading.course import ASSIGNMENT, notebook_names  # noqa: E402
 
 
 @pytest.fixture(scope="session")

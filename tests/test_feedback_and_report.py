@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from conftest import run
+from course_helpers import run
 from grading.course import ASSIGNMENT
 from test_release import _secret_and_visible_lines
 

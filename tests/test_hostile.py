@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 import hostile_corpus
-from conftest import course_env, grade_table, make_course
+from course_helpers import course_env, grade_table, make_course
 from grading.course import ASSIGNMENT
 from grading.sample_class import Q1
 

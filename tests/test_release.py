@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import REPO, make_course
+from course_helpers import REPO, make_course
 from grading.course import ASSIGNMENT, notebook_names
 
 

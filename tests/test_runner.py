@@ -3,7 +3,7 @@ import sys
 
 import nbformat
 
-from conftest import grade_table, make_course, run
+from course_helpers import grade_table, make_course, run
 from grading import sample_class
 from grading.course import ASSIGNMENT
 
@@ -13,7 +13,7 @@ def test_grades_identical_to_stock_nbgrader(graded_class, tmp_path):
     run([sys.executable, "-m", "grading.sample_class"], cwd=root)
     # stock nbgrader, one process; it exits 1 because of the broken notebook, and grades the rest
     import subprocess
-    from conftest import course_env
+    from course_helpers import course_env
     subprocess.run(["nbgrader", "autograde", ASSIGNMENT, "--force"], cwd=root, env=course_env(),
                    capture_output=True)
     stock, ours = grade_table(root), graded_class["table"]
@@ -22,7 +22,9 @@ def test_grades_identical_to_stock_nbgrader(graded_class, tmp_path):
         assert ours[student] == stock[student], f"{student}: runner and stock nbgrader disagree"
     for student in broken:  # stock fails the whole student; the runner zeroes only the broken notebook
         nb = next(s for s in sample_class.STUDENTS if s.id == student).invalid_json
-        assert all(score == 0 for gid, (score, _) in ours[student].items()), student
+        source = nbformat.read(graded_class["root"] / "source" / ASSIGNMENT / f"{nb}.ipynb", as_version=4)
+        cells = {c.metadata["nbgrader"]["grade_id"] for c in source.cells if c.metadata.get("nbgrader", {}).get("grade")}
+        assert cells and all(ours[student][gid][0] == 0 for gid in cells), (student, nb)
 
 
 def _set_manual(root, student, grade_id, notebook, score, comment):

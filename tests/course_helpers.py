@@ -1,0 +1,47 @@
+"""Helpers the tests share: a throwaway copy of the course and its gradebook.
+
+Kept out of conftest.py so test modules can import them by a name no other conftest shadows.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from grading.course import ASSIGNMENT, copy_course  # noqa: E402
+
+
+def course_env(**extra):
+    """Environment for nbgrader subprocesses: the venv's bin first (nbgrader runs `alembic`)."""
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.pop("GRADEBOOK_URL", None)  # tests use the course copy's own SQLite gradebook
+    env.update(extra)
+    return env
+
+
+def run(cmd, cwd, **env):
+    """Run a command in the course copy; fail the test with its output if it fails."""
+    proc = subprocess.run(cmd, cwd=cwd, env=course_env(**env), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, cmd))} exited {proc.returncode}\n"
+                             f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def make_course(root):
+    """A fresh course at root: source, config and grading code, release generated there."""
+    return copy_course(root, REPO)
+
+
+def grade_table(root):
+    """{student: {grade_id: (score, max_score)}} from the course copy's gradebook."""
+    from nbgrader.api import Gradebook
+    table = {}
+    with Gradebook(f"sqlite:///{root}/gradebook.db") as gb:
+        for submission in gb.assignment_submissions(ASSIGNMENT):
+            table[submission.student_id] = {
+                g.name: (g.score, g.max_score) for nb in submission.notebooks for g in nb.grades}
+    return table
