@@ -104,9 +104,9 @@ class GuardTestCells(NbGraderPreprocessor):
         return nb, resources
 
     def _remove_student_modules(self, folder, resources):
-        from grading.course import COURSE_ROOT
-        assignment = resources.get("nbgrader", {}).get("assignment", "")
-        source = COURSE_ROOT / "source" / assignment
+        from pathlib import Path
+        folder = Path(folder).resolve()  # <course>/autograded/<student>/<assignment>
+        source = folder.parents[2] / "source" / folder.name
         for entry in os.scandir(folder):
             path = entry.path
             if entry.is_dir():
