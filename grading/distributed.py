@@ -286,4 +286,8 @@ def dask_executor(workers=None, address=None, ship=None, root=COURSE_ROOT):
             cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                                    processes=True, dashboard_address=None)
         client = Client(cluster)
+    where = f"the scheduler at {address}" if address else "a local cluster"
+    workers_now = len(client.scheduler_info().get("workers", {}))
+    print(f"grading on Dask, {where}: {workers_now} worker processes connected now"
+          f"{'; submissions shipped as bytes' if ship else ''}", file=sys.stderr, flush=True)
     return DaskExecutor(client, cluster, ship=ship, root=root)

@@ -119,10 +119,11 @@ class ThrowawayPostgres:
         finally:
             conn.close()
 
-    def new_database(self, name):
-        """Create an empty database owned by the grader user; return its SQLAlchemy URL."""
+    def new_database(self, name, template=None):
+        """Create a database owned by the grader user, empty or a copy of ``template`` (a database
+        nobody is connected to); return its SQLAlchemy URL."""
         if not self._roles:
             self._admin(f"CREATE ROLE {USER} LOGIN PASSWORD '{self.password}'")
             self._roles = True
-        self._admin(f"CREATE DATABASE {name} OWNER {USER}")
+        self._admin(f"CREATE DATABASE {name} OWNER {USER}" + (f" TEMPLATE {template}" if template else ""))
         return f"postgresql+psycopg2://{USER}:{self.password}@127.0.0.1:{self.port}/{name}"
