@@ -212,7 +212,8 @@ class DaskExecutor:
         fn = _importable(fn)
         finish = None
         if _is_grade_student(fn):
-            student, notebooks = (list(args) + [None])[:2]
+            student = args[0] if args else kwargs["student"]
+            notebooks = args[1] if len(args) > 1 else kwargs.get("notebooks")
             if self.ship:
                 parcel = self.shipment.pack(student, notebooks)
                 fn, args, kwargs = grade_shipped, (parcel,), {}

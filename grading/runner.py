@@ -1,7 +1,8 @@
 """Grade a whole class in parallel: nbgrader autograde in long-lived worker processes.
 
 nbgrader grades one student after another (its issue #174). This runner fans the students out
-over an executor it is given (local worker processes by default), each worker calling
+over an executor it is given (local worker processes by default; a Dask cluster when the
+environment asks for one, see make_executor and grading/distributed.py), each worker calling
 ``NbGraderAPI.autograde`` for one student at a time into the one gradebook. Every result is
 checked; a failed student is retried once, then reported by name with the reason. Notebooks a
 student broke (not JSON, not a notebook) are named with what to do, scored 0 like a missing

@@ -149,11 +149,11 @@ def test_a_worker_killed_mid_task_loses_and_duplicates_nobody(tmp_path_factory, 
     assert graded == STUDENT_IDS - {"broken_json"}  # broken_json has nothing readable to run
 
 
-def _wait_for_port(port, proc, seconds=60):
+def _wait_for_port(port, proc, log, seconds=60):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"dask scheduler exited {proc.returncode}: {proc.stderr.read()[-2000:]}")
+            raise AssertionError(f"dask scheduler exited {proc.returncode}: {Path(log).read_text()[-2000:]}")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -171,11 +171,12 @@ def test_ship_files_mode_on_workers_without_the_course_gives_the_same_grades(tmp
     dask = str(Path(sys.executable).parent / "dask")
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
+    log = open(elsewhere / "scheduler.log", "w")
     scheduler = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                                 cwd=elsewhere, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                 cwd=elsewhere, env=env, stdout=subprocess.DEVNULL, stderr=log)
     workers = None
     try:
-        _wait_for_port(port, scheduler)
+        _wait_for_port(port, scheduler, log.name)
         workers = subprocess.Popen([dask, "worker", address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard",
                                     "--local-directory", str(elsewhere)],
                                    cwd=elsewhere, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -191,6 +192,7 @@ def test_ship_files_mode_on_workers_without_the_course_gives_the_same_grades(tmp
                     p.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     p.kill()
+        log.close()
     assert f"grading on Dask, the scheduler at {address}" in proc.stderr and "shipped as bytes" in proc.stderr
     assert_same_grades(grade_table(root, url), reference, "ship-files mode")
     assert graded_once_each(proc.stderr) == {s: 1 for s in STUDENT_IDS}
