@@ -278,7 +278,10 @@ def dask_executor(workers=None, address=None, ship=None, root=COURSE_ROOT):
         if ship and load_config(root).CourseDirectory.db_url.startswith("sqlite"):
             raise SystemExit("grading on a remote Dask cluster needs a gradebook server every worker "
                              "reaches: set GRADEBOOK_URL (see docs/scaling.md)")
-        client, cluster = Client(address, timeout="30s"), None
+        try:
+            client, cluster = Client(address, timeout="30s"), None
+        except OSError as err:
+            raise SystemExit(f"cannot reach the Dask scheduler at {address} (DASK_SCHEDULER_ADDRESS): {err}")
         upload_grading_package(client)
     else:
         # A lost worker fails its task at once (Dask's default retries it up to 3 times itself):
@@ -292,5 +295,6 @@ def dask_executor(workers=None, address=None, ship=None, root=COURSE_ROOT):
     where = f"the scheduler at {address}" if address else "a local cluster"
     workers_now = len(client.scheduler_info().get("workers", {}))
     print(f"grading on Dask, {where}: {workers_now} worker processes connected now"
+          f"{' (tasks wait until workers join)' if not workers_now else ''}"
           f"{'; submissions shipped as bytes' if ship else ''}", file=sys.stderr, flush=True)
     return DaskExecutor(client, cluster, ship=ship, root=root)
