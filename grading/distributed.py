@@ -158,7 +158,12 @@ def _workspace(parcel):
         from traitlets.config import Config
         from grading.course import nbgrader_api
         from grading.runner import _init_worker
-        folder = Path(tempfile.mkdtemp(prefix="grading-course-"))  # mode 0700: it names the gradebook
+        try:  # inside the Dask worker's own directory, which Dask removes when the worker goes
+            from distributed import get_worker
+            parent = get_worker().local_directory
+        except (ImportError, ValueError):
+            parent = None
+        folder = Path(tempfile.mkdtemp(prefix="grading-course-", dir=parent))  # 0700: it names the gradebook
         atexit.register(shutil.rmtree, folder, True)
         (folder / "nbgrader_config.py").write_text(
             "c = get_config()  # noqa: F821\n"

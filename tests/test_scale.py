@@ -123,7 +123,7 @@ def test_a_worker_killed_mid_task_loses_and_duplicates_nobody(tmp_path_factory, 
                 try:
                     if "spawn_main" not in " ".join(worker.cmdline()):
                         continue
-                    kernels = [k for k in worker.children() if "ipykernel" in " ".join(k.cmdline())]
+                    kernels = [k for k in worker.children(recursive=True) if "ipykernel" in " ".join(k.cmdline())]
                 except psutil.NoSuchProcess:
                     continue
                 if kernels:
