@@ -30,7 +30,6 @@ packages of requirements.txt.
 import atexit
 import concurrent.futures
 import importlib
-import io
 import os
 import shutil
 import sys
