@@ -1,7 +1,11 @@
 """`make bench`: every benchmark of the course, medians of several runs.
 
-    python -m bench [section ...]      sections: notebooks, autograde, demo, class, widget (default: all)
+    python -m bench [section ...]      sections: notebooks, autograde, widget, demo, class, scale
+                                       (default: all, about half an hour on 2 cores)
 """
+import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -77,6 +81,111 @@ def bench_demo():
     print(f"make demo (environment already installed): median {med:5.1f} s   runs: {fmt(times)}")
 
 
+def _synthetic_class(root, n):
+    """n submissions in root/submitted: copies of the sample students under new ids (broken_json
+    left out: it has nothing to run). Returns the ids and {id: sample student it copies}."""
+    from grading import sample_class
+    staging = root / "sample"
+    sample_class.build(staging, [s for s in sample_class.STUDENTS if s.id != "broken_json"],
+                       root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT)
+    kinds = sorted(p.name for p in staging.iterdir())
+    ids, of = [], {}
+    for i in range(n):
+        kind = kinds[i % len(kinds)]
+        sid = f"s{i:04d}"
+        shutil.copytree(staging / kind, root / "submitted" / sid)
+        ids.append(sid)
+        of[sid] = kind
+    return ids, of
+
+
+def _run_runner(root, env, n, workers):
+    """Grade root/submitted with the runner; (wall seconds, seconds per task per worker in the
+    steady state after every worker's first task, runner stderr)."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "grading.runner"], cwd=root, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"runner exited {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    done = {int(m.group(1)): float(m.group(2)) for m in
+            re.finditer(r"graded (\d+)/\d+ \| failures \d+ \|\s+([\d.]+)s elapsed", proc.stderr.replace("\r", "\n"))}
+    assert len(done) == n, f"expected {n} progress lines, got {len(done)}"
+    k0 = workers  # the first round pays imports and the first kernel in every worker
+    steady = workers * (done[n] - done[k0]) / (n - k0)
+    return wall, steady, proc.stderr
+
+
+def bench_scale():
+    """A synthetic class (SCALE_STUDENTS, default 200) graded into PostgreSQL on a local Dask
+    cluster and by the local process pool; the in-process floor; a projection to 2,000 students."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from pg_server import ThrowawayPostgres, bin_dir
+    from grading import runner
+    if bin_dir() is None:
+        print("scale: skipped, PostgreSQL is not installed (apt-get install -y postgresql)")
+        return
+    n = int(os.environ.get("SCALE_STUDENTS", "200"))
+    workers = int(os.environ.get("GRADING_WORKERS", "0")) or os.cpu_count() or 1
+    cwd = os.getcwd()
+    with ThrowawayPostgres(max_connections=200) as pg, tempfile.TemporaryDirectory() as tmp:
+        template = pg.new_database("course")
+        root = copy_course(Path(tmp) / "course", db_url=template)
+        ids, of = _synthetic_class(root, n)
+        base_env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+        base_env.pop("DASK_SCHEDULER_ADDRESS", None)
+
+        # the in-process floor: grade_student in this process, one submission of each kind
+        floor_db = pg.new_database("floor", template="course")
+        old_url = os.environ.get("GRADEBOOK_URL")
+        os.environ["GRADEBOOK_URL"] = floor_db
+        try:
+            kinds = {}
+            for sid in ids:
+                kinds.setdefault(of[sid], sid)
+            runner.add_students(list(kinds.values()), floor_db)
+            runner._init_worker(str(root))
+            runner.grade_student(ids[0], root=str(root))  # warm-up: imports, first kernel
+            floors = []
+            for sid in kinds.values():
+                result = runner.grade_student(sid, root=str(root))
+                assert result.success, result.error
+                floors.append(result.seconds)
+            floor = statistics.mean(floors)
+        finally:
+            runner._API = None
+            os.chdir(cwd)
+            if old_url is None:
+                os.environ.pop("GRADEBOOK_URL", None)
+            else:
+                os.environ["GRADEBOOK_URL"] = old_url
+        print(f"scale: {n} submissions ({len(kinds)} kinds of sample student), PostgreSQL gradebook, "
+              f"{workers} workers on {os.cpu_count()} cores (load average at start "
+              f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}: other work on the machine shows here)")
+        print(f"  in-process floor (grade_student in one warm process): {floor:.2f} s per submission "
+              f"(mean of {len(floors)}: {fmt(floors)})")
+
+        results = {}
+        for mode, extra in (("Dask LocalCluster", {"GRADING_EXECUTOR": "dask"}),
+                            ("local process pool", {"GRADING_EXECUTOR": "local"})):
+            url = pg.new_database(re.sub(r"\W", "_", mode.lower()), template="course")
+            env = dict(base_env, GRADEBOOK_URL=url, GRADING_WORKERS=str(workers), **extra)
+            wall, steady, _ = _run_runner(root, env, n, workers)
+            results[mode] = (wall, steady)
+            print(f"  {mode:20s} wall {wall:6.1f} s | {n / wall / workers:.3f} submissions/s per worker "
+                  f"(whole run) | steady state {steady:.2f} s per submission per worker, overhead "
+                  f"{steady - floor:+.2f} s ({(steady / floor - 1) * 100:+.0f}%) over the floor")
+        print(f"  load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        wall, steady = results["Dask LocalCluster"]
+        startup = max(0.0, wall - n * steady / workers)
+        print(f"  Dask start-up and first tasks, beyond the steady rate: {startup:.1f} s")
+        print("  projection, 2,000 students on Dask (steady seconds per submission per worker from this run, "
+              "linear in cores, gradebook not the bottleneck):")
+        for cores in (16, 64):
+            for label, per_task in (("as measured here", steady), ("at the in-process floor", floor)):
+                total = startup + 2000 * per_task / cores
+                print(f"    {cores:3d} worker cores, {label:24s}: {total / 60:5.1f} min ({total:6.0f} s)")
+
+
 def bench_widget(changes=30):
     """Question 3's explorer: time from a slider change to a new PNG in the Image widget (aim: well
     under 100 ms), with a reference gradient_descent, in this process (no browser)."""
@@ -118,11 +227,14 @@ def bench_class_section():
 
 
 SECTIONS = {"notebooks": bench_notebooks, "autograde": bench_autograde, "demo": bench_demo,
-            "class": bench_class_section, "widget": bench_widget}
+            "widget": bench_widget, "class": bench_class_section, "scale": bench_scale}
+
+# all of them: class (~10 min) and scale (~15 min) grade synthetic classes of 40 and 200
+DEFAULT = list(SECTIONS)
 
 
 def main(argv):
-    for name in argv or list(SECTIONS):
+    for name in argv or DEFAULT:
         SECTIONS[name]()
         print()
 

@@ -31,9 +31,10 @@ def nbgrader_api(root=COURSE_ROOT, config=None):
     return NbGraderAPI(coursedir=coursedir, config=config)
 
 
-def copy_course(dest, root=COURSE_ROOT):
+def copy_course(dest, root=COURSE_ROOT, db_url=None):
     """A fresh course at dest with what a clone has (source, config, grading code) and release/
-    generated there: a throwaway place for tests and benchmarks to grade in."""
+    generated there: a throwaway place for tests and benchmarks to grade in. The gradebook is
+    the copy's own SQLite file, or the empty database at ``db_url`` (as GRADEBOOK_URL)."""
     import os
     import shutil
     import subprocess
@@ -45,6 +46,8 @@ def copy_course(dest, root=COURSE_ROOT):
     shutil.copy(root / "nbgrader_config.py", dest / "nbgrader_config.py")
     env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
     env.pop("GRADEBOOK_URL", None)
+    if db_url:
+        env["GRADEBOOK_URL"] = db_url
     subprocess.run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force", "--log-level=WARN"],
                    cwd=dest, env=env, check=True, capture_output=True)
     return dest

@@ -1,7 +1,8 @@
 """Grade a whole class in parallel: nbgrader autograde in long-lived worker processes.
 
 nbgrader grades one student after another (its issue #174). This runner fans the students out
-over an executor it is given (local worker processes by default), each worker calling
+over an executor it is given (local worker processes by default; a Dask cluster when the
+environment asks for one, see make_executor and grading/distributed.py), each worker calling
 ``NbGraderAPI.autograde`` for one student at a time into the one gradebook. Every result is
 checked; a failed student is retried once, then reported by name with the reason. Notebooks a
 student broke (not JSON, not a notebook) are named with what to do, scored 0 like a missing
@@ -159,6 +160,19 @@ def local_executor(workers=None):
         initializer=_init_worker, initargs=(str(COURSE_ROOT),))
 
 
+def make_executor(workers=None):
+    """The executor the configuration asks for, with no code change for the instructor:
+    DASK_SCHEDULER_ADDRESS (a Dask cluster) or GRADING_EXECUTOR=dask (a local Dask cluster), else
+    local worker processes (the default; see docs/scaling.md)."""
+    kind = os.environ.get("GRADING_EXECUTOR", "").strip().lower() or "local"
+    if kind not in {"local", "dask"}:
+        raise SystemExit(f"GRADING_EXECUTOR={kind!r}: use 'local' (the default) or 'dask'")
+    if os.environ.get("DASK_SCHEDULER_ADDRESS") or kind == "dask":
+        from grading.distributed import dask_executor
+        return dask_executor(workers)
+    return local_executor(workers)
+
+
 class Progress:
     """One status line: done / total, failures, time left. Rewritten in place on a terminal."""
 
@@ -254,7 +268,7 @@ def grade_class(students=None, executor=None, workers=None, submitted=None, retr
     add_students(students, db_url)
 
     own_executor = executor is None
-    executor = executor or local_executor(workers)
+    executor = executor or make_executor(workers)
     progress = Progress(len(students), stream)
     try:
         attempts = {s: 1 for s in students}

@@ -36,11 +36,12 @@ def make_course(root):
     return copy_course(root, REPO)
 
 
-def grade_table(root):
-    """{student: {grade_id: (score, max_score)}} from the course copy's gradebook."""
+def grade_table(root, db_url=None):
+    """{student: {grade_id: (score, max_score)}} from the course copy's gradebook (its SQLite
+    file, or the gradebook at ``db_url``)."""
     from nbgrader.api import Gradebook
     table = {}
-    with Gradebook(f"sqlite:///{root}/gradebook.db") as gb:
+    with Gradebook(db_url or f"sqlite:///{root}/gradebook.db") as gb:
         for submission in gb.assignment_submissions(ASSIGNMENT):
             table[submission.student_id] = {
                 g.name: (g.score, g.max_score) for nb in submission.notebooks for g in nb.grades}

@@ -1,0 +1,201 @@
+"""Grading beyond one machine: a PostgreSQL gradebook and Dask workers give the same grades.
+
+Every test grades the sample class in its own course copy whose gradebook is its own database
+on a throwaway PostgreSQL server (tests/pg_server.py, loopback only), and compares the grades,
+per student and per grade_id, with the reference: the SQLite run of conftest.graded_class.
+
+PostgreSQL must be installed (`apt-get install -y postgresql`; .ci/run does it): without it these
+tests fail and say so.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from course_helpers import REPO, course_env, grade_table, run
+from grading.course import ASSIGNMENT, copy_course
+from grading.sample_class import STUDENTS
+from pg_server import ThrowawayPostgres, bin_dir, free_port
+
+STUDENT_IDS = {s.id for s in STUDENTS}
+
+
+@pytest.fixture(scope="session")
+def pg():
+    if bin_dir() is None:
+        pytest.fail("PostgreSQL is not installed: apt-get install -y postgresql (.ci/run does it)")
+    with ThrowawayPostgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pg_course(tmp_path_factory, pg):
+    """A course copy with the sample class in submitted/, its release generated into a
+    PostgreSQL database that each test clones (CREATE DATABASE ... TEMPLATE): faster than
+    generating the release again for every test."""
+    url = pg.new_database("course_template")
+    root = copy_course(tmp_path_factory.mktemp("course_template"), REPO, db_url=url)
+    run([sys.executable, "-m", "grading.sample_class"], cwd=root)
+    return root
+
+
+def fresh_course(tmp_path_factory, pg, pg_course, name):
+    """(root, db_url) of a new copy of pg_course with its own gradebook database."""
+    url = pg.new_database(name, template="course_template")
+    root = tmp_path_factory.mktemp(name) / "course"
+    shutil.copytree(pg_course, root)
+    return root, url
+
+
+def grade_sample_class_in_postgres(tmp_path_factory, pg, pg_course, name, runner_args=(), **env):
+    """The sample class graded by the runner in a fresh course copy whose gradebook is a new
+    PostgreSQL database. Returns (root, db_url, finished runner process)."""
+    root, url = fresh_course(tmp_path_factory, pg, pg_course, name)
+    proc = run([sys.executable, "-m", "grading.runner", *runner_args], cwd=root, GRADEBOOK_URL=url, **env)
+    return root, url, proc
+
+
+def assert_same_grades(table, reference, what):
+    assert set(table) == set(reference) == STUDENT_IDS, f"{what}: students {sorted(set(table) ^ set(reference))}"
+    diffs = [f"{student}/{grade_id}: {table[student].get(grade_id)} != {reference[student][grade_id]}"
+             for student in sorted(reference) for grade_id in sorted(reference[student])
+             if table[student].get(grade_id) != reference[student][grade_id]]
+    extra = [f"{s}/{g}" for s in table for g in set(table[s]) - set(reference[s])]
+    assert not diffs and not extra, f"{what} differs from the reference: {diffs + extra}"
+
+
+def graded_once_each(stderr):
+    """{student: how many times the progress line reported it finished}."""
+    counts = {}
+    for line in stderr.replace("\r", "\n").splitlines():
+        if line.startswith("graded ") and "|" in line:
+            student, status = line.rsplit("|", 1)[1].strip().rsplit(": ", 1)
+            if status in {"ok", "FAILED"}:
+                counts[student] = counts.get(student, 0) + 1
+    return counts
+
+
+@pytest.fixture(scope="session")
+def reference(graded_class):
+    """The reference grades: the sample class graded into SQLite by local worker processes
+    (conftest.graded_class; test_autograde_sample_class checks them against the expected
+    failures of every student)."""
+    return graded_class["table"]
+
+
+def test_postgres_gradebook_gives_the_sqlite_grades(tmp_path_factory, pg, pg_course, reference):
+    root, url, proc = grade_sample_class_in_postgres(tmp_path_factory, pg, pg_course, "local_pool",
+                                                     ["--workers", "2"])
+    assert "grading on Dask" not in proc.stderr  # the default stays local worker processes
+    assert_same_grades(grade_table(root, url), reference, "PostgreSQL gradebook")
+    assert graded_once_each(proc.stderr) == {s: 1 for s in STUDENT_IDS}
+
+
+def test_dask_local_cluster_gives_the_same_grades(tmp_path_factory, pg, pg_course, reference):
+    root, url, proc = grade_sample_class_in_postgres(
+        tmp_path_factory, pg, pg_course, "dask_local", GRADING_EXECUTOR="dask", GRADING_WORKERS="2")
+    assert "grading on Dask, a local cluster: 2 worker processes" in proc.stderr, proc.stderr[-2000:]
+    assert_same_grades(grade_table(root, url), reference, "Dask local cluster")
+    assert graded_once_each(proc.stderr) == {s: 1 for s in STUDENT_IDS}
+
+
+def test_a_worker_killed_mid_task_loses_and_duplicates_nobody(tmp_path_factory, pg, pg_course, reference):
+    import psutil
+    root, url = fresh_course(tmp_path_factory, pg, pg_course, "killed")
+    runner = subprocess.Popen([sys.executable, "-m", "grading.runner"], cwd=root, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=course_env(GRADEBOOK_URL=url, GRADING_EXECUTOR="dask", GRADING_WORKERS="2"))
+    killed = orphans = None
+    try:
+        deadline = time.monotonic() + 90
+        while killed is None and time.monotonic() < deadline and runner.poll() is None:
+            # a Dask worker process (spawned by its nanny in the runner) busy grading: it has a kernel
+            for worker in psutil.Process(runner.pid).children():
+                try:
+                    if "spawn_main" not in " ".join(worker.cmdline()):
+                        continue
+                    kernels = [k for k in worker.children(recursive=True) if "ipykernel" in " ".join(k.cmdline())]
+                except psutil.NoSuchProcess:
+                    continue
+                if kernels:
+                    worker.send_signal(signal.SIGKILL)
+                    killed, orphans = worker.pid, kernels
+                    break
+            time.sleep(0.05)
+        stdout, stderr = runner.communicate(timeout=180)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+        for kernel in orphans or []:  # the killed worker's kernel, left without its parent
+            try:
+                kernel.kill()
+            except psutil.NoSuchProcess:
+                pass
+    assert killed is not None, "no worker was caught grading: the test did not kill anything"
+    assert runner.returncode == 0, f"runner exited {runner.returncode}\n{stdout}\n{stderr[-3000:]}"
+    assert "retrying" in stderr, f"the lost task was not retried:\n{stderr[-3000:]}"
+    assert graded_once_each(stderr) == {s: 1 for s in STUDENT_IDS}, stderr[-3000:]
+    assert_same_grades(grade_table(root, url), reference, "Dask with a killed worker")
+    graded = {p.parent.name for p in (root / "autograded").glob(f"*/{ASSIGNMENT}")}
+    assert graded == STUDENT_IDS - {"broken_json"}  # broken_json has nothing readable to run
+
+
+def _wait_for_port(port, proc, log, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"dask scheduler exited {proc.returncode}: {Path(log).read_text()[-2000:]}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError("dask scheduler did not start")
+
+
+def test_ship_files_mode_on_workers_without_the_course_gives_the_same_grades(tmp_path_factory, pg, pg_course,
+                                                                            reference):
+    """A scheduler and two workers started as on other hosts: in a folder without the course,
+    without GRADEBOOK_URL. The runner ships each submission and brings the graded copy back."""
+    elsewhere = tmp_path_factory.mktemp("worker_host")
+    env = course_env()
+    env.pop("PYTHONPATH", None)
+    dask = str(Path(sys.executable).parent / "dask")
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    log = open(elsewhere / "scheduler.log", "w")
+    scheduler = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                 cwd=elsewhere, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    workers = None
+    try:
+        _wait_for_port(port, scheduler, log.name)
+        workers = subprocess.Popen([dask, "worker", address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard",
+                                    "--local-directory", str(elsewhere)],
+                                   cwd=elsewhere, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        root, url, proc = grade_sample_class_in_postgres(tmp_path_factory, pg, pg_course, "shipped",
+                                                         DASK_SCHEDULER_ADDRESS=address)
+    finally:
+        for p in (workers, scheduler):
+            if p is not None:
+                p.terminate()
+        for p in (workers, scheduler):
+            if p is not None:
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        log.close()
+    assert f"grading on Dask, the scheduler at {address}" in proc.stderr and "shipped as bytes" in proc.stderr
+    assert_same_grades(grade_table(root, url), reference, "ship-files mode")
+    assert graded_once_each(proc.stderr) == {s: 1 for s in STUDENT_IDS}
+    # the graded copies came back to the coordinator's autograded/, with the deleted test restored
+    import nbformat
+    nb = nbformat.read(root / "autograded" / "deleted_test_cell" / ASSIGNMENT / "q1_cross_entropy_gradient.ipynb",
+                       as_version=4)
+    restored = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_softmax_large_logits"]
+    assert len(restored) == 1 and any(o.output_type == "error" for o in restored[0].outputs)
