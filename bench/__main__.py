@@ -1,6 +1,6 @@
 """`make bench`: every benchmark of the course, medians of several runs.
 
-    python -m bench [section ...]      sections: notebooks, autograde, widget, demo, class, scale
+    python -m bench [section ...]      sections: notebooks, autograde, demo, widget, browser, class, scale
                                        (default: all, about half an hour on 2 cores)
 """
 import os
@@ -226,8 +226,22 @@ def bench_class_section():
     bench_class()
 
 
+def bench_browser():
+    """Question 3's explorer in JupyterLab + Chromium: slider move to new picture (median of 12)."""
+    import json
+    out = REPO / ".bench" / "browser_explorer.json"
+    out.unlink(missing_ok=True)
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                    "tests/browser/test_explorer_browser.py"], cwd=REPO, check=True, capture_output=True)
+    data = json.loads(out.read_text())
+    print(f"q3 explorer in the browser (JupyterLab, Chromium): slider move -> new picture, median "
+          f"{data['median_ms']:.0f} ms over {data['moves']} moves (aim well under 100 ms); runs: "
+          + " ".join(f"{t:.0f}" for t in data["times_ms"]))
+
+
 SECTIONS = {"notebooks": bench_notebooks, "autograde": bench_autograde, "demo": bench_demo,
-            "widget": bench_widget, "class": bench_class_section, "scale": bench_scale}
+            "widget": bench_widget, "browser": bench_browser, "class": bench_class_section,
+            "scale": bench_scale}
 
 # all of them: class (~10 min) and scale (~15 min) grade synthetic classes of 40 and 200
 DEFAULT = list(SECTIONS)

@@ -3,6 +3,8 @@
 The server runs on loopback with a token and every Jupyter state folder in a temporary
 directory, so a test sees exactly what a fresh student or instructor would.
 """
+import base64
+import io
 import json
 import os
 import shutil
@@ -103,3 +105,15 @@ def run_all(page):
 def save(page):
     page.keyboard.press("Control+s")
     page.wait_for_timeout(800)
+
+
+def png_is_drawn(data):
+    """True if a PNG (bytes, or base64 text as in a notebook) has real content: more than one
+    colour and not fully transparent."""
+    import matplotlib.image as mpimg
+    import numpy as np
+    raw = base64.b64decode(data) if isinstance(data, str) else data
+    img = mpimg.imread(io.BytesIO(raw), format="png")
+    if img.ndim == 3 and img.shape[2] == 4 and float(img[..., 3].max()) == 0.0:
+        return False
+    return float(np.std(img[..., :3])) > 0.01

@@ -6,7 +6,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, REPO, SCREENSHOTS  # noqa: E402
+import nbformat  # noqa: E402
+
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, REPO, SCREENSHOTS, Lab  # noqa: E402
+from grading import sample_class  # noqa: E402
+from grading.course import ASSIGNMENT, notebook_names  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +38,17 @@ def shots(request):
     return shot
 
 
+
+
+@pytest.fixture(scope="session")
+def student_lab(tmp_path_factory):
+    work = tmp_path_factory.mktemp("student")
+    shutil.copytree(REPO / "source" / ASSIGNMENT, work / "source")
+    shutil.copytree(REPO / "release" / ASSIGNMENT, work / "release")
+    shutil.copytree(REPO / "source" / ASSIGNMENT, work / "explorer")  # q3's explorer, driven alone
+    # a release copy with the reference answers filled in, as a diligent student would have it
+    for name in notebook_names():
+        nbformat.write(sample_class.solved_notebook(name), work / "release" / f"{name}_answered.ipynb")
+    lab = Lab(work, tmp_path_factory.mktemp("state"))
+    yield lab
+    lab.stop()

@@ -1,39 +1,11 @@
 """The student's view: every source notebook runs in JupyterLab with no error and every figure
 drawn; the release copy's stubs fail nbgrader's Validate button and the answers pass it."""
-import base64
-import io
-import shutil
-
 import nbformat
 import pytest
 
-from grading import sample_class
-from grading.course import ASSIGNMENT, notebook_names
+from grading.course import notebook_names
 
-from browser_helpers import REPO_ROOT, Lab, open_notebook, run_all, save
-
-
-def png_is_drawn(data):
-    """True if a PNG has real content: more than one colour and not fully transparent."""
-    import matplotlib.image as mpimg
-    import numpy as np
-    img = mpimg.imread(io.BytesIO(base64.b64decode(data)), format="png")
-    if img.ndim == 3 and img.shape[2] == 4 and float(img[..., 3].max()) == 0.0:
-        return False
-    return float(np.std(img[..., :3])) > 0.01
-
-
-@pytest.fixture(scope="module")
-def student_lab(tmp_path_factory):
-    work = tmp_path_factory.mktemp("student")
-    shutil.copytree(REPO_ROOT / "source" / ASSIGNMENT, work / "source")
-    shutil.copytree(REPO_ROOT / "release" / ASSIGNMENT, work / "release")
-    # a release copy with the reference answers filled in, as a diligent student would have it
-    for name in notebook_names():
-        nbformat.write(sample_class.solved_notebook(name), work / "release" / f"{name}_answered.ipynb")
-    lab = Lab(work, tmp_path_factory.mktemp("state"))
-    yield lab
-    lab.stop()
+from browser_helpers import open_notebook, png_is_drawn, run_all, save
 
 
 @pytest.mark.parametrize("name", notebook_names())

@@ -1,0 +1,127 @@
+"""Question 3's explorer in a real browser: the sliders render, moving them redraws the picture
+and the status line, the flat start says stuck, a large learning rate says diverged, and the
+picture is never blank. The slider-to-picture time is measured and printed (for `make bench`),
+never asserted."""
+import json
+import statistics
+import sys
+import time
+
+import pytest
+
+from browser_helpers import REPO, open_notebook, png_is_drawn, run_all
+from grading import sample_class
+from grading.course import ASSIGNMENT
+
+Q3 = "q3_gradient_descent"
+TIMING_FILE = REPO / ".bench" / "browser_explorer.json"
+
+
+@pytest.fixture(scope="module")
+def expected():
+    """status(lr, start, steps) -> the exact status text, from the helper and the reference."""
+    sys.path.insert(0, str(REPO / "source" / ASSIGNMENT))
+    import descent_explorer
+    nb = sample_class.solved_notebook(Q3)
+    namespace = {}
+    exec("import numpy as np\n" + next(c.source for c in nb.cells
+                                        if c.metadata.get("nbgrader", {}).get("grade_id") == "gradient_descent"), namespace)
+    gd = namespace["gradient_descent"]
+    return lambda lr, start, steps: descent_explorer.run_descent(gd, lr, start, steps)[1], descent_explorer
+
+
+def _status(page, prefixes):
+    texts = page.locator(".widget-label").all_inner_texts()
+    found = [t for t in texts if t.startswith(prefixes)]
+    return found[0] if found else None
+
+
+def _slider(page, label):
+    return page.locator(".widget-slider", has_text=label).first
+
+
+def _type_value(page, label, value):
+    readout = _slider(page, label).locator(".widget-readout")
+    readout.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type(str(value))
+    page.keyboard.press("Enter")
+
+
+def _picture(page):
+    return page.locator(".widget-image").first
+
+
+def _wait_for(page, prefixes, want, timeout=15000):
+    """Wait until the status line reads exactly `want`; fail with what it reads instead."""
+    start, now = time.perf_counter(), None
+    while time.perf_counter() - start < timeout / 1000:
+        now = _status(page, prefixes)
+        if now == want:
+            return now
+        page.wait_for_timeout(20)
+    raise AssertionError(f"status line: expected {want!r}, got {now!r}")
+
+
+def test_explorer_in_jupyterlab(student_lab, browser, shots, expected):
+    status_for, de = expected
+    prefixes = (de.GLOBAL, de.LOCAL, de.STUCK, de.DIVERGED, de.MOVING, de.NOT_WRITTEN, de.BROKEN)
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    try:
+        open_notebook(page, student_lab, f"explorer/{Q3}.ipynb")
+        run_all(page)
+        lr = _slider(page, "learning rate")
+        lr.wait_for(timeout=60000)
+        lr.scroll_into_view_if_needed()
+        shots(page, "explorer_rendered")
+        for label in ("learning rate", "steps", "start w1", "start w2"):
+            assert _slider(page, label).is_visible(), f"slider {label!r} did not render"
+        lo, hi = de.DEFAULTS["start"]
+        assert _status(page, prefixes) == status_for(de.DEFAULTS["lr"], (lo, hi), de.DEFAULTS["n_steps"])
+        picture = _picture(page).screenshot()
+        assert png_is_drawn(picture), "the first picture is blank"
+
+        # the flat start, exactly (-2, 2), by the button
+        page.locator(".widget-button", has_text="start at (-2, 2)").click()
+        now = _wait_for(page, prefixes, status_for(de.DEFAULTS["lr"], (-2.0, 2.0), de.DEFAULTS["n_steps"]))
+        assert now.startswith(de.STUCK)
+        page.wait_for_timeout(300)
+        shots(page, "flat_start_stuck")
+        assert png_is_drawn(_picture(page).screenshot())
+
+        # a large learning rate from a start off the plateau diverges
+        _type_value(page, "start w1", "0")
+        _type_value(page, "start w2", "0.2")
+        _type_value(page, "learning rate", "10")
+        now = _wait_for(page, prefixes, status_for(10.0, (0.0, 0.2), de.DEFAULTS["n_steps"]))
+        assert now.startswith(de.DIVERGED)
+        page.wait_for_timeout(300)
+        shots(page, "large_lr_diverged")
+
+        # back to a moderate rate, then time slider moves (arrow keys) until the picture changes
+        _type_value(page, "learning rate", "0.3")
+        _wait_for(page, prefixes, status_for(0.3, (0.0, 0.2), de.DEFAULTS["n_steps"]))
+        handle = _slider(page, "start w1").locator(".noUi-handle")
+        handle.focus()
+        times, blank = [], 0
+        for k in range(1, 13):
+            img = _picture(page).locator("img")
+            before_src = img.get_attribute("src") if img.count() else _picture(page).get_attribute("src")
+            start = time.perf_counter()
+            page.keyboard.press("ArrowRight")  # start w1 moves by one step of 0.05
+            page.wait_for_function(
+                "(old) => { const i = document.querySelector('.widget-image');"
+                " return i && (i.getAttribute('src') || (i.querySelector('img') || {}).src) !== old; }",
+                arg=before_src, timeout=15000)
+            times.append(time.perf_counter() - start)
+            _wait_for(page, prefixes, status_for(0.3, (round(0.05 * k, 10), 0.2), de.DEFAULTS["n_steps"]))
+            blank += not png_is_drawn(_picture(page).screenshot())
+        shots(page, "after_slider_moves")
+        assert blank == 0, f"{blank} of {len(times)} pictures came back blank"
+        median = statistics.median(times) * 1e3
+        TIMING_FILE.parent.mkdir(exist_ok=True)
+        TIMING_FILE.write_text(json.dumps({"moves": len(times), "median_ms": median,
+                                           "times_ms": [t * 1e3 for t in times]}))
+        print(f"explorer in the browser: slider to new picture, median {median:.0f} ms over {len(times)} moves")
+    finally:
+        page.close()
