@@ -1,36 +1,11 @@
-"""Helpers for question 2 (MSE versus cross-entropy): the given softmax / cross-entropy pieces,
-a fixed synthetic data set, logits with a chosen probability for the label, and the plots.
+"""Helpers for question 2 (MSE versus cross-entropy): a fixed synthetic data set, logits with a
+chosen probability for the label, and the plots (which take your functions as arguments).
 
 Row convention, as in question 1: logits z = x @ W with W of shape (d, k); a batch stacks examples
 as rows. You do not need to read this file to answer the question.
 """
 import matplotlib.pyplot as plt
 import numpy as np
-
-
-# --- given: the pieces question 1 asks you to write, so that this notebook stands alone ---------
-
-def softmax(z):
-    """Probabilities along the last axis of the logits z, shape (k,) or (n, k); stable for large |z|."""
-    logits = np.asarray(z, dtype=float)
-    unnormalised = np.exp(logits - np.max(logits, axis=-1, keepdims=True))
-    return unnormalised / np.sum(unnormalised, axis=-1, keepdims=True)
-
-
-def cross_entropy(P, c):
-    """-log P[c] for probabilities P of shape (k,) and an int c; for P of shape (n, k) and int
-    labels c of shape (n,), the mean over the rows. Returns a float."""
-    probs = np.asarray(P, dtype=float)
-    picked = np.take_along_axis(np.atleast_2d(probs), np.reshape(c, (-1, 1)), axis=-1)
-    return float(np.mean(-np.log(picked)))
-
-
-def ce_grad_logits(z, c):
-    """Gradient of cross_entropy(softmax(z), c) with respect to the logits: softmax(z) - onehot(c),
-    shape of z, (k,) or (n, k) (one row per example, not averaged)."""
-    probs = softmax(z)
-    is_label = np.arange(probs.shape[-1]) == np.expand_dims(np.asarray(c), -1)
-    return probs - is_label
 
 
 # --- data -----------------------------------------------------------------------------------
