@@ -143,7 +143,7 @@ def test_a_worker_killed_mid_task_loses_and_duplicates_nobody(tmp_path_factory, 
     assert graded_once_each(stderr) == {s: 1 for s in STUDENT_IDS}, stderr[-3000:]
     assert_same_grades(grade_table(root, url), reference, "Dask with a killed worker")
     graded = {p.parent.name for p in (root / "autograded").glob(f"*/{ASSIGNMENT}")}
-    assert graded == STUDENT_IDS - {"broken_json"}  # broken_json has nothing readable to run
+    assert graded == STUDENT_IDS  # broken_json too: only its q1 is unreadable
 
 
 def _wait_for_port(port, proc, log, seconds=60):
