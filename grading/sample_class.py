@@ -9,11 +9,10 @@ correct student.
     python -m grading.sample_class [--out submitted]
 """
 import argparse
-import json
 import re
 import shutil
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat

@@ -7,7 +7,6 @@ import pytest
 
 from course_helpers import run
 from grading.course import ASSIGNMENT
-from test_release import _secret_and_visible_lines
 
 
 def _feedback_text(root, folder="feedback"):

@@ -1,7 +1,6 @@
 """release/ is exactly what nbgrader makes from source/, and none of the answers leak into it."""
 import filecmp
 import re
-from pathlib import Path
 
 import nbformat
 import pytest
