@@ -15,7 +15,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 ASSIGNMENT := conceptual
 
-.PHONY: help setup release sample autograde feedback export scores report demo test lab bench clean
+.PHONY: help setup grading-tools test-tools release sample autograde feedback export scores report demo test lab bench clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -32,13 +32,30 @@ $(STAMP): requirements.txt
 
 setup: $(STAMP)
 
+# Debian packages: bubblewrap (the grading sandbox; util-linux brings setpriv and prlimit),
+# chromium (browser tests), postgresql (the server the scale tests start on loopback).
+# Installed when missing and we may (root with apt-get); otherwise named, and the step fails.
+system-packages = @missing=""; for pair in $(1); do cmd=$${pair%%:*}; pkg=$${pair\#*:}; \
+	command -v $$cmd >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/$$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (sudo apt-get install$$missing)"; exit 1; fi; fi
+
+grading-tools:
+	$(call system-packages,bwrap:bubblewrap)
+
+test-tools:
+	$(call system-packages,bwrap:bubblewrap chromium:chromium initdb:postgresql)
+
 release: setup  ## regenerate release/ from source/ (commit the result)
 	nbgrader generate_assignment $(ASSIGNMENT) --force --log-level=WARN
 
 sample: setup  ## write the sample class into submitted/
 	python -m grading.sample_class
 
-autograde: setup  ## grade everything in submitted/ in parallel
+autograde: setup grading-tools  ## grade everything in submitted/ in parallel
 	python -m grading.runner
 
 feedback: setup  ## feedback/ for every graded student (hidden tests removed)
@@ -59,7 +76,7 @@ demo: setup  ## resets submitted/, autograded/, feedback/ and the gradebook, the
 	find autograded -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
 	$(MAKE) --no-print-directory release sample autograde feedback export report scores
 
-test: setup
+test: setup test-tools
 	python -m pytest tests
 	python -m pytest --nbval-lax -p no:cacheprovider source/$(ASSIGNMENT)
 

@@ -76,3 +76,19 @@ def test_runner_reports_progress_and_names_failures(graded_class):
     err = graded_class["stderr"]
     assert f"graded {len(graded_class['table'])}/{len(graded_class['table'])}" in err
     assert "failures 0" in err and "left" in err
+
+
+def _auto_scores(root):
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{root}/gradebook.db") as gb:
+        return {s.student_id: {g.name: g.auto_score for nb in s.notebooks for g in nb.grades}
+                for s in gb.assignment_submissions(ASSIGNMENT)}
+
+
+def test_grading_three_times_gives_identical_grades(graded_class):
+    """The sample class graded once by the fixture, then twice more: every automatic score the same."""
+    root = graded_class["root"]
+    first = _auto_scores(root)
+    for _ in range(2):
+        run([sys.executable, "-m", "grading.runner", "--workers", "2"], cwd=root)
+        assert _auto_scores(root) == first
