@@ -28,6 +28,7 @@ class NotebookProblem:
     notebook: str
     reason: str
     advice: str
+    kind: str  # "missing", "unreadable" (both score 0) or "old_format" (graded after conversion)
 
     def __str__(self):
         return f"{self.student}: {self.notebook}.ipynb {self.reason} -- {self.advice}"
@@ -72,7 +73,7 @@ def check_submission(student, submitted, expected):
             others = sorted(present - set(expected))
             advice = (f"found {', '.join(o + '.ipynb' for o in others)} instead: keep the released file names"
                       if others else "submit the released notebook under its released name")
-            problems.append(NotebookProblem(student, name, "is missing (scored 0)", advice))
+            problems.append(NotebookProblem(student, name, "is missing (scored 0)", advice, "missing"))
             continue
         try:
             nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
@@ -81,7 +82,7 @@ def check_submission(student, submitted, expected):
                 nbformat.validate(nbformat.convert(nb, 4))
                 problems.append(NotebookProblem(
                     student, name, f"is in the old notebook format {version} (converted to 4 and graded)",
-                    "nothing to do; an up-to-date JupyterLab saves format 4"))
+                    "nothing to do; an up-to-date JupyterLab saves format 4", "old_format"))
             else:
                 nbformat.validate(nb)
         except Exception as err:  # any reason the file is not a notebook we can grade
@@ -92,7 +93,7 @@ def check_submission(student, submitted, expected):
             problems.append(NotebookProblem(
                 student, name, f"could not be read as a notebook ({reason}); scored 0",
                 "the file is damaged: ask the student to re-download it from JupyterLab (File > Download) "
-                "and resubmit"))
+                "and resubmit", "unreadable"))
             continue
         readable.append(name)
     return readable, problems
@@ -258,11 +259,11 @@ def grade_class(students=None, executor=None, workers=None, submitted=None, retr
     for student in students:
         readable, problems = check_submission(student, submitted, expected)
         outcome.problems += problems
-        unreadable = [p for p in problems if "could not be read" in p.reason]
+        unreadable = [p for p in problems if p.kind == "unreadable"]
         zero += unreadable
         if not readable:  # nothing nbgrader could open: no run, every notebook scores 0
             plan[student] = []
-            zero += [p for p in problems if p not in unreadable and "is missing" in p.reason]
+            zero += [p for p in problems if p.kind == "missing"]
         else:  # None: every notebook in one run; a list: only those (the others are damaged)
             plan[student] = None if not unreadable else readable
     add_students(students, db_url)
