@@ -108,10 +108,13 @@ def test_dask_local_cluster_gives_the_same_grades(tmp_path_factory, pg, pg_cours
 def test_a_worker_killed_mid_task_loses_and_duplicates_nobody(tmp_path_factory, pg, pg_course, reference):
     import psutil
     root, url = fresh_course(tmp_path_factory, pg, pg_course, "killed")
-    runner = subprocess.Popen([sys.executable, "-m", "grading.runner"], cwd=root, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              env=course_env(GRADEBOOK_URL=url, GRADING_EXECUTOR="dask", GRADING_WORKERS="2"))
-    killed = orphans = None
+    # output to files, not pipes: a pipe stays open as long as any process that inherited it lives
+    out, err = root.parent / "runner.out", root.parent / "runner.err"
+    with open(out, "w") as out_file, open(err, "w") as err_file:
+        runner = subprocess.Popen([sys.executable, "-m", "grading.runner"], cwd=root, text=True,
+                                  stdout=out_file, stderr=err_file,
+                                  env=course_env(GRADEBOOK_URL=url, GRADING_EXECUTOR="dask", GRADING_WORKERS="2"))
+    killed, orphans = None, []
     try:
         deadline = time.monotonic() + 90
         while killed is None and time.monotonic() < deadline and runner.poll() is None:
@@ -128,22 +131,44 @@ def test_a_worker_killed_mid_task_loses_and_duplicates_nobody(tmp_path_factory, 
                     killed, orphans = worker.pid, kernels
                     break
             time.sleep(0.05)
-        stdout, stderr = runner.communicate(timeout=180)
+        runner.wait(timeout=300)
+        # the killed worker's kernel dies with it (the sandbox's --die-with-parent)
+        alive = still_running(orphans, seconds=10)
     finally:
         if runner.poll() is None:
             runner.kill()
-        for kernel in orphans or []:  # the killed worker's kernel, left without its parent
+        for kernel in orphans:
             try:
                 kernel.kill()
             except psutil.NoSuchProcess:
                 pass
+    stdout, stderr = out.read_text(), err.read_text()
     assert killed is not None, "no worker was caught grading: the test did not kill anything"
     assert runner.returncode == 0, f"runner exited {runner.returncode}\n{stdout}\n{stderr[-3000:]}"
+    assert not alive, f"the killed worker left processes running: {alive}"
     assert "retrying" in stderr, f"the lost task was not retried:\n{stderr[-3000:]}"
     assert graded_once_each(stderr) == {s: 1 for s in STUDENT_IDS}, stderr[-3000:]
     assert_same_grades(grade_table(root, url), reference, "Dask with a killed worker")
     graded = {p.parent.name for p in (root / "autograded").glob(f"*/{ASSIGNMENT}")}
     assert graded == STUDENT_IDS  # broken_json too: only its q1 is unreadable
+
+
+def still_running(processes, seconds):
+    """[(pid, name, status)] of the processes still running after up to ``seconds``. A zombie
+    counts as ended: it holds nothing, and a container's init may never reap it."""
+    import psutil
+    deadline = time.monotonic() + seconds
+    while True:
+        alive = []
+        for proc in processes:
+            try:
+                if proc.status() != psutil.STATUS_ZOMBIE:
+                    alive.append((proc.pid, proc.name(), proc.status(), proc.ppid()))
+            except psutil.NoSuchProcess:
+                pass
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
 
 
 def _wait_for_port(port, proc, log, seconds=60):
