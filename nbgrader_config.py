@@ -42,11 +42,11 @@ c.Autograde.sanitize_preprocessors = [
 ]
 # Every student kernel runs in a sandbox (grading/sandbox.py); GRADING_SANDBOX=off disables it.
 # Before each test cell, what the tests rely on is put back as it was before student code ran
-# (grading/trust.py).
+# (grading/trust.py: a snapshot cell first, then a restore the kernel answers before every test).
 c.Autograde.autograde_preprocessors = [
     "grading.trust.GuardTestCells",
-    "grading.sandbox.SandboxedExecute",  # nbgrader's Execute, kernels sandboxed
-    "grading.trust.RemoveGuardCells",
+    "grading.sandbox.SandboxedExecute",  # nbgrader's Execute, guarded tests, kernels sandboxed
+    "grading.trust.RemoveGuardCells",  # the snapshot cell out again
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",

@@ -27,7 +27,8 @@ import tempfile
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
-from nbgrader.preprocessors import Execute
+
+from grading.trust import GuardedExecute
 
 # address space 4 GiB, CPU 120 s (a backstop: Execute.timeout stops loops), 64 processes/threads,
 # files up to 100 MiB, 256 open files
@@ -178,8 +179,8 @@ class SandboxKernelManager(AsyncKernelManager):
     cleanup_resources = _async_cleanup_resources
 
 
-class SandboxedExecute(Execute):
-    """nbgrader's Execute with sandboxed kernels (unless GRADING_SANDBOX=off), and a kernel that
+class SandboxedExecute(GuardedExecute):
+    """nbgrader's Execute (guarded test cells, grading/trust.py) with sandboxed kernels (unless GRADING_SANDBOX=off), and a kernel that
     dies (os._exit, a CPU-time limit) or hangs past an interrupt costs the cells it did not run,
     not the whole notebook."""
 

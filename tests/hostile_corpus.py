@@ -142,6 +142,31 @@ def corpus(port):
                         np.linalg.norm = lambda *a, **k: 0.0
                     get_ipython().events.register("pre_run_cell", _again)
                     """)), "no_more_than_honest"),
+        Hostile("patch_then_raise", "patches np.allclose in a cell that then raises (no restore follows it)",
+                lambda: _q1(with_code(W(), "softmax", f"""
+                    np.allclose = np.isclose = {ALWAYS_TRUE}
+                    raise ValueError("on purpose")
+                    """)), "no_more_than_honest"),
+        Hostile("strip_asserts_ast", "adds an AST transformer that deletes every assert before it runs",
+                lambda: _q1(with_code(W(), "softmax", """
+                    import ast as _ast
+                    class _NoAsserts(_ast.NodeTransformer):
+                        def visit_Assert(self, node):
+                            return _ast.Pass()
+                    get_ipython().ast_transformers.append(_NoAsserts())
+                    """)), "no_more_than_honest"),
+        Hostile("blank_tests_input", "adds input transformers that turn any cell with an assert into pass",
+                lambda: _q1(with_code(W(), "softmax", """
+                    def _blank(lines):
+                        return ["pass\\n"] if any("assert" in l for l in lines) else lines
+                    get_ipython().input_transformers_cleanup.append(_blank)
+                    get_ipython().input_transformers_post.append(_blank)
+                    """)), "no_more_than_honest"),
+        Hostile("silence_user_expressions", "stops the kernel from evaluating anything beside a cell's code",
+                lambda: _q1(with_code(W(), "softmax", f"""
+                    type(get_ipython()).user_expressions = lambda self, expressions: {{}}
+                    np.allclose = np.isclose = {ALWAYS_TRUE}
+                    """)), "no_more_than_honest"),
         Hostile("shadow_numpy_module", "submits a numpy.py whose allclose always agrees",
                 lambda: {**_q1(W()), "numpy.py": textwrap.dedent("""
                     import importlib.machinery, importlib.util, sys
