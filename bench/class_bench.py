@@ -56,7 +56,7 @@ def execute_submission(folder):
     start = time.perf_counter()
     for name in notebook_names():
         nb = nbformat.read(Path(folder) / f"{name}.ipynb", as_version=4)
-        NotebookClient(nb, timeout=30, kernel_name="python3", allow_errors=True,
+        NotebookClient(nb, timeout=30, kernel_name="python3", allow_errors=True, shutdown_kernel="immediate",
                        resources={"metadata": {"path": str(folder)}}).execute()
     return time.perf_counter() - start
 

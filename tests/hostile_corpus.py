@@ -71,6 +71,7 @@ class Hostile:
     outcome: str  # "no_more_than_honest" | "zero" | "killed_after:<grade_id>" | "reference" | "student_error"
     blocked: bool = False  # its graded copy must say ATTACK BLOCKED and never ATTACK SUCCEEDED
     message: str = ""  # for student errors: what the runner's output must say about it
+    graded_says: str = ""  # text its graded copy must contain (an error output of the grader's)
     files: dict = field(default_factory=dict)
 
 
@@ -166,7 +167,7 @@ def corpus(port):
                 lambda: _q1(with_code(W(), "softmax", f"""
                     type(get_ipython()).user_expressions = lambda self, expressions: {{}}
                     np.allclose = np.isclose = {ALWAYS_TRUE}
-                    """)), "no_more_than_honest"),
+                    """)), "no_more_than_honest", graded_says="GradingGuardError: the grading guard could not run"),
         Hostile("shadow_numpy_module", "submits a numpy.py whose allclose always agrees",
                 lambda: {**_q1(W()), "numpy.py": textwrap.dedent("""
                     import importlib.machinery, importlib.util, sys

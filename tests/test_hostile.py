@@ -120,6 +120,11 @@ def test_hostile_submission_gets_its_outcome(entry, hostile_class):
         raise AssertionError(f"unknown outcome {h.outcome}")
     if h.message:
         assert f"{entry}: {h.message}" in hostile_class["proc"].stdout, hostile_class["proc"].stdout[-2000:]
+    if h.graded_says:
+        nb = nbformat.read(hostile_class["graded"][entry], as_version=4)
+        said = "".join("".join(o.get("traceback", [])) + o.get("text", "")
+                       for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+        assert h.graded_says in said, f"{entry}: its graded copy does not say {h.graded_says!r}"
     if h.blocked:
         nb = nbformat.read(hostile_class["graded"][entry], as_version=4)
         printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
