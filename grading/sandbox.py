@@ -180,9 +180,9 @@ class SandboxKernelManager(AsyncKernelManager):
 
 
 class SandboxedExecute(GuardedExecute):
-    """nbgrader's Execute (guarded test cells, grading/trust.py) with sandboxed kernels (unless GRADING_SANDBOX=off), and a kernel that
-    dies (os._exit, a CPU-time limit) or hangs past an interrupt costs the cells it did not run,
-    not the whole notebook."""
+    """nbgrader's Execute (test cells guarded, grading/trust.py) with sandboxed kernels (unless
+    GRADING_SANDBOX=off), and a kernel that dies (os._exit, a CPU-time limit) or hangs past an
+    interrupt costs the cells it did not run, not the whole notebook."""
 
     def __init__(self, *args, **kwargs):
         if enabled():

@@ -143,7 +143,7 @@ def corpus(port):
                         np.linalg.norm = lambda *a, **k: 0.0
                     get_ipython().events.register("pre_run_cell", _again)
                     """)), "no_more_than_honest"),
-        Hostile("patch_then_raise", "patches np.allclose in a cell that then raises (no restore follows it)",
+        Hostile("patch_then_raise", "patches np.allclose in a cell that then raises (the kernel skips its user expressions)",
                 lambda: _q1(with_code(W(), "softmax", f"""
                     np.allclose = np.isclose = {ALWAYS_TRUE}
                     raise ValueError("on purpose")

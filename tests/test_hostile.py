@@ -120,14 +120,15 @@ def test_hostile_submission_gets_its_outcome(entry, hostile_class):
         raise AssertionError(f"unknown outcome {h.outcome}")
     if h.message:
         assert f"{entry}: {h.message}" in hostile_class["proc"].stdout, hostile_class["proc"].stdout[-2000:]
+    graded = nbformat.read(hostile_class["graded"][entry], as_version=4) if entry in hostile_class["graded"] else None
+    outputs = [o for c in (graded.cells if graded else []) if c.cell_type == "code" for o in c.outputs]
+    said = "".join("".join(o.get("traceback", [])) + o.get("text", "") for o in outputs)
     if h.graded_says:
-        nb = nbformat.read(hostile_class["graded"][entry], as_version=4)
-        said = "".join("".join(o.get("traceback", [])) + o.get("text", "")
-                       for c in nb.cells if c.cell_type == "code" for o in c.outputs)
         assert h.graded_says in said, f"{entry}: its graded copy does not say {h.graded_says!r}"
+    elif graded is not None:  # the guard answered before every test: a raising cell does not silence it
+        assert "GradingGuardError" not in said, f"{entry}: the grading guard did not run before a test"
     if h.blocked:
-        nb = nbformat.read(hostile_class["graded"][entry], as_version=4)
-        printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+        printed = "".join(o.get("text", "") for o in outputs)
         assert "ATTACK BLOCKED" in printed and "ATTACK SUCCEEDED" not in printed, f"{entry} was not blocked: {printed[-300:]}"
 
 

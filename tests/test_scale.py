@@ -154,7 +154,7 @@ def test_a_worker_killed_mid_task_loses_and_duplicates_nobody(tmp_path_factory, 
 
 
 def still_running(processes, seconds):
-    """[(pid, name, status)] of the processes still running after up to ``seconds``. A zombie
+    """[(pid, name, status, ppid)] of the processes still running after up to ``seconds``. A zombie
     counts as ended: it holds nothing, and a container's init may never reap it."""
     import psutil
     deadline = time.monotonic() + seconds
