@@ -47,7 +47,7 @@ c.Autograde.sanitize_preprocessors = [
 # (grading/trust.py: a snapshot cell first, then a restore the kernel answers before every test).
 c.Autograde.autograde_preprocessors = [
     "grading.trust.GuardTestCells",
-    "grading.sandbox.SandboxedExecute",  # nbgrader's Execute, guarded tests, kernels sandboxed
+    "grading.execute.SandboxedExecute",  # nbgrader's Execute, guarded tests, kernels sandboxed
     "grading.trust.RemoveGuardCells",  # the snapshot cell out again
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",

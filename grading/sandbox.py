@@ -25,10 +25,7 @@ import sys
 import tempfile
 
 from jupyter_client.manager import AsyncKernelManager
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbformat.v4 import new_output
 
-from grading.trust import GuardedExecute
 
 # address space 4 GiB, CPU 120 s (a backstop: Execute.timeout stops loops), 64 processes/threads,
 # files up to 100 MiB, 256 open files
@@ -177,37 +174,3 @@ class SandboxKernelManager(AsyncKernelManager):
             shutil.rmtree(self._box, ignore_errors=True)
 
     cleanup_resources = _async_cleanup_resources
-
-
-class SandboxedExecute(GuardedExecute):
-    """nbgrader's Execute (test cells guarded, grading/trust.py) with sandboxed kernels (unless
-    GRADING_SANDBOX=off), and a kernel that dies (os._exit, a CPU-time limit) or hangs past an
-    interrupt costs the cells it did not run, not the whole notebook."""
-
-    def __init__(self, *args, **kwargs):
-        if enabled():
-            kwargs["kernel_manager_class"] = SandboxKernelManager
-        super().__init__(*args, **kwargs)
-
-    def preprocess(self, nb, resources=None, km=None):
-        try:
-            return super().preprocess(nb, resources, km=km)
-        except DeadKernelError as err:
-            self._fail_unrun_cells(nb, f"the kernel died ({err}); cells after this point did not run")
-        except CellTimeoutError:
-            self._fail_unrun_cells(nb, "the kernel stopped responding (no reply after a timeout and an "
-                                       "interrupt); cells after this point did not run")
-        return nb, resources
-
-    @staticmethod
-    def _fail_unrun_cells(nb, message):
-        dead = False
-        for cell in nb.cells:
-            if cell.cell_type != "code":
-                continue
-            ran = cell.get("execution_count") is not None or cell.outputs
-            if not ran or dead:
-                dead = True
-                if not any(o.output_type == "error" for o in cell.outputs):
-                    cell.outputs.append(new_output("error", ename="DeadKernelError", evalue=message,
-                                                   traceback=[f"DeadKernelError: {message}"]))
