@@ -6,6 +6,7 @@ move to a server without code changes:
 - GRADEBOOK_URL: the gradebook's SQLAlchemy URL. Default: SQLite in gradebook.db at the root.
   PostgreSQL: postgresql+psycopg2://user:password@host:5432/dbname
 - GRADING_CELL_TIMEOUT: seconds a cell may run during autograding (default 10).
+- GRADING_NOTEBOOK_BUDGET: seconds one notebook may take in all during autograding (default 120).
 """
 import os
 import sys
@@ -36,6 +37,7 @@ c.Execute.interrupt_on_timeout = True
 c.Execute.shutdown_kernel = "immediate"
 c.OverwriteCells.add_missing_cells = True
 c.Autograde.sanitize_preprocessors = [
+    "grading.master_cells.DropMalformedMetadata",  # metadata nbgrader cannot read, and our own keys
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
@@ -43,12 +45,11 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 # Every student kernel runs in a sandbox (grading/sandbox.py); GRADING_SANDBOX=off disables it.
-# Before each test cell, what the tests rely on is put back as it was before student code ran
-# (grading/trust.py: a snapshot cell first, then a restore the kernel answers before every test).
+# Test cells never run in the student's kernel: grading/verdicts.py judges them in the grading
+# worker, reaching the student's functions through a plain-data channel (grading/channel.py),
+# and writes the verdict as the cell's output. Budgets per notebook: see grading/execute.py.
 c.Autograde.autograde_preprocessors = [
-    "grading.trust.GuardTestCells",
-    "grading.execute.SandboxedExecute",  # nbgrader's Execute, guarded tests, kernels sandboxed
-    "grading.trust.RemoveGuardCells",  # the snapshot cell out again
+    "grading.execute.SandboxedExecute",  # nbgrader's Execute: sandboxed kernel, tests judged outside it
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -56,6 +57,10 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# Budgets of one notebook (grading/execute.py): all its cells and tests together, and its outputs.
+c.SandboxedExecute.notebook_budget = int(os.environ.get("GRADING_NOTEBOOK_BUDGET", "120"))  # seconds
+c.SandboxedExecute.max_cell_output_bytes = 1_000_000
+c.SandboxedExecute.max_notebook_output_bytes = 5_000_000
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 50
 

@@ -1,22 +1,60 @@
-"""The Execute preprocessor autograding uses: nbgrader's, with sandboxed kernels."""
+"""The Execute preprocessor autograding uses: nbgrader's, with three changes.
+
+1. Student code runs in a sandboxed kernel (grading/sandbox.py) unless GRADING_SANDBOX=off.
+2. Test cells never run in that kernel: grading/verdicts.py judges them in this process and
+   writes the verdict as the cell's output (the rules for test cells are in its docstring).
+3. Budgets: a notebook gets ``notebook_budget`` seconds in all (cells past it do not run and say
+   why; a cell's timeout is cut to what is left), and a cell's outputs are kept up to
+   ``max_cell_output_bytes`` (the notebook's up to ``max_notebook_output_bytes``), then replaced
+   by a note, so one cell cannot make a graded copy or its feedback huge. nbgrader's
+   ``LimitOutput`` still limits lines afterwards.
+
+A kernel that dies (``os._exit``, a memory limit) or hangs past an interrupt costs the cells it
+did not run, not the whole notebook.
+"""
+import json
+import time
+from pathlib import Path
+
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import run_sync
 from nbformat.v4 import new_output
+from nbgrader.preprocessors import Execute
+from traitlets import Integer
 
+from grading.channel import KernelChannel, KernelDied, KernelHung, channel_client
 from grading.sandbox import SandboxKernelManager, enabled
-from grading.trust import GuardedExecute
+from grading.verdicts import TrustedTests, is_test_cell
 
 
-class SandboxedExecute(GuardedExecute):
-    """nbgrader's Execute (test cells guarded, grading/trust.py) with sandboxed kernels (unless
-    GRADING_SANDBOX=off), and a kernel that dies (os._exit, a CPU-time limit) or hangs past an
-    interrupt costs the cells it did not run, not the whole notebook."""
+def _output_bytes(output):
+    return len(json.dumps(output, default=str))
+
+
+class SandboxedExecute(Execute):
+
+    notebook_budget = Integer(
+        120, help="Seconds one notebook may take in all (kernel cells and tests); cells past it do not run."
+    ).tag(config=True)
+    max_cell_output_bytes = Integer(
+        1_000_000, help="Bytes of output kept per cell; the rest is replaced by a note."
+    ).tag(config=True)
+    max_notebook_output_bytes = Integer(
+        5_000_000, help="Bytes of output kept per notebook; the rest is replaced by a note."
+    ).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         if enabled():
             kwargs["kernel_manager_class"] = SandboxKernelManager
         super().__init__(*args, **kwargs)
 
+    # ------------------------------------------------------------------ one notebook
     def preprocess(self, nb, resources=None, km=None):
+        self._started = time.monotonic()
+        self._tests = self._client = None
+        self._master = _master_cells(resources or {})
+        self._cell_bytes, self._notebook_bytes, self._cut = {}, 0, set()
+        self._counter = 0
         try:
             return super().preprocess(nb, resources, km=km)
         except DeadKernelError as err:
@@ -24,7 +62,89 @@ class SandboxedExecute(GuardedExecute):
         except CellTimeoutError:
             self._fail_unrun_cells(nb, "the kernel stopped responding (no reply after a timeout and an "
                                        "interrupt); cells after this point did not run")
+        finally:
+            if self._client is not None:
+                self._client.stop_channels()
         return nb, resources
+
+    def _left(self):
+        return self.notebook_budget - (time.monotonic() - self._started)
+
+    def _get_timeout(self, cell):
+        timeout = super()._get_timeout(cell)
+        left = max(int(self._left()), 1)
+        return left if timeout is None else min(timeout, left)
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        if cell.cell_type != "code" or not cell.source.strip():
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if self._left() <= 0:
+            message = (f"the notebook used up its time budget of {self.notebook_budget} s; "
+                       "this cell did not run")
+            cell.outputs = [new_output("error", ename="NotebookBudgetExceeded", evalue=message,
+                                       traceback=[f"NotebookBudgetExceeded: {message}"])]
+            return cell
+        if is_test_cell(cell):
+            return self._judge(cell)
+        return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+
+    execute_cell = run_sync(async_execute_cell)  # nbclient binds its own coroutine here
+
+    def _judge(self, cell):
+        """A test cell, run on this side against the kernel; its verdict becomes its output."""
+        if self._tests is None:
+            self._tests = TrustedTests(self._master["setup"], self._master["helpers"], self._channel(),
+                                       self.timeout)
+        deadline = time.monotonic() + min(self.timeout or 60, max(self._left(), 0.5))
+        try:
+            cell.outputs = self._tests.run(self._test_source(cell), deadline)
+        except KernelDied as err:
+            raise DeadKernelError(str(err)) from None
+        except KernelHung:
+            raise CellTimeoutError("the kernel did not come back after an interrupt") from None
+        self._counter += 1
+        cell.execution_count = self._counter
+        return cell
+
+    def _test_source(self, cell):
+        """The instructor's code of a test cell (RestoreMasterCells has put it back; a deleted
+        and restored test keeps the failing line it was given)."""
+        grade_id = cell.metadata["nbgrader"].get("grade_id")
+        master = self._master["sources"].get(grade_id)
+        if master is None or cell.source == master:
+            return cell.source
+        if cell.source.endswith(master) and cell.source.startswith("assert False, "):
+            return cell.source
+        return master
+
+    def _channel(self):
+        client = channel_client(self.km.connection_file)
+        self._client = client
+        return KernelChannel(client, self._kernel_alive)
+
+    def _kernel_alive(self):
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        return process is not None and process.poll() is None
+
+    # ------------------------------------------------------------------ output budgets
+    def output(self, outs, msg, display_id, cell_index):
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is None or not outs or outs[-1] is not out:
+            return out
+        size = _output_bytes(out)
+        used = self._cell_bytes.get(cell_index, 0)
+        if used + size > self.max_cell_output_bytes or self._notebook_bytes + size > self.max_notebook_output_bytes:
+            outs.pop()
+            if cell_index not in self._cut:
+                self._cut.add(cell_index)
+                limit = (self.max_cell_output_bytes if used + size > self.max_cell_output_bytes
+                         else self.max_notebook_output_bytes)
+                outs.append(new_output("stream", name="stderr",
+                                       text=f"\n[output cut: more than {limit} bytes; the rest was not kept]\n"))
+            return None
+        self._cell_bytes[cell_index] = used + size
+        self._notebook_bytes += size
+        return out
 
     @staticmethod
     def _fail_unrun_cells(nb, message):
@@ -38,3 +158,32 @@ class SandboxedExecute(GuardedExecute):
                 if not any(o.output_type == "error" for o in cell.outputs):
                     cell.outputs.append(new_output("error", ename="DeadKernelError", evalue=message,
                                                    traceback=[f"DeadKernelError: {message}"]))
+
+
+def _master_cells(resources):
+    """From the gradebook: test cell sources by grade_id, the instructor's set-up cells, and the
+    folder of the instructor's helper modules."""
+    info = resources.get("nbgrader") or {}
+    found = {"sources": {}, "setup": [], "helpers": None}
+    path = (resources.get("metadata") or {}).get("path")
+    if path:
+        root = Path(path).resolve().parents[2]  # <course>/autograded/<student>/<assignment>
+        name = Path(path).name
+        for folder in (root / "release" / name, root / "source" / name):
+            if folder.is_dir():
+                found["helpers"] = folder
+                break
+    if not info.get("db_url"):
+        return found
+    from nbgrader.api import Gradebook
+    with Gradebook(info["db_url"]) as gb:
+        notebook = gb.find_notebook(info["notebook"], info["assignment"])
+        graded = {c.name for c in notebook.grade_cells}
+        solutions = {c.name for c in notebook.solution_cells}
+        for cell in notebook.source_cells:
+            if cell.cell_type != "code":
+                continue
+            found["sources"][cell.name] = cell.source
+            if cell.locked and cell.name not in graded and cell.name not in solutions:
+                found["setup"].append(cell.source)
+    return found

@@ -5,9 +5,23 @@ and ``generate_feedback`` renders those cells as they are. This preprocessor run
 ``generate_feedback`` (see ``nbgrader_config.py``): it removes the hidden-test regions with
 nbgrader's own ``ClearHiddenTests`` and cuts every error output down to the exception's type and
 message, because a traceback quotes the failing line of code.
+
+Hidden tests are removed from the instructor's test cells only (autograded, not written by the
+student: ``grade`` and not ``solution``). A student who types ``### BEGIN HIDDEN TESTS`` into an
+answer sees that answer in feedback as written, and nbgrader's check that stops feedback on a
+hidden-test marker outside a grade cell is never reached for it.
+
+(What feedback HTML may contain at all, script-free, is set on nbconvert's HTMLExporter in
+``nbgrader_config.py``: see ``grading/sanitize.py``.)
 """
+from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests
 from traitlets import List
+
+
+def is_test_cell(cell):
+    """An instructor's autograded test cell (nbgrader metadata grade=true, solution=false)."""
+    return utils.is_grade(cell) and not utils.is_solution(cell) and not utils.is_task(cell)
 
 
 class HideHiddenTests(ClearHiddenTests):
@@ -16,13 +30,9 @@ class HideHiddenTests(ClearHiddenTests):
     # the HTML exporter configures this on every preprocessor it runs; accept it quietly
     display_data_priority = List([]).tag(config=True)
 
-    def __init__(self, **kw):
-        super().__init__(**kw)
-        # A student may type the marker into an answer cell; that must not stop feedback.
-        self.enforce_metadata = False
-
     def preprocess_cell(self, cell, resources, cell_index):
-        cell, resources = super().preprocess_cell(cell, resources, cell_index)
+        if is_test_cell(cell):  # everything else is the student's own text: shown as written
+            cell, resources = super().preprocess_cell(cell, resources, cell_index)
         if cell.cell_type == "code":
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":

@@ -11,14 +11,40 @@ nbgrader's ``OverwriteCells`` restores test cells from the gradebook, but:
   an ordinary cell), and deleted cells are put back after the nearest instructor cell that
   survived.
 
-Configured in ``nbgrader_config.py`` in place of ``OverwriteCells``.
+Configured in ``nbgrader_config.py`` in place of ``OverwriteCells``. ``DropMalformedMetadata``
+runs before every other preprocessor: nbgrader's own crash on a cell whose ``nbgrader`` metadata
+is not a dict (a student's edit), and no key of ours may come from a student's cell.
 """
 from nbgrader.api import Gradebook
-from nbgrader.preprocessors import OverwriteCells
+from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
 
 DELETED_TEST_MESSAGE = (
     "The test cell {cell_id!r} was deleted from this notebook. It has been put back and scores 0: "
     "never delete or re-create test cells (restore a notebook from the release if you did by accident).")
+
+
+OWN_KEYS = ("grading_guard", "grading")  # cell metadata keys only the grader may set
+
+
+def malformed_cells(nb):
+    """Indexes of cells whose ``nbgrader`` metadata is not a dict (nbgrader cannot read them)."""
+    return [i for i, c in enumerate(nb.cells) if "nbgrader" in c.get("metadata", {})
+            and not isinstance(c.metadata["nbgrader"], dict)]
+
+
+class DropMalformedMetadata(NbGraderPreprocessor):
+    """Drop ``nbgrader`` metadata that is not a dict, and our own keys, from every cell. An
+    instructor cell that loses its metadata this way is put back by RestoreMasterCells."""
+
+    def preprocess(self, nb, resources):
+        for i in malformed_cells(nb):
+            self.log.warning("Cell %d has nbgrader metadata that is not a dict (%r): ignored", i,
+                             str(nb.cells[i].metadata["nbgrader"])[:80])
+            del nb.cells[i].metadata["nbgrader"]
+        for cell in nb.cells:
+            for key in OWN_KEYS:
+                cell.get("metadata", {}).pop(key, None)
+        return nb, resources
 
 
 def _grade_id(cell):

@@ -79,8 +79,9 @@ def _q1(nb):
     return {f"{Q1}.ipynb": nbformat.writes(nb)}
 
 
-def corpus(port):
-    """The hostile class. ``port``: a loopback port the test listens on (nothing may reach it)."""
+def corpus(port, elsewhere="/nonexistent"):
+    """The hostile class. ``port``: a loopback port the test listens on (nothing may reach it);
+    ``elsewhere``: another course on this machine, outside this one (nothing of it may be read)."""
     up = "../../../"  # from autograded/<student>/conceptual to the course root
     W = wrong_q1
     entries = [
@@ -167,7 +168,7 @@ def corpus(port):
                 lambda: _q1(with_code(W(), "softmax", f"""
                     type(get_ipython()).user_expressions = lambda self, expressions: {{}}
                     np.allclose = np.isclose = {ALWAYS_TRUE}
-                    """)), "no_more_than_honest", graded_says="GradingGuardError: the grading guard could not run"),
+                    """)), "no_more_than_honest"),
         Hostile("shadow_numpy_module", "submits a numpy.py whose allclose always agrees",
                 lambda: {**_q1(W()), "numpy.py": textwrap.dedent("""
                     import importlib.machinery, importlib.util, sys
@@ -196,6 +197,240 @@ def corpus(port):
                     def ce_grad_weights(W, x, c): return Liar(np.shape(W))
                     def cross_entropy(P, c): return Liar()
                     """)), "no_more_than_honest"),
+        # ---- verdicts forged from inside the kernel (tests no longer run there)
+        Hostile("forge_error_replies", "rewrites the kernel's replies: errors become ok, error outputs vanish",
+                lambda: _q1(with_code(W(), "softmax", """
+                    _k = get_ipython().kernel
+                    _send = _k.session.send
+                    def _forged(stream, msg_or_type, content=None, *a, **kw):
+                        kind = msg_or_type if isinstance(msg_or_type, str) else msg_or_type.get("msg_type")
+                        if kind == "error":
+                            return None
+                        if isinstance(content, dict) and content.get("status") == "error":
+                            content = {"status": "ok", "execution_count": content.get("execution_count"),
+                                       "user_expressions": {}, "payload": []}
+                        return _send(stream, msg_or_type, content, *a, **kw)
+                    _k.session.send = _forged
+                    """)), "no_more_than_honest"),
+        Hostile("trace_skips_asserts", "a sys.settrace tracer that jumps over every assert line",
+                lambda: _q1(with_code(W(), "softmax", """
+                    import sys, threading
+                    def _skipper(frame, event, arg):
+                        if event == "line":
+                            import linecache
+                            line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+                            if line.strip().startswith("assert"):
+                                try:
+                                    frame.f_lineno = frame.f_lineno + 1
+                                except ValueError:
+                                    pass
+                        return _skipper
+                    sys.settrace(_skipper)
+                    threading.settrace(_skipper)
+                    """)), "no_more_than_honest"),
+        Hostile("audit_hook", "an audit hook (it cannot be removed) that re-patches np.allclose on every compile and exec",
+                lambda: _q1(with_code(W(), "softmax", f"""
+                    import sys
+                    def _hook(event, args):
+                        if event in ("compile", "exec"):
+                            np.allclose = np.isclose = np.array_equal = {ALWAYS_TRUE}
+                    sys.addaudithook(_hook)
+                    """)), "no_more_than_honest"),
+        Hostile("hook_claims_ipython", "a pre-run hook whose __module__ says IPython patches numpy before every cell",
+                lambda: _q1(with_code(W(), "softmax", f"""
+                    def _looks_official(*a, **k):
+                        np.allclose = np.isclose = {ALWAYS_TRUE}
+                        np.linalg.norm = lambda *a, **k: 0.0
+                    _looks_official.__module__ = "IPython.core.events"
+                    get_ipython().events.register("pre_run_cell", _looks_official)
+                    get_ipython().events.register("pre_execute", _looks_official)
+                    """)), "no_more_than_honest"),
+        Hostile("hunt_the_grader", "searches gc for the grader's functions and code and rewrites them",
+                lambda: _q1(with_code(W(), "softmax", """
+                    import gc, types
+                    for _obj in gc.get_objects():
+                        if isinstance(_obj, types.FunctionType) and any(
+                                w in _obj.__name__ for w in ("restore", "grading", "serve", "channel")):
+                            try:
+                                _obj.__code__ = (lambda *a, **k: None).__code__
+                            except (TypeError, ValueError):
+                                pass
+                    np.allclose = np.isclose = lambda *a, **k: True
+                    """)), "no_more_than_honest"),
+        Hostile("repatch_thread", "a thread that keeps re-patching numpy while the tests run",
+                lambda: _q1(with_code(W(), "softmax", f"""
+                    import threading, time
+                    def _keep_patching():
+                        while True:
+                            np.allclose = np.isclose = np.array_equal = {ALWAYS_TRUE}
+                            np.linalg.norm = lambda *a, **k: 0.0
+                            time.sleep(0.0005)
+                    threading.Thread(target=_keep_patching, daemon=True).start()
+                    """)), "no_more_than_honest"),
+        Hostile("displayhook_credit", "calls sys.displayhook inside the graded functions (nbgrader reads an execute_result as partial credit)",
+                lambda: _q1(_replace_all(W(), lambda name, code: code.replace(
+                    "    return", "    import sys\n    sys.displayhook('full credit please')\n    sys.displayhook(1.0)\n    return", 1))),
+                "no_more_than_honest"),
+        Hostile("replace_input", "replaces input() and the kernel's raw_input so the grader's questions get fixed answers",
+                lambda: _q1(with_code(W(), "softmax", """
+                    import builtins
+                    _k = get_ipython().kernel
+                    builtins.input = lambda *a, **k: '{"seq": 1, "op": "done"}'
+                    _k.raw_input = lambda *a, **k: '{"seq": 1, "op": "done"}'
+                    _k._input_request = lambda *a, **k: '{"seq": 1, "op": "done"}'
+                    """)), "no_more_than_honest"),
+        # ---- wrong answers dressed up as right ones
+        Hostile("array_function_liar", "returns objects whose __array_function__ and __array_ufunc__ say 'close' to everything",
+                lambda: _q1(with_code(W(), "numerical_gradient", """
+                    class _Agree:
+                        def __init__(self, shape=()): self.shape = shape
+                        def __array_function__(self, func, types, args, kwargs): return True
+                        def __array_ufunc__(self, ufunc, method, *args, **kwargs): return True
+                        def __array__(self, dtype=None, copy=None): return np.zeros(self.shape)
+                        def __eq__(self, other): return True
+                        def __float__(self): return 0.0
+                    def softmax(z): return _Agree(np.shape(z))
+                    def ce_grad_logits(z, c): return _Agree(np.shape(z))
+                    def ce_grad_weights(W, x, c): return _Agree(np.shape(W))
+                    def cross_entropy(P, c): return _Agree()
+                    """)), "no_more_than_honest"),
+        Hostile("ndarray_subclass_liar", "returns an ndarray subclass whose comparisons always hold",
+                lambda: _q1(with_code(W(), "numerical_gradient", """
+                    class _Agreeable(np.ndarray):
+                        def __eq__(self, other): return np.ones(np.shape(self), dtype=bool)
+                        def __array_ufunc__(self, ufunc, method, *args, **kwargs): return np.True_
+                        def __array_function__(self, func, types, args, kwargs): return True
+                    def softmax(z): return np.zeros(np.shape(z)).view(_Agreeable)
+                    def ce_grad_logits(z, c): return np.zeros(np.shape(z)).view(_Agreeable)
+                    def ce_grad_weights(W, x, c): return np.zeros(np.shape(W)).view(_Agreeable)
+                    """)), "no_more_than_honest"),
+        Hostile("peek_caller_frames", "reads expected values from the calling frames' locals and returns them",
+                lambda: _q1(with_code(W(), "numerical_gradient", """
+                    import sys
+                    def _steal(default):
+                        frame = sys._getframe(2)
+                        while frame is not None:
+                            for key in ("_exp", "expected", "_num", "_col"):
+                                if key in frame.f_locals:
+                                    return frame.f_locals[key]
+                            frame = frame.f_back
+                        return default
+                    def softmax(z): return _steal(np.zeros(np.shape(z)))
+                    def ce_grad_logits(z, c): return _steal(np.zeros(np.shape(z)))
+                    def ce_grad_weights(W, x, c): return _steal(np.zeros(np.shape(W)))
+                    def cross_entropy(P, c): return _steal(0.0)
+                    """)), "no_more_than_honest"),
+        Hostile("private_numpy_and_code_swap", "patches numpy's private modules and swaps __code__ of public functions",
+                lambda: _q1(with_code(W(), "softmax", """
+                    import numpy._core.numeric as _numeric
+                    _numeric.isclose = _numeric.allclose = _numeric.array_equal = lambda *a, **k: True
+                    np.allclose.__code__ = (lambda a, b, rtol=1e-05, atol=1e-08, equal_nan=False: True).__code__
+                    np.isclose.__code__ = (lambda a, b, rtol=1e-05, atol=1e-08, equal_nan=False: True).__code__
+                    """)), "no_more_than_honest"),
+        Hostile("shadow_numpy_package", "submits a numpy/ package whose allclose always agrees",
+                lambda: {**_q1(W()), "numpy/__init__.py": textwrap.dedent("""
+                    import importlib.machinery, importlib.util, sys
+                    _spec = importlib.machinery.PathFinder.find_spec("numpy", [p for p in sys.path if p not in ("", ".")])
+                    _real = importlib.util.module_from_spec(_spec)
+                    sys.modules["numpy"] = _real
+                    _spec.loader.exec_module(_real)
+                    _real.allclose = _real.isclose = _real.array_equal = lambda *a, **k: True
+                    """)}, "no_more_than_honest"),
+        Hostile("returns_its_argument", "returns the arguments (the tests' own arrays) instead of computing",
+                lambda: _q1(with_code(W(), "numerical_gradient", """
+                    def softmax(z): return z
+                    def ce_grad_logits(z, c): return z
+                    def ce_grad_weights(W, x, c): return W
+                    def sgd_step(W, x, c, lr): return W
+                    def numerical_gradient(f, W, eps=1e-5): return W
+                    """)), "no_more_than_honest"),
+        Hostile("raises_base_exceptions", "graded functions raise SystemExit, KeyboardInterrupt and GeneratorExit",
+                lambda: _q1(with_code(W(), "numerical_gradient", """
+                    def softmax(z): raise SystemExit(0)
+                    def cross_entropy(P, c): raise KeyboardInterrupt
+                    def ce_grad_logits(z, c): raise GeneratorExit
+                    """)), "no_more_than_honest"),
+        Hostile("forges_channel_messages", "writes grader-looking messages with input() from inside a graded function",
+                lambda: _q1(with_code(W(), "numerical_gradient", """
+                    import json
+                    def softmax(z):
+                        for seq in range(1, 40):
+                            try:
+                                input(json.dumps({"seq": seq, "ok": {"value": 1.0, "same_as": None, "after": {}, "warnings": []}}))
+                            except Exception:
+                                pass
+                        return np.zeros(np.shape(z))
+                    """)), "no_more_than_honest"),
+        # ---- leaks of the hidden tests into what the student gets back
+        Hostile("print_history", "prints IPython's input history and the test's source from a function the test calls",
+                lambda: _q1(with_code(W(), "numerical_gradient", """
+                    import sys, inspect
+                    def softmax(z):
+                        ip = get_ipython()
+                        print("HISTORY", ip.user_ns.get("In", [])[-3:], ip.user_ns.get("_ih", [])[-3:])
+                        frame = sys._getframe(1)
+                        while frame is not None:
+                            try:
+                                print("SOURCE", inspect.getsource(frame))
+                            except Exception:
+                                print("FRAME", frame.f_code.co_filename, frame.f_code.co_name, list(frame.f_locals)[:20])
+                            frame = frame.f_back
+                        sys.stderr.write("STDERR from the test call\\n")
+                        return np.zeros(np.shape(z))
+                    """)), "no_more_than_honest"),
+        Hostile("warning_stacklevel", "warns with stacklevels that point at the caller's lines",
+                lambda: _q1(with_code(W(), "numerical_gradient", """
+                    import warnings
+                    def softmax(z):
+                        for level in range(1, 8):
+                            warnings.warn(f"level {level}", UserWarning, stacklevel=level)
+                            warnings.warn(f"runtime {level}", RuntimeWarning, stacklevel=level)
+                        return np.zeros(np.shape(z))
+                    """)), "no_more_than_honest"),
+        Hostile("record_and_replay", "records the arguments of every call, prints them in a cell after the tests",
+                lambda: _q1(_add_cells(with_code(W(), "numerical_gradient", """
+                    _seen = []
+                    def softmax(z):
+                        _seen.append(repr(z))
+                        return np.zeros(np.shape(z))
+                    """), "test_numerical_gradient_leaves_input_unchanged", ["print('SEEN', len(_seen), _seen[:3])"])),
+                "no_more_than_honest"),
+        # ---- the grader kept working and lost nothing
+        Hostile("guard_metadata_on_tests", "marks every test cell and answer cell with the grader's own metadata keys",
+                lambda: _q1(_mark_cells(sample_class.solved_notebook(Q1), {"grading_guard": True, "grading": {"skip": True}})),
+                "reference"),
+        Hostile("hidden_marker_in_answer", "solves everything, with the hidden-test markers in comments of an answer",
+                lambda: _q1(with_code(sample_class.solved_notebook(Q1), "softmax",
+                                      "# ### BEGIN HIDDEN TESTS\n# nothing to see\n# ### END HIDDEN TESTS\n"
+                                      "# ### BEGIN HIDDEN TESTS (unclosed)")), "reference"),
+        Hostile("string_metadata", "solves everything; one answer cell's nbgrader metadata is a string",
+                lambda: _q1(_metadata_to_string(sample_class.solved_notebook(Q1), "cross_entropy")),
+                "no_more_than_reference"),
+        Hostile("huge_single_line", "prints one 150 MB line and displays a 50 MB image",
+                lambda: _q1(with_code(W(), "softmax", """
+                    from IPython.display import display
+                    print("x" * 150_000_000)
+                    display({"image/png": "A" * 50_000_000}, raw=True)
+                    """)), "no_more_than_honest"),
+        Hostile("sleepy_cells", "solves everything, then 30 cells that each sleep just under the cell timeout",
+                lambda: _q1(_add_cells(sample_class.solved_notebook(Q1), "ce_grad_logits",
+                                       ["import time\ntime.sleep(3.8)"] * 30)),
+                "no_more_than_reference", graded_says="NotebookBudgetExceeded"),
+        Hostile("read_other_course", "reads another course's source, gradebook and submissions elsewhere on the machine",
+                lambda: _q1(with_code(W(), "numerical_gradient", probe(STEAL_AND_RUN.format(
+                    path=f"{elsewhere}/source/conceptual/{Q1}.ipynb")) + "\n" + probe(f"""
+                    import os
+                    print(os.listdir({elsewhere!r}))
+                    open({elsewhere + '/gradebook.db'!r}, 'rb').read(16)
+                    """))), "no_more_than_honest", blocked=True),
+        Hostile("list_the_machine", "lists /, /home, /root, /srv, /etc and /var looking for anything",
+                lambda: _q1(with_code(W(), "numerical_gradient", probe("""
+                    import os
+                    found = [d for d in ("/home", "/root", "/srv", "/var/lib", "/opt", "/mnt", "/media")
+                             if os.path.isdir(d) and os.listdir(d)]
+                    assert found, "nothing to see"
+                    print("FOUND", found)
+                    """))), "no_more_than_honest", blocked=True),
         Hostile("sys_exit", "calls sys.exit in an answer cell",
                 lambda: _q1(with_code(W(), "softmax", "import sys\nsys.exit(0)")), "no_more_than_honest"),
         Hostile("os_exit", "defines correct functions, then os._exit kills the kernel",
@@ -250,6 +485,31 @@ def corpus(port):
     return entries
 
 
+def _replace_all(nb, change):
+    for cell in nb.cells:
+        if _gid(cell) in WRONG:
+            cell.source = change(_gid(cell), cell.source)
+    return nb
+
+
+def _mark_cells(nb, keys):
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader"):
+            cell.metadata.update(keys)
+    return nb
+
+
+def _metadata_to_string(nb, grade_id):
+    next(c for c in nb.cells if _gid(c) == grade_id).metadata["nbgrader"] = "grade_id: " + grade_id
+    return nb
+
+
+def _add_cells(nb, after_grade_id, sources):
+    i = next(i for i, c in enumerate(nb.cells) if _gid(c) == after_grade_id)
+    nb.cells[i + 1:i + 1] = [nbformat.v4.new_code_cell(s) for s in sources]
+    return nb
+
+
 def _edit_test(nb, grade_id, source):
     next(c for c in nb.cells if _gid(c) == grade_id).source = source
     return nb
@@ -293,15 +553,16 @@ def _to_markdown(nb, grade_id):
     return nb
 
 
-def write(out_dir, port):
+def write(out_dir, port, elsewhere="/nonexistent"):
     """Write the corpus and the two baselines as submissions into out_dir."""
     from pathlib import Path
-    students = {h.id: h.build() for h in corpus(port)}
+    students = {h.id: h.build() for h in corpus(port, elsewhere)}
     students["honest_wrong"] = _q1(wrong_q1())
     students["reference"] = _q1(sample_class.solved_notebook(Q1))
     for sid, files in students.items():
         folder = Path(out_dir) / sid / "conceptual"
         folder.mkdir(parents=True, exist_ok=True)
         for name, content in files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
             (folder / name).write_text(content)
     return sorted(students)

@@ -1,13 +1,18 @@
-"""Hostile and broken submissions (tests/hostile_corpus.py) cannot cheat, crash or read.
+"""Hostile and broken submissions (tests/hostile_corpus.py) cannot cheat, crash, read or leak.
 
 The whole corpus is graded in one batch by the parallel runner, sandbox on, with a short cell
-timeout; each entry must get its outcome, and the batch, the baselines and the gradebook must be
-untouched by the rest.
+timeout and notebook budget; each entry must get its outcome, no hidden test may appear in any
+graded copy's outputs, and the batch, the baselines and the gradebook must be untouched by the rest.
+A second course elsewhere on the machine (outside every folder the old sandbox hid) stands for
+another course an attacker would like to read.
 """
+import shutil
 import socket
 import subprocess
 import sys
 import threading
+
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -30,8 +35,38 @@ def _autograded(table):
     return {g for g in _q1_cells() if g.startswith("test_")}
 
 
+def _hidden_lines():
+    """Lines of the hidden tests of question 1 (long enough to be telling)."""
+    nb = nbformat.read(REPO / "source" / ASSIGNMENT / f"{Q1}.ipynb", as_version=4)
+    lines, inside = set(), False
+    for cell in nb.cells:
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line:
+                inside = True
+            elif "END HIDDEN TESTS" in line:
+                inside = False
+            elif inside and len(line.strip()) > 25:
+                lines.add(line.strip())
+    return lines
+
+
+HIDDEN_LINES = _hidden_lines()
+
+
 @pytest.fixture(scope="module")
-def hostile_class(tmp_path_factory):
+def elsewhere():
+    """Another course on this machine, in a folder no sandbox rule names."""
+    import tempfile
+    folder = Path(tempfile.mkdtemp(prefix="other-course-", dir="/srv" if Path("/srv").is_dir() else None))
+    make_course(folder / "course")
+    (folder / "course" / "gradebook.db").write_bytes(b"SQLite format 3\0 secret")
+    folder.chmod(0o755)
+    yield folder / "course"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def hostile_class(tmp_path_factory, elsewhere):
     root = make_course(tmp_path_factory.mktemp("hostile"))
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -47,9 +82,10 @@ def hostile_class(tmp_path_factory):
             received.append(conn.recv(100))
             conn.close()
     threading.Thread(target=listen, daemon=True).start()
-    hostile_corpus.write(root / "submitted", server.getsockname()[1])
+    hostile_corpus.write(root / "submitted", server.getsockname()[1], str(elsewhere))
     proc = subprocess.run([sys.executable, "-m", "grading.runner", "--workers", "2"], cwd=root,
-                          env=course_env(GRADING_CELL_TIMEOUT="4"), capture_output=True, text=True)
+                          env=course_env(GRADING_CELL_TIMEOUT="4", GRADING_NOTEBOOK_BUDGET="40"),
+                          capture_output=True, text=True)
     server.close()
     graded = {}
     for path in (root / "autograded").glob(f"*/{ASSIGNMENT}/{Q1}.ipynb"):
@@ -108,6 +144,9 @@ def test_hostile_submission_gets_its_outcome(entry, hostile_class):
         assert not any(got.values()), f"{entry} ({h.story}) must score 0, got {got}"
     elif h.outcome == "reference":
         assert got == reference, f"{entry}: honest work in another form must score as the reference"
+    elif h.outcome == "no_more_than_reference":
+        more = {g for g in cells if got[g] > reference[g]}
+        assert not more and any(got.values()), f"{entry}: graded, and never above the reference ({got})"
     elif h.outcome.startswith("killed_after:"):
         nb = nbformat.read(hostile_class["root"] / "submitted" / entry / ASSIGNMENT / f"{Q1}.ipynb", as_version=4)
         killer = h.outcome.split(":")[1]
@@ -122,15 +161,38 @@ def test_hostile_submission_gets_its_outcome(entry, hostile_class):
         assert f"{entry}: {h.message}" in hostile_class["proc"].stdout, hostile_class["proc"].stdout[-2000:]
     graded = nbformat.read(hostile_class["graded"][entry], as_version=4) if entry in hostile_class["graded"] else None
     outputs = [o for c in (graded.cells if graded else []) if c.cell_type == "code" for o in c.outputs]
-    said = "".join("".join(o.get("traceback", [])) + o.get("text", "") for o in outputs)
+    said = "".join("".join(o.get("traceback", [])) + o.get("text", "") + o.get("evalue", "")
+                   + "".join(str(v) for v in o.get("data", {}).values()) for o in outputs)
     if h.graded_says:
         assert h.graded_says in said, f"{entry}: its graded copy does not say {h.graded_says!r}"
-    elif graded is not None:  # the guard answered before every test: a raising cell does not silence it
-        assert "GradingGuardError" not in said, f"{entry}: the grading guard did not run before a test"
+    leaked = {line for line in HIDDEN_LINES if line in said}
+    assert not leaked, f"{entry}: hidden test code in its graded copy's outputs: {sorted(leaked)[:3]}"
+    if graded is not None:  # nothing the student's code printed during a test reaches a test cell
+        for cell in graded.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+                kinds = [o.output_type for o in cell.outputs]
+                assert kinds in ([], ["error"]), f"{entry}: test cell {meta.get('grade_id')} has outputs {kinds}"
     if h.blocked:
         printed = "".join(o.get("text", "") for o in outputs)
         assert "ATTACK BLOCKED" in printed and "ATTACK SUCCEEDED" not in printed, f"{entry} was not blocked: {printed[-300:]}"
 
 
-def test_huge_output_is_truncated(hostile_class):
-    assert hostile_class["graded"]["huge_output"].stat().st_size < 2_000_000
+@pytest.mark.parametrize("entry", ["huge_output", "huge_single_line"])
+def test_huge_output_is_truncated(entry, hostile_class):
+    assert hostile_class["graded"][entry].stat().st_size < 6_000_000
+
+
+def test_a_sleepy_notebook_holds_its_worker_no_longer_than_its_budget(hostile_class):
+    graded = nbformat.read(hostile_class["graded"]["sleepy_cells"], as_version=4)
+    unrun = [c for c in graded.cells if c.cell_type == "code" and any(
+        o.get("ename") == "NotebookBudgetExceeded" for o in c.outputs)]
+    assert unrun, "the budget never stopped the notebook"
+    slept = sum(1 for c in graded.cells if c.cell_type == "code" and "time.sleep" in c.source and not any(
+        o.get("ename") for o in c.outputs))
+    assert slept * 3.8 <= 40 + 4, f"{slept} sleeping cells ran: more than the budget allows"
+
+
+def test_the_reference_keeps_full_marks_on_every_notebook_cell(hostile_class):
+    table = hostile_class["table"]["reference"]
+    assert all(table[g][0] == table[g][1] for g in _autograded(table))

@@ -1,0 +1,409 @@
+"""The grader's end of the plain-data channel to a student's kernel.
+
+Test code runs in the grading worker, never in the student's kernel (grading/verdicts.py). It
+reaches the student's functions through this channel: for each test cell the grader asks the
+kernel, in one silent request that allows stdin, to run grading/channel_kernel.py, which then
+answers requests sent as replies to its ``input()`` prompts (about 1 ms a round trip, against
+about 3 ms for an execute request each):
+
+- ``describe``: for names a test reads, whether the kernel has them, and if so whether each is
+  callable (a student function) or a value (sent as plain data);
+- ``call``: call a student function with plain-data arguments; the answer is the return value,
+  the arguments the function changed in place, whether it returned one of its arguments, and the
+  warnings it raised (re-raised on the grader's side, so ``warnings.catch_warnings`` in a test
+  works). A trusted function passed as an argument (a callback such as ``lambda w: 2 * w``)
+  stays here: the kernel gets a stub that asks the grader to run it, with plain data both ways.
+
+Plain data is JSON: null, booleans, numbers (NaN and infinities as Python's json writes them),
+strings, lists, and objects with exactly one key: ``t`` tuple, ``d`` dict (a list of pairs),
+``c`` complex, ``a`` numpy array of a numeric or boolean dtype (dtype, shape, base64 bytes),
+``s`` numpy scalar, ``fn`` a student function by name, ``cb`` a callback by id, ``x`` something
+that is not plain data (its type name only). ``decode`` builds new objects from that and nothing
+else: no pickle, no object of the student's, no attribute lookup on anything the kernel sent.
+"""
+import base64
+import builtins
+import json
+import math
+import queue
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+MAX_MESSAGE = 64 * 2**20  # characters of one message from the kernel
+MAX_DEPTH = 40
+_DTYPE = re.compile(r"^[<>|=]?[biufc][0-9]{1,2}$")
+_SERVE = (Path(__file__).with_name("channel_kernel.py").read_text()
+          + "\n_grading_channel_serve()\ndel _grading_channel_serve\n")
+INTERRUPT_GRACE = 5.0  # seconds a stopped call has to come back before the kernel counts as hung
+
+
+class KernelDied(Exception):
+    """The kernel process ended during a test."""
+
+
+class KernelHung(Exception):
+    """The kernel neither answered nor came back after an interrupt."""
+
+
+class StudentError(Exception):
+    """An exception raised by the student's code whose type is not a built-in one."""
+
+
+class Unreadable:
+    """Stands for a value of the student's that is not plain data (only its type name came)."""
+
+    def __init__(self, type_name):
+        self.type_name = type_name
+
+    def __repr__(self):
+        return f"<{self.type_name} object (not plain data: the grader reads numbers, strings, lists, tuples, dicts and numeric arrays)>"
+
+
+class StudentFunction:
+    """A function defined in the student's kernel, called through the channel."""
+
+    def __init__(self, name, channel):
+        self.__name__ = self.__qualname__ = name
+        self._channel = channel
+
+    def __call__(self, *args, **kwargs):
+        return self._channel.call(self.__name__, args, kwargs)
+
+    def __repr__(self):
+        return f"<student function {self.__name__}>"
+
+
+# ----------------------------------------------------------------------------- plain data
+def encode(value, callbacks, depth=0):
+    """Plain data for a trusted value sent to the kernel; callables become callbacks."""
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if depth > MAX_DEPTH:
+        raise TypeError("arguments nested too deeply for the grading channel")
+    if isinstance(value, StudentFunction):
+        return {"fn": value.__name__}
+    if isinstance(value, (list, tuple)):
+        items = [encode(v, callbacks, depth + 1) for v in value]
+        return items if isinstance(value, list) else {"t": items}
+    if isinstance(value, dict):
+        return {"d": [[encode(k, callbacks, depth + 1), encode(v, callbacks, depth + 1)] for k, v in value.items()]}
+    if isinstance(value, (bool, np.bool_)) or isinstance(value, np.generic):
+        array = np.asarray(value)
+        if array.dtype.kind in "biufc":
+            return {"s": {"dtype": array.dtype.str, "b64": base64.b64encode(array.tobytes()).decode()}}
+    if isinstance(value, complex):
+        return {"c": [value.real, value.imag]}
+    if isinstance(value, (int, float)):  # subclasses of int or float (not bool): by value
+        return float(value) if isinstance(value, float) else int(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
+        array = np.ascontiguousarray(value)
+        return {"a": {"dtype": array.dtype.str, "shape": list(array.shape),
+                      "b64": base64.b64encode(array.tobytes()).decode()}}
+    if callable(value):
+        callbacks.append(value)
+        return {"cb": len(callbacks) - 1}
+    raise TypeError(f"a {type(value).__name__} cannot be sent to the student's code (plain data only)")
+
+
+def decode(data, channel=None, depth=0):
+    """Trusted objects from plain data received from the kernel (strict; anything else raises)."""
+    if data is None or type(data) in (bool, int, float, str):
+        return data
+    if depth > MAX_DEPTH:
+        raise ValueError("nested too deeply")
+    if type(data) is list:
+        return [decode(v, channel, depth + 1) for v in data]
+    if type(data) is not dict or len(data) != 1:
+        raise ValueError("not plain data")
+    (tag, body), = data.items()
+    if tag == "t" and type(body) is list:
+        return tuple(decode(v, channel, depth + 1) for v in body)
+    if tag == "d" and type(body) is list:
+        pairs = [(decode(k, channel, depth + 1), decode(v, channel, depth + 1)) for k, v in body]
+        return {_hashable(k): v for k, v in pairs}
+    if tag == "c" and type(body) is list and len(body) == 2 and all(type(v) in (int, float) for v in body):
+        return complex(body[0], body[1])
+    if tag == "a" and type(body) is dict:
+        dtype = _dtype(body.get("dtype"))
+        shape = body.get("shape")
+        if type(shape) is not list or not all(type(n) is int and 0 <= n for n in shape) or len(shape) > 32:
+            raise ValueError("bad array shape")
+        raw = base64.b64decode(_text(body.get("b64")), validate=True)
+        if len(raw) != math.prod(shape) * dtype.itemsize:
+            raise ValueError("array bytes do not match its shape")
+        return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    if tag == "s" and type(body) is dict:
+        dtype = _dtype(body.get("dtype"))
+        raw = base64.b64decode(_text(body.get("b64")), validate=True)
+        if len(raw) != dtype.itemsize:
+            raise ValueError("scalar bytes do not match its dtype")
+        return np.frombuffer(raw, dtype=dtype)[0]
+    if tag == "x" and type(body) is str:
+        return Unreadable(body[:100])
+    if tag == "fn" and type(body) is str and channel is not None:
+        return StudentFunction(body, channel)
+    raise ValueError(f"not plain data (tag {tag!r})")
+
+
+def _dtype(text):
+    if type(text) is not str or not _DTYPE.match(text):
+        raise ValueError("not a numeric dtype")
+    return np.dtype(text)
+
+
+def _text(value):
+    if type(value) is not str:
+        raise ValueError("expected text")
+    return value
+
+
+def _hashable(key):
+    if isinstance(key, (list, dict, np.ndarray, Unreadable)):
+        raise ValueError("a dict key that cannot be a key")
+    return key
+
+
+def _contains_unreadable(value, depth=0):
+    if isinstance(value, Unreadable):
+        return value.type_name
+    if depth < MAX_DEPTH and isinstance(value, (list, tuple)):
+        return next((t for t in (_contains_unreadable(v, depth + 1) for v in value) if t), None)
+    if depth < MAX_DEPTH and isinstance(value, dict):
+        return next((t for t in (_contains_unreadable(v, depth + 1) for v in value.values()) if t), None)
+    return None
+
+
+def student_exception(kind, message):
+    """The exception to raise in a test for one the student's code raised (built-in types keep
+    their type, so ``except ValueError`` in a test works; any other type is a StudentError)."""
+    message = str(message)[:4000]
+    if kind == "KeyboardInterrupt":
+        return TimeoutError("the student's code was stopped: it ran past the time limit of this test")
+    if kind == "LinAlgError":
+        return np.linalg.LinAlgError(message)
+    found = getattr(builtins, str(kind), None)
+    if isinstance(found, type) and issubclass(found, Exception) and found.__module__ == "builtins":
+        return found(message)
+    return StudentError(f"{kind}: {message}" if message else str(kind))
+
+
+def _warning_class(name):
+    found = getattr(builtins, str(name), None)
+    return found if isinstance(found, type) and issubclass(found, Warning) else UserWarning
+
+
+# ----------------------------------------------------------------------------- the channel
+def channel_client(connection_file):
+    """A blocking kernel client with shell, stdin and control channels, whose stdin socket has
+    finished its handshake with the kernel before it is used: the kernel's stdin socket is a
+    ROUTER, which silently drops a message to a peer it does not know yet, so the first
+    question a fast kernel asks could otherwise be lost."""
+    import zmq
+    from jupyter_client.blocking import BlockingKernelClient
+    from zmq.utils.monitor import recv_monitor_message
+
+    class _Client(BlockingKernelClient):
+        def connect_stdin(self, identity=None):
+            sock = self.context.socket(zmq.DEALER)
+            sock.linger = 1000
+            if identity:
+                sock.identity = identity
+            monitor = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+            sock.connect(self._make_url("stdin"))
+            try:
+                if monitor.poll(5000):
+                    recv_monitor_message(monitor)
+            finally:
+                sock.disable_monitor()
+                monitor.close()
+            return sock
+
+    client = _Client(connection_file=connection_file)
+    client.load_connection_file()
+    client.start_channels(shell=True, iopub=False, stdin=True, hb=False, control=True)
+    return client
+
+
+class KernelChannel:
+    """One notebook's channel to its kernel. ``client``: a blocking kernel client with shell,
+    stdin and control channels; ``alive``: a function that says whether the kernel still runs."""
+
+    def __init__(self, client, alive):
+        self.client, self.alive = client, alive
+        self.deadline = None
+        self.serving = None  # msg_id of the serve request while a session is open
+        self.seq = 0
+        self.stopped = False  # the current test ran out of time
+
+    # sessions: one per test cell
+    def begin(self, deadline):
+        self.deadline, self.stopped = deadline, False
+
+    def end(self):
+        """Close the session (if one was opened): the kernel leaves its serve loop."""
+        if self.serving is None:
+            return
+        msg_id, self.serving = self.serving, None
+        self.client.input(json.dumps({"seq": self.seq + 1, "op": "done"}))
+        limit = time.monotonic() + INTERRUPT_GRACE
+        while time.monotonic() < limit:
+            try:
+                reply = self.client.get_shell_msg(timeout=0.2)
+            except queue.Empty:
+                self._check_alive()
+                continue
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                return
+        raise KernelHung("the kernel did not finish serving the grader")
+
+    def _open(self):
+        self.serving = self.client.execute(_SERVE, silent=True, store_history=False, allow_stdin=True,
+                                           stop_on_error=False)
+        self.seq = 0
+        self._receive(0)
+
+    def _check_alive(self):
+        if not self.alive():
+            self.serving = None
+            raise KernelDied("the kernel died during this test")
+
+    def _receive(self, seq):
+        """The kernel's next message for request ``seq`` (stale ones are dropped). Past the
+        deadline the kernel is interrupted once; a kernel that does not come back is hung."""
+        interrupted_at = None
+        while True:
+            now = time.monotonic()
+            if interrupted_at is None and now >= self.deadline:
+                self._interrupt()
+                interrupted_at = now
+            if interrupted_at is not None and now - interrupted_at > INTERRUPT_GRACE:
+                raise KernelHung("the student's code did not stop when interrupted")
+            wait = 0.2 if interrupted_at is not None else min(0.2, max(self.deadline - now, 0.001))
+            try:
+                msg = self.client.get_stdin_msg(timeout=wait)
+            except queue.Empty:
+                self._check_alive()
+                continue
+            prompt = msg.get("content", {}).get("prompt", "")
+            if not isinstance(prompt, str) or len(prompt) > MAX_MESSAGE:
+                continue
+            try:
+                message = json.loads(prompt)
+            except ValueError:
+                message = None
+            if not isinstance(message, dict) or message.get("seq") != seq:
+                # the student's own input() (it waits until the time limit) or a stale message;
+                # no answer: ipykernel drops unread answers before it asks again
+                continue
+            return message
+
+    def _interrupt(self):
+        self.stopped = True
+        msg = self.client.session.msg("interrupt_request", {})
+        self.client.control_channel.send(msg)
+
+    def request(self, message):
+        if self.stopped or time.monotonic() >= self.deadline:
+            self.stopped = True
+            raise TimeoutError("this test ran past its time limit; the student's code was stopped")
+        if self.serving is None:
+            self._open()
+        self.seq += 1
+        self.client.input(json.dumps(dict(message, seq=self.seq)))
+        return self.seq
+
+    def describe(self, names):
+        """{name: StudentFunction | value | Unreadable} for the names the kernel has."""
+        seq = self.request({"op": "describe", "names": sorted(names)})
+        message = self._receive(seq)
+        if "ok" not in message or type(message["ok"]) is not dict:
+            return {}
+        found = {}
+        for name, info in message["ok"].items():
+            if name not in names or type(info) is not dict:
+                continue
+            if info.get("kind") == "callable":
+                found[name] = StudentFunction(name, self)
+            elif info.get("kind") == "value":
+                try:
+                    found[name] = decode(info.get("value"), self)
+                except (ValueError, TypeError):
+                    found[name] = Unreadable("malformed")
+        return found
+
+    def call(self, name, args, kwargs):
+        callbacks = []
+        encoded = {"op": "call", "name": name, "args": [encode(a, callbacks) for a in args],
+                   "kwargs": {str(k): encode(v, callbacks) for k, v in kwargs.items()},
+                   "errstate": np.geterr()}
+        seq = self.request(encoded)
+        while True:
+            message = self._receive(seq)
+            if "callback" in message:
+                self._run_callback(callbacks, message)
+                continue
+            break
+        if "raised" in message:
+            error = message["raised"] if type(message["raised"]) is dict else {}
+            self._warn(error.get("warnings"))
+            raise student_exception(error.get("type"), error.get("message", ""))
+        result = message.get("ok") if type(message.get("ok")) is dict else {}
+        try:
+            value = decode(result.get("value"), self)
+        except (ValueError, TypeError) as err:
+            raise TypeError(f"{name} returned something the grader cannot read ({err})") from None
+        unreadable = _contains_unreadable(value)
+        if unreadable:
+            raise TypeError(f"{name} returned a {unreadable} object; return numbers, lists, tuples or numpy arrays")
+        self._write_back(args, result.get("after"))
+        self._warn(result.get("warnings"))
+        same = result.get("same_as")
+        if type(same) is int and 0 <= same < len(args):
+            return args[same]
+        return value
+
+    def _run_callback(self, callbacks, message):
+        cb = message.get("callback")
+        try:
+            if type(cb) is not int or not 0 <= cb < len(callbacks):
+                raise ValueError("unknown callback")
+            args = [decode(a, self) for a in message.get("args", [])]
+            kwargs = {str(k): decode(v, self) for k, v in (message.get("kwargs") or {}).items()}
+            answer = {"cb_ok": encode(callbacks[cb](*args, **kwargs), callbacks)}
+        except (KernelDied, KernelHung):
+            raise
+        except Exception as err:
+            answer = {"cb_raised": {"type": type(err).__name__, "message": str(err)[:2000]}}
+        self.client.input(json.dumps(dict(answer, seq=-2)))
+
+    @staticmethod
+    def _write_back(args, after):
+        """Arguments the student's function changed in place change here too (as in a kernel)."""
+        if type(after) is not dict:
+            return
+        for key, data in after.items():
+            if not (type(key) is str and key.isdigit() and int(key) < len(args)):
+                continue
+            target = args[int(key)]
+            try:
+                new = decode(data)
+            except (ValueError, TypeError):
+                continue
+            if isinstance(target, np.ndarray) and isinstance(new, np.ndarray) and target.flags.writeable:
+                if new.shape == target.shape:
+                    target[...] = new
+            elif isinstance(target, list) and isinstance(new, list):
+                target[:] = new
+            elif isinstance(target, dict) and isinstance(new, dict):
+                target.clear()
+                target.update(new)
+
+    @staticmethod
+    def _warn(found):
+        import warnings
+        for item in (found or [])[:20]:
+            if type(item) is list and len(item) == 2:
+                warnings.warn(str(item[1])[:500], _warning_class(item[0]), stacklevel=3)

@@ -1,0 +1,177 @@
+"""Test cells judged outside the student's kernel; the verdict written as the cell's output.
+
+During autograding a test cell (nbgrader ``grade`` and not ``solution``) is never sent to the
+student's kernel. Its code, as the gradebook holds it, runs here, in the grading worker, in a
+namespace of the notebook's own, and reaches the student's work through grading/channel.py.
+The verdict is the cell's only output: nothing when every assert held, else one error output
+with the exception's type and message (never a line of the test's code), so nbgrader's own
+grading reads it. Nothing the student's code prints or displays during a test reaches the cell,
+the grade or the feedback.
+
+The rules, for instructors writing test cells (they keep working unchanged in a student's own
+JupyterLab, where they run in the kernel as ordinary cells):
+
+- **Set-up the tests may use** comes from the notebook's locked (instructor) code cells, taken
+  from the gradebook: their ``import`` statements, and calls of functions of the modules they
+  import (``np.set_printoptions(...)``). Helper modules are imported from the instructor's copy
+  of the assignment (release/, else source/), never from the student's folder. Anything else in
+  a set-up cell (a figure, a data set built by a call of a bare name) runs in the kernel only;
+  a test that needs data builds it itself or calls a helper module's function.
+- **Names a test reads** resolve in this order: what earlier test cells and the set-up bound
+  here; Python's builtins; then the student's kernel. A student's function becomes a stand-in
+  that calls it through the channel; a student's constant (``N_WEIGHTS``) is copied as plain
+  data when the test cell starts; anything else is an ``Unreadable`` stand-in that fails any
+  check. Student code can therefore not replace ``np``, ``abs`` or ``isinstance`` for a test.
+- **Arguments and results** are plain data: numbers, strings, booleans, None, lists, tuples,
+  dicts and numeric numpy arrays. The student's function works on copies; what it changes in
+  place is copied back into the test's own arrays and lists, so "leaves its input unchanged"
+  tests work, and a function that returns one of its arguments returns the test's own object.
+- **Callbacks**: a function of the test passed to a student function (``lambda w: A @ w``)
+  runs here; the student's code calls it through the channel. A student function passed on
+  (``activation=relu``) is passed by name and runs in the kernel.
+- **Errors and warnings** of the student's code are raised in the test with the same built-in
+  type (``except ValueError`` works; other types arrive as ``StudentError``); warnings are
+  re-raised here, and the test's ``np.errstate`` is applied to each call.
+- **Time**: a test cell gets the per-cell timeout (``Execute.timeout``) for itself and every
+  call it makes; a student function still running then is interrupted and the test fails.
+- **Tests that inspect source** (for example "no Python loop") should read the student's cell
+  from the notebook on this side; the channel offers no source lookup.
+"""
+import ast
+import builtins
+import contextlib
+import io
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from nbformat.v4 import new_output
+
+from grading.channel import KernelDied, KernelHung
+
+MAX_TEST_STDOUT = 20_000  # characters of what a test cell itself prints
+
+
+def is_test_cell(cell):
+    meta = cell.metadata.get("nbgrader")
+    return (cell.cell_type == "code" and isinstance(meta, dict) and bool(meta.get("grade"))
+            and not meta.get("solution"))
+
+
+def _bound_and_loaded(tree):
+    """(names the code binds anywhere, names it loads)."""
+    bound, loaded = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    return bound, loaded
+
+
+def setup_statements(source):
+    """The statements of an instructor's set-up cell that tests may rely on: imports, and calls
+    of functions of the modules imported (IPython magics are dropped first)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+    try:
+        tree = ast.parse(TransformerManager().transform_cell(source))
+    except SyntaxError:
+        return []
+    modules, kept = set(), []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            kept.append(node)
+            if isinstance(node, ast.Import):
+                modules.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+              and isinstance(node.value.func, ast.Attribute) and isinstance(node.value.func.value, ast.Name)
+              and node.value.func.value.id in modules):
+            kept.append(node)
+    return kept
+
+
+@contextlib.contextmanager
+def _helpers_from(folder):
+    """Import the assignment's helper modules from ``folder`` (the instructor's copy)."""
+    folder = str(folder)
+    names = {p.stem for p in Path(folder).glob("*.py")}
+    for name in names:  # a module of that name loaded from anywhere else is not ours
+        module = sys.modules.get(name)
+        if module is not None and os.path.dirname(getattr(module, "__file__", "") or "") != folder:
+            del sys.modules[name]
+    sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        sys.path.remove(folder)
+
+
+class TrustedTests:
+    """The test cells of one notebook, run on the grader's side against one student kernel."""
+
+    def __init__(self, setup_sources, helpers_folder, channel, timeout):
+        self.channel, self.timeout = channel, timeout
+        self.namespace = {"__name__": "__grading_tests__", "__builtins__": builtins}
+        self.count = 0
+        statements = [s for source in setup_sources for s in setup_statements(source)]
+        if statements:
+            module = ast.Module(body=statements, type_ignores=[])
+            helpers = _helpers_from(helpers_folder) if helpers_folder else contextlib.nullcontext()
+            with helpers, warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                exec(compile(module, "<set-up>", "exec"), self.namespace)
+
+    def run(self, source, deadline=None):
+        """Outputs for one test cell: [] if it passed, else one error output (plus what the
+        test itself printed). KernelDied and KernelHung propagate: the notebook stops there."""
+        self.count += 1
+        deadline = deadline or time.monotonic() + (self.timeout or 60)
+        printed = io.StringIO()
+        self.channel.begin(deadline)
+        error = None
+        try:
+            tree = ast.parse(source)
+            bound, loaded = _bound_and_loaded(tree)
+            wanted = {n for n in loaded - bound if n not in self.namespace and not hasattr(builtins, n)}
+            student = self.channel.describe(wanted) if wanted else {}
+            scope = dict(self.namespace)
+            scope.update(student)
+            with contextlib.redirect_stdout(printed), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                exec(compile(tree, "<test cell>", "exec"), scope)
+        except (KernelDied, KernelHung):
+            raise
+        except BaseException as err:  # noqa: B036  (the verdict of any failure is the same: failed)
+            error = err
+        else:
+            self._keep(scope, student)
+        finally:
+            try:
+                self.channel.end()
+            except (KernelDied, KernelHung):
+                if error is None:
+                    raise
+        outputs = []
+        text = printed.getvalue()[:MAX_TEST_STDOUT]
+        if text:
+            outputs.append(new_output("stream", name="stdout", text=text))
+        if error is not None:
+            ename = type(error).__name__
+            evalue = str(error)
+            outputs.append(new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]))
+        return outputs
+
+    def _keep(self, scope, student):
+        """What the test cell bound stays for later test cells; the student's names do not."""
+        for name, value in scope.items():
+            if name in student and value is student[name]:
+                continue
+            self.namespace[name] = value

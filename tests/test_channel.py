@@ -1,0 +1,212 @@
+"""The plain-data channel (grading/channel.py) against a real kernel, and its strict decoder."""
+import base64
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+from grading import channel as ch
+from grading.verdicts import TrustedTests
+
+STUDENT = '''
+import numpy as np
+def double(x):
+    return 2 * np.asarray(x)
+def in_place(a, lst):
+    a[0] = 99.0
+    lst.append("more")
+    return None
+def same(a):
+    return a
+def calls_back(f, x):
+    return [f(x), f(x + 1)]
+def passes_on(g, x):
+    return g(x)
+def raises_value(x):
+    raise ValueError("bad " + str(x))
+def raises_own():
+    class Mine(Exception):
+        pass
+    raise Mine("mine")
+def warns():
+    import warnings
+    warnings.warn("careful", RuntimeWarning)
+    return 1.0
+def overflow():
+    return np.exp(np.array([1000.0]))
+def loops():
+    while True:
+        pass
+def returns_object():
+    class Liar:
+        def __eq__(self, other): return True
+    return Liar()
+def returns_subclass():
+    class Sub(np.ndarray):
+        def __eq__(self, other): return True
+    return np.zeros(3).view(Sub)
+def prints():
+    print("SECRET-LOOKING OUTPUT")
+    return 3
+def kinds():
+    return (1, 2.5, True, None, "s", [1, (2, 3)], {"k": np.float32(1.5)}, np.int64(7), 1 + 2j, np.bool_(True))
+CONSTANT = 42
+FLAG = np.bool_(False)
+OBJECT = object()
+'''
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    from jupyter_client.manager import KernelManager
+    folder = tmp_path_factory.mktemp("kernel")
+    km = KernelManager(kernel_name="python3", transport="ipc", ip=str(folder / "ipc"))
+    km.start_kernel(extra_arguments=["--HistoryManager.hist_file=:memory:"])
+    client = km.client()
+    client.start_channels()
+    client.wait_for_ready(timeout=60)
+    reply = client.execute_interactive(STUDENT, timeout=60)
+    assert reply["content"]["status"] == "ok"
+    channel_client = ch.channel_client(km.connection_file)
+    channel = ch.KernelChannel(channel_client, lambda: km.is_alive())
+    yield km, channel
+    channel_client.stop_channels()
+    client.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def session(channel, seconds=10):
+    channel.begin(time.monotonic() + seconds)
+    return channel
+
+
+def test_calls_and_plain_data_round_trip(kernel):
+    km, channel = kernel
+    session(channel)
+    try:
+        found = channel.describe({"double", "CONSTANT", "FLAG", "OBJECT", "missing"})
+        assert isinstance(found["double"], ch.StudentFunction)
+        assert found["CONSTANT"] == 42 and type(found["CONSTANT"]) is int
+        assert type(found["FLAG"]) is np.bool_ and not found["FLAG"]
+        assert isinstance(found["OBJECT"], ch.Unreadable) and "missing" not in found
+        got = found["double"](np.arange(3.0))
+        assert isinstance(got, np.ndarray) and got.tolist() == [0.0, 2.0, 4.0] and got.flags.writeable
+        kinds = channel.call("kinds", (), {})
+        assert kinds[:5] == (1, 2.5, True, None, "s") and kinds[5] == [1, (2, 3)]
+        assert type(kinds[6]["k"]) is np.float32 and kinds[6]["k"] == 1.5
+        assert type(kinds[7]) is np.int64 and kinds[8] == 1 + 2j and type(kinds[9]) is np.bool_
+    finally:
+        channel.end()
+
+
+def test_in_place_changes_and_identity_come_back(kernel):
+    _, channel = kernel
+    session(channel)
+    try:
+        a, lst = np.zeros(3), ["x"]
+        assert channel.call("in_place", (a, lst), {}) is None
+        assert a.tolist() == [99.0, 0.0, 0.0] and lst == ["x", "more"]
+        b = np.ones(2)
+        assert channel.call("same", (b,), {}) is b
+    finally:
+        channel.end()
+
+
+def test_callbacks_run_on_the_grader_side(kernel):
+    _, channel = kernel
+    seen = []
+
+    def trusted(v):
+        seen.append(v)
+        return v * 10
+    session(channel)
+    try:
+        assert channel.call("calls_back", (trusted, 1.5), {}) == [15.0, 25.0]
+        assert seen == [1.5, 2.5]
+        double = ch.StudentFunction("double", channel)  # a student function passed on runs there
+        assert channel.call("passes_on", (double, 4), {}) == 8
+    finally:
+        channel.end()
+
+
+def test_errors_keep_builtin_types_and_others_are_student_errors(kernel):
+    _, channel = kernel
+    session(channel)
+    try:
+        with pytest.raises(ValueError, match="bad 3"):
+            channel.call("raises_value", (3,), {})
+        with pytest.raises(ch.StudentError, match="Mine: mine"):
+            channel.call("raises_own", (), {})
+        with pytest.raises(TypeError, match="not plain data|returned a Liar"):
+            channel.call("returns_object", (), {})
+        got = channel.call("returns_subclass", (), {})
+        assert type(got) is np.ndarray and got.tolist() == [0.0, 0.0, 0.0]
+    finally:
+        channel.end()
+
+
+def test_warnings_and_errstate_reach_the_test(kernel):
+    _, channel = kernel
+    session(channel)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(RuntimeWarning, match="careful"):
+                channel.call("warns", (), {})
+        with np.errstate(over="raise"):
+            with pytest.raises(FloatingPointError):
+                channel.call("overflow", (), {})
+    finally:
+        channel.end()
+
+
+def test_a_function_that_never_returns_is_stopped_and_the_kernel_lives_on(kernel):
+    km, channel = kernel
+    start = time.monotonic()
+    session(channel, seconds=1.5)
+    try:
+        with pytest.raises(TimeoutError):
+            channel.call("loops", (), {})
+        with pytest.raises(TimeoutError):  # the rest of that test fails at once
+            channel.call("double", (1,), {})
+    finally:
+        channel.end()
+    assert time.monotonic() - start < 1.5 + ch.INTERRUPT_GRACE
+    session(channel)
+    try:
+        assert channel.call("double", (2,), {}) == 4
+    finally:
+        channel.end()
+
+
+def test_trusted_tests_see_no_student_output_and_give_verdicts(kernel, tmp_path):
+    _, channel = kernel
+    tests = TrustedTests(["import numpy as np\nnp.set_printoptions(precision=3)"], tmp_path, channel, 10)
+    passed = tests.run("assert prints() == 3\nprint('from the test')\n")
+    assert passed == [{"output_type": "stream", "name": "stdout", "text": "from the test\n"}]
+    failed = tests.run("x = double([1.0])\nassert np.allclose(x, [3.0]), f'expected [3], got {x}'\n")
+    assert [o["output_type"] for o in failed] == ["error"]
+    assert failed[0]["ename"] == "AssertionError" and failed[0]["evalue"] == "expected [3], got [2.]"
+    assert failed[0]["traceback"] == ["AssertionError: expected [3], got [2.]"]  # no line of the test
+    # a name the test bound stays for later tests; the student's do not shadow builtins or np
+    assert tests.run("helper = 5\nassert isinstance(CONSTANT, int) and abs(-1) == 1") == []
+    assert tests.run("assert helper == 5") == []
+
+
+@pytest.mark.parametrize("data", [
+    {"a": {"dtype": "|O", "shape": [1], "b64": ""}},  # object arrays are not plain data
+    {"a": {"dtype": "<f8", "shape": [2], "b64": base64.b64encode(b"\0" * 8).decode()}},  # short
+    {"a": {"dtype": "<f8", "shape": [-1], "b64": ""}},
+    {"p": "pickle"}, {"t": [1], "d": []}, {"d": [[[1], 2]]}, {"s": {"dtype": "<U4", "b64": ""}},
+    {"fn": "softmax"},  # without a channel there is no student function to stand for
+])
+def test_decoder_refuses_anything_but_plain_data(data):
+    with pytest.raises(ValueError):
+        ch.decode(data)
+
+
+def test_decoder_builds_fresh_arrays():
+    raw = np.arange(4.0).tobytes()
+    got = ch.decode({"a": {"dtype": "<f8", "shape": [2, 2], "b64": base64.b64encode(raw).decode()}})
+    assert got.shape == (2, 2) and got.flags.writeable and got[1, 1] == 3.0
