@@ -6,7 +6,9 @@
 - feedback_filter: feedback that shows a hidden test's message but never its code
 - master_cells: the instructor's cells put back (tampered metadata, deleted tests score 0)
 - sandbox: student kernels in bwrap + setpriv + prlimit during autograding
-- trust: test cells run against the libraries as they were before student code ran
+- execute: nbgrader's Execute with sandboxed kernels, test cells judged outside them, budgets
+- verdicts: test cells run in the grading worker; the verdict becomes the cell's output
+- channel, channel_kernel: the plain-data channel between the grader and a student's kernel
 - scores: the students x notebooks table printed after grading
 - report: the instructor's HTML report (score distributions, failure rate per test cell, manual queue)
 - manual_grades: a regrade keeps the manual grades of written answers that did not change
