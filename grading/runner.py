@@ -4,7 +4,11 @@ nbgrader grades one student after another (its issue #174). This runner fans the
 over an executor it is given (local worker processes by default; a Dask cluster when the
 environment asks for one, see make_executor and grading/distributed.py), each worker calling
 ``NbGraderAPI.autograde`` for one student at a time into the one gradebook. Every result is
-checked; a failed student is retried once, then reported by name with the reason. Notebooks a
+checked; a failed student is retried once, then reported by name with the reason. A local worker
+process that dies (the out-of-memory killer's SIGKILL, say) breaks the process pool: the pool is
+rebuilt, the student it was grading is charged one attempt (each task leaves a marker naming its
+worker's pid; the worker that died by itself, not by the pool's SIGTERM to the rest, names the
+student), the others whose tasks broke with the pool go again for free, and the batch goes on. Notebooks a
 student broke (not JSON, not a notebook) are named with what to do, scored 0 like a missing
 notebook, and the student's other notebooks are still graded.
 
@@ -12,9 +16,13 @@ notebook, and the student's other notebooks are still graded.
 """
 import argparse
 import concurrent.futures
+from concurrent.futures.process import BrokenProcessPool
 import multiprocessing
 import os
+import shutil
+import signal
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,6 +251,138 @@ def require_sandbox():
             "student code then runs as you: GRADING_SANDBOX=off make autograde")
 
 
+def _tracked(markers, task, student, *args):
+    """Run ``task(student, *args)`` in a worker, with a marker naming the worker's pid while it
+    runs: if the worker dies, the marker left behind says whose task it was running."""
+    marker = Path(markers) / student
+    marker.write_text(str(os.getpid()))
+    # test hook (tests/test_runner.py): GRADING_TEST_KILL_WORKER=STUDENT:FLAGFILE SIGKILLs the
+    # worker grading STUDENT once, as the out-of-memory killer would, and creates FLAGFILE
+    victim, _, flag = os.environ.get("GRADING_TEST_KILL_WORKER", "").partition(":")
+    if victim == student and flag and not os.path.exists(flag):
+        Path(flag).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    try:
+        return task(student, *args)
+    finally:
+        marker.unlink(missing_ok=True)
+
+
+def _worker_deaths(markers, processes):
+    """{student: exit code} of the tasks whose worker died by itself (not the pool's own SIGTERM
+    to its other workers once it broke): read from the markers left behind."""
+    deaths = {}
+    for marker in Path(markers).iterdir():
+        try:
+            pid = int(marker.read_text())
+        except (OSError, ValueError):
+            continue
+        process = processes.get(pid)
+        code = process.exitcode if process is not None else None
+        if process is None:  # not one of the pool's processes as we saw them: dead or alive?
+            try:
+                os.kill(pid, 0)
+                continue
+            except ProcessLookupError:
+                code = "unknown"
+        if code is not None and code != -signal.SIGTERM:
+            deaths[marker.name] = code
+    return deaths
+
+
+def _death_message(code):
+    if isinstance(code, int) and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = " (the out-of-memory killer sends SIGKILL)" if -code == signal.SIGKILL else ""
+        return f"the worker process grading this student died of {name}{hint}"
+    return f"the worker process grading this student died (exit code {code})"
+
+
+def _fan_out(pool, jobs, retries, progress, task=None, rebuild=None):
+    """Run ``task(student, *jobs[student])`` (default grade_student) for every student on
+    ``pool["executor"]``; (graded, failed) lists of StudentResult. A failed student is retried up
+    to ``retries`` times. A local pool whose worker dies (SIGKILL, as the out-of-memory killer
+    sends) breaks: every pending future raises BrokenProcessPool. With ``rebuild`` (a function
+    making a new pool) the pool is rebuilt, the student whose worker died is charged an attempt,
+    the others whose futures broke are resubmitted for free, and the batch goes on."""
+    task = task or grade_student
+    markers = tempfile.mkdtemp(prefix="grading-markers-")
+    attempts = {s: 1 for s in jobs}
+    graded, failed = [], []
+
+    def submit(student):
+        if rebuild is None:
+            return pool["executor"].submit(task, student, *jobs[student])
+        return pool["executor"].submit(_tracked, markers, task, student, *jobs[student])
+
+    def finish(student, result):
+        """A result (success or failure) of one attempt; True if the student goes again."""
+        result.attempts = attempts[student]
+        if not result.success and attempts[student] <= retries:
+            attempts[student] += 1
+            progress.update(result, retrying=True)
+            return True
+        (graded if result.success else failed).append(result)
+        progress.update(result)
+        return False
+
+    try:
+        pending = {submit(s): s for s in jobs}
+        while pending:
+            done, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+            broken, again = [], []
+            for future in done:
+                student = pending.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool as err:
+                    if rebuild is not None:
+                        broken.append(student)
+                        continue
+                    result = StudentResult(student, False, error=f"worker failed: {type(err).__name__}: {err}")
+                except Exception as err:  # the worker itself died
+                    result = StudentResult(student, False, error=f"worker failed: {type(err).__name__}: {err}")
+                if finish(student, result):
+                    again.append(student)
+            if broken:
+                # the pool is unusable: every other pending future breaks too (or just finished)
+                rest, _ = concurrent.futures.wait(pending)
+                for future in rest:
+                    student = pending.pop(future)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        broken.append(student)
+                        continue
+                    except Exception as err:
+                        result = StudentResult(student, False, error=f"worker failed: {type(err).__name__}: {err}")
+                    if finish(student, result):
+                        again.append(student)
+                processes = dict(getattr(pool["executor"], "_processes", None) or {})
+                pool["executor"].shutdown(wait=True)  # its workers are joined: exit codes known
+                deaths = _worker_deaths(markers, processes)
+                if not deaths:  # no death pinned on a task: those that were running are suspects
+                    deaths = {p.name: "unknown" for p in Path(markers).iterdir()}
+                for marker in Path(markers).iterdir():
+                    marker.unlink()
+                for student in broken:
+                    if student in deaths:
+                        result = StudentResult(student, False, error=_death_message(deaths[student]))
+                        if finish(student, result):
+                            again.append(student)
+                    else:  # its task broke with the pool, through no fault of its own: free
+                        again.append(student)
+                pool["executor"] = rebuild()
+            for student in again:
+                pending[submit(student)] = student
+    finally:
+        shutil.rmtree(markers, ignore_errors=True)
+    return graded, failed
+
+
 def grade_class(students=None, executor=None, workers=None, submitted=None, retries=1, stream=sys.stderr):
     """Grade every student in ``submitted`` (or the ones named) and return a ClassResult."""
     from grading.course import load_config
@@ -270,34 +410,24 @@ def grade_class(students=None, executor=None, workers=None, submitted=None, retr
 
     own_executor = executor is None
     executor = executor or make_executor(workers)
+    # a local pool we made can be rebuilt when one of its workers dies (see _fan_out)
+    rebuild = (lambda: local_executor(workers)) if (
+        own_executor and isinstance(executor, concurrent.futures.ProcessPoolExecutor)) else None
+    pool = {"executor": executor}
     progress = Progress(len(students), stream)
     try:
-        attempts = {s: 1 for s in students}
-        pending = {executor.submit(grade_student, s, plan[s]): s for s in students if plan[s] != []}
         for s in students:
             if plan[s] == []:  # nothing readable: nothing to run
                 outcome.graded.append(StudentResult(s, True))
                 progress.update(outcome.graded[-1])
-        while pending:
-            done, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
-            for future in done:
-                student = pending.pop(future)
-                try:
-                    result = future.result()
-                except Exception as err:  # the worker itself died
-                    result = StudentResult(student, False, error=f"worker failed: {type(err).__name__}: {err}")
-                result.attempts = attempts[student]
-                if not result.success and attempts[student] <= retries:
-                    attempts[student] += 1
-                    progress.update(result, retrying=True)
-                    pending[executor.submit(grade_student, student, plan[student])] = student
-                    continue
-                (outcome.graded if result.success else outcome.failed).append(result)
-                progress.update(result)
+        jobs = {s: (plan[s],) for s in students if plan[s] != []}
+        graded, failed = _fan_out(pool, jobs, retries, progress, rebuild=rebuild)
+        outcome.graded += graded
+        outcome.failed += failed
     finally:
         progress.close()
         if own_executor:
-            executor.shutdown()
+            pool["executor"].shutdown()
     zero_notebooks(zero, db_url)
     outcome.seconds = time.perf_counter() - start
     return outcome

@@ -92,3 +92,83 @@ def test_grading_three_times_gives_identical_grades(graded_class):
     for _ in range(2):
         run([sys.executable, "-m", "grading.runner", "--workers", "2"], cwd=root)
         assert _auto_scores(root) == first
+
+
+# ----------------------------------------------------------------------------- a worker that dies
+def _fake_grade(student, always_kill, flags):
+    """A stand-in for grade_student: "victim*" students SIGKILL their own worker (as the
+    out-of-memory killer would) -- on every attempt if always_kill, else only the first."""
+    import os
+    import signal
+    import time
+    from pathlib import Path
+    from grading.runner import StudentResult
+    if student.startswith("victim"):
+        flag = Path(flags) / student
+        if always_kill or not flag.exists():
+            flag.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.2)  # work long enough that other tasks are queued or running when a worker dies
+    return StudentResult(student, True, 0.2)
+
+
+def _fan_out_with_a_dying_worker(tmp_path, always_kill):
+    import concurrent.futures
+    import functools
+    import io
+    import multiprocessing
+    from grading import runner
+    students = ["s0", "s1", "victim", "s2", "s3", "s4", "s5"]
+    made = []
+
+    def pool():
+        made.append(concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")))
+        return made[-1]
+
+    holder = {"executor": pool()}
+    stream = io.StringIO()
+    progress = runner.Progress(len(students), stream)
+    task = functools.partial(_fake_grade, always_kill=always_kill, flags=str(tmp_path))
+    try:
+        graded, failed = runner._fan_out(holder, {s: () for s in students}, 1, progress, task=task, rebuild=pool)
+    finally:
+        holder["executor"].shutdown()
+    return graded, failed, made, stream.getvalue()
+
+
+def test_a_dead_worker_costs_its_student_one_retry_not_the_batch(tmp_path):
+    graded, failed, pools, log = _fan_out_with_a_dying_worker(tmp_path, always_kill=False)
+    attempts = {r.student: r.attempts for r in graded}
+    assert not failed, failed
+    assert set(attempts) == {"s0", "s1", "victim", "s2", "s3", "s4", "s5"}
+    assert attempts.pop("victim") == 2  # charged once, then graded
+    assert set(attempts.values()) == {1}, attempts  # the others went again for free
+    assert len(pools) == 2, "the broken pool was not rebuilt exactly once"
+    assert log.count("retrying") == 1 and "victim: retrying" in log, log
+
+
+def test_a_student_whose_worker_dies_twice_is_named_and_the_rest_graded(tmp_path):
+    graded, failed, pools, log = _fan_out_with_a_dying_worker(tmp_path, always_kill=True)
+    assert [r.student for r in failed] == ["victim"]
+    assert failed[0].attempts == 2 and "SIGKILL" in failed[0].error, failed[0]
+    assert sorted(r.student for r in graded) == ["s0", "s1", "s2", "s3", "s4", "s5"]
+    assert all(r.attempts == 1 for r in graded), graded
+    assert len(pools) == 3
+    assert "victim: FAILED" in log and "graded 7/7 | failures 1" in log, log
+
+
+def test_runner_survives_a_worker_killed_while_grading(tmp_path):
+    """End to end: the runner's own pool, real grading, one worker SIGKILLed mid-student."""
+    root = make_course(tmp_path / "course")
+    chosen = [s for s in sample_class.STUDENTS if s.id in {"reference", "untouched", "q1_flipped_sign"}]
+    assert len(chosen) == 3
+    sample_class.build(root / "submitted", chosen, root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT)
+    victim = chosen[0].id
+    flag = tmp_path / "killed"
+    proc = run([sys.executable, "-m", "grading.runner", "--workers", "2"], cwd=root,
+               GRADING_TEST_KILL_WORKER=f"{victim}:{flag}")
+    assert flag.exists(), "the hook did not kill the worker: the test proved nothing"
+    assert f"{victim}: retrying" in proc.stderr, proc.stderr
+    assert proc.stderr.count("retrying") == 1, proc.stderr
+    assert f"graded {len(chosen)}/{len(chosen)} | failures 0" in proc.stderr, proc.stderr
+    assert set(grade_table(root)) == {s.id for s in chosen}

@@ -1,0 +1,375 @@
+"""The sandbox's claims, each tried from inside a kernel started the way grading starts it
+(grading.sandbox.SandboxKernelManager and a jupyter_client client): it sees only what it must,
+cannot write the host disk, cannot take more than its memory budget with all its processes and
+tmpfs files together, cannot run more than pids.max tasks; without cgroups a watchdog bounds it.
+
+Small budgets (GRADING_SANDBOX_MEMORY, GRADING_SANDBOX_PIDS, read at kernel start) keep this fast.
+"""
+import asyncio
+import itertools
+import json
+import os
+import shutil
+import sqlite3
+import stat
+import sys
+import tempfile
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+
+from course_helpers import REPO
+from grading import sandbox
+
+MiB = 1 << 20
+
+
+async def _session(workdir, cells, inspect, timeout):
+    km = sandbox.SandboxKernelManager(kernel_name="python3")
+    await km.start_kernel(cwd=str(workdir))
+    kc = km.client()
+    kc.start_channels()
+    outputs, seen = [], {}
+    try:
+        await kc.wait_for_ready(timeout=60)
+        for code in cells:
+            out = {"stdout": "", "stderr": "", "error": None, "died": False}
+
+            def hook(msg, out=out):
+                kind, content = msg["msg_type"], msg["content"]
+                if kind == "stream":
+                    out[content["name"]] += content["text"]
+                elif kind == "error":
+                    out["error"] = f"{content['ename']}: {content['evalue']}"
+
+            task = asyncio.ensure_future(kc.execute_interactive(code, output_hook=hook, timeout=timeout))
+            while True:  # a reply, or the kernel gone (killed for its memory, say)
+                done, _ = await asyncio.wait({task}, timeout=0.1)
+                if done:
+                    task.result()
+                    break
+                if not await km.is_alive():
+                    task.cancel()
+                    out["died"] = True
+                    break
+            outputs.append(out)
+            if out["died"]:
+                break
+        seen = inspect(km) if inspect else {}
+        seen["alive"] = await km.is_alive()
+    finally:
+        kc.stop_channels()
+        await km.shutdown_kernel(now=True)
+    seen["box_after"] = os.path.exists(km._box)
+    return outputs, seen
+
+
+def in_kernel(workdir, *cells, inspect=None, timeout=120):
+    """Run cells in one sandboxed kernel: ([{stdout, stderr, error, died}], what inspect(km)
+    read on the host while the kernel still ran)."""
+    return asyncio.run(_session(workdir, [textwrap.dedent(c) for c in cells], inspect, timeout))
+
+
+def last_json(out):
+    assert out["error"] is None and not out["died"], out
+    return json.loads(out["stdout"].strip().splitlines()[-1])
+
+
+def _course_copy(root):
+    """A stand-in for another course on the machine: source/ with hidden tests, a gradebook."""
+    (root / "source" / "conceptual").mkdir(parents=True)
+    (root / "source" / "conceptual" / "q1.ipynb").write_text('{"hidden": "assert answer == 42"}')
+    (root / "submitted" / "alice" / "conceptual").mkdir(parents=True)
+    (root / "submitted" / "alice" / "conceptual" / "q1.ipynb").write_text("{}")
+    with sqlite3.connect(root / "gradebook.db") as db:
+        db.execute("create table grade (student text, score real)")
+        db.execute("insert into grade values ('alice', 10)")
+    for path in [root, *root.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)  # as nbgrader leaves them: world-readable
+    return root
+
+
+@pytest.fixture
+def other_courses():
+    made = [Path(tempfile.mkdtemp(prefix="other-course-", dir="/tmp"))]
+    if os.access("/srv", os.W_OK):
+        made.append(Path("/srv") / f"other-course-{uuid.uuid4().hex[:8]}")
+        made[-1].mkdir()
+    try:
+        yield [_course_copy(root) for root in made]
+    finally:
+        for root in made:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def graded_folder(tmp_path):
+    """autograded/<student>/<assignment> of a course: the kernel's cwd; a classmate beside it."""
+    mine = tmp_path / "course" / "autograded" / "bob" / "conceptual"
+    theirs = tmp_path / "course" / "autograded" / "carol" / "conceptual"
+    for folder in (mine, theirs):
+        folder.mkdir(parents=True)
+    (mine / "mine.txt").write_text("bob's own file")
+    (theirs / "theirs.txt").write_text("carol's answers")
+    (tmp_path / "course" / "gradebook.db").write_text("the course's own gradebook")
+    for path in [tmp_path, *tmp_path.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    return mine
+
+
+def test_the_kernel_sees_only_the_allow_list(other_courses, graded_folder):
+    host_root = [str(p) for p in Path("/root").iterdir()] if os.access("/root", os.R_OK) else []
+    host_home = [str(p) for p in itertools.islice(Path("/home").rglob("*"), 200)] if os.path.isdir("/home") else []
+    secrets = [str(p) for c in other_courses for p in c.rglob("*") if p.is_file()]
+    secrets += [str(REPO / "source" / "conceptual"), str(REPO / "grading" / "sandbox.py"), str(REPO / "Makefile"),
+                str(graded_folder.parent.parent / "carol" / "conceptual" / "theirs.txt"),
+                str(graded_folder.parent.parent.parent / "gradebook.db"),
+                "/etc/shadow", "/etc/hostname", "/etc/hosts", "/srv/nbgrader/exchange"]
+    assert len(secrets) >= 10 and all(os.path.exists(s) for s in secrets if "exchange" not in s
+                                       and s not in ("/etc/shadow", "/etc/hostname", "/etc/hosts")), secrets
+    python_dirs = sandbox._python_dirs()
+    # the folders leading to the Python installation exist (empty but for that path: the walk
+    # below finds no file in them); everything else of /root and /home must be unreadable
+    on_the_way = {str(a) for d in python_dirs for a in [Path(d), *Path(d).parents]}
+    host_root = [p for p in host_root if p not in on_the_way]
+    host_home = [p for p in host_home if p not in on_the_way and not any(p.startswith(d + "/") for d in python_dirs)]
+    code = f"""
+        import json, os, sys
+        tried = {{}}
+        for path in {json.dumps(secrets + host_root + host_home)}:
+            try:
+                if os.path.isdir(path):
+                    os.listdir(path)
+                else:
+                    open(path, "rb").read(1)
+                tried[path] = "READ"
+            except OSError as err:
+                tried[path] = type(err).__name__
+        skip = ("/usr", "/proc", "/dev") + tuple({json.dumps(python_dirs)})
+        visible = []  # every file of the sandbox's root outside /usr, /proc, /dev and Python
+        for top, dirs, files in os.walk("/"):
+            if top.startswith(skip):
+                dirs[:] = []
+                continue
+            dirs[:] = [d for d in dirs if not os.path.join(top, d).startswith(skip)]
+            visible += [os.path.join(top, f) for f in files]
+        print(json.dumps({{"tried": tried, "visible": sorted(visible), "mine": open("mine.txt").read(),
+                           "passwd": open("/etc/passwd").read(), "cwd": os.getcwd(),
+                           "roots": sorted(os.listdir("/"))}}))
+    """
+    out, _ = in_kernel(graded_folder, code)
+    seen = last_json(out[0])
+    assert seen["mine"] == "bob's own file" and seen["cwd"] == str(graded_folder)  # it works at all
+    read = [p for p, how in seen["tried"].items() if how == "READ"]
+    assert not read, f"the kernel read what it must not: {read}"
+    assert "root:x:0:0" in seen["passwd"] and "student:x:" in seen["passwd"]
+    assert len(seen["passwd"].splitlines()) == 3  # no host account names
+    assert not {"srv", "home", "var", "opt", "mnt", "media", "boot"} & set(seen["roots"]), seen["roots"]
+    allowed = {"/etc/" + os.path.basename(p) for p in sandbox.ETC_FILES} | {"/etc/passwd", "/etc/group"}
+    unexpected = []
+    for path in seen["visible"]:
+        if path.startswith("/etc/alternatives/") or path in allowed or path == str(graded_folder / "mine.txt"):
+            continue
+        if path.startswith(sandbox.SANDBOX_MPLCONFIGDIR + "/fontlist-"):
+            continue
+        if "/grading-kernel-" in path:  # the box: its connection file, accounts and sockets
+            continue
+        if path.startswith("/tmp/.ipython/"):  # IPython's profile, made by the kernel on its tmpfs
+            continue
+        unexpected.append(path)
+    assert not unexpected, f"files of the host visible in the sandbox: {unexpected}"
+
+
+def test_the_kernel_cannot_write_the_host_disk(graded_folder):
+    before = sorted(p.name for p in graded_folder.iterdir())
+    code = """
+        import json, os, sys
+        from ipykernel.connect import get_connection_file
+        box = os.path.dirname(get_connection_file())
+        targets = [os.getcwd(), box, os.path.join(box, "sock"), "/etc", "/usr", "/usr/lib", sys.prefix,
+                   sys.base_prefix, "/", "/root", "/tmp/matplotlib", "/tmp", "/dev/shm", "/run"]
+        wrote = {}
+        for folder in targets:
+            try:
+                with open(os.path.join(folder, "planted.txt"), "w") as f:
+                    f.write("x")
+                wrote[folder] = "WROTE"
+            except OSError as err:
+                wrote[folder] = type(err).__name__
+        for attack in ("chmod", "rename", "unlink"):
+            try:
+                sock = os.path.join(box, "sock")
+                victim = os.path.join(sock, sorted(os.listdir(sock))[0])
+                {"chmod": lambda: os.chmod(sock, 0o777), "rename": lambda: os.rename(victim, victim + ".x"),
+                 "unlink": lambda: os.unlink(victim)}[attack]()
+                wrote[attack] = "DONE"
+            except OSError as err:
+                wrote[attack] = type(err).__name__
+        mounts = []
+        for line in open("/proc/self/mountinfo"):
+            left, right = line.split(" - ")
+            point, options, fstype = left.split()[4], left.split()[5], right.split()[0]
+            if "rw" in options.split(","):
+                mounts.append([point, fstype])
+        fonts = [f for f in os.listdir("/tmp/matplotlib")]
+        import matplotlib.font_manager
+        print(json.dumps({"wrote": wrote, "mounts": mounts, "box": box, "fonts": fonts,
+                          "fonts_after": sorted(os.listdir("/tmp/matplotlib"))}))
+    """
+    uid, _ = sandbox.sandbox_user()
+
+    def inspect(km):
+        sock = os.path.join(km._box, "sock")
+        owned = [str(p) for p in Path(km._box).rglob("*") if p.lstat().st_uid == uid and not stat.S_ISSOCK(p.lstat().st_mode)]
+        st = os.stat(sock)
+        return {"owned": owned, "sock_owner": st.st_uid, "sock_mode": stat.S_IMODE(st.st_mode)}
+
+    out, host = in_kernel(graded_folder, code, inspect=inspect)
+    seen = last_json(out[0])
+    disk = [t for t in seen["wrote"] if not t.startswith(("/tmp", "/dev/shm", "/run"))]
+    assert len(disk) >= 10
+    assert all(seen["wrote"][t] != "WROTE" for t in disk), seen["wrote"]
+    assert all(seen["wrote"][a] != "DONE" for a in ("chmod", "rename", "unlink")), seen["wrote"]
+    assert all(seen["wrote"][t] == "WROTE" for t in ("/tmp", "/tmp/matplotlib", "/dev/shm", "/run")), seen["wrote"]
+    # every writable mount is memory (tmpfs), proc, or a device; the one host folder (the box's
+    # sock, bound for the sockets) is root's and 0755 by then, as the attempts above found
+    memory_like = {"tmpfs", "proc", "devtmpfs", "devpts", "mqueue"}
+    host_mounts = [p for p, fstype in seen["mounts"] if fstype not in memory_like and not p.startswith("/dev/")]
+    assert host_mounts == [os.path.join(seen["box"], "sock")], seen["mounts"]
+    assert host["sock_owner"] == 0 and host["sock_mode"] == 0o755 and not host["owned"], host
+    assert sorted(p.name for p in graded_folder.iterdir()) == before
+    # the grader's font list is there, read-only, and used as is (no rebuild, ~1 s a kernel)
+    assert [f for f in seen["fonts"] if f.startswith("fontlist-")], seen["fonts"]
+    assert seen["fonts_after"] == sorted(seen["fonts"]) and "generated new fontManager" not in out[0]["stderr"]
+    assert not host["box_after"]  # the box is removed after the kernel
+
+
+def _memory_stats(km):
+    group = km.cgroup
+    oom = dict(line.split() for line in group.read("memory", "memory.oom_control").splitlines())
+    return {"limit": int(group.read("memory", "memory.limit_in_bytes")),
+            "peak": int(group.read("memory", "memory.max_usage_in_bytes")),
+            "oom_kills": int(oom.get("oom_kill", 0)), "mode": km.limit_mode, "dirs": dict(group.dirs)}
+
+
+def test_memory_is_bounded_for_all_the_kernels_processes_together(graded_folder, monkeypatch):
+    if sandbox.limit_mode() != "cgroup":
+        pytest.fail("no per-kernel cgroup can be made here: the watchdog test covers this machine; "
+                    "this one needs cgroup v1 memory and pids controllers and root")
+    monkeypatch.setenv("GRADING_SANDBOX_MEMORY", "512M")
+    children = """
+        import json, subprocess, sys
+        touch = "b = bytearray(2 << 30)\\nfor i in range(0, len(b), 4096): b[i] = 1\\nprint('all touched')"
+        procs = [subprocess.Popen([sys.executable, "-c", touch], stdout=subprocess.PIPE, text=True) for _ in range(3)]
+        print(json.dumps([[p.wait(), p.stdout.read()] for p in procs]))
+    """
+    single = """
+        try:
+            big = bytearray(5 << 30)
+            print("ALLOCATED")
+        except MemoryError:
+            print("MemoryError")
+    """
+    out, host = in_kernel(graded_folder, children, single, inspect=_memory_stats)
+    results = last_json(out[0])
+    assert [code for code, _ in results] == [-9, -9, -9], results  # each killed, none finished
+    assert out[1]["stdout"].strip() == "MemoryError", out[1]  # one process alone: the rlimit
+    assert host["mode"] == "cgroup" and host["limit"] == 512 * MiB
+    assert host["peak"] <= 512 * MiB and host["oom_kills"] >= 3, host
+    assert host["alive"], "the kernel itself should outlive its greedy children"
+    assert not any(os.path.exists(d) for d in host["dirs"].values()), "the kernel's cgroup was not removed"
+
+
+def test_files_in_tmp_count_against_the_same_memory_budget(graded_folder, monkeypatch):
+    if sandbox.limit_mode() != "cgroup":
+        pytest.fail("no per-kernel cgroup can be made here (see the memory test)")
+    monkeypatch.setenv("GRADING_SANDBOX_MEMORY", "512M")
+    # 12 files of 90 MiB (each under the 100 MiB file-size rlimit) in the kernel's /tmp, a tmpfs:
+    # no process grows, only the files; past 512 MiB the kernel (the only big process) is killed
+    fill = """
+        for n in range(12):
+            with open(f"/tmp/fill{n}", "wb") as f:
+                for _ in range(90):
+                    f.write(b"x" * (1 << 20))
+        print("WROTE ALL")
+    """
+    out, host = in_kernel(graded_folder, fill, inspect=_memory_stats)
+    assert out[0]["died"] and "WROTE ALL" not in out[0]["stdout"], out[0]
+    assert host["peak"] <= 512 * MiB and host["oom_kills"] >= 1, host
+    assert not any(os.path.exists(d) for d in host["dirs"].values()), "the kernel's cgroup was not removed"
+
+
+def test_processes_and_threads_are_bounded_per_kernel(graded_folder, monkeypatch):
+    if sandbox.limit_mode() != "cgroup":
+        pytest.fail("no per-kernel cgroup can be made here (see the memory test)")
+    monkeypatch.setenv("GRADING_SANDBOX_PIDS", "32")
+    code = """
+        import json, os, threading
+        baseline = len(os.listdir("/proc/self/task"))
+        stop, started, error = threading.Event(), 0, None
+        try:
+            for _ in range(200):
+                threading.Thread(target=stop.wait, daemon=True).start()
+                started += 1
+        except RuntimeError as err:
+            error = str(err)
+        stop.set()  # the threads end: room again, now for processes (a fork bomb)
+        for _ in range(300):
+            if len(os.listdir("/proc/self/task")) <= baseline:
+                break
+            threading.Event().wait(0.01)
+        r, w = os.pipe()
+        forked, refused = 0, None
+        try:
+            for _ in range(200):
+                if os.fork() == 0:
+                    os.close(w)
+                    os.read(r, 1)  # each child waits for the pipe to close
+                    os._exit(0)
+                forked += 1
+        except OSError as err:
+            refused = type(err).__name__
+        os.close(w)
+        for _ in range(forked):
+            os.wait()
+        forked = [forked, refused]
+        print(json.dumps([baseline, started, error, forked]))
+    """
+
+    def inspect(km):
+        events = dict(line.split() for line in km.cgroup.read("pids", "pids.events").splitlines())
+        return {"max": km.cgroup.read("pids", "pids.max").strip(), "refused": int(events.get("max", 0)),
+                "peak": km.cgroup.read("pids", "pids.peak").strip()}
+
+    out, host = in_kernel(graded_folder, code, inspect=inspect, timeout=60)
+    baseline, started, error, forked = last_json(out[0])
+    assert error is not None and baseline + started <= 32, (baseline, started, error)
+    assert started >= 10, "the kernel could not even start a few threads"
+    assert forked[1] == "BlockingIOError" and baseline + forked[0] <= 32, (baseline, forked)  # processes too
+    assert host["max"] == "32" and host["refused"] >= 2 and int(host["peak"]) <= 32, host
+
+
+def test_without_cgroups_a_watchdog_kills_the_tree_past_the_budget(graded_folder, monkeypatch):
+    monkeypatch.setenv("GRADING_SANDBOX_CGROUP", "off")
+    monkeypatch.setenv("GRADING_SANDBOX_MEMORY", "400M")
+    code = """
+        import subprocess, sys
+        # three processes of 300 MiB each, none over the budget alone, 900 MiB together
+        grow = ("import time\\nparts = []\\nfor _ in range(10):\\n"
+                "    parts.append(bytearray(30 << 20))\\n    parts[-1][::4096] = b'x' * len(range(0, 30 << 20, 4096))\\n"
+                "    time.sleep(0.05)\\ntime.sleep(60)")
+        procs = [subprocess.Popen([sys.executable, "-c", grow]) for _ in range(3)]
+        print([p.wait() for p in procs])
+    """
+
+    def inspect(km):
+        dog = km._watchdog
+        return {"mode": km.limit_mode, "cgroup": km.cgroup, "killed": dog.killed, "peak": dog.peak}
+
+    out, host = in_kernel(graded_folder, code, inspect=inspect, timeout=60)
+    assert host["mode"] == "watchdog" and host["cgroup"] is None
+    assert out[0]["died"], f"the kernel tree outlived its budget: {out[0]}"
+    assert host["killed"] and 400 * MiB < host["peak"] < 700 * MiB, host
+    assert not host["alive"]
