@@ -23,8 +23,9 @@ kernel is started inside these layers (outermost first):
    folder (read-only, the kernel's cwd) and the kernel's private folder (the "box", for its unix
    sockets). /tmp, /run and /dev/shm are fresh tmpfs, /dev and /proc are bwrap's own. Nothing else
    of the host exists inside: no other course anywhere on the machine, no other student, no
-   /root or /home (only the empty folders leading to the Python installation), no gradebook, no
-   exchange. No network; its own pid/ipc/uts namespaces; killed if the grader dies.
+   /root or /home, no gradebook, no exchange. The folders leading to a bind (``/root`` and
+   ``/root/.pyenv`` for a pyenv Python, say) are made empty and 0711: passable, not listable.
+   No network; its own pid/ipc/uts namespaces; killed if the grader dies.
 2. ``setpriv``: an unprivileged user (a uid of its own per grading process, or
    GRADING_SANDBOX_USER), no capabilities, no new privileges.
 3. ``prlimit``, per process, as a backstop: address space 4 GiB, CPU 120 s, 64 processes for the
@@ -181,10 +182,10 @@ def wrap(kernel_cmd, workdir, box, env_pass=None, cgroup_procs=(), font_cache=No
     if os.path.isdir(sock):
         binds.append(("--bind", sock))
     for kind, path in binds:
-        for parent in _parents(path):  # the folders leading to a bind, empty, passable
+        for parent in _parents(path):  # the folders leading to a bind: passable, not listable
             if parent not in made:
                 made.add(parent)
-                cmd += ["--perms", "0755", "--dir", parent]
+                cmd += ["--perms", "0711", "--dir", parent]
         cmd += [kind, path, path]
     cmd += ["--perms", "1777", "--dir", SANDBOX_MPLCONFIGDIR]
     if font_cache:

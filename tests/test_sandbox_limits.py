@@ -134,6 +134,7 @@ def test_the_kernel_sees_only_the_allow_list(other_courses, graded_folder):
     # below finds no file in them); everything else of /root and /home must be unreadable
     on_the_way = {str(a) for d in python_dirs for a in [Path(d), *Path(d).parents]}
     host_root = [p for p in host_root if p not in on_the_way]
+    scaffolding = sorted({p for d in python_dirs + [str(graded_folder)] for p in sandbox._parents(d)} - {"/tmp"})
     host_home = [p for p in host_home if p not in on_the_way and not any(p.startswith(d + "/") for d in python_dirs)]
     code = f"""
         import json, os, sys
@@ -155,13 +156,21 @@ def test_the_kernel_sees_only_the_allow_list(other_courses, graded_folder):
                 continue
             dirs[:] = [d for d in dirs if not os.path.join(top, d).startswith(skip)]
             visible += [os.path.join(top, f) for f in files]
-        print(json.dumps({{"tried": tried, "visible": sorted(visible), "mine": open("mine.txt").read(),
+        listable = []  # the folders leading to the binds (/root, the course root...) cannot be listed
+        for path in {json.dumps(scaffolding)}:
+            try:
+                os.listdir(path)
+                listable.append(path)
+            except OSError:
+                pass
+        print(json.dumps({{"tried": tried, "visible": sorted(visible), "listable": listable, "mine": open("mine.txt").read(),
                            "passwd": open("/etc/passwd").read(), "cwd": os.getcwd(),
                            "roots": sorted(os.listdir("/"))}}))
     """
     out, _ = in_kernel(graded_folder, code)
     seen = last_json(out[0])
     assert seen["mine"] == "bob's own file" and seen["cwd"] == str(graded_folder)  # it works at all
+    assert not seen["listable"], seen["listable"]
     read = [p for p, how in seen["tried"].items() if how == "READ"]
     assert not read, f"the kernel read what it must not: {read}"
     assert "root:x:0:0" in seen["passwd"] and "student:x:" in seen["passwd"]
