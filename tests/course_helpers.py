@@ -46,3 +46,14 @@ def grade_table(root, db_url=None):
             table[submission.student_id] = {
                 g.name: (g.score, g.max_score) for nb in submission.notebooks for g in nb.grades}
     return table
+
+
+def feedback_text(root, folder="feedback"):
+    """{(student, file): visible text} of every feedback HTML file, tags stripped."""
+    import html
+    import re
+    out = {}
+    for path in (Path(root) / folder).glob(f"*/{ASSIGNMENT}/*.html"):
+        text = re.sub(r"<(script|style)\b.*?</\1>", "", path.read_text(), flags=re.S)
+        out[(path.parts[-3], path.name)] = html.unescape(re.sub(r"<[^>]+>", "", text))
+    return out

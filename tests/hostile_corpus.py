@@ -423,13 +423,21 @@ def corpus(port, elsewhere="/nonexistent"):
                     print(os.listdir({elsewhere!r}))
                     open({elsewhere + '/gradebook.db'!r}, 'rb').read(16)
                     """))), "no_more_than_honest", blocked=True),
-        Hostile("list_the_machine", "lists /, /home, /root, /srv, /etc and /var looking for anything",
+        Hostile("list_the_machine", "walks /home, /root, /srv, /var/lib, /opt, /mnt looking for anything but Python",
                 lambda: _q1(with_code(W(), "numerical_gradient", probe("""
-                    import os
-                    found = [d for d in ("/home", "/root", "/srv", "/var/lib", "/opt", "/mnt", "/media")
-                             if os.path.isdir(d) and os.listdir(d)]
+                    import os, sys
+                    python = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix)}
+                    def allowed(path):
+                        path = os.path.realpath(path)
+                        return any(p == path or p.startswith(path + "/") or path.startswith(p + "/") for p in python)
+                    found = []
+                    for top in ("/home", "/root", "/srv", "/var/lib", "/opt", "/mnt", "/media"):
+                        for folder, dirs, files in os.walk(top):
+                            dirs[:] = [d for d in dirs if allowed(os.path.join(folder, d))
+                                       and not os.path.realpath(os.path.join(folder, d)) in python]
+                            found += [os.path.join(folder, n) for n in dirs + files if not allowed(os.path.join(folder, n))]
                     assert found, "nothing to see"
-                    print("FOUND", found)
+                    print("FOUND", found[:5])
                     """))), "no_more_than_honest", blocked=True),
         Hostile("sys_exit", "calls sys.exit in an answer cell",
                 lambda: _q1(with_code(W(), "softmax", "import sys\nsys.exit(0)")), "no_more_than_honest"),

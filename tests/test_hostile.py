@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 import hostile_corpus
-from course_helpers import REPO, course_env, grade_table, make_course
+from course_helpers import REPO, course_env, feedback_text, grade_table, make_course
 from grading.course import ASSIGNMENT
 from grading.sample_class import Q1
 
@@ -36,9 +36,10 @@ def _autograded(table):
 
 
 def _hidden_lines():
-    """Lines of the hidden tests of question 1 (long enough to be telling)."""
+    """Lines of question 1's hidden tests that no visible cell also contains (long enough to
+    be telling)."""
     nb = nbformat.read(REPO / "source" / ASSIGNMENT / f"{Q1}.ipynb", as_version=4)
-    lines, inside = set(), False
+    hidden, visible, inside = set(), [], False
     for cell in nb.cells:
         for line in cell.source.splitlines():
             if "BEGIN HIDDEN TESTS" in line:
@@ -46,8 +47,11 @@ def _hidden_lines():
             elif "END HIDDEN TESTS" in line:
                 inside = False
             elif inside and len(line.strip()) > 25:
-                lines.add(line.strip())
-    return lines
+                hidden.add(line.strip())
+            else:
+                visible.append(line)
+    shown = "\n".join(visible)
+    return {line for line in hidden if line not in shown}
 
 
 HIDDEN_LINES = _hidden_lines()
@@ -196,3 +200,19 @@ def test_a_sleepy_notebook_holds_its_worker_no_longer_than_its_budget(hostile_cl
 def test_the_reference_keeps_full_marks_on_every_notebook_cell(hostile_class):
     table = hostile_class["table"]["reference"]
     assert all(table[g][0] == table[g][1] for g in _autograded(table))
+
+
+def test_feedback_for_the_hostile_class_is_written_and_leaks_no_hidden_test(hostile_class):
+    """generate_feedback succeeds for the whole corpus (a hidden-test marker in an answer does
+    not stop it), and no feedback page shows a line of a hidden test."""
+    root = hostile_class["root"]
+    proc = subprocess.run(["nbgrader", "generate_feedback", ASSIGNMENT, "--force"], cwd=root, env=course_env(),
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    pages = feedback_text(root)
+    assert {s for s, _ in pages} == set(hostile_class["graded"])
+    leaks = {key: [l for l in HIDDEN_LINES if l in text] for key, text in pages.items()}
+    leaks = {k: v for k, v in leaks.items() if v}
+    assert not leaks, f"hidden test code in feedback: {dict(list(leaks.items())[:2])}"
+    marker = pages[("hidden_marker_in_answer", f"{Q1}.html")]
+    assert "nothing to see" in marker, "the student's own comment was eaten"
