@@ -95,6 +95,8 @@ class SandboxedExecute(Execute):
         if self._tests is None:
             self._tests = TrustedTests(self._master["setup"], self._master["helpers"], self._channel(),
                                        self.timeout)
+            for problem in self._tests.setup_errors:
+                self.log.error("A set-up statement for the tests failed on the grader's side: %s", problem)
         deadline = time.monotonic() + min(self.timeout or 60, max(self._left(), 0.5))
         try:
             cell.outputs = self._tests.run(self._test_source(cell), deadline)

@@ -121,13 +121,16 @@ class TrustedTests:
         self.channel, self.timeout = channel, timeout
         self.namespace = {"__name__": "__grading_tests__", "__builtins__": builtins}
         self.count = 0
+        self.setup_errors = []  # a set-up statement that fails costs the tests that need it, no more
         statements = [s for source in setup_sources for s in setup_statements(source)]
-        if statements:
-            module = ast.Module(body=statements, type_ignores=[])
-            helpers = _helpers_from(helpers_folder) if helpers_folder else contextlib.nullcontext()
-            with helpers, warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                exec(compile(module, "<set-up>", "exec"), self.namespace)
+        helpers = _helpers_from(helpers_folder) if helpers_folder else contextlib.nullcontext()
+        with helpers, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for statement in statements:
+                try:
+                    exec(compile(ast.Module(body=[statement], type_ignores=[]), "<set-up>", "exec"), self.namespace)
+                except Exception as err:
+                    self.setup_errors.append(f"{ast.unparse(statement)[:200]}: {type(err).__name__}: {err}")
 
     def run(self, source, deadline=None):
         """Outputs for one test cell: [] if it passed, else one error output (plus what the
