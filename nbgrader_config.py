@@ -64,7 +64,9 @@ c.SandboxedExecute.max_notebook_output_bytes = 5_000_000
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 50
 
-# Feedback: a failed hidden test shows its message, never its code.
+# Feedback: a failed hidden test shows its message, never its code; hidden tests are cut from the
+# instructor's test cells only, so a student's answer that quotes the marker is shown as written.
+# (Feedback HTML is also script-free: the HTMLExporter settings at the end of this file.)
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "grading.feedback_filter.HideHiddenTests",
@@ -72,3 +74,14 @@ c.GenerateFeedback.preprocessors = [
 ]
 
 c.Exchange.assignment_dir = COURSE_ROOT
+
+# Student work as HTML (the formgrader's submission pages and generate_feedback both render it
+# with nbconvert's HTMLExporter): outputs, raw cells and rendered markdown are cleaned, so no
+# script, event handler, javascript: URL or frame in an answer reaches the page (grading/sanitize.py).
+c.HTMLExporter.preprocessors = ["grading.sanitize.SanitizeStudentHTML"]
+c.HTMLExporter.filters = {"markdown2html": "grading.sanitize.SanitizedMarkdown"}
+# Formgrader pages get a Content-Security-Policy without 'unsafe-inline' for scripts. The Jupyter
+# server reads no config from the course root, but its formgrader reads this file when it starts:
+# this installs the policy on that server (and does nothing in nbgrader commands).
+import grading.formgrader_csp  # noqa: E402
+grading.formgrader_csp.install()

@@ -78,8 +78,15 @@ def _histograms(scores):
     return base64.b64encode(buf.getvalue()).decode()
 
 
+# The page runs no script at all: even a string that escaped escaping could not run.
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
 def render(scores, cells, manual):
-    e = html.escape
+    """The report page. Every string in it that comes from the gradebook (student ids, notebook
+    and cell names) goes through ``e``: a student id like ``<img onerror=...>`` is text here."""
+    def e(value):
+        return html.escape(str(value), quote=True)
     rows = "\n".join(
         f"<tr><td>{e(c.notebook)}</td><td><code>{e(c.grade_id)}</code></td><td>{c.points:g}</td>"
         f"<td>{len(c.failed)}/{c.graded}</td><td>{100 * c.failure_rate:.0f}%</td>"
@@ -91,11 +98,12 @@ def render(scores, cells, manual):
         f"<tr><td>{e(n)}</td><td>{len(v)}</td><td>{sum(s for s, _ in v.values()) / max(len(v), 1):.1f}"
         f" / {max(m for _, m in v.values()):g}</td></tr>" for n, v in sorted(scores.items()))
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{ASSIGNMENT}: class report</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}"><title>{e(ASSIGNMENT)}: class report</title>
 <style>body{{font-family:sans-serif;max-width:70em;margin:2em auto;color:#222}}
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}
 th{{background:#eef}}</style></head><body>
-<h1>Assignment <code>{ASSIGNMENT}</code>: class report</h1>
+<h1>Assignment <code>{e(ASSIGNMENT)}</code>: class report</h1>
 <h2>Scores per question</h2>
 <table id="summary"><tr><th>notebook</th><th>students</th><th>mean score</th></tr>
 {summary}</table>

@@ -1,0 +1,190 @@
+"""A Content-Security-Policy on every formgrader page: no script from student content runs.
+
+The sanitizer (grading/sanitize.py) keeps script out of the rendered submission; this policy is
+the second wall if it ever misses something. On ``<base_url>/formgrader/...``:
+
+    script-src  nbgrader's static files, the MathJax URL, and by hash exactly the inline scripts
+                that nbgrader's own templates write (no 'unsafe-inline', no 'unsafe-eval')
+    connect-src 'self' (the formgrader's API), object-src/frame-src/base-uri 'none',
+    form-action 'self', frame-ancestors 'self' (JupyterLab shows the formgrader in an iframe)
+
+and files a student submitted, served by the formgrader next to a submission
+(``SubmissionFilesHandler``), additionally get ``sandbox``: an HTML file there opened by the
+instructor runs in an opaque origin without scripts.
+
+Hashes are computed, not pasted: each inline ``<script>`` in nbgrader's formgrader templates
+becomes a pattern (its text, with every ``{{ ... }}`` inside a quoted JS string matching a value
+that cannot leave the string). An inline script in a response is allowed (its sha256 listed in
+the header) only if it is one of those. A script a student managed to smuggle in is not.
+
+How it is switched on: the Jupyter server reads no configuration from the course root, but its
+formgrader extension reads ``nbgrader_config.py`` there on start-up, and that file calls
+``install()``. ``install()`` does nothing outside a running Jupyter server (nbgrader commands).
+"""
+import base64
+import hashlib
+import os
+import re
+import sys
+from functools import lru_cache
+
+# the value of a {{ }} placeholder: no quote, backslash, newline or "<" (it stays in its string)
+_VALUE = r"""[^"'`\\<>\r\n\u2028\u2029]*"""
+_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.S | re.I)
+_EXECUTABLE_TYPES = {"", "text/javascript", "application/javascript", "module"}
+_HANDLER_ATTR = re.compile(r"""\son[a-z]+\s*=\s*"([^"{}]*)\"""", re.I)
+
+
+def _script_type(attrs):
+    m = re.search(r"""\btype\s*=\s*["']?([^"'\s>]+)""", attrs, re.I)
+    return m.group(1).lower() if m else ""
+
+
+def _template_pattern(body):
+    """The regex a rendered copy of this template script body matches, or None if the body has
+    Jinja logic or a placeholder outside a quoted string."""
+    if "{%" in body or "{#" in body:
+        return None
+    parts, pos = [], 0
+    for m in re.finditer(r"\{\{-?(.*?)-?\}\}", body, re.S):
+        line_before = body[:m.start()].rsplit("\n", 1)[-1]
+        line_after = body[m.end():].split("\n", 1)[0]
+        # inside a double-quoted JS string: an odd number of quotes before it on its line
+        if line_before.count('"') % 2 != 1 or '"' not in line_after or "'" in line_before + line_after:
+            return None
+        parts.append(re.escape(body[pos:m.start()]))
+        parts.append(_VALUE)
+        pos = m.end()
+    parts.append(re.escape(body[pos:]))
+    return re.compile("".join(parts), re.S)
+
+
+@lru_cache(maxsize=1)
+def template_scripts():
+    """(patterns of nbgrader's inline scripts, hashes of its static inline event handlers)."""
+    from nbgrader.server_extensions.formgrader import handlers
+    patterns, handler_hashes = [], set()
+    for folder, _, files in os.walk(handlers.template_path):
+        for name in files:
+            if not name.endswith((".tpl", ".j2")):
+                continue
+            with open(os.path.join(folder, name), encoding="utf-8") as f:
+                text = f.read()
+            for attrs, body in _SCRIPT.findall(text):
+                if "src" in attrs or _script_type(attrs) not in _EXECUTABLE_TYPES or not body.strip():
+                    continue
+                pattern = _template_pattern(body)
+                if pattern is not None:
+                    patterns.append(pattern)
+            handler_hashes.update(_sha256(code) for code in _HANDLER_ATTR.findall(text))
+    return patterns, frozenset(handler_hashes)
+
+
+def _sha256(text):
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def inline_script_hashes(page):
+    """Hashes of the inline scripts in ``page`` that nbgrader's templates wrote."""
+    patterns, _ = template_scripts()
+    found = []
+    for attrs, body in _SCRIPT.findall(page):
+        if "src" in attrs.lower() or _script_type(attrs) not in _EXECUTABLE_TYPES:
+            continue
+        if any(p.fullmatch(body) for p in patterns):
+            found.append(_sha256(body))
+    return sorted(set(found))
+
+
+def policy(origin, base_url, page="", sandbox=False, mathjax_url=""):
+    """The Content-Security-Policy for one formgrader response."""
+    static = f"{origin}{base_url}formgrader/static/"
+    scripts = [static] + inline_script_hashes(page)
+    handler_hashes = template_scripts()[1]
+    if handler_hashes:  # nbgrader's onclick="toggle_name(true);" and the like, by hash
+        scripts += ["'unsafe-hashes'", *sorted(handler_hashes)]
+    if mathjax_url.startswith(("https://", "http://")):
+        scripts.append(mathjax_url.split("?")[0].rsplit("/", 1)[0] + "/")
+    directives = [
+        "default-src 'self'",
+        "script-src " + " ".join(scripts),
+        "style-src 'self' 'unsafe-inline'",  # nbconvert inlines its CSS
+        "img-src 'self' data: http: https:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "frame-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+        f"report-uri {base_url}api/security/csp-report",
+    ]
+    if sandbox:
+        directives.append("sandbox")
+    return "; ".join(directives)
+
+
+def _route_table():
+    """(compiled pattern, handler class) of nbgrader's formgrader routes, in tornado's order."""
+    from nbgrader.server_extensions.formgrader import apihandlers, handlers
+    return [(re.compile(spec[0].lstrip("/") + "$"), spec[1])
+            for spec in handlers.default_handlers + apihandlers.default_handlers]
+
+
+def make_transform(base_url, mathjax_url=""):
+    """A tornado OutputTransform class setting the policy on ``<base_url>formgrader/...``."""
+    from nbgrader.server_extensions.formgrader.handlers import SubmissionFilesHandler
+    from tornado.web import OutputTransform
+    base_url = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
+    prefix = base_url + "formgrader"
+    routes = _route_table()
+
+    class FormgraderCSP(OutputTransform):
+        def __init__(self, request):
+            self.request = request
+            super().__init__(request)
+
+        def transform_first_chunk(self, status_code, headers, chunk, finishing):
+            path = self.request.path
+            if path == prefix or path.startswith(prefix + "/"):
+                local = path[len(base_url):]
+                handler = next((cls for pattern, cls in routes if pattern.match(local)), None)
+                origin = f"{self.request.protocol}://{self.request.host}"
+                page = chunk.decode("utf-8", "replace") if "html" in headers.get("Content-Type", "") else ""
+                headers["Content-Security-Policy"] = policy(
+                    origin, base_url, page, sandbox=handler is SubmissionFilesHandler,
+                    mathjax_url=mathjax_url)
+            return status_code, headers, chunk
+
+    FormgraderCSP.installed_by = __name__
+    return FormgraderCSP
+
+
+def install(serverapp=None):
+    """Put the policy on the running Jupyter server's formgrader pages (once). Returns True if
+    installed now or before, False when not inside a Jupyter server."""
+    if serverapp is None:
+        if "jupyter_server.serverapp" not in sys.modules:  # an nbgrader command, not a server
+            return False
+        from jupyter_server.serverapp import ServerApp
+        if not ServerApp.initialized():
+            return False
+        serverapp = ServerApp.instance()
+    web_app = getattr(serverapp, "web_app", None)
+    if web_app is None:
+        return False
+    if any(getattr(t, "installed_by", None) == __name__ for t in web_app.transforms):
+        return True
+    mathjax_url = _mathjax_url(serverapp)
+    # first in the list: it must see the page before any compressing transform
+    web_app.transforms.insert(0, make_transform(web_app.settings.get("base_url", "/"), mathjax_url))
+    serverapp.log.info("formgrader pages get a Content-Security-Policy (grading/formgrader_csp.py)")
+    return True
+
+
+def _mathjax_url(serverapp):
+    """The MathJax URL the formgrader's submission pages load: nbconvert's default, or the
+    server's ``HTMLExporter.mathjax_url`` if set."""
+    from nbconvert.exporters import HTMLExporter
+    configured = serverapp.config.get("HTMLExporter", {}).get("mathjax_url")
+    return configured or HTMLExporter.mathjax_url.default_value
