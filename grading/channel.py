@@ -35,8 +35,7 @@ import numpy as np
 MAX_MESSAGE = 64 * 2**20  # characters of one message from the kernel
 MAX_DEPTH = 40
 _DTYPE = re.compile(r"^[<>|=]?[biufc][0-9]{1,2}$")
-_SERVE = (Path(__file__).with_name("channel_kernel.py").read_text()
-          + "\n_grading_channel_serve()\ndel _grading_channel_serve\n")
+_KERNEL_SIDE = Path(__file__).with_name("channel_kernel.py").read_text()
 INTERRUPT_GRACE = 5.0  # seconds a stopped call has to come back before the kernel counts as hung
 
 
@@ -232,11 +231,16 @@ class KernelChannel:
     stdin and control channels; ``alive``: a function that says whether the kernel still runs."""
 
     def __init__(self, client, alive):
+        import secrets
         self.client, self.alive = client, alive
         self.deadline = None
         self.serving = None  # msg_id of the serve request while a session is open
         self.seq = 0
         self.stopped = False  # the current test ran out of time
+        # IPython takes ~40 ms to run the kernel side's source, ~3 ms to call a function: the
+        # source is sent once per kernel, under a name of its own, and called after that
+        self.serve_name = f"_grading_channel_serve_{secrets.token_hex(6)}"
+        self.defined = False
 
     # sessions: one per test cell
     def begin(self, deadline):
@@ -260,21 +264,35 @@ class KernelChannel:
         raise KernelHung("the kernel did not finish serving the grader")
 
     def _open(self):
-        self.serving = self.client.execute(_SERVE, silent=True, store_history=False, allow_stdin=True,
-                                           stop_on_error=False)
-        self.seq = 0
-        self._receive(0)
+        """Start the kernel's serve loop and wait for its first message. If the function is gone
+        (student code deleted or replaced it) the request ends at once: define it again."""
+        for attempt in range(2):
+            if self.defined and attempt == 0:
+                code = f"{self.serve_name}()"
+            else:
+                code = _KERNEL_SIDE.replace("def _grading_channel_serve(", f"def {self.serve_name}(", 1) + \
+                    f"\n{self.serve_name}()\n"
+            self.defined = True
+            self.serving = self.client.execute(code, silent=True, store_history=False, allow_stdin=True,
+                                               stop_on_error=False)
+            self.seq = 0
+            if self._receive(0, ended=self.serving) is not None:
+                return
+        raise KernelHung("the kernel did not start serving the grader")
 
     def _check_alive(self):
         if not self.alive():
             self.serving = None
             raise KernelDied("the kernel died during this test")
 
-    def _receive(self, seq):
+    def _receive(self, seq, ended=None):
         """The kernel's next message for request ``seq`` (stale ones are dropped). Past the
-        deadline the kernel is interrupted once; a kernel that does not come back is hung."""
+        deadline the kernel is interrupted once; a kernel that does not come back is hung.
+        ``ended``: a request id whose reply means no message will come (then None)."""
         interrupted_at = None
         while True:
+            if ended is not None and self._replied(ended):
+                return None
             now = time.monotonic()
             if interrupted_at is None and now >= self.deadline:
                 self._interrupt()
@@ -299,6 +317,16 @@ class KernelChannel:
                 # no answer: ipykernel drops unread answers before it asks again
                 continue
             return message
+
+    def _replied(self, msg_id):
+        """Whether the shell reply to msg_id has arrived (other replies are dropped)."""
+        while True:
+            try:
+                reply = self.client.get_shell_msg(timeout=0)
+            except queue.Empty:
+                return False
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                return True
 
     def _interrupt(self):
         self.stopped = True

@@ -70,6 +70,7 @@ def kernel(tmp_path_factory):
     assert reply["content"]["status"] == "ok"
     channel_client = ch.channel_client(km.connection_file)
     channel = ch.KernelChannel(channel_client, lambda: km.is_alive())
+    km.student_runs = lambda code: client.execute_interactive(code, timeout=60)
     yield km, channel
     channel_client.stop_channels()
     client.stop_channels()
@@ -210,3 +211,20 @@ def test_decoder_builds_fresh_arrays():
     raw = np.arange(4.0).tobytes()
     got = ch.decode({"a": {"dtype": "<f8", "shape": [2, 2], "b64": base64.b64encode(raw).decode()}})
     assert got.shape == (2, 2) and got.flags.writeable and got[1, 1] == 3.0
+
+
+def test_the_serve_function_replaced_by_student_code_is_defined_again(kernel):
+    km, channel = kernel
+    session(channel)
+    try:
+        assert channel.call("double", (1,), {}) == 2
+    finally:
+        channel.end()
+    for replacement in ("lambda: None", "None"):  # does nothing; is not even callable
+        km.student_runs(f"for _k in [k for k in globals() if k.startswith('_grading_channel')]:\n"
+                        f"    globals()[_k] = {replacement}\n")
+        session(channel)
+        try:
+            assert channel.call("double", (5,), {}) == 10
+        finally:
+            channel.end()
