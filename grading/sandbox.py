@@ -536,8 +536,12 @@ class SandboxKernelManager(AsyncKernelManager):
         self.limit_mode = limit_mode()
         procs = ()
         if self.limit_mode == "cgroup":
-            self._cgroup = KernelCgroup.create(memory_budget(), pids_max())
-            procs = self._cgroup.procs_files
+            try:
+                self._cgroup = KernelCgroup.create(memory_budget(), pids_max())
+                procs = self._cgroup.procs_files
+            except OSError as err:  # worked for the probe, not now: this kernel is watched instead
+                self.log.warning("no cgroup for this kernel (%s): the watchdog bounds it", err)
+                self.limit_mode = "watchdog"
         return wrap(cmd, workdir, self._box, keep, cgroup_procs=procs, font_cache=font_cache())
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
