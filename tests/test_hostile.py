@@ -216,3 +216,23 @@ def test_feedback_for_the_hostile_class_is_written_and_leaks_no_hidden_test(host
     assert not leaks, f"hidden test code in feedback: {dict(list(leaks.items())[:2])}"
     marker = pages[("hidden_marker_in_answer", f"{Q1}.html")]
     assert "nothing to see" in marker, "the student's own comment was eaten"
+
+
+RACY = ["repatch_thread", "trace_skips_asserts", "endless_loop", "forges_channel_messages", "replace_input",
+        "memory_bomb", "hunt_the_grader", "displayhook_credit"]
+
+
+def test_racy_entries_get_identical_grades_three_times(hostile_class):
+    """The entries most likely to depend on timing (threads, timeouts, interrupts, forged
+    messages) are graded twice more: every grade the same as the first time."""
+    root = hostile_class["root"]
+    args = [a for s in RACY for a in ("--student", s)]
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-m", "grading.runner", "--workers", "2", *args], cwd=root,
+                              env=course_env(GRADING_CELL_TIMEOUT="4", GRADING_NOTEBOOK_BUDGET="40"),
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        again = grade_table(root)
+        changed = {s: {g: (hostile_class["table"][s][g], again[s][g]) for g in again[s]
+                       if again[s][g] != hostile_class["table"][s][g]} for s in RACY}
+        assert not any(changed.values()), f"grades changed on a regrade: {changed}"
