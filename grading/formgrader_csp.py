@@ -12,6 +12,12 @@ and files a student submitted, served by the formgrader next to a submission
 (``SubmissionFilesHandler``), additionally get ``sandbox``: an HTML file there opened by the
 instructor runs in an opaque origin without scripts.
 
+(MathJax 2, which the submission page loads from its CDN when online, evaluates its inline
+``text/x-mathjax-config`` block as code itself; without 'unsafe-eval' that block is expected to
+be refused, and MathJax to typeset with its defaults: ``$$...$$`` and ``\\(...\\)``, not ``$...$``.
+Allowing eval would let such a block, if one got past the sanitizer, run. Not measured: this
+machine is offline, the CDN unreachable.)
+
 Hashes are computed, not pasted: each inline ``<script>`` in nbgrader's formgrader templates
 becomes a pattern (its text, with every ``{{ ... }}`` inside a quoted JS string matching a value
 that cannot leave the string). An inline script in a response is allowed (its sha256 listed in

@@ -31,15 +31,14 @@ from traitlets.config import Configurable
 
 # ammonia's default tags (ordinary text, lists, tables, images, links), plus what nbconvert's
 # markdown and pandas' tables produce
-TAGS = set(nh3.ALLOWED_TAGS) | {"input", "tfoot", "th", "thead", "caption", "section"}
+TAGS = set(nh3.ALLOWED_TAGS) | {"tfoot", "th", "thead", "caption", "section"}
 ATTRIBUTES = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
 ATTRIBUTES["*"] = {"class", "id", "title", "lang", "dir", "align"}
 ATTRIBUTES["img"] = {"src", "alt", "width", "height"}
 ATTRIBUTES["a"] = {"href", "hreflang"}
-ATTRIBUTES["input"] = {"type", "checked", "disabled"}  # markdown task lists
 # Removed with everything inside them (not just the tags).
 CONTENT_DROPPED = {"script", "style", "iframe", "object", "embed", "noscript", "template", "svg",
-                   "math", "textarea", "select", "title"}
+                   "math", "textarea", "select", "title", "input", "button"}
 URL_SCHEMES = {"http", "https", "mailto", "data"}  # data: narrowed to images below
 DATA_IMAGE = re.compile(r"data:image/(png|jpeg|jpg|gif|webp|bmp|svg\+xml)[;,]", re.I)
 # Student ids must not collide with the formgrader's own (its score inputs are id=<grade id>).
@@ -54,8 +53,8 @@ def _attribute_filter(tag, attr, value):
             return url if tag == "img" and attr == "src" and DATA_IMAGE.match(url) else None
         if scheme and scheme not in URL_SCHEMES:
             return None
-    if tag == "input" and attr == "type" and value.lower() != "checkbox":
-        return None
+        if attr == "href" and url.startswith("#") and not url.startswith("#" + ID_PREFIX):
+            return "#" + ID_PREFIX + url[1:]  # in-page links follow the prefixed ids
     return value
 
 

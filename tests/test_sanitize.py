@@ -88,7 +88,7 @@ def test_clean_html_keeps_ordinary_markup():
     for kept in ("<table>", "<th>a</th>", 'colspan="2"', "<b>bold</b>", "<code>x &lt; y</code>",
                  "$a &lt; b$", "$$\\frac{1}{2}$$", 'src="https://example.org/a.png"', 'src="figures/b.png"',
                  'src="data:image/png;base64,iVBORw0KGgo="', 'href="https://example.org/"',
-                 'href="#part-2"', 'href="notes.html"', "<pre><code>&lt;script&gt;</code></pre>",
+                 'href="#student-content-part-2"', 'href="notes.html"', "<pre><code>&lt;script&gt;</code></pre>",
                  "<li>item</li>", "<blockquote>q</blockquote>"):
         assert kept in out, (kept, out)
 
