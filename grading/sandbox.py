@@ -58,8 +58,10 @@ Settings (environment, read when a kernel starts):
 
 Numbers measured here (2 cores, Debian 12, cgroup v1): an idle ipykernel has 8 tasks (threads), 11
 after importing numpy and matplotlib with OPENBLAS_NUM_THREADS=1; with bwrap's two processes the
-kernel's cgroup counts 13. Starting a kernel and importing numpy+matplotlib takes about the same as
-with the earlier deny-list sandbox (0.55 s to ready, 0.6 s for the imports).
+kernel's cgroup counts 13, and it holds about 70 MB. Starting a kernel and importing numpy+matplotlib
+takes the same as with the earlier deny-list sandbox (about 0.55 s to ready and 0.5 s for the
+imports on a quiet machine); the first kernel of a grading process pays about 0.4 s more (asking
+matplotlib, once, where its font list is, and trying a cgroup).
 
 The kernel talks to the grader over unix sockets (``ipc`` transport) in its box, as the network is
 gone. Time per cell stays bounded by nbgrader's ``Execute.timeout``.
