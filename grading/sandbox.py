@@ -24,7 +24,8 @@ kernel is started inside these layers (outermost first):
    sockets). /tmp, /run and /dev/shm are fresh tmpfs, /dev and /proc are bwrap's own. Nothing else
    of the host exists inside: no other course anywhere on the machine, no other student, no
    /root or /home, no gradebook, no exchange. The folders leading to a bind (``/root`` and
-   ``/root/.pyenv`` for a pyenv Python, say) are made empty and 0711: passable, not listable.
+   below it, for a Python installed in root's home, say) are made empty and 0711: passable, not
+   listable.
    No network; its own pid/ipc/uts namespaces; killed if the grader dies.
 2. ``setpriv``: an unprivileged user (a uid of its own per grading process, or
    GRADING_SANDBOX_USER), no capabilities, no new privileges.
