@@ -36,7 +36,8 @@ class NotebookProblem:
     notebook: str
     reason: str
     advice: str
-    kind: str  # "missing", "unreadable" (both score 0) or "old_format" (graded after conversion)
+    kind: str  # "missing", "unreadable" (both score 0), "old_format" (graded after conversion) or
+    # "malformed_metadata" (graded; the cells nbgrader cannot read are ordinary cells)
 
     def __str__(self):
         return f"{self.student}: {self.notebook}.ipynb {self.reason} -- {self.advice}"
@@ -72,6 +73,7 @@ def find_students(submitted):
 def check_submission(student, submitted, expected):
     """(readable notebook names, problems) for one student's submission folder."""
     import nbformat
+    from grading.master_cells import malformed_cells
     folder = Path(submitted) / student / ASSIGNMENT
     readable, problems = [], []
     present = {p.stem for p in folder.glob("*.ipynb")}
@@ -93,6 +95,13 @@ def check_submission(student, submitted, expected):
                     "nothing to do; an up-to-date JupyterLab saves format 4", "old_format"))
             else:
                 nbformat.validate(nb)
+            malformed = malformed_cells(nbformat.convert(nb, 4) if version < 4 else nb)
+            if malformed:
+                problems.append(NotebookProblem(
+                    student, name, f"has cells whose nbgrader metadata is not readable (cells "
+                    f"{', '.join(str(i + 1) for i in malformed)}: graded as ordinary cells, instructor cells put back)",
+                    "the notebook's cell metadata was edited by hand or by another tool: ask the student to copy "
+                    "their answers into a fresh copy of the released notebook and resubmit", "malformed_metadata"))
         except Exception as err:  # any reason the file is not a notebook we can grade
             if type(err).__name__ == "NotJSONError":
                 reason = "it is not valid JSON"

@@ -405,7 +405,7 @@ def corpus(port, elsewhere="/nonexistent"):
                                       "# ### BEGIN HIDDEN TESTS (unclosed)")), "reference"),
         Hostile("string_metadata", "solves everything; one answer cell's nbgrader metadata is a string",
                 lambda: _q1(_metadata_to_string(sample_class.solved_notebook(Q1), "cross_entropy")),
-                "no_more_than_reference"),
+                "no_more_than_reference", message=f"{Q1}.ipynb has cells whose nbgrader metadata is not readable"),
         Hostile("huge_single_line", "prints one 150 MB line and displays a 50 MB image",
                 lambda: _q1(with_code(W(), "softmax", """
                     from IPython.display import display
