@@ -4,6 +4,8 @@
 - sample_class: the bundled sample class, built from the source solutions
 - runner: grade a whole class in parallel, with retries and a progress line
 - feedback_filter: feedback that shows a hidden test's message but never its code
+- sanitize: student work rendered as HTML (formgrader, feedback) with no script, handler or frame
+- formgrader_csp: a hash-based Content-Security-Policy on the formgrader's pages
 - master_cells: the instructor's cells put back (tampered metadata, deleted tests score 0)
 - sandbox: student kernels in bwrap + setpriv + prlimit during autograding
 - execute: nbgrader's Execute with sandboxed kernels, test cells judged outside them, budgets
