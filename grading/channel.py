@@ -241,6 +241,7 @@ class KernelChannel:
         # source is sent once per kernel, under a name of its own, and called after that
         self.serve_name = f"_grading_channel_serve_{secrets.token_hex(6)}"
         self.defined = False
+        self.scope = self.resolved = None  # the running test's names, and the kernel's as resolved
 
     # sessions: one per test cell
     def begin(self, deadline):
@@ -366,7 +367,7 @@ class KernelChannel:
         callbacks = []
         encoded = {"op": "call", "name": name, "args": [encode(a, callbacks) for a in args],
                    "kwargs": {str(k): encode(v, callbacks) for k, v in kwargs.items()},
-                   "errstate": np.geterr()}
+                   "errstate": np.geterr(), "globals": self._overrides(callbacks)}
         seq = self.request(encoded)
         while True:
             message = self._receive(seq)
@@ -392,6 +393,20 @@ class KernelChannel:
         if type(same) is int and 0 <= same < len(args):
             return args[same]
         return value
+
+    def _overrides(self, callbacks):
+        """Kernel names the running test has rebound (``softmax = reference_softmax``): in a
+        kernel that rebinding is what the student's functions would see, so the call sees it
+        too (trusted functions as callbacks)."""
+        if not self.scope or not self.resolved:
+            return {}
+        missing = object()
+        changed = {}
+        for name, original in self.resolved.items():
+            current = self.scope.get(name, missing)
+            if current is not missing and current is not original:
+                changed[name] = encode(current, callbacks)
+        return changed
 
     def _run_callback(self, callbacks, message):
         cb = message.get("callback")

@@ -17,7 +17,7 @@ JupyterLab, where they run in the kernel as ordinary cells):
   of the assignment (release/, else source/), never from the student's folder. Anything else in
   a set-up cell (a figure, a data set built by a call of a bare name) runs in the kernel only;
   a test that needs data builds it itself or calls a helper module's function.
-- **Names a test reads** resolve in this order: what earlier test cells and the set-up bound
+- **Names a test reads** (before or after it binds them) resolve in this order: what earlier test cells and the set-up bound
   here; Python's builtins; then the student's kernel. A student's function becomes a stand-in
   that calls it through the channel; a student's constant (``N_WEIGHTS``) is copied as plain
   data when the test cell starts; anything else is an ``Unreadable`` stand-in that fails any
@@ -29,6 +29,11 @@ JupyterLab, where they run in the kernel as ordinary cells):
 - **Callbacks**: a function of the test passed to a student function (``lambda w: A @ w``)
   runs here; the student's code calls it through the channel. A student function passed on
   (``activation=relu``) is passed by name and runs in the kernel.
+- **Rebinding a student's name** in a test (``softmax = _ref_softmax`` before calling
+  ``mse_grad_logits``, put back in a ``finally``) rebinds it for the student's code too, as
+  it would in a kernel: during each call the kernel's name stands for the test's function (a
+  callback; its code stays here). This is how a test grades one function on its own when it
+  calls the student's other functions.
 - **Errors and warnings** of the student's code are raised in the test with the same built-in
   type (``except ValueError`` works; other types arrive as ``StudentError``); warnings are
   re-raised here, and the test's ``np.errstate`` is applied to each call.
@@ -142,11 +147,12 @@ class TrustedTests:
         error = None
         try:
             tree = ast.parse(source)
-            bound, loaded = _bound_and_loaded(tree)
-            wanted = {n for n in loaded - bound if n not in self.namespace and not hasattr(builtins, n)}
+            _, loaded = _bound_and_loaded(tree)  # a name the test binds may be read before that
+            wanted = {n for n in loaded if n not in self.namespace and not hasattr(builtins, n)}
             student = self.channel.describe(wanted) if wanted else {}
             scope = dict(self.namespace)
             scope.update(student)
+            self.channel.scope, self.channel.resolved = scope, student
             with contextlib.redirect_stdout(printed), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 exec(compile(tree, "<test cell>", "exec"), scope)
@@ -157,6 +163,7 @@ class TrustedTests:
         else:
             self._keep(scope, student)
         finally:
+            self.channel.scope = self.channel.resolved = None
             try:
                 self.channel.end()
             except (KernelDied, KernelHung):

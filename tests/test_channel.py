@@ -228,3 +228,14 @@ def test_the_serve_function_replaced_by_student_code_is_defined_again(kernel):
             assert channel.call("double", (5,), {}) == 10
         finally:
             channel.end()
+
+
+def test_a_name_the_test_rebinds_is_rebound_for_the_call_only(kernel, tmp_path):
+    km, channel = kernel
+    km.student_runs("def inner(x):\n    return x + 1\ndef outer(x):\n    return inner(x) * 10\n")
+    tests = TrustedTests([], tmp_path, channel, 10)
+    assert tests.run("assert outer(1) == 20") == []
+    source = ("_saved = inner\ninner = lambda x: x + 100\ntry:\n    _got = outer(1)\nfinally:\n    inner = _saved\n"
+              "assert _got == 1010, _got\nassert outer(1) == 20\n")
+    assert tests.run(source) == []
+    assert tests.run("assert inner(1) == 2") == []  # the kernel's own inner is back
