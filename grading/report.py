@@ -82,9 +82,10 @@ def _histograms(scores):
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
-def render(scores, cells, manual):
+def render(scores, cells, manual, similarity_section=""):
     """The report page. Every string in it that comes from the gradebook (student ids, notebook
-    and cell names) goes through ``e``: a student id like ``<img onerror=...>`` is text here."""
+    and cell names) goes through ``e``: a student id like ``<img onerror=...>`` is text here.
+    ``similarity_section``: HTML from grading.similarity (which escapes what it shows)."""
     def e(value):
         return html.escape(str(value), quote=True)
     rows = "\n".join(
@@ -115,6 +116,7 @@ th{{background:#eef}}</style></head><body>
 <h2>Still to grade by hand</h2>
 <table id="manual"><tr><th>student</th><th>cells needing a grader</th></tr>
 {queue}</table>
+{similarity_section}
 </body></html>
 """
 
@@ -122,7 +124,8 @@ th{{background:#eef}}</style></head><body>
 def write_report(out, db_url=None):
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(*collect(db_url)))
+    from grading.similarity import report_section
+    out.write_text(render(*collect(db_url), similarity_section=report_section()))
     return out
 
 
