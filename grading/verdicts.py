@@ -144,11 +144,12 @@ class TrustedTests:
         deadline = deadline or time.monotonic() + (self.timeout or 60)
         printed = io.StringIO()
         self.channel.begin(deadline)
-        error = None
+        error = scope = None
+        student = {}
         try:
             tree = ast.parse(source)
-            _, loaded = _bound_and_loaded(tree)  # a name the test binds may be read before that
-            wanted = {n for n in loaded if n not in self.namespace and not hasattr(builtins, n)}
+            bound, loaded = _bound_and_loaded(tree)  # a name may be read before it is bound, or only rebound
+            wanted = {n for n in bound | loaded if n not in self.namespace and not hasattr(builtins, n)}
             student = self.channel.describe(wanted) if wanted else {}
             scope = dict(self.namespace)
             scope.update(student)
@@ -160,9 +161,9 @@ class TrustedTests:
             raise
         except BaseException as err:  # noqa: B036  (the verdict of any failure is the same: failed)
             error = err
-        else:
-            self._keep(scope, student)
         finally:
+            if scope is not None:
+                self._keep(scope, student)
             self.channel.scope = self.channel.resolved = None
             try:
                 self.channel.end()
@@ -180,8 +181,10 @@ class TrustedTests:
         return outputs
 
     def _keep(self, scope, student):
-        """What the test cell bound stays for later test cells; the student's names do not."""
+        """What the test cell bound stays for later test cells (as in a kernel, also when it
+        failed). A name the kernel has is never kept, whatever the test bound to it: later
+        tests look it up in the kernel again (a test that failed before putting back the
+        student's ``softmax`` must not leave its reference in place for the next one)."""
         for name, value in scope.items():
-            if name in student and value is student[name]:
-                continue
-            self.namespace[name] = value
+            if name not in student:
+                self.namespace[name] = value

@@ -11,34 +11,27 @@ from grading.sample_class import STUDENTS
 # "ALL" means every autograded cell of the notebooks named.
 EXPECTED_FAILURES = {
     "reference": set(),
-    "q1_no_minus_one": {
-        "test_ce_grad_logits_single", "test_ce_grad_logits_batch",
-        "test_ce_grad_weights_small_example", "test_ce_grad_weights_finite_differences",
-        "test_ce_grad_weights_correct_class_column", "test_ce_grad_weights_batch_mean",
-        "test_sgd_step_value", "test_sgd_step_lowers_loss"},
+    # each function is graded on its own: a mistake costs the cells of the function where it is made
+    "q1_no_minus_one": {"test_ce_grad_logits_single", "test_ce_grad_logits_batch"},
     "q1_flipped_sign": {
         "test_ce_grad_weights_small_example", "test_ce_grad_weights_finite_differences",
-        "test_ce_grad_weights_correct_class_column", "test_ce_grad_weights_batch_mean",
-        "test_sgd_step_value", "test_sgd_step_lowers_loss"},
+        "test_ce_grad_weights_correct_class_column", "test_ce_grad_weights_batch_mean"},
+    "q1_wrong_q2_right": {"test_softmax_large_logits", "test_softmax_batch",
+                          "test_ce_grad_logits_single", "test_ce_grad_logits_batch"},
     "q1_overflowing_softmax": {"test_softmax_large_logits", "test_softmax_batch"},
     "q1_forward_difference": {"test_numerical_gradient_known_functions"},
     "deleted_test_cell": {"test_softmax_large_logits"},
     "q2_mse_grad_no_jacobian": {
         "test_mse_grad_logits_small_example", "test_mse_grad_logits_finite_differences",
-        "test_mse_grad_logits_batch", "test_mse_grad_logits_confidently_wrong",
-        "test_train_softmax_regression_history", "test_train_softmax_regression_confidently_wrong"},
+        "test_mse_grad_logits_batch", "test_mse_grad_logits_confidently_wrong"},
     "q2_mse_grad_diagonal_jacobian": {
         "test_mse_grad_logits_small_example", "test_mse_grad_logits_finite_differences",
-        "test_mse_grad_logits_batch", "test_train_softmax_regression_history"},
-    "q2_mse_sum_over_classes": {
-        "test_mse_loss_values", "test_mse_loss_batch", "test_mse_loss_bounded",
-        "test_train_softmax_regression_history"},
+        "test_mse_grad_logits_batch"},
+    "q2_mse_sum_over_classes": {"test_mse_loss_values", "test_mse_loss_batch", "test_mse_loss_bounded"},
     "q4_compose_wrong_order": {"test_compose_linear_small_example", "test_compose_linear_matches_sequential"},
     "q4_compose_missing_w2_b1": {"test_compose_linear_small_example", "test_compose_linear_matches_sequential"},
     "q4_row_convention_shapes": {"test_layer_shapes_values"},
-    "q4_row_convention_linear": {
-        "test_linear_single", "test_linear_batch",
-        "test_two_layer_linear_equals_composed", "test_two_layer_relu_xor"},
+    "q4_row_convention_linear": {"test_linear_single", "test_linear_batch"},
     "q3_gradient_ascent": {"test_gradient_descent_quadratic", "test_gradient_descent_lowers_loss",
                            "test_gradient_descent_diverges"},
     "q3_missing_start": {"test_gradient_descent_quadratic", "test_gradient_descent_shape_and_start",

@@ -239,3 +239,13 @@ def test_a_name_the_test_rebinds_is_rebound_for_the_call_only(kernel, tmp_path):
               "assert _got == 1010, _got\nassert outer(1) == 20\n")
     assert tests.run(source) == []
     assert tests.run("assert inner(1) == 2") == []  # the kernel's own inner is back
+
+
+def test_a_test_that_fails_before_putting_a_name_back_leaves_nothing_behind(kernel, tmp_path):
+    km, channel = kernel
+    km.student_runs("def inner(x):\n    return x + 1\ndef outer(x):\n    return inner(x) * 10\n")
+    tests = TrustedTests([], tmp_path, channel, 10)
+    failed = tests.run("_own = inner\ninner = lambda x: 0\nassert False, 'before putting it back'\ninner = _own\n")
+    assert failed[0]["evalue"] == "before putting it back"
+    assert tests.run("assert outer(1) == 20, outer(1)") == []  # the student's inner again
+    assert tests.run("assert _own(1) == 2") == []  # what the failed test bound otherwise stays
