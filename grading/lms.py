@@ -57,6 +57,8 @@ from grading.course import ASSIGNMENT, COURSE_ROOT, load_config
 CANVAS = re.compile(r"^(?P<name>.+?)_(?:(?P<late>late)_)?(?P<lms_id>\d+)_(?P<rank>\d+)_(?P<file>.+)$", re.I)
 MOODLE_DIR = re.compile(r"^(?P<name>.+)_(?P<lms_id>\d+)_assignsubmission_(?P<kind>[a-z]+)_$")
 MOODLE_FILE = re.compile(r"^(?P<name>.+)_(?P<lms_id>\d+)_assignsubmission_file_(?P<file>.+)$")
+SAFE_ID = re.compile(r"^[A-Za-z0-9_@+][A-Za-z0-9_.@+-]*$")
+OS_LITTER = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}  # added by a zip tool, not a student
 ARCHIVE_EXT = (".zip", ".gz", ".tgz", ".tar", ".rar", ".7z", ".bz2", ".xz")
 
 
@@ -87,8 +89,9 @@ def read_roster(path):
     """{lms_id: Person} from the roster CSV; RosterError says what is wrong with it."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.DictReader(fh))
-            header = [h.strip() for h in (rows[0].keys() if rows else [])]
+            reader = csv.DictReader(fh)
+            header = [(h or "").strip() for h in (reader.fieldnames or [])]
+            rows = list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise RosterError(f"roster {path}: cannot be read ({err})") from None
     missing = {"student_id", "lms_id"} - set(header)
@@ -101,6 +104,9 @@ def read_roster(path):
         person = Person(row["student_id"], row["lms_id"], row.get("name", ""), row.get("email", ""))
         if not person.student_id or not person.lms_id:
             raise RosterError(f"roster {path}, line {line}: student_id and lms_id must both be filled in")
+        if not SAFE_ID.match(person.student_id):
+            raise RosterError(f"roster {path}, line {line}: student_id {person.student_id!r} cannot be a folder "
+                              "name (letters, digits and . _ @ + - only, not starting with . or -)")
         if person.lms_id in people or person.student_id in students:
             raise RosterError(f"roster {path}, line {line}: lms_id {person.lms_id} or student_id "
                               f"{person.student_id} appears twice")
@@ -118,7 +124,9 @@ def register_students(people, db_url):
         known = {s.id: s for s in gb.students}
         for p in people.values():
             first, last = p.names()
-            want = {"first_name": first, "last_name": last, "email": p.email or None, "lms_user_id": p.lms_id}
+            want = {"lms_user_id": p.lms_id}  # and what the roster has: an absent column wipes nothing
+            want.update({"first_name": first, "last_name": last} if p.name else {})
+            want.update({"email": p.email} if p.email else {})
             have = known.get(p.student_id)
             if have is None or any(getattr(have, k) != v for k, v in want.items()):
                 gb.update_or_create_student(p.student_id, **want)
@@ -183,6 +191,8 @@ class LmsCollector(FileNameCollectorPlugin):
         """(info, rank) or (None, Problem) for one file (path), rel its path below the extracted folder."""
         parts = Path(rel).parts[1:]  # below the archive's own folder
         base, rel = parts[-1], "/".join(parts)
+        if OS_LITTER & set(parts):
+            return None, None
         layout, rank, late, match = "Moodle", (0, 0), False, None
         for folder in parts[:-1]:  # Moodle's folder per student (the default download)
             match = MOODLE_DIR.match(folder)
@@ -239,7 +249,7 @@ class LmsCollector(FileNameCollectorPlugin):
                 path = os.path.join(folder, name)
                 info, rank = self.parse(os.path.relpath(path, root), path)
                 if info is None:
-                    self.problems.append(rank)
+                    self.problems += [rank] if rank else []
                     continue
                 best.setdefault((info["student_id"], info["file_id"]), []).append((rank, path, info))
         self._chosen = {}
@@ -320,6 +330,10 @@ def import_archive(archive, roster, root=COURSE_ROOT, duedate=None):
             bad = zf.testzip()
             if not any(not i.is_dir() for i in zf.infolist()):
                 return fail(f"{archive} is an empty zip archive: nothing imported; download it again")
+            # entries nbgrader's extraction skips without a word: named here
+            unsafe = [Problem(i.filename, "a path outside the archive (absolute, or with ..): not extracted",
+                              "an LMS does not write these: download the archive again from the LMS")
+                      for i in zf.infolist() if i.filename.startswith("/") or ".." in i.filename.split("/")]
     except RosterError as err:
         return fail(f"{err}: nothing imported")
     except (zipfile.BadZipFile, OSError, EOFError) as err:
@@ -351,7 +365,7 @@ def import_archive(archive, roster, root=COURSE_ROOT, duedate=None):
         except (SystemExit, Exception) as err:  # zip_collect's own refusals exit; staging only was touched
             return fail(f"nbgrader zip_collect stopped ({type(err).__name__}: {err}): nothing imported")
         plugin = app.collector_plugin_inst
-        result = ImportResult([], [], [], plugin.problems, plugin.superseded, sorted(plugin.late_unstamped))
+        result = ImportResult([], [], [], unsafe + plugin.problems, plugin.superseded, sorted(plugin.late_unstamped))
         register_students(people, db_url)
         staged_root = staging / "submitted"
         for staged in sorted(staged_root.glob(f"*/{ASSIGNMENT}")):

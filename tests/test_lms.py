@@ -265,12 +265,16 @@ def test_an_archive_that_is_not_a_zip_changes_nothing(canvas, data):
     assert not list(root.glob(".lms-import-*"))
 
 
-def test_a_roster_without_the_columns_is_refused(canvas):
+@pytest.mark.parametrize("text, message", [
+    ("id,name\nalice,Alice\n", "missing: lms_id, student_id"),
+    ("student_id,lms_id\nalice,1001\nalicia,1001\n", "appears twice"),
+    ("student_id,lms_id\n../alice,1001\n", "cannot be a folder name")])
+def test_a_bad_roster_is_refused(canvas, text, message):
     roster = canvas["tmp"] / "bad-roster.csv"
-    roster.write_text("id,name\nalice,Alice\n")
+    roster.write_text(text)
     before = snapshot(canvas["root"])
     proc = lms(canvas["root"], "import", canvas["archive"], roster)
-    assert proc.returncode == 2 and "missing: lms_id, student_id" in proc.stdout, proc.stdout
+    assert proc.returncode == 2 and message in proc.stdout and "nothing imported" in proc.stdout, proc.stdout
     assert snapshot(canvas["root"]) == before
 
 
@@ -287,6 +291,8 @@ def test_moodle_download_all_submissions(template, tmp_path):
     files["Carol Danvers_503_assignsubmission_file_/work.zip"] = _inner_zip(nbs["untouched"])
     files["Carol Danvers_503_assignsubmission_file_/Q1.ipynb"] = nbs["untouched"][q1]
     files[f"Zed Zero_599_assignsubmission_file_/{q1}.ipynb"] = nbs["reference"][q1]
+    files[f"../{q1}.ipynb"] = nbs["reference"][q1]  # nbgrader's extraction skips it silently
+    files["__MACOSX/._Alice Liddell_501_assignsubmission_file_"] = b"zip tool litter"
     archive = zip_of(tmp_path / "moodle.zip", files)
     roster = write_roster(tmp_path / "roster.csv", 5)
     proc = lms(root, "import", archive, roster)
@@ -297,14 +303,27 @@ def test_moodle_download_all_submissions(template, tmp_path):
         want[f"bob/{ASSIGNMENT}/{nb}.ipynb"] = nbs["q1_no_minus_one"][nb]
     assert contents(root) == want
     out = proc.stdout
-    assert "2 new, 0 updated, 0 unchanged" in out
+    assert "2 new, 0 updated, 0 unchanged" in out and "6 files NOT imported" in out and "MACOSX" not in out
     for name, words in (("answers.pdf", "not a notebook"), ("onlinetext.html", "onlinetext submission"),
                         ("work.zip", "an archive inside the archive"),
                         ("Q1.ipynb", f"does not have, from carol (Moodle 503) (its cells are those of {q1}.ipynb)"),
-                        ("Zed Zero_599", "Moodle user 599 (Zed Zero) is not in the roster")):
+                        ("Zed Zero_599", "Moodle user 599 (Zed Zero) is not in the roster"),
+                        (f"../{q1}.ipynb", "a path outside the archive")):
         line = next((l for l in out.splitlines() if name in l), "")
         assert words in line and " -- " in line, (name, out)
     assert lms(root, "import", archive, roster).stdout.count("0 new, 0 updated, 2 unchanged") == 1
     from nbgrader.api import Gradebook
     with Gradebook(f"sqlite:///{root}/gradebook.db") as gb:
         assert {s.id: s.lms_user_id for s in gb.students} == {p[0]: p[5] for p in PEOPLE}
+
+
+def test_late_without_a_due_date_is_imported_and_named(template, tmp_path):
+    root = fresh(template, tmp_path / "course")
+    archive = canvas_archive(tmp_path / "submissions.zip", template[1])
+    proc = lms(root, "import", archive, write_roster(tmp_path / "roster.csv", 4))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    want = expected_canvas(template[1])
+    del want[f"bob/{ASSIGNMENT}/timestamp.txt"]  # no due date: nothing to be late after
+    assert contents(root) == want
+    line = next(l for l in proc.stdout.splitlines() if "no due date" in l)
+    assert "bob" in line and "alice" not in line and "DUEDATE=" in line
