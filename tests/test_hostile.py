@@ -113,10 +113,9 @@ def test_baselines_are_untouched(hostile_class):
     cells = _autograded(table)
     assert all(table["reference"][g][0] == table["reference"][g][1] for g in cells), "reference lost points"
     passing = {g for g in cells if table["honest_wrong"][g][0] > 0}
-    # zeros of the right shape honestly pass the checks that only look at the arguments, and shift
-    # invariance (zeros do not change under a shift)
-    assert passing == {"test_sgd_step_leaves_input_unchanged", "test_numerical_gradient_leaves_input_unchanged",
-                       "test_softmax_shift_invariance"}
+    # answers that do nothing (zeros of the right shape, W returned unchanged) earn nothing: every
+    # property a constant satisfies (inputs left alone, shift invariance) is paired with values
+    assert passing == set(), f"doing nothing earned points on {sorted(passing)}"
 
 
 def test_gradebook_max_scores_are_intact(hostile_class):
