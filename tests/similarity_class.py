@@ -562,6 +562,12 @@ WRITTEN = {
     ],
 }
 
+# word choices an honest student makes one way or the other (their own voice)
+VOICE = [("the", "this"), ("is", "remains"), ("so", "hence"), ("we", "you"), ("and", "as well as"),
+         ("because", "as"), ("a", "one"), ("loss", "cost"), ("gradient", "derivative vector"),
+         ("weights", "parameters"), ("model", "classifier"), ("zero", "0"), ("not", "never"),
+         ("with", "using"), ("of", "for"), ("to", "towards"), ("it", "this"), ("only", "merely"),
+         ("much", "far"), ("in", "within"), ("at", "near"), ("can", "may"), ("which", "that")]
 MAX_SHARED = 7  # no two honest students share more than this many of the varied cells
 VARIED = list(CODE) + ["q1_functions"] + list(WRITTEN)
 
@@ -598,17 +604,25 @@ def honest_choices(n, seed=0, max_shared=MAX_SHARED):
             continue
         seen.add(combo)
         chosen.append(combo)
-    return [dict(zip(VARIED, combo)) for combo in chosen]
+    return [dict(zip(VARIED, combo), _voice=rng.randrange(1 << 30)) for combo in chosen]
 
 
-def written_answer(grade_id, choice):
-    """Sentence i from variant choice[i] (when that variant has an i-th sentence)."""
+def written_answer(grade_id, choice, voice=None):
+    """Sentence i from variant choice[i] (when that variant has an i-th sentence), in the
+    student's own words: with a ``voice`` (a seed), each of the VOICE word choices is made one way
+    or the other, as two people who had the same idea still phrase it differently."""
     picked = []
     for i, v in enumerate(choice):
         sentences = _sentences(WRITTEN[grade_id][v])
         if i < len(sentences):
             picked.append(sentences[i])
-    return " ".join(picked) or WRITTEN[grade_id][choice[0]]
+    text = " ".join(picked) or WRITTEN[grade_id][choice[0]]
+    if voice is not None:
+        rng = random.Random(f"{voice}:{grade_id}")
+        for old, new in VOICE:
+            if rng.random() < 0.5:
+                text = re.sub(rf"\b{re.escape(old)}\b", new, text)
+    return text
 
 
 _DOCSTRING_END = re.compile(r'^(.*?\n[ \t]*""".*?"""[^\n]*\n)', re.S)
@@ -632,7 +646,7 @@ def student(choice):
             if not cell.metadata.get("nbgrader", {}).get("solution") or gid not in choice:
                 continue
             if gid in WRITTEN:
-                cell.source = written_answer(gid, choice[gid])
+                cell.source = written_answer(gid, choice[gid], choice.get("_voice"))
             elif gid == "q1_functions":
                 cell.source = Q1_FUNCTIONS[choice[gid]]
             else:
