@@ -12,13 +12,15 @@ The method, and why
 Whole-file tools (MOSS, copydetect) drown the signal in notebooks: every student has the same
 starter code, docstrings and instructor test cells. So the unit of comparison is the **answer
 cell**: each cell the release marks ``solution: true`` (code, and the written answers), matched by
-its nbgrader ``grade_id`` across students. Instructor cells are never read from a submission;
-everything the release notebook itself contains (starter stubs, docstrings, question text, test
-cells) is fingerprinted and subtracted from every answer.
+its nbgrader ``grade_id`` across students (which cells are answers is read from the release, never
+from a submission's metadata). Instructor cells are never read from a submission; everything the
+release notebook itself contains (starter stubs, docstrings, question text, test cells) is
+subtracted from every answer: tokens covered by a fingerprint of the release are cut out, and no
+fingerprint spans a cut, so pasting starter or test code next to one's own adds nothing.
 
 * **Code**: Python's ``tokenize``; comments and blank lines dropped; identifiers become ``V``
-  (except keywords, builtins, imported module names, attribute names after ``.`` and keyword
-  argument names, which a renaming leaves alone), numbers ``N``, strings ``S``; indentation kept
+  (except keywords, builtins, imported module names, the function names the release defines,
+  attribute names after ``.`` and keyword argument names, which a renaming leaves alone), numbers ``N``, strings ``S``; indentation kept
   as block tokens, so whitespace and layout are invisible but structure is not. Hashes of
   ``K_CODE``-token windows are **winnowed** as in MOSS (Schleimer, Wilkerson and Aiken 2003:
   the minimum of every ``W_CODE`` consecutive hashes), which keeps a match of at least
@@ -37,8 +39,14 @@ cells) is fingerprinted and subtracted from every answer.
   three-line ``softmax`` that half the class writes identically is unremarkable while two
   identical 30-line training loops are not. A pair's **score** sums, over cells, the excess
   ``min(Z_CAP, z - Z_FLOOR)`` of the cells where z is above ``Z_FLOOR``: evidence that adds up
-  over many cells, none of which alone can dominate. Pairs are flagged when their score is an
-  outlier of the class's pair scores (``flag_line``).
+  over many cells, none of which alone can dominate. Pairs are flagged ("look") when their
+  score is an outlier of the class's pair scores: at least ``FLAG_MIN`` and ``FLAG_MAD`` robust
+  deviations (1.4826 x the median absolute deviation) above the median pair.
+
+The report shows a heat map of pair scores, the ranked pairs, and for the top pairs their most
+alike cells side by side with the passages they share (and most of the class does not) marked.
+``tests/similarity_class.py`` is a class that can tell whether this works, ``make bench
+SECTIONS=similarity`` measures it.
 """
 import argparse
 import base64
@@ -66,7 +74,7 @@ K_TEXT = 5  # words per written-answer shingle
 MIN_RUN = 3  # a stretch of fewer tokens between pieces of release text is not fingerprinted
 Z_FLOOR = 1.0  # a cell counts when the pair is this many standard deviations above the class
 Z_CAP = 6.0  # and no single cell adds more than this
-SIGMA_MIN = 0.05  # a cell where every pair is alike alike has no spread to divide by
+SIGMA_MIN = 0.05  # a cell where every pair is equally alike has no spread to divide by
 FLAG_MIN = 4.0  # a flagged pair has at least this much evidence ...
 FLAG_MAD = 4.0  # ... and is this many robust deviations above the median pair
 
@@ -425,8 +433,7 @@ def heat_map_png(comparison):
     import matplotlib.pyplot as plt
     size = min(9.0, 3.0 + 0.12 * n)
     fig, ax = plt.subplots(figsize=(size + 1.2, size))
-    shown = comparison.scores + comparison.scores.T if not np.allclose(comparison.scores, comparison.scores.T) \
-        else comparison.scores
+    shown = comparison.scores  # symmetric, zero on the diagonal
     im = ax.imshow(shown, cmap="magma_r", vmin=0, vmax=max(float(shown.max()), comparison.flag_line))
     fig.colorbar(im, ax=ax, label="pair score (evidence summed over cells)")
     if n <= 60:
@@ -527,7 +534,8 @@ def main(argv=None):
           f"{len(comparison.flagged)} pairs above the flag line {comparison.flag_line:.1f}:")
     for p in comparison.pairs[:10]:
         print(f"  {p.score:6.1f}  {p.a} / {p.b}  ({', '.join(p.cells[:6])})")
-    print(f"written: {out.name} and {out.with_suffix('.html').name} in {out.parent}")
+    shown = out.relative_to(COURSE_ROOT) if out.resolve().is_relative_to(COURSE_ROOT) else out
+    print(f"written: {shown} and {shown.with_suffix('.html')}")
 
 
 if __name__ == "__main__":
