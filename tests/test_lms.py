@@ -252,15 +252,27 @@ def test_a_newer_archive_updates_only_the_students_in_it(canvas, template):
     assert contents(root) == expected_canvas(nbs, carol_q4=nbs["reference"][q4])
 
 
-@pytest.mark.parametrize("data", [b"this is a CSV, not a zip\n", b"PK\x03\x04 cut off"])
-def test_an_archive_that_is_not_a_zip_changes_nothing(canvas, data):
+def _damaged_zip():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr(f"alice_1001_7002_{notebook_names()[0]}.ipynb", b"x" * 2000)  # a newer submission id
+    data = bytearray(buf.getvalue())
+    data[500] ^= 0xFF  # one flipped byte inside the file's data
+    return bytes(data)
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"this is a CSV, not a zip\n", "is not a zip archive: nothing imported"),
+    (b"PK\x03\x04 cut off", "is not a zip archive: nothing imported"),
+    (_damaged_zip(), "Bad CRC-32")])
+def test_an_archive_that_is_not_a_zip_changes_nothing(canvas, data, message):
     root = canvas["root"]
     before = snapshot(root)
     bad = canvas["tmp"] / "submissions.zip.txt"
     bad.write_bytes(data)
     proc = lms(root, "import", bad, canvas["roster"])
     assert proc.returncode == 2
-    assert "is not a zip archive: nothing imported" in proc.stdout, proc.stdout
+    assert message in proc.stdout and "nothing imported" in proc.stdout, proc.stdout
     assert snapshot(root) == before
     assert not list(root.glob(".lms-import-*"))
 
