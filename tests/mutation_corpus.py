@@ -1,0 +1,212 @@
+"""Mistakes and correct answers the hidden tests were not written against, per graded function.
+
+Each entry replaces one answer cell of the reference solution. A *mutant* is a mistake a student
+makes (each must fail at least one of that function's test cells); a *correct* variant is a right
+answer in another style (it must pass every one). tests/test_mutation_corpus.py grades them all
+against the tests' own code, on the grader's side, as autograding does.
+"""
+
+MUTANTS = {
+    "q1_cross_entropy_gradient": {
+        "softmax": {
+            "no_shift": "def softmax(z):\n    e = np.exp(np.asarray(z, dtype=float))\n    return e / e.sum(axis=-1, keepdims=True)",
+            "global_max": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z - z.max())\n    return e / e.sum(axis=-1, keepdims=True)",
+            "sum_whole_batch": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z - z.max(axis=-1, keepdims=True))\n    return e / e.sum()",
+            "divide_by_max": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z - z.max(axis=-1, keepdims=True))\n    return e / e.max(axis=-1, keepdims=True)",
+            "unnormalised": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    return np.exp(z - z.max(axis=-1, keepdims=True))",
+            "axis_zero": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z - z.max(axis=0, keepdims=True))\n    return e / e.sum(axis=0, keepdims=True)",
+            "float32": "def softmax(z):\n    z = np.asarray(z, dtype=np.float32)\n    e = np.exp(z - z.max(axis=-1, keepdims=True))\n    return e / e.sum(axis=-1, keepdims=True)",
+        },
+        "cross_entropy": {
+            "no_minus": "def cross_entropy(P, c):\n    P = np.atleast_2d(P)\n    return float(np.mean(np.log(P[np.arange(P.shape[0]), np.reshape(c, -1)])))",
+            "sum_over_batch": "def cross_entropy(P, c):\n    P = np.atleast_2d(P)\n    return float(-np.sum(np.log(P[np.arange(P.shape[0]), np.reshape(c, -1)])))",
+            "all_classes": "def cross_entropy(P, c):\n    return float(-np.mean(np.sum(np.log(np.atleast_2d(P)), axis=-1)))",
+            "log10": "def cross_entropy(P, c):\n    P = np.atleast_2d(P)\n    return float(-np.mean(np.log10(P[np.arange(P.shape[0]), np.reshape(c, -1)])))",
+            "columns_not_rows": "def cross_entropy(P, c):\n    P = np.atleast_2d(P)\n    return float(-np.mean(np.log(P[:, np.reshape(c, -1)])))",
+        },
+        "ce_grad_logits": {
+            "no_minus_one": "def ce_grad_logits(z, c):\n    return softmax(z)",
+            "sign_flipped": "def ce_grad_logits(z, c):\n    P = softmax(z)\n    return np.eye(P.shape[-1])[c] - P",
+            "batch_averaged": "def ce_grad_logits(z, c):\n    P = softmax(z)\n    G = P - np.eye(P.shape[-1])[c]\n    return G / (G.shape[0] if G.ndim == 2 else 1)",
+            "columns_for_every_row": "def ce_grad_logits(z, c):\n    P = softmax(z).copy()\n    if P.ndim == 1:\n        P[c] -= 1.0\n    else:\n        P[:, c] -= 1.0\n    return P",
+            "unstable_inline": "def ce_grad_logits(z, c):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z)\n    P = e / e.sum(axis=-1, keepdims=True)\n    return P - np.eye(P.shape[-1])[c]",
+            "minus_half": "def ce_grad_logits(z, c):\n    P = softmax(z)\n    return P - 0.5 * np.eye(P.shape[-1])[c]",
+        },
+        "ce_grad_weights": {
+            "outer_transposed": "def ce_grad_weights(W, x, c):\n    x = np.asarray(x, dtype=float)\n    dz = ce_grad_logits(x @ W, c)\n    if x.ndim == 1:\n        return np.outer(dz, x)\n    return dz.T @ x / x.shape[0]",
+            "sign_flipped": "def ce_grad_weights(W, x, c):\n    x = np.asarray(x, dtype=float)\n    dz = ce_grad_logits(x @ W, c)\n    if x.ndim == 1:\n        return -np.outer(x, dz)\n    return -x.T @ dz / x.shape[0]",
+            "batch_sum": "def ce_grad_weights(W, x, c):\n    x = np.asarray(x, dtype=float)\n    dz = ce_grad_logits(x @ W, c)\n    if x.ndim == 1:\n        return np.outer(x, dz)\n    return x.T @ dz",
+            "probabilities_only": "def ce_grad_weights(W, x, c):\n    x = np.asarray(x, dtype=float)\n    P = softmax(x @ W)\n    if x.ndim == 1:\n        return np.outer(x, P)\n    return x.T @ P / x.shape[0]",
+            "divide_by_k": "def ce_grad_weights(W, x, c):\n    x = np.asarray(x, dtype=float)\n    dz = ce_grad_logits(x @ W, c)\n    if x.ndim == 1:\n        return np.outer(x, dz)\n    return x.T @ dz / W.shape[1]",
+            "single_only": "def ce_grad_weights(W, x, c):\n    x = np.asarray(x, dtype=float)\n    return np.outer(x.reshape(-1)[:W.shape[0]], ce_grad_logits(x.reshape(-1)[:W.shape[0]] @ W, np.reshape(c, -1)[0]))",
+        },
+        "sgd_step": {
+            "ascent": "def sgd_step(W, x, c, lr):\n    return W + lr * ce_grad_weights(W, x, c)",
+            "in_place": "def sgd_step(W, x, c, lr):\n    W -= lr * ce_grad_weights(W, x, c)\n    return W",
+            "no_lr": "def sgd_step(W, x, c, lr):\n    return W - ce_grad_weights(W, x, c)",
+            "lr_squared": "def sgd_step(W, x, c, lr):\n    return W - lr * lr * ce_grad_weights(W, x, c)",
+            "returns_gradient": "def sgd_step(W, x, c, lr):\n    return -lr * ce_grad_weights(W, x, c)",
+        },
+        "numerical_gradient": {
+            "forward_difference": "def numerical_gradient(f, W, eps=1e-5):\n    W = np.array(W, dtype=float)\n    g = np.zeros_like(W)\n    for i in np.ndindex(W.shape):\n        o = W[i]; W[i] = o + eps; fp = f(W); W[i] = o\n        g[i] = (fp - f(W)) / eps\n    return g",
+            "half_missing": "def numerical_gradient(f, W, eps=1e-5):\n    W = np.array(W, dtype=float)\n    g = np.zeros_like(W)\n    for i in np.ndindex(W.shape):\n        o = W[i]; W[i] = o + eps; fp = f(W); W[i] = o - eps; fm = f(W); W[i] = o\n        g[i] = (fp - fm) / eps\n    return g",
+            "not_restored": "def numerical_gradient(f, W, eps=1e-5):\n    g = np.zeros_like(W, dtype=float)\n    for i in np.ndindex(W.shape):\n        o = W[i]; W[i] = o + eps; fp = f(W); W[i] = o - eps; fm = f(W)\n        g[i] = (fp - fm) / (2 * eps)\n    return g",
+            "two_d_only": "def numerical_gradient(f, W, eps=1e-5):\n    W = np.array(W, dtype=float)\n    g = np.zeros_like(W)\n    for a in range(W.shape[0]):\n        for b in range(W.shape[1]):\n            o = W[a, b]; W[a, b] = o + eps; fp = f(W); W[a, b] = o - eps; fm = f(W); W[a, b] = o\n            g[a, b] = (fp - fm) / (2 * eps)\n    return g",
+            "big_eps": "def numerical_gradient(f, W, eps=1e-5):\n    eps = 1e-2\n    W = np.array(W, dtype=float)\n    g = np.zeros_like(W)\n    for i in np.ndindex(W.shape):\n        o = W[i]; W[i] = o + eps; fp = f(W); W[i] = o - eps; fm = f(W); W[i] = o\n        g[i] = (fp - fm) / (2 * eps)\n    return g",
+        },
+    },
+    "q2_mse_vs_cross_entropy": {
+        "mse_loss": {
+            "sum_over_classes": "def mse_loss(P, c):\n    P = np.asarray(P, dtype=float)\n    return float(np.mean(np.sum((P - np.eye(P.shape[-1])[c]) ** 2, axis=-1)))",
+            "correct_class_only": "def mse_loss(P, c):\n    P = np.atleast_2d(P)\n    return float(np.mean((1 - P[np.arange(P.shape[0]), np.reshape(c, -1)]) ** 2))",
+            "sum_over_rows": "def mse_loss(P, c):\n    P = np.asarray(P, dtype=float)\n    return float(np.sum(np.mean((P - np.eye(P.shape[-1])[c]) ** 2, axis=-1)))",
+            "root_mean": "def mse_loss(P, c):\n    P = np.asarray(P, dtype=float)\n    return float(np.mean(np.sqrt(np.mean((P - np.eye(P.shape[-1])[c]) ** 2, axis=-1))))",
+            "absolute": "def mse_loss(P, c):\n    P = np.asarray(P, dtype=float)\n    return float(np.mean(np.abs(P - np.eye(P.shape[-1])[c])))",
+        },
+        "mse_grad_logits": {
+            "no_jacobian": "def mse_grad_logits(z, c):\n    P = softmax(z)\n    return 2.0 / P.shape[-1] * (P - np.eye(P.shape[-1])[c])",
+            "diagonal_jacobian": "def mse_grad_logits(z, c):\n    P = softmax(z)\n    v = 2.0 / P.shape[-1] * (P - np.eye(P.shape[-1])[c])\n    return P * (1 - P) * v",
+            "sum_not_mean": "def mse_grad_logits(z, c):\n    P = softmax(z)\n    v = 2.0 * (P - np.eye(P.shape[-1])[c])\n    return P * (v - np.sum(v * P, axis=-1, keepdims=True))",
+            "sign_flipped": "def mse_grad_logits(z, c):\n    P = softmax(z)\n    v = 2.0 / P.shape[-1] * (P - np.eye(P.shape[-1])[c])\n    return -P * (v - np.sum(v * P, axis=-1, keepdims=True))",
+            "batch_axis_zero": "def mse_grad_logits(z, c):\n    P = softmax(z)\n    v = 2.0 / P.shape[-1] * (P - np.eye(P.shape[-1])[c])\n    return P * (v - np.sum(v * P, axis=0, keepdims=True))",
+            "unstable_inline": "def mse_grad_logits(z, c):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z)\n    P = e / e.sum(axis=-1, keepdims=True)\n    v = 2.0 / P.shape[-1] * (P - np.eye(P.shape[-1])[c])\n    return P * (v - np.sum(v * P, axis=-1, keepdims=True))",
+        },
+        "train_softmax_regression": {
+            "no_divide_by_n": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    W = np.array(W0, dtype=float); L = []; A = []\n    for t in range(epochs + 1):\n        Z = X @ W\n        L.append(cross_entropy(softmax(Z), y) if loss == 'ce' else mse_loss(softmax(Z), y))\n        A.append(np.mean(Z.argmax(axis=1) == y))\n        G = ce_grad_logits(Z, y) if loss == 'ce' else mse_grad_logits(Z, y)\n        if t < epochs:\n            W = W - lr * X.T @ G\n    return np.array(L), np.array(A)",
+            "records_after_step": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    W = np.array(W0, dtype=float); L = []; A = []\n    for t in range(epochs + 1):\n        Z = X @ W\n        G = ce_grad_logits(Z, y) if loss == 'ce' else mse_grad_logits(Z, y)\n        W = W - lr * X.T @ G / X.shape[0]\n        Z = X @ W\n        L.append(cross_entropy(softmax(Z), y) if loss == 'ce' else mse_loss(softmax(Z), y))\n        A.append(np.mean(Z.argmax(axis=1) == y))\n    return np.array(L), np.array(A)",
+            "changes_w0": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    W = W0; L = []; A = []\n    for t in range(epochs + 1):\n        Z = X @ W\n        L.append(cross_entropy(softmax(Z), y) if loss == 'ce' else mse_loss(softmax(Z), y))\n        A.append(np.mean(Z.argmax(axis=1) == y))\n        G = ce_grad_logits(Z, y) if loss == 'ce' else mse_grad_logits(Z, y)\n        if t < epochs:\n            W -= lr * X.T @ G / X.shape[0]\n    return np.array(L), np.array(A)",
+            "ce_gradient_for_both": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    W = np.array(W0, dtype=float); L = []; A = []\n    for t in range(epochs + 1):\n        Z = X @ W\n        L.append(cross_entropy(softmax(Z), y) if loss == 'ce' else mse_loss(softmax(Z), y))\n        A.append(np.mean(Z.argmax(axis=1) == y))\n        if t < epochs:\n            W = W - lr * X.T @ ce_grad_logits(Z, y) / X.shape[0]\n    return np.array(L), np.array(A)",
+            "accuracy_axis_zero": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    W = np.array(W0, dtype=float); L = []; A = []\n    for t in range(epochs + 1):\n        Z = X @ W\n        L.append(cross_entropy(softmax(Z), y) if loss == 'ce' else mse_loss(softmax(Z), y))\n        A.append(np.mean(Z.argmax(axis=0)[:len(y)] == y[:Z.shape[1]]))\n        if t < epochs:\n            G = ce_grad_logits(Z, y) if loss == 'ce' else mse_grad_logits(Z, y)\n            W = W - lr * X.T @ G / X.shape[0]\n    return np.array(L), np.array(A)",
+            "one_step_short": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    W = np.array(W0, dtype=float); L = []; A = []\n    for t in range(epochs):\n        Z = X @ W\n        L.append(cross_entropy(softmax(Z), y) if loss == 'ce' else mse_loss(softmax(Z), y))\n        A.append(np.mean(Z.argmax(axis=1) == y))\n        G = ce_grad_logits(Z, y) if loss == 'ce' else mse_grad_logits(Z, y)\n        W = W - lr * X.T @ G / X.shape[0]\n    return np.array(L), np.array(A)",
+        },
+    },
+    "q3_gradient_descent": {
+        "gradient_descent": {
+            "ascent": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w = np.array(w0, dtype=float); T = [w.copy()]\n    for _ in range(n_steps):\n        w = w + lr * np.asarray(grad_fn(w)); T.append(w.copy())\n    return np.array(T)",
+            "no_start": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w = np.array(w0, dtype=float); T = []\n    for _ in range(n_steps):\n        w = w - lr * np.asarray(grad_fn(w)); T.append(w.copy())\n    return np.array(T).reshape(-1, len(w0))",
+            "in_place": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w = w0; T = [w.copy()]\n    for _ in range(n_steps):\n        w -= lr * np.asarray(grad_fn(w)); T.append(w.copy())\n    return np.array(T)",
+            "stops_when_flat": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w = np.array(w0, dtype=float); T = [w.copy()]\n    for _ in range(n_steps):\n        g = np.asarray(grad_fn(w))\n        if np.linalg.norm(g) < 1e-12:\n            break\n        w = w - lr * g; T.append(w.copy())\n    return np.array(T)",
+            "clipped_steps": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w = np.array(w0, dtype=float); T = [w.copy()]\n    for _ in range(n_steps):\n        w = w - np.clip(lr * np.asarray(grad_fn(w)), -1, 1); T.append(w.copy())\n    return np.array(T)",
+            "same_row_every_step": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w = np.array(w0, dtype=float); T = [w]\n    for _ in range(n_steps):\n        w -= lr * np.asarray(grad_fn(w)); T.append(w)\n    return np.array(T)",
+        },
+        "batch_grad_loop": {
+            "sum": "def batch_grad_loop(W, X, y):\n    G = np.zeros(W.shape)\n    for r in range(X.shape[0]):\n        z = X[r] @ W; e = np.exp(z - z.max()); p = e / e.sum(); p[y[r]] -= 1.0\n        G += np.outer(X[r], p)\n    return G",
+            "unstable": "def batch_grad_loop(W, X, y):\n    G = np.zeros(W.shape)\n    for r in range(X.shape[0]):\n        e = np.exp(X[r] @ W); p = e / e.sum(); p[y[r]] -= 1.0\n        G += np.outer(X[r], p)\n    return G / X.shape[0]",
+            "sign": "def batch_grad_loop(W, X, y):\n    G = np.zeros(W.shape)\n    for r in range(X.shape[0]):\n        z = X[r] @ W; e = np.exp(z - z.max()); p = e / e.sum(); p[y[r]] -= 1.0\n        G -= np.outer(X[r], p)\n    return G / X.shape[0]",
+            "no_minus_one": "def batch_grad_loop(W, X, y):\n    G = np.zeros(W.shape)\n    for r in range(X.shape[0]):\n        z = X[r] @ W; e = np.exp(z - z.max()); p = e / e.sum()\n        G += np.outer(X[r], p)\n    return G / X.shape[0]",
+        },
+        "batch_grad_vectorized": {
+            "sum": "def batch_grad_vectorized(W, X, y):\n    Z = X @ W; E = np.exp(Z - Z.max(axis=1, keepdims=True)); P = E / E.sum(axis=1, keepdims=True)\n    P[np.arange(len(y)), y] -= 1.0\n    return X.T @ P",
+            "unstable": "def batch_grad_vectorized(W, X, y):\n    E = np.exp(X @ W); P = E / E.sum(axis=1, keepdims=True)\n    P[np.arange(len(y)), y] -= 1.0\n    return X.T @ P / len(y)",
+            "softmax_whole_batch": "def batch_grad_vectorized(W, X, y):\n    Z = X @ W; E = np.exp(Z - Z.max()); P = E / E.sum()\n    P[np.arange(len(y)), y] -= 1.0\n    return X.T @ P / len(y)",
+            "columns_for_every_row": "def batch_grad_vectorized(W, X, y):\n    Z = X @ W; E = np.exp(Z - Z.max(axis=1, keepdims=True)); P = E / E.sum(axis=1, keepdims=True)\n    P[:, y] -= 1.0 / len(y)\n    return X.T @ P / len(y)",
+        },
+        "figure_1_facts": {
+            "three_weights": "N_WEIGHTS = 3\nREACHES_GLOBAL_MIN_FROM_FLAT_START = False",
+            "reaches": "N_WEIGHTS = 2\nREACHES_GLOBAL_MIN_FROM_FLAT_START = True",
+            "float_weights": "N_WEIGHTS = 2.0\nREACHES_GLOBAL_MIN_FROM_FLAT_START = False",
+        },
+    },
+    "q4_stacked_linear_layers": {
+        "layer_shapes": {
+            "row_convention": "def layer_shapes(s, t, u):\n    return {'W1': (s, t), 'b1': (t,), 'W2': (t, u), 'b2': (u,)}",
+            "bias_swapped": "def layer_shapes(s, t, u):\n    return {'W1': (t, s), 'b1': (u,), 'W2': (u, t), 'b2': (t,)}",
+            "w2_wrong": "def layer_shapes(s, t, u):\n    return {'W1': (t, s), 'b1': (t,), 'W2': (u, s), 'b2': (u,)}",
+        },
+        "linear": {
+            "row_convention": "def linear(x, W, b):\n    return np.asarray(x, dtype=float) @ W + b",
+            "no_bias": "def linear(x, W, b):\n    return np.asarray(x, dtype=float) @ W.T",
+            "single_only": "def linear(x, W, b):\n    return W @ np.asarray(x, dtype=float) + b",
+            "bias_twice": "def linear(x, W, b):\n    return np.asarray(x, dtype=float) @ W.T + 2 * b",
+        },
+        "compose_linear": {
+            "wrong_order": "def compose_linear(W1, b1, W2, b2):\n    return W1 @ W2, W2 @ b1 + b2",
+            "bias_b2_only": "def compose_linear(W1, b1, W2, b2):\n    return W2 @ W1, b2",
+            "bias_added": "def compose_linear(W1, b1, W2, b2):\n    return W2 @ W1, b1 + b2",
+            "elementwise": "def compose_linear(W1, b1, W2, b2):\n    return W2 * W1, W2 @ b1 + b2",
+        },
+        "relu": {
+            "in_place": "def relu(a):\n    a[a < 0] = 0.0\n    return a",
+            "absolute": "def relu(a):\n    return np.abs(np.asarray(a, dtype=float))",
+            "max_of_array": "def relu(a):\n    return np.max(np.asarray(a, dtype=float), 0)",
+            "leaky": "def relu(a):\n    a = np.asarray(a, dtype=float)\n    return np.where(a > 0, a, 0.01 * a)",
+        },
+        "two_layer": {
+            "activation_on_output": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    out = linear(linear(x, W1, b1), W2, b2)\n    return activation(out) if activation is not None else out",
+            "ignores_activation": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    return linear(linear(x, W1, b1), W2, b2)",
+            "always_relu": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    return linear(np.maximum(linear(x, W1, b1), 0.0), W2, b2)",
+            "no_second_bias": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    h = linear(x, W1, b1)\n    if activation is not None:\n        h = activation(h)\n    return linear(h, W2, np.zeros_like(b2))",
+        },
+    },
+}
+
+CORRECT = {
+    "q1_cross_entropy_gradient": {
+        "softmax": {
+            "log_sum_exp": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    m = np.max(z, axis=-1, keepdims=True)\n    lse = m + np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True))\n    return np.exp(z - lse)",
+            "row_loop": "def softmax(z):\n    z = np.array(z, dtype=float)\n    rows = z.reshape(-1, z.shape[-1])\n    out = np.empty_like(rows)\n    for i, row in enumerate(rows):\n        e = np.exp(row - row.max())\n        out[i] = e / e.sum()\n    return out.reshape(z.shape)",
+        },
+        "cross_entropy": {
+            "one_hot": "def cross_entropy(P, c):\n    P = np.atleast_2d(np.asarray(P, dtype=float))\n    Y = np.eye(P.shape[1])[np.reshape(c, -1)]\n    return float(-np.sum(Y * np.log(P)) / P.shape[0])",
+            "take_along": "def cross_entropy(P, c):\n    P = np.atleast_2d(P)\n    return -np.log(np.take_along_axis(P, np.reshape(c, (-1, 1)), axis=1)).mean()",
+        },
+        "ce_grad_logits": {
+            "eye": "def ce_grad_logits(z, c):\n    P = softmax(z)\n    return P - np.eye(P.shape[-1])[c]",
+            "copy_and_subtract": "def ce_grad_logits(z, c):\n    G = np.array(softmax(z), dtype=float)\n    if G.ndim == 1:\n        G[c] -= 1\n    else:\n        G[np.arange(len(G)), c] -= 1\n    return G",
+        },
+        "ce_grad_weights": {
+            "einsum": "def ce_grad_weights(W, x, c):\n    X = np.atleast_2d(x)\n    G = np.einsum('ni,nj->ij', X, ce_grad_logits(X @ W, np.reshape(c, -1))) / X.shape[0]\n    return G",
+            "row_loop": "def ce_grad_weights(W, x, c):\n    X = np.atleast_2d(np.asarray(x, dtype=float)); labels = np.reshape(c, -1)\n    G = np.zeros_like(W, dtype=float)\n    for r in range(X.shape[0]):\n        G += np.outer(X[r], ce_grad_logits(X[r] @ W, int(labels[r])))\n    return G / X.shape[0]",
+        },
+        "sgd_step": {
+            "copy_first": "def sgd_step(W, x, c, lr):\n    new = np.array(W, dtype=float, copy=True)\n    new -= lr * ce_grad_weights(W, x, c)\n    return new",
+        },
+        "numerical_gradient": {
+            "flat_copy": "def numerical_gradient(f, W, eps=1e-5):\n    base = np.array(W, dtype=float)\n    g = np.zeros(base.size)\n    for k in range(base.size):\n        up = base.copy().reshape(-1); up[k] += eps\n        down = base.copy().reshape(-1); down[k] -= eps\n        g[k] = (f(up.reshape(base.shape)) - f(down.reshape(base.shape))) / (2 * eps)\n    return g.reshape(base.shape)",
+        },
+    },
+    "q2_mse_vs_cross_entropy": {
+        "mse_loss": {
+            "explicit": "def mse_loss(P, c):\n    P = np.atleast_2d(np.asarray(P, dtype=float)); labels = np.reshape(c, -1)\n    k = P.shape[1]\n    rows = [(1 - p[l]) ** 2 + np.sum(np.delete(p, l) ** 2) for p, l in zip(P, labels)]\n    return float(np.mean(rows) / k)",
+        },
+        "mse_grad_logits": {
+            "jacobian_matrix": "def mse_grad_logits(z, c):\n    Z = np.atleast_2d(np.asarray(z, dtype=float)); labels = np.reshape(c, -1)\n    out = np.empty_like(Z)\n    for r in range(Z.shape[0]):\n        P = softmax(Z[r]); k = P.size\n        v = 2.0 / k * (P - np.eye(k)[labels[r]])\n        J = np.diag(P) - np.outer(P, P)\n        out[r] = J.T @ v\n    return out.reshape(np.shape(z))",
+            "einsum": "def mse_grad_logits(z, c):\n    P = softmax(z); k = P.shape[-1]\n    v = 2.0 / k * (P - np.eye(k)[c])\n    return P * v - P * np.einsum('...i,...i->...', v, P)[..., None]",
+        },
+        "train_softmax_regression": {
+            "record_then_step": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    if loss not in ('ce', 'mse'):\n        raise ValueError(loss)\n    W = W0.copy(); n = len(y)\n    def record(W):\n        Z = X @ W; P = softmax(Z)\n        return (cross_entropy(P, y) if loss == 'ce' else mse_loss(P, y)), np.mean(np.argmax(Z, 1) == y)\n    L, A = [record(W)[0]], [record(W)[1]]\n    for _ in range(epochs):\n        Z = X @ W\n        G = ce_grad_logits(Z, y) if loss == 'ce' else mse_grad_logits(Z, y)\n        W = W - lr * (X.T @ G) / n\n        l, a = record(W); L.append(l); A.append(a)\n    return np.asarray(L, dtype=float), np.asarray(A, dtype=float)",
+        },
+    },
+    "q3_gradient_descent": {
+        "gradient_descent": {
+            "list_of_rows": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    rows = [np.asarray(w0, dtype=float).copy()]\n    for _ in range(n_steps):\n        rows.append(rows[-1] - lr * np.asarray(grad_fn(rows[-1].copy()), dtype=float))\n    return np.stack(rows)",
+        },
+        "batch_grad_loop": {
+            "log_softmax": "def batch_grad_loop(W, X, y):\n    total = 0.0\n    for x_r, y_r in zip(X, y):\n        z = x_r @ W\n        logp = z - z.max() - np.log(np.exp(z - z.max()).sum())\n        d = np.exp(logp); d[y_r] -= 1\n        total = total + np.outer(x_r, d)\n    return total / len(y)",
+        },
+        "batch_grad_vectorized": {
+            "one_hot": "def batch_grad_vectorized(W, X, y):\n    Z = X @ W\n    Z = Z - Z.max(axis=1, keepdims=True)\n    P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)\n    return X.T @ (P - np.eye(W.shape[1])[y]) / X.shape[0]",
+        },
+        "figure_1_facts": {
+            "numpy_types": "N_WEIGHTS = np.int64(2)\nREACHES_GLOBAL_MIN_FROM_FLAT_START = np.bool_(False)",
+        },
+    },
+    "q4_stacked_linear_layers": {
+        "layer_shapes": {
+            "built": "def layer_shapes(s, t, u):\n    shapes = {}\n    shapes['W1'] = (t, s); shapes['b1'] = (t,)\n    shapes['W2'] = (u, t); shapes['b2'] = (u,)\n    return shapes",
+        },
+        "linear": {
+            "einsum": "def linear(x, W, b):\n    return np.einsum('ts,...s->...t', W, np.asarray(x, dtype=float)) + b",
+            "matmul": "def linear(x, W, b):\n    x = np.asarray(x, dtype=float)\n    return (W @ x.T).T + b",
+        },
+        "compose_linear": {
+            "matmul_calls": "def compose_linear(W1, b1, W2, b2):\n    return np.matmul(W2, W1), np.dot(W2, b1) + b2",
+        },
+        "relu": {
+            "mask": "def relu(a):\n    a = np.asarray(a, dtype=float)\n    return a * (a > 0)",
+        },
+        "two_layer": {
+            "inline": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    act = activation or (lambda h: h)\n    return linear(act(linear(x, W1, b1)), W2, b2)",
+        },
+    },
+}

@@ -1,0 +1,153 @@
+"""The hidden tests against mistakes and correct answers they were not written against.
+
+For every graded function, tests/mutation_corpus.py holds mistakes students make and right
+answers in other styles. Each one replaces that function's answer cell in the reference solution;
+the function's test cells then run as autograding runs them (on the grader's side, against a
+kernel, grading/verdicts.py). At least 95 % of the mistakes must fail a test, and every correct
+variant must pass them all.
+
+    python tests/test_mutation_corpus.py     prints the kill rate per function
+"""
+import ast
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+from grading.channel import KernelChannel, channel_client  # noqa: E402
+from grading.course import ASSIGNMENT  # noqa: E402
+from grading.sample_class import solution_code  # noqa: E402
+from grading.verdicts import TrustedTests, is_test_cell, setup_statements  # noqa: E402
+from mutation_corpus import CORRECT, MUTANTS  # noqa: E402
+
+SOURCE = REPO / "source" / ASSIGNMENT
+RELEASE = REPO / "release" / ASSIGNMENT
+TESTS_OF = {"figure_1_facts": ("test_n_weights", "test_reaches_global_min_from_flat_start")}
+
+
+def _gid(cell):
+    meta = cell.metadata.get("nbgrader")
+    return meta.get("grade_id") if isinstance(meta, dict) else None
+
+
+class Bench:
+    """One kernel for one notebook, and a way to grade one variant of one answer cell."""
+
+    def __init__(self, notebook, folder):
+        from jupyter_client.manager import KernelManager
+        self.nb = nbformat.read(SOURCE / f"{notebook}.ipynb", as_version=4)
+        self.setup = [c.source for c in self.nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("locked")
+                      and not c.metadata["nbgrader"].get("grade") and not c.metadata["nbgrader"].get("solution")]
+        self.answers = [(_gid(c), solution_code(c)) for c in self.nb.cells
+                        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+        self.tests = {_gid(c): c.source for c in self.nb.cells if is_test_cell(c)}
+        self.km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(folder) / "ipc"))
+        self.km.start_kernel(cwd=str(RELEASE), env=dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="agg"),
+                             extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        self.client = self.km.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+        self.channel_client = channel_client(self.km.connection_file)
+        self.channel = KernelChannel(self.channel_client, self.km.is_alive)
+
+    def _run(self, code):
+        reply = self.client.execute_interactive(code, timeout=60, output_hook=lambda msg: None)
+        return reply["content"]["status"] == "ok"
+
+    def failures(self, cell, source):
+        """The test cells of answer cell ``cell`` that fail with ``source`` in its place."""
+        setup = "\n".join(ast.unparse(s) for text in self.setup for s in setup_statements(text))
+        assert self._run("%reset -f\n" + setup), "the set-up cells fail"
+        for gid, code in self.answers:
+            self._run(source if gid == cell else code)
+        tests = TrustedTests(self.setup, RELEASE, self.channel, 10)
+        names = TESTS_OF.get(cell) or [g for g in self.tests if g.startswith(f"test_{cell}_")]
+        assert names, f"no test cells for {cell}"
+        return {name for name in names if tests.run(self.tests[name])}
+
+    def close(self):
+        self.channel_client.stop_channels()
+        self.client.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
+def grade_corpus(tmp):
+    """{(notebook, cell, kind, name): failing test cells} for every entry of the corpus."""
+    results = {}
+    for notebook in sorted(set(MUTANTS) | set(CORRECT)):
+        bench = Bench(notebook, tmp)
+        try:
+            for kind, table in (("mutant", MUTANTS), ("correct", CORRECT)):
+                for cell, variants in table.get(notebook, {}).items():
+                    for name, source in variants.items():
+                        results[(notebook, cell, kind, name)] = bench.failures(cell, source)
+        finally:
+            bench.close()
+    return results
+
+
+@pytest.fixture(scope="module")
+def corpus_results(tmp_path_factory):
+    return grade_corpus(tmp_path_factory.mktemp("mutants"))
+
+
+def test_the_corpus_covers_every_graded_function():
+    for notebook in MUTANTS:
+        nb = nbformat.read(SOURCE / f"{notebook}.ipynb", as_version=4)
+        answers = {_gid(c) for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
+        graded = {a for a in answers if a in TESTS_OF or any(
+            _gid(c) and _gid(c).startswith(f"test_{a}_") for c in nb.cells if is_test_cell(c))}
+        assert graded <= set(MUTANTS[notebook]), f"{notebook}: no mistakes for {sorted(graded - set(MUTANTS[notebook]))}"
+        assert graded <= set(CORRECT[notebook]), f"{notebook}: no correct variants for {sorted(graded - set(CORRECT[notebook]))}"
+
+
+def test_the_reference_passes_its_own_tests(tmp_path):
+    bench = Bench("q1_cross_entropy_gradient", tmp_path)
+    try:
+        code = dict(bench.answers)["softmax"]
+        assert bench.failures("softmax", code) == set()
+        assert bench.failures("softmax", "def softmax(z):\n    return z") != set()  # the harness can fail
+    finally:
+        bench.close()
+
+
+def test_at_least_95_percent_of_the_mistakes_lose_points(corpus_results):
+    mutants = {k: v for k, v in corpus_results.items() if k[2] == "mutant"}
+    survivors = sorted(f"{nb}:{cell}:{name}" for (nb, cell, _, name), failed in mutants.items() if not failed)
+    killed = 1 - len(survivors) / len(mutants)
+    assert len(mutants) >= 80
+    assert killed >= 0.95, f"kill rate {killed:.1%}; mistakes that keep full marks: {survivors}"
+
+
+def test_every_correct_variant_keeps_full_marks(corpus_results):
+    wrong = {f"{nb}:{cell}:{name}": sorted(failed) for (nb, cell, kind, name), failed in corpus_results.items()
+             if kind == "correct" and failed}
+    assert not wrong, f"correct answers that lose points: {wrong}"
+
+
+if __name__ == "__main__":
+    import tempfile
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        results = grade_corpus(tmp)
+    rows = {}
+    for (nb, cell, kind, name), failed in results.items():
+        row = rows.setdefault(cell, {"mutant": [0, 0], "correct": [0, 0]})
+        row[kind][0] += 1
+        row[kind][1] += bool(failed) if kind == "mutant" else not failed
+        if (kind == "mutant") != bool(failed):
+            print(f"  {'SURVIVED' if kind == 'mutant' else 'FALSE FAILURE'}: {cell}:{name} {sorted(failed)}")
+    print(f"{'function':26s} {'mistakes caught':>16s} {'correct kept':>13s}")
+    for cell, row in rows.items():
+        print(f"{cell:26s} {row['mutant'][1]:>7d} of {row['mutant'][0]:<6d} {row['correct'][1]:>5d} of {row['correct'][0]}")
+    m = [v for k, v in results.items() if k[2] == "mutant"]
+    c = [v for k, v in results.items() if k[2] == "correct"]
+    print(f"kill rate {sum(bool(v) for v in m) / len(m):.1%} of {len(m)} mistakes; "
+          f"false failures {sum(bool(v) for v in c)} of {len(c)} correct variants; {time.perf_counter() - start:.0f} s")
