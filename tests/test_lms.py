@@ -9,17 +9,16 @@ against rows built from the gradebook.
 import csv
 import io
 import shutil
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from course_helpers import REPO, course_env, make_course, run  # noqa: F401  (sets sys.path)
-from grading.course import ASSIGNMENT, notebook_names
+from course_helpers import course_env, make_course, run  # course_helpers puts the repository on sys.path
 from grading import sample_class
-
-import subprocess
+from grading.course import ASSIGNMENT, notebook_names
 
 DUE = "2026-01-15 23:59 UTC"
 CANVAS_NAME, CANVAS_ID = "Conceptual questions", "4242"
