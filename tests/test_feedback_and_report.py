@@ -71,9 +71,9 @@ def test_the_leak_check_catches_stock_feedback(graded_class, source_notebooks, t
 
 
 def test_hidden_test_messages_reach_feedback(feedback):
-    text = feedback[("q1_no_minus_one", "q1_cross_entropy_gradient.html")]
+    text = feedback[("q1_flipped_sign", "q1_cross_entropy_gradient.html")]
     assert "against finite differences" in text  # the hidden test's own message
-    assert "did you leave out the -1?" in text  # its hint
+    assert "the sign is flipped" in text  # its hint
     assert "Traceback" not in text and "---->" not in text
 
 
