@@ -2,8 +2,16 @@
 #   make demo   the full grading pipeline on the bundled sample class (SQLite gradebook)
 #   make test   pytest over tests/ and nbval over source/
 #   make lab    JupyterLab on the student copy in release/
+#   make release    regenerate release/ from source/ (commit both)
+#   make sample     write the sample class into submitted/
+#   make autograde  grade everything in submitted/ in parallel, sandboxed
+#   make feedback   feedback/ for every graded student (hidden tests removed)
+#   make export     grades.csv;  make scores: the students x notebooks table
 #   make report the instructor's HTML report (after autograde)
 #   make bench  timings (medians of several runs)
+#   make similarity  which pairs of students wrote alike answers, cell by cell (reports/similarity.json and .html)
+#   make import ARCHIVE=submissions.zip ROSTER=roster.csv   an LMS bulk download (Canvas, Moodle) into submitted/ (docs/lms.md)
+#   make lms-export   grades-canvas.csv and grades-moodle.csv from the gradebook, for the LMS's grade import
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PYTHON ?= python3
@@ -15,7 +23,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 ASSIGNMENT := conceptual
 
-.PHONY: help setup grading-tools test-tools release sample autograde feedback export scores report demo test lab bench clean
+.PHONY: help setup grading-tools test-tools release sample autograde feedback export scores report demo test lab bench import lms-export similarity clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -83,9 +91,21 @@ test: setup test-tools
 lab: setup
 	jupyter lab --notebook-dir=release/$(ASSIGNMENT)
 
+# LMS bulk download in, LMS grades file out (grading/lms.py, docs/lms.md)
+import: setup  ## make import ARCHIVE=submissions.zip ROSTER=roster.csv [DUEDATE='2026-12-01 23:59 UTC']
+	@test -n "$(ARCHIVE)" && test -n "$(ROSTER)" || { echo "usage: make import ARCHIVE=submissions.zip ROSTER=roster.csv [DUEDATE='2026-12-01 23:59 UTC']"; exit 2; }
+	python -m grading.lms import "$(ARCHIVE)" "$(ROSTER)" $(if $(DUEDATE),--duedate "$(DUEDATE)")
+
+lms-export: setup  ## [CANVAS_ASSIGNMENT="Conceptual questions" CANVAS_ASSIGNMENT_ID=12345 MOODLE_ITEM=...]
+	python -m grading.lms export $(if $(CANVAS_ASSIGNMENT),--canvas-assignment "$(CANVAS_ASSIGNMENT)") \
+	  $(if $(CANVAS_ASSIGNMENT_ID),--canvas-assignment-id "$(CANVAS_ASSIGNMENT_ID)") $(if $(MOODLE_ITEM),--moodle-item "$(MOODLE_ITEM)")
+
+similarity: setup  ## reports/similarity.json (pairs, most alike first) and reports/similarity.html
+	python -m grading.similarity
+
 bench: setup  ## every benchmark (~30 min); one section: make bench SECTIONS="widget class"
 	python -m bench $(SECTIONS)
 
 clean:
-	rm -rf submitted feedback gradebook.db grades.csv .bench
+	rm -rf submitted feedback gradebook.db grades.csv grades-canvas.csv grades-moodle.csv .bench
 	find autograded -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +

@@ -1,6 +1,7 @@
 """`make bench`: every benchmark of the course, medians of several runs.
 
-    python -m bench [section ...]      sections: notebooks, autograde, demo, widget, browser, class, scale
+    python -m bench [section ...]      sections: notebooks, autograde, demo, widget, browser, class, scale,
+                                       similarity, lms
                                        (default: all, about half an hour on 2 cores)
 """
 import os
@@ -221,6 +222,52 @@ def bench_widget(changes=30):
     print(f"  {'all sliders':14s} median {statistics.median(everything) * 1e3:6.1f} ms")
 
 
+def bench_lms(students=300):
+    """`make import` of a Canvas bulk download of 300 students x 4 notebooks (target: at most 10 s):
+    the whole command, into an empty submitted/ and gradebook, then the same archive again."""
+    import csv
+    import zipfile
+    from grading import sample_class
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        root = copy_course(tmp / "course")
+        sample_class.build(tmp / "sample", [s for s in sample_class.STUDENTS if s.id == "reference"],
+                           root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT)
+        notebooks = {nb: (tmp / "sample" / "reference" / ASSIGNMENT / f"{nb}.ipynb").read_bytes()
+                     for nb in notebook_names()}
+        with zipfile.ZipFile(tmp / "submissions.zip", "w", zipfile.ZIP_DEFLATED) as zf, \
+                open(tmp / "roster.csv", "w", newline="") as fh:
+            roster = csv.writer(fh)
+            roster.writerow(["student_id", "lms_id", "name", "email"])
+            for i in range(students):
+                roster.writerow([f"s{i:04d}", str(10000 + i), f"Student {i}", f"s{i:04d}@example.edu"])
+                for nb, data in notebooks.items():
+                    zf.writestr(f"student{i}_{10000 + i}_{50000 + i}_{nb}.ipynb", data)
+        shutil.copy(root / "gradebook.db", tmp / "gradebook.empty")
+        env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+        env.pop("GRADEBOOK_URL", None)
+
+        def once(fresh):
+            if fresh:
+                shutil.rmtree(root / "submitted", ignore_errors=True)
+                shutil.copy(tmp / "gradebook.empty", root / "gradebook.db")
+            start = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-m", "grading.lms", "import", str(tmp / "submissions.zip"),
+                                   str(tmp / "roster.csv")], cwd=root, env=env, capture_output=True, text=True)
+            seconds = time.perf_counter() - start
+            word = "new" if fresh else "unchanged"
+            assert proc.returncode == 0 and re.search(rf"\b{students} {word}\b", proc.stdout), \
+                proc.stdout[-2000:] + proc.stderr[-2000:]
+            return seconds
+        size = (tmp / "submissions.zip").stat().st_size / 1e6
+        print(f"LMS import (python -m grading.lms import, as make import runs it) of a Canvas archive, "
+              f"{students} students x {len(notebooks)} notebooks ({size:.1f} MB zipped; target <= 10 s):")
+        med, times = median_of(lambda: once(True))
+        print(f"  first import (all new, students created) median {med:5.2f} s   runs: {fmt(times)}")
+        med, times = median_of(lambda: once(False))
+        print(f"  same archive again (all unchanged)         median {med:5.2f} s   runs: {fmt(times)}")
+
+
 def bench_class_section():
     from bench.class_bench import bench_class
     bench_class()
@@ -239,9 +286,69 @@ def bench_browser():
           + " ".join(f"{t:.0f}" for t in data["times_ms"]))
 
 
+def bench_similarity(n_students=300, runs=3):
+    """The similarity report: the test class's ranking and flag rate, and a synthetic class of
+    n_students (honest students from tests/similarity_class.py's variants, 10 disguised copies)
+    read from disk and compared, median of `runs` (targets: every planted pair above every honest
+    pair, at most 5 % of honest pairs flagged, 300 students in at most 60 s)."""
+    import nbformat
+    sys.path.insert(0, str(REPO / "tests"))
+    import similarity_class as sc
+    from grading import similarity
+
+    def ranking(comparison, planted):
+        keys = {frozenset(p) for p in planted}
+        planted_scores = [p.score for p in comparison.pairs if frozenset((p.a, p.b)) in keys]
+        honest = [p.score for p in comparison.pairs if frozenset((p.a, p.b)) not in keys]
+        n = len(comparison.students)
+        honest_pairs = n * (n - 1) // 2 - len(planted)
+        flagged = sum(s >= comparison.flag_line for s in honest)
+        low = min(planted_scores) if len(planted_scores) == len(planted) else 0.0
+        print(f"  lowest planted {low:.2f} vs highest honest {max(honest, default=0):.2f} "
+              f"(every planted pair first: {'yes' if low > max(honest, default=0) else 'NO'}); "
+              f"flag line {comparison.flag_line:.2f}: {sum(s >= comparison.flag_line for s in planted_scores)}"
+              f"/{len(planted)} planted and {flagged}/{honest_pairs} honest pairs "
+              f"({100 * flagged / honest_pairs:.2f} %, target <= 5 %) flagged")
+
+    subs, planted = sc.build_class()
+    med, times = median_of(lambda: similarity.compare(subs).seconds)
+    print(f"similarity, the test class ({len(subs)} students, {len(planted)} planted copies): "
+          f"compare median {med:.2f} s   runs: {fmt(times)}")
+    ranking(similarity.compare(subs), planted)
+
+    n_copies = 10
+    choices = sc.honest_choices(n_students - n_copies, seed=1, max_shared=None)
+    big = {f"s{i:03d}": sc.student(c) for i, c in enumerate(choices)}
+    sources = [f"s{i:03d}" for i in range(0, n_students - n_copies, (n_students - n_copies) // n_copies)][:n_copies]
+    big_planted = []
+    for k, src in enumerate(sources):
+        big[f"copy{k}"] = sc.disguise(big[src], k)
+        big_planted.append((f"copy{k}", src))
+    with tempfile.TemporaryDirectory() as tmp:
+        for student, nbs in big.items():
+            folder = Path(tmp) / student / ASSIGNMENT
+            folder.mkdir(parents=True)
+            for name, nb in nbs.items():
+                nbformat.write(nb, folder / f"{name}.ipynb")
+        results = []
+
+        def once():
+            start = time.perf_counter()
+            results.append(similarity.compare(similarity.load_submissions(Path(tmp))))
+            return time.perf_counter() - start
+        med, times = median_of(once, runs=runs)
+        start = time.perf_counter()
+        similarity.section_html(results[-1])
+        section = time.perf_counter() - start
+    print(f"similarity, a synthetic class of {len(big)} students x {len(notebook_names())} notebooks "
+          f"({n_copies} planted copies), read from disk and compared (target <= 60 s): median {med:.1f} s"
+          f"   runs: {fmt(times)}; the report section {section:.1f} s more")
+    ranking(results[-1], big_planted)
+
+
 SECTIONS = {"notebooks": bench_notebooks, "autograde": bench_autograde, "demo": bench_demo,
             "widget": bench_widget, "browser": bench_browser, "class": bench_class_section,
-            "scale": bench_scale}
+            "scale": bench_scale, "lms": bench_lms, "similarity": bench_similarity}
 
 # all of them: class (~10 min) and scale (~15 min) grade synthetic classes of 40 and 200
 DEFAULT = list(SECTIONS)

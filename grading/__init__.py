@@ -14,4 +14,6 @@
 - scores: the students x notebooks table printed after grading
 - report: the instructor's HTML report (score distributions, failure rate per test cell, manual queue)
 - manual_grades: a regrade keeps the manual grades of written answers that did not change
+- similarity: which students wrote alike answers, cell by cell against the class (report section, make similarity)
+- lms: courses without a hub: an LMS bulk download in (nbgrader zip_collect), the LMS grades file out
 """
