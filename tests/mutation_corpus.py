@@ -24,6 +24,14 @@ MUTANTS = {
             "log10": "def cross_entropy(P, c):\n    P = np.atleast_2d(P)\n    return float(-np.mean(np.log10(P[np.arange(P.shape[0]), np.reshape(c, -1)])))",
             "columns_not_rows": "def cross_entropy(P, c):\n    P = np.atleast_2d(P)\n    return float(-np.mean(np.log(P[:, np.reshape(c, -1)])))",
         },
+        "cross_entropy_from_logits": {
+            "through_probabilities": "def cross_entropy_from_logits(z, c):\n    return cross_entropy(softmax(z), c)",
+            "no_max_shift": "def cross_entropy_from_logits(z, c):\n    Z = np.atleast_2d(np.asarray(z, dtype=float))\n    return float(np.mean(np.log(np.exp(Z).sum(axis=1)) - Z[np.arange(len(Z)), np.reshape(c, -1)]))",
+            "global_max": "def cross_entropy_from_logits(z, c):\n    Z = np.atleast_2d(np.asarray(z, dtype=float)); m = Z.max()\n    return float(np.mean(m + np.log(np.exp(Z - m).sum(axis=1)) - Z[np.arange(len(Z)), np.reshape(c, -1)]))",
+            "shift_forgotten": "def cross_entropy_from_logits(z, c):\n    Z = np.atleast_2d(np.asarray(z, dtype=float)); m = Z.max(axis=1)\n    return float(np.mean(np.log(np.exp(Z - m[:, None]).sum(axis=1)) - Z[np.arange(len(Z)), np.reshape(c, -1)]))",
+            "sign_flipped": "def cross_entropy_from_logits(z, c):\n    Z = np.atleast_2d(np.asarray(z, dtype=float)); m = Z.max(axis=1)\n    return float(np.mean(Z[np.arange(len(Z)), np.reshape(c, -1)] - m - np.log(np.exp(Z - m[:, None]).sum(axis=1))))",
+            "batch_sum": "def cross_entropy_from_logits(z, c):\n    Z = np.atleast_2d(np.asarray(z, dtype=float)); m = Z.max(axis=1)\n    return float(np.sum(m + np.log(np.exp(Z - m[:, None]).sum(axis=1)) - Z[np.arange(len(Z)), np.reshape(c, -1)]))",
+        },
         "ce_grad_logits": {
             "no_minus_one": "def ce_grad_logits(z, c):\n    return softmax(z)",
             "sign_flipped": "def ce_grad_logits(z, c):\n    P = softmax(z)\n    return np.eye(P.shape[-1])[c] - P",
@@ -149,6 +157,10 @@ CORRECT = {
         "cross_entropy": {
             "one_hot": "def cross_entropy(P, c):\n    P = np.atleast_2d(np.asarray(P, dtype=float))\n    Y = np.eye(P.shape[1])[np.reshape(c, -1)]\n    return float(-np.sum(Y * np.log(P)) / P.shape[0])",
             "take_along": "def cross_entropy(P, c):\n    P = np.atleast_2d(P)\n    return -np.log(np.take_along_axis(P, np.reshape(c, (-1, 1)), axis=1)).mean()",
+        },
+        "cross_entropy_from_logits": {
+            "log_softmax_row_loop": "def cross_entropy_from_logits(z, c):\n    Z = np.atleast_2d(np.asarray(z, dtype=float)); total = 0.0\n    for row, label in zip(Z, np.reshape(c, -1)):\n        m = row.max()\n        total += -(row[label] - m - np.log(np.sum(np.exp(row - m))))\n    return total / len(Z)",
+            "logaddexp": "def cross_entropy_from_logits(z, c):\n    Z = np.atleast_2d(np.asarray(z, dtype=float))\n    lse = np.logaddexp.reduce(Z, axis=1)\n    return float(np.mean(lse - Z[np.arange(len(Z)), np.reshape(c, -1)]))",
         },
         "ce_grad_logits": {
             "eye": "def ce_grad_logits(z, c):\n    P = softmax(z)\n    return P - np.eye(P.shape[-1])[c]",
