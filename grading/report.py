@@ -78,6 +78,19 @@ def _histograms(scores):
     return base64.b64encode(buf.getvalue()).decode()
 
 
+def histogram_description(scores):
+    """The histograms in words (the image's alt text): per question, how many students, the
+    range and mean of their scores, and how many got full marks."""
+    parts = []
+    for name in sorted(scores):
+        values = [s for s, _ in scores[name].values()]
+        top = max(m for _, m in scores[name].values())
+        parts.append(f"{name.split('_')[0]}: {len(values)} students, scores {min(values):g} to "
+                     f"{max(values):g} of {top:g}, mean {sum(values) / len(values):.1f}, "
+                     f"{sum(v >= top for v in values)} with full marks")
+    return "Histograms of the score distribution per question. " + "; ".join(parts) + "."
+
+
 # The page runs no script at all: even a string that escaped escaping could not run.
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
@@ -108,7 +121,7 @@ th{{background:#eef}}</style></head><body>
 <h2>Scores per question</h2>
 <table id="summary"><tr><th>notebook</th><th>students</th><th>mean score</th></tr>
 {summary}</table>
-<img alt="score distribution per question" src="data:image/png;base64,{_histograms(scores) if scores else ''}">
+{f'<img alt="{e(histogram_description(scores))}" src="data:image/png;base64,{_histograms(scores)}">' if scores else '<p>No scores yet.</p>'}
 <h2>Test cells by failure rate</h2>
 <p>Each row is one autograded test cell; the most common mistake is at the top.</p>
 <table id="failures"><tr><th>notebook</th><th>test cell</th><th>points</th><th>failed</th><th>rate</th><th>students</th></tr>

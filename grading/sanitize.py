@@ -11,8 +11,16 @@ them):
   carry script (HTML cleaned, SVG shown as an image, JavaScript and widget views dropped), raw
   cells cleaned, the notebook's stored widget state dropped.
 - ``SanitizedMarkdown``, the ``markdown2html`` filter: nbconvert's own markdown rendering, then
-  the resulting HTML cleaned. Cleaning after rendering (not the markdown source) leaves math,
-  code spans and block quotes exactly as markdown renders them.
+  the resulting HTML cleaned. Cleaning after rendering (not the markdown source) leaves code
+  spans and block quotes exactly as markdown renders them.
+
+Math (``$...$``, ``$$...$$``, ``\\(...\\)``, ``\\[...\\]``, ``\\begin{env}...``) is converted to MathML
+while the markdown is rendered (latex2mathml), so it shows without MathJax: offline, in a
+feedback file opened from disk, and under the formgrader's CSP (MathJax 2 needs eval). Only
+MathML made by that conversion reaches the page: it is cleaned with a MathML-only allowlist
+(presentation elements, no links, no ``annotation-xml``) and put in after the student's HTML was
+cleaned, so raw ``<math>`` typed by a student is still dropped. LaTeX the converter cannot read
+is left as written (MathJax, where it loads, may still typeset it).
 
 The cleaning itself is nh3 (ammonia) with an allowlist: ordinary markup, tables, images with
 http(s), relative or ``data:image/...`` sources, links to http(s), mailto, relative and ``#``
@@ -21,11 +29,14 @@ targets. Everything else is dropped: ``<script>``, ``<style>``, ``<iframe>``, ``
 ``javascript:`` and other ``data:`` URLs.
 """
 import base64
+import html
 import re
+import secrets
 from urllib.parse import urlsplit
 
 import nh3
 from jinja2 import pass_context
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import Preprocessor
 from traitlets.config import Configurable
 
@@ -75,6 +86,99 @@ def clean_html(html):
     return _CLEANER.clean(html if isinstance(html, str) else "".join(html))
 
 
+# --- math as MathML -------------------------------------------------------------------------
+# Presentation MathML as latex2mathml writes it; nothing that links, embeds HTML or actions.
+MATHML_TAGS = {"math", "mrow", "mi", "mo", "mn", "ms", "mtext", "mspace", "msub", "msup",
+               "msubsup", "mfrac", "msqrt", "mroot", "mover", "munder", "munderover", "mtable",
+               "mtr", "mtd", "mstyle", "mpadded", "mphantom", "menclose", "merror", "semantics",
+               "annotation"}
+MATHML_ATTRIBUTES = {
+    "math": {"display", "alttext"},
+    "mo": {"stretchy", "fence", "separator", "lspace", "rspace", "form", "largeop",
+           "movablelimits", "symmetric", "minsize", "maxsize", "accent"},
+    "mi": {"mathvariant"}, "mn": {"mathvariant"}, "mtext": {"mathvariant"},
+    "mspace": {"width", "height", "depth", "linebreak"},
+    "mfrac": {"linethickness"},
+    "mover": {"accent"}, "munder": {"accentunder"}, "munderover": {"accent", "accentunder"},
+    "mstyle": {"displaystyle", "scriptlevel", "mathvariant", "mathsize"},
+    "mtable": {"columnalign", "rowspacing", "columnspacing", "columnlines", "rowlines", "frame",
+               "displaystyle"},
+    "mtr": {"columnalign"}, "mtd": {"columnalign", "columnspan", "rowspan"},
+    "mpadded": {"width", "height", "depth", "lspace", "voffset"},
+    "menclose": {"notation"},
+    "annotation": {"encoding"},
+}
+_MATHML_CLEANER = nh3.Cleaner(tags=MATHML_TAGS, attributes=MATHML_ATTRIBUTES, url_schemes=set(),
+                              strip_comments=True)
+
+
+def latex_to_mathml(latex, display=False):
+    """MathML for a LaTeX formula (``None`` if latex2mathml cannot read it). The LaTeX source
+    goes with it as ``alttext`` (what a screen reader may fall back on)."""
+    from latex2mathml.converter import convert
+    try:
+        mathml = convert(latex.strip(), display="block" if display else "inline")
+    except Exception:  # noqa: BLE001 - the student's LaTeX: anything can be wrong with it
+        return None
+    if "<merror" in mathml or re.search(r">\\[A-Za-z]", mathml):  # a command it does not know
+        return None
+    mathml = mathml.replace("<math ", f'<math alttext="{html.escape(latex.strip(), quote=True)}" ', 1)
+    return _MATHML_CLEANER.clean(mathml)
+
+
+class MathMLRenderer(IPythonRenderer):
+    """nbconvert's markdown renderer with math written as placeholders, each later replaced by its
+    MathML (``SanitizedMarkdown``): the student's HTML is cleaned before any MathML is put in."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.nonce = secrets.token_hex(8)
+        self.formulas = []
+
+    def _formula(self, latex, display, as_written):
+        mathml = latex_to_mathml(latex, display)
+        if mathml is None:
+            return self.escape_html(as_written)
+        self.formulas.append(mathml)
+        return f"mathml{self.nonce}n{len(self.formulas) - 1}e"
+
+    def block_math(self, body):
+        return self._formula(body, True, f"$${body}$$")
+
+    def inline_math(self, body):
+        return self._formula(body, False, f"${body}$")
+
+    def multiline_math(self, text):  # older mistune hands over the delimiters too
+        body = text.strip()
+        for start, end in (("$$", "$$"), ("\\[", "\\]"), ("$", "$")):
+            if body.startswith(start) and body.endswith(end) and len(body) > len(start + end):
+                return self._formula(body[len(start):-len(end)], True, text)
+        return self._formula(body, True, text)
+
+    def latex_environment(self, name, body):
+        source = f"\\begin{{{name}}}{body}\\end{{{name}}}"
+        return self._formula(source, True, source)
+
+    def put_back(self, cleaned):
+        """``cleaned`` HTML with every placeholder in its text replaced by its (cleaned) MathML;
+        a placeholder inside a tag (a heading's generated id) is dropped."""
+        token = re.compile(f"mathml{self.nonce}n([0-9]+)e")
+        parts = re.split(r"(<[^>]*>)", cleaned)
+        return "".join(token.sub("", part) if part.startswith("<") else
+                       token.sub(lambda m: self.formulas[int(m.group(1))], part) for part in parts)
+
+
+def latex_output_to_html(latex):
+    """A ``text/latex`` output (``$...$``, ``$$...$$``, ``\\[...\\]`` or an environment) as
+    MathML, or ``None``."""
+    text = (latex if isinstance(latex, str) else "".join(latex)).strip()
+    for start, end in (("$$", "$$"), ("\\[", "\\]"), ("\\(", "\\)"), ("$", "$")):
+        if text.startswith(start) and text.endswith(end) and len(text) > len(start + end):
+            text = text[len(start):-len(end)]
+            break
+    return latex_to_mathml(text, display=True)
+
+
 # Output mimetypes shown as they are: none of them can hold markup the browser runs.
 SAFE_OUTPUT = {"text/plain", "image/png", "image/jpeg", "image/gif", "image/bmp", "image/webp",
                "text/latex", "application/json"}
@@ -108,6 +212,10 @@ class SanitizeStudentHTML(Preprocessor):
             elif mime in CLEANED_OUTPUT:
                 clean = CLEANED_OUTPUT[mime]
                 cleaned[mime] = clean(value) if clean else value
+        if "text/latex" in data and "text/html" not in cleaned:
+            mathml = latex_output_to_html(data["text/latex"])  # shown without MathJax
+            if mathml:
+                cleaned["text/html"] = mathml
         svg = data.get("image/svg+xml")
         if svg and "text/html" not in cleaned:
             # an SVG as an image: the browser runs no script inside an <img>
@@ -120,11 +228,23 @@ class SanitizeStudentHTML(Preprocessor):
 
 
 class SanitizedMarkdown(Configurable):
-    """The ``markdown2html`` filter: nbconvert's rendering (attachments, anchors, math left for
-    MathJax), then cleaned. Configured as ``HTMLExporter.filters["markdown2html"]``; nbconvert
-    builds it with the exporter as its parent."""
+    """The ``markdown2html`` filter: nbconvert's rendering (attachments, anchors; the exporter's
+    ``markdown2html`` with math as MathML), then cleaned. Configured as
+    ``HTMLExporter.filters["markdown2html"]``; nbconvert builds it with the exporter as its parent."""
 
     jinja_pass_arg = pass_context(lambda: None).jinja_pass_arg  # jinja hands the filter its context
 
     def __call__(self, context, source):
-        return clean_html(self.parent.markdown2html(context, source))
+        exporter = self.parent
+        cell = context.get("cell", {})
+        renderer = MathMLRenderer(
+            escape=False,
+            attachments=cell.get("attachments", {}),
+            embed_images=getattr(exporter, "embed_images", False),
+            path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+            anchor_link_text=getattr(exporter, "anchor_link_text", "¶"),
+            exclude_anchor_links=getattr(exporter, "exclude_anchor_links", False),
+            **getattr(exporter, "lexer_options", {}),
+        )
+        rendered = MarkdownWithMath(renderer=renderer).render(source)
+        return renderer.put_back(clean_html(rendered))

@@ -81,6 +81,55 @@ def run_descent(gradient_descent, lr, start, n_steps):
     return trajectory, classify(trajectory)
 
 
+class DescribedPNG(bytes):
+    """PNG bytes that carry their description: ``display(Image(data=png))`` shows it as the
+    image's alternative text (see ``_alt_for_images``)."""
+
+    def __new__(cls, data, alt):
+        self = super().__new__(cls, data)
+        self.alt = alt
+        return self
+
+
+def describe_run(trajectory, status, lr, n_steps):
+    """The picture in words, for a screen reader: where the path went and the loss per step."""
+    trajectory = np.asarray(trajectory, dtype=np.float64)
+    start = trajectory[0]
+    words = (f"Descent explorer, learning rate {lr:.3g}, {n_steps} steps from w = {_fmt(start)}. "
+             f"Left: the descent path on Figure 1's contour map (global minimum at {_fmt(GLOBAL_MIN)}, "
+             f"local minimum at {_fmt(LOCAL_MIN)}). ")
+    if len(trajectory) > 1:
+        finite = np.all(np.isfinite(trajectory), axis=1)
+        with np.errstate(all="ignore"):
+            losses = np.where(finite, loss(np.where(finite[:, None], trajectory, 0.0)), np.inf)
+        words += (f"Right: loss against step, starts at {losses[0]:.3g}, ends at {losses[-1]:.3g} "
+                  f"after {len(losses) - 1} steps. ")
+    return words + "Status: " + status
+
+
+def _alt_for_images():
+    """In an IPython kernel: an ``IPython.display.Image`` made from ``DescribedPNG`` bytes gets
+    their description as its alt text (other images are shown exactly as before)."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return
+    formatter = shell.display_formatter.mimebundle_formatter
+
+    def image_bundle(image):
+        if image.alt is None and isinstance(image.data, DescribedPNG):
+            image.alt = image.data.alt
+        return image._repr_mimebundle_()
+    formatter.for_type(Image, image_bundle)
+
+
+_alt_for_images()
+
+
 class DescentPlot:
     """One persistent off-screen figure: the contour map with the path, and the loss per step.
 
@@ -214,6 +263,7 @@ class DescentExplorer:
         self.plot.update(self.trajectory, text)
         self.image.value = self.plot.png()
         self.status.value = text
+        self.description = describe_run(self.trajectory, text, self.lr_slider.value, self.steps_slider.value)
         self.redraw_seconds = time.perf_counter() - started
 
     @property
@@ -221,8 +271,8 @@ class DescentExplorer:
         return self.status.value
 
     def png(self):
-        """The current picture as PNG bytes."""
-        return self.image.value
+        """The current picture as PNG bytes (``DescribedPNG``: they carry ``description``)."""
+        return DescribedPNG(self.image.value, self.description)
 
 
 def build_explorer(gradient_descent, **defaults):
@@ -231,7 +281,9 @@ def build_explorer(gradient_descent, **defaults):
 
 
 def static_view(gradient_descent, lr=DEFAULTS["lr"], start=DEFAULTS["start"], n_steps=DEFAULTS["n_steps"]):
-    """The explorer's picture for one setting, as PNG bytes, without widgets."""
+    """The explorer's picture for one setting, as PNG bytes (``DescribedPNG``, with its
+    description as ``.alt``), without widgets."""
     plot = DescentPlot()
-    plot.update(*run_descent(gradient_descent, lr, start, n_steps))
-    return plot.png()
+    trajectory, status = run_descent(gradient_descent, lr, start, n_steps)
+    plot.update(trajectory, status)
+    return DescribedPNG(plot.png(), describe_run(trajectory, status, lr, n_steps))

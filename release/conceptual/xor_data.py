@@ -26,6 +26,15 @@ def hand_set_weights():
             "W2": np.array([[1.0, -2.0]]), "b2": np.array([-0.5])}
 
 
+def describe(fig, alt):
+    """``fig`` with ``alt`` as the alternative text of its picture wherever IPython displays it
+    (the output's ``image/png`` metadata, which nbconvert writes as the ``<img alt>``); also
+    kept as ``fig.alt_text``. Returns fig."""
+    fig.alt_text = alt
+    fig._repr_mimebundle_ = lambda include=None, exclude=None: ({}, {"image/png": {"alt": alt}})
+    return fig
+
+
 def plot_decision_boundaries(panels, X, y, lim=(-0.5, 1.5), resolution=101):
     """Decision regions of several models side by side; returns the Figure.
 
@@ -39,6 +48,7 @@ def plot_decision_boundaries(panels, X, y, lim=(-0.5, 1.5), resolution=101):
     points = np.column_stack([G1.ravel(), G2.ravel()])
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.0), squeeze=False)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.12, top=0.86, wspace=0.3)
+    described = []
     for ax, (title, score_fn) in zip(axes[0], panels):
         scores = np.asarray(score_fn(points), dtype=float).reshape(-1)
         ax.contourf(G1, G2, (scores > 0).reshape(G1.shape), levels=[-0.5, 0.5, 1.5],
@@ -56,4 +66,13 @@ def plot_decision_boundaries(panels, X, y, lim=(-0.5, 1.5), resolution=101):
         ax.set_xlim(*lim)
         ax.set_ylim(*lim)
         ax.set_aspect("equal")
-    return fig
+        share = float(np.mean(scores > 0))
+        missed = ", ".join(f"({X[i, 0]:g}, {X[i, 1]:g})" for i in np.flatnonzero(wrong))
+        described.append(f"{title}: {int(np.sum(~wrong))} of {len(y)} points right"
+                         + (f", wrong at {missed}" if missed else "")
+                         + f"; class 1 predicted on {100 * share:.0f}% of the square")
+    alt = (f"Decision regions of {len(panels)} models over x1, x2 from {lim[0]:g} to {lim[1]:g}, with the "
+           f"{len(y)} points coloured by label (class 1 at "
+           + ", ".join(f"({X[i, 0]:g}, {X[i, 1]:g})" for i in np.flatnonzero(y == 1)) + "). "
+           + ". ".join(described) + ".")
+    return describe(fig, alt)

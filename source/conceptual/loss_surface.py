@@ -77,6 +77,19 @@ def grid(n=121, box=BOX):
     return W1, W2, loss(np.stack([W1, W2], axis=-1))
 
 
+def describe(fig, alt):
+    """``fig`` with ``alt`` as the alternative text of its picture wherever IPython displays it
+    (the output's ``image/png`` metadata, which nbconvert writes as the ``<img alt>``); also
+    kept as ``fig.alt_text``. Returns fig."""
+    fig.alt_text = alt
+    fig._repr_mimebundle_ = lambda include=None, exclude=None: ({}, {"image/png": {"alt": alt}})
+    return fig
+
+
+def _pt(w):
+    return f"({w[0]:g}, {w[1]:g})"
+
+
 def plot_loss_surface(n=101, n_3d=49):
     """Figure 1, "Loss Manifold Visualization": the surface in 3D and its contour map, side by
     side, with the start point (-2, 2, 0) marked. n, n_3d: grid points per axis of the contour
@@ -106,4 +119,12 @@ def plot_loss_surface(n=101, n_3d=49):
     ax2.set_aspect("equal")
     ax2.legend(loc="lower left", fontsize="small")
     fig.suptitle("Figure 1: Loss Manifold Visualization")
-    return fig
+    flat = float(np.mean(L == 0.0))
+    alt = (f"Figure 1, the loss over two weights w1 and w2 from {-BOX:g} to {BOX:g}: a 3D surface "
+           f"(left) and a contour map (right). The global minimum, loss {GLOBAL_MIN_LOSS:g}, is a deep "
+           f"pit at {_pt(GLOBAL_MIN)}; a shallower local minimum, loss {LOCAL_MIN_LOSS:g}, is at "
+           f"{_pt(LOCAL_MIN)}. Around them the loss is exactly 0, a flat plateau covering "
+           f"{100 * flat:.0f}% of the map, and it holds the start point {_pt(FLAT_START)}, marked in "
+           f"red. Beyond radius {WALL_RADIUS:g} from the origin the loss rises like a bowl, up to "
+           f"{L.max():.2g} in the corners.")
+    return describe(fig, alt)

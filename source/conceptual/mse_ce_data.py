@@ -42,6 +42,28 @@ def logits_with_pc(p_c, k=3, c=0):
 
 # --- plots ----------------------------------------------------------------------------------
 
+def describe(fig, alt):
+    """``fig`` with ``alt`` as the alternative text of its picture wherever IPython displays it
+    (the output's ``image/png`` metadata, which nbconvert writes as the ``<img alt>``); also
+    kept as ``fig.alt_text``. Returns fig."""
+    fig.alt_text = alt
+    fig._repr_mimebundle_ = lambda include=None, exclude=None: ({}, {"image/png": {"alt": alt}})
+    return fig
+
+
+def _g(x):
+    return f"{float(x) + 0.0:.3g}"
+
+
+def _trend(name, x, values, x_name):
+    values = np.asarray(values, dtype=float)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return f"{name}: no finite values"
+    first, last = np.flatnonzero(finite)[[0, -1]]
+    return (f"{name} goes from {_g(values[first])} at {x_name} {_g(x[first])} to {_g(values[last])} "
+            f"at {x_name} {_g(x[last])}")
+
 def plot_loss_and_gradient(p_c, losses, gradients, bound=None):
     """Two panels side by side against p_c (log scale): the losses, and |dL/dz_c|.
 
@@ -71,7 +93,14 @@ def plot_loss_and_gradient(p_c, losses, gradients, bound=None):
         ax.axvspan(p_c.min(), 1e-2, color="#fbe3e3", zorder=0)
         ax.legend(loc="upper right", fontsize=8)
     ax_loss.text(1.2 * p_c.min(), ax_loss.get_ylim()[1] * 0.5, "confidently\nwrong", color="#b03030", fontsize=9)
-    return fig
+    p_c = np.asarray(p_c, dtype=float)
+    alt = ("Two line plots against P_c, the probability given to the correct class, on a log scale "
+           f"from {_g(p_c.min())} to {_g(p_c.max())}; below 0.01 is shaded as confidently wrong. "
+           "Left, the loss: " + "; ".join(_trend(n, p_c, v, "P_c") for n, v in losses.items())
+           + (f"; a dashed line marks MSE's largest value, {bound:.3g}" if bound is not None else "")
+           + ". Right, the gradient at the correct class, |dL/dz_c|: "
+           + "; ".join(_trend(n, p_c, np.abs(v), "P_c") for n, v in gradients.items()) + ".")
+    return describe(fig, alt)
 
 
 def plot_training(runs):
@@ -95,4 +124,11 @@ def plot_training(runs):
     for ax in (ax_acc, ax_loss):
         ax.set_xlabel("epoch (full-batch gradient step)")
         ax.legend(loc="center right", fontsize=8)
-    return fig
+    parts = []
+    for label, losses, accuracies in runs:
+        losses, accuracies = np.asarray(losses, dtype=float), np.asarray(accuracies, dtype=float)
+        parts.append(f"{label}: accuracy {accuracies[0]:.2f} at the start, {accuracies[-1]:.2f} after "
+                     f"{len(accuracies) - 1} epochs; loss ends at {_g(losses[-1] / losses[0])} of its start")
+    alt = ("Training curves, two line plots against the epoch: training accuracy (left) and the loss "
+           "divided by its starting value (right). " + ". ".join(parts) + ".")
+    return describe(fig, alt)
