@@ -1,7 +1,8 @@
 """The instructor's report: one offline HTML page from the gradebook.
 
 Score distribution per question, the failure rate of every autograded test cell (the most common
-mistake first), and who still needs manual grading.
+mistake first), the misconceptions the tests named (grading/misconceptions.py, not-attempted
+apart), who still needs manual grading, and the similarity section.
 
     python -m grading.report [--out reports/report.html]
 """
@@ -137,8 +138,9 @@ th{{background:#eef}}</style></head><body>
 def write_report(out, db_url=None):
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    from grading import misconceptions
     from grading.similarity import report_section
-    out.write_text(render(*collect(db_url), similarity_section=report_section()))
+    out.write_text(render(*collect(db_url), similarity_section=misconceptions.report_section() + report_section()))
     return out
 
 

@@ -98,3 +98,27 @@ def test_report_numbers_match_the_gradebook(graded_class):
     assert "q1_cross_entropy_gradient: derivation" in queue["q1_flipped_sign"]
     assert "untouched" not in queue, "nothing written, nothing to grade by hand"
     assert "q1_" not in queue.get("broken_json", ""), "an unreadable notebook has nothing to grade by hand"
+
+
+def test_report_ranks_misconceptions_with_not_attempted_apart(graded_class):
+    """One mistake counts once per student (not once per failing cell), under the hint the tests
+    give for it; a student who wrote nothing is 'not attempted', never a misconception."""
+    from grading import misconceptions
+    ranked, skipped = misconceptions.collect(graded_class["root"])
+    by_label = {(m.function, m.label): m for m in ranked}
+    minus_one = by_label[("ce_grad_logits", "the correct class's entry is P_c - 1: did you leave out the -1?")]
+    assert minus_one.students == {"q1_no_minus_one", "q1_wrong_q2_right"}
+    assert "did you leave out the -1?" in minus_one.example
+    assert not [m for m in ranked if m.function == "ce_grad_logits" and m is not minus_one
+                and m.students & {"q1_no_minus_one"}], "one mistake, one misconception per student"
+    assert all("untouched" not in m.students for m in ranked)
+    assert "untouched" in skipped["softmax"] and "untouched" in skipped["two_layer"]
+    assert "reference" not in {s for m in ranked for s in m.students}
+    counts = [len(m.students) for m in ranked]
+    assert counts == sorted(counts, reverse=True)
+    root = graded_class["root"]
+    run([sys.executable, "-m", "grading.report", "--out", str(root / "report-m.html")], cwd=root)
+    page = (root / "report-m.html").read_text()
+    section = re.search(r'<table id="misconceptions">(.*?)</table>', page, re.S).group(1)
+    assert "did you leave out the -1?" in section and "q1_no_minus_one" in section
+    assert re.search(r'<img alt="Bar chart of the most common misconceptions[^"]+" src="data:image/png', page)

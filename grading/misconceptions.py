@@ -1,0 +1,128 @@
+"""The instructor's report names misconceptions, not only test cells.
+
+Several test cells of a function fail together for one mistake, and a student who never wrote a
+function fails all of its cells without holding any misconception. So the report reads the
+verdicts the grader wrote into the graded copies (``autograded/<student>/<assignment>/``) and,
+per function (the answer cell a test cell is named after):
+
+- a test that failed because the stub still raises ``NotImplementedError`` counts the student
+  as **not attempted** for that function, listed apart;
+- a failure whose message carries a hint (``-- hint: ...``: the tests name the common mistakes)
+  counts under that hint (the first one in the notebook, so one mistake counts once);
+- any other failure counts under the group of that function's cells that failed together for
+  the student ("fails test_a, test_b").
+
+Each misconception: how many students, which ones, and one example message.
+"""
+import html
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grading.course import ASSIGNMENT, COURSE_ROOT
+
+HINT = re.compile(r"-- hint:\s*(.+?)(?:\n|$)")
+
+
+@dataclass
+class Misconception:
+    function: str
+    label: str
+    students: set = field(default_factory=set)
+    example: str = ""
+
+
+def _owner(test_id, answers):
+    """The answer cell a test cell belongs to: the longest answer id it is named after."""
+    owners = [a for a in answers if test_id.startswith(f"test_{a}_")]
+    return max(owners, key=len) if owners else test_id.removeprefix("test_")
+
+
+def _is_test(cell):
+    meta = cell.metadata.get("nbgrader")
+    return cell.cell_type == "code" and isinstance(meta, dict) and meta.get("grade") and not meta.get("solution")
+
+
+def collect(root=COURSE_ROOT):
+    """(misconceptions most common first, {function: students who did not attempt it})."""
+    import nbformat
+    found, skipped = {}, {}
+    for path in sorted(Path(root, "autograded").glob(f"*/{ASSIGNMENT}/*.ipynb")):
+        student = path.parts[-3]
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception:  # a graded copy that cannot be read has nothing to say here
+            continue
+        answers = [c.metadata["nbgrader"].get("grade_id") for c in nb.cells
+                   if isinstance(c.metadata.get("nbgrader"), dict) and c.metadata["nbgrader"].get("solution")]
+        failing = {}
+        for cell in nb.cells:
+            if not _is_test(cell):
+                continue
+            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            if errors:
+                failing.setdefault(_owner(cell.metadata["nbgrader"].get("grade_id", ""), answers), []).append(
+                    (cell.metadata["nbgrader"].get("grade_id", ""), errors[0]))
+        for function, failures in failing.items():
+            if any(e.get("ename") == "NotImplementedError" for _, e in failures):
+                skipped.setdefault(function, set()).add(student)
+                continue
+            # one mistake per student and function: the first hint in notebook order names it
+            hinted = [(m.group(1).strip()[:200], e) for _, e in failures
+                      for m in [HINT.search(e.get("evalue", ""))] if m]
+            label, error = hinted[0] if hinted else ("fails " + ", ".join(sorted(g for g, _ in failures)), failures[0][1])
+            item = found.setdefault((function, label), Misconception(function, label))
+            item.students.add(student)
+            item.example = item.example or f"{error.get('ename', 'Error')}: {error.get('evalue', '')}"[:400]
+    ranked = sorted(found.values(), key=lambda m: (-len(m.students), m.function, m.label))
+    return ranked, {f: sorted(s) for f, s in sorted(skipped.items())}
+
+
+def describe(ranked, top=8):
+    """The bar chart in words (its alt text)."""
+    if not ranked:
+        return "No misconceptions: every attempted function passed its tests."
+    parts = [f"{m.function}, {m.label}: {len(m.students)} students" for m in ranked[:top]]
+    return "Bar chart of the most common misconceptions, by number of students. " + "; ".join(parts) + "."
+
+
+def _chart(ranked, top=8):
+    import base64
+    import io
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    shown = ranked[:top][::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(shown) + 1))
+    ax.barh([f"{m.function}: {m.label[:50]}" for m in shown], [len(m.students) for m in shown], color="#a5553b")
+    ax.set_xlabel("students")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def report_section(root=COURSE_ROOT):
+    """The report's misconceptions section (everything from the notebooks escaped)."""
+    def e(value):
+        return html.escape(str(value), quote=True)
+    ranked, skipped = collect(root)
+    rows = "\n".join(
+        f"<tr><td>{i}</td><td><code>{e(m.function)}</code></td><td>{e(m.label)}</td><td>{len(m.students)}</td>"
+        f"<td>{e(', '.join(sorted(m.students)))}</td><td><pre>{e(m.example)}</pre></td></tr>"
+        for i, m in enumerate(ranked, 1)) or "<tr><td colspan=6>none</td></tr>"
+    not_attempted = "\n".join(
+        f"<tr><td><code>{e(f)}</code></td><td>{len(s)}</td><td>{e(', '.join(s))}</td></tr>"
+        for f, s in skipped.items()) or "<tr><td colspan=3>everyone attempted everything</td></tr>"
+    chart = (f'<img alt="{e(describe(ranked))}" src="data:image/png;base64,{_chart(ranked)}">' if ranked else "")
+    return f"""<h2>Misconceptions</h2>
+<p>The mistakes the tests named (their hints), or the cells of a function that failed together,
+most common first. Students who never wrote a function are listed apart, below.</p>
+{chart}
+<table id="misconceptions"><tr><th>#</th><th>function</th><th>misconception</th><th>students</th><th>who</th><th>example</th></tr>
+{rows}</table>
+<h2>Not attempted</h2>
+<table id="not-attempted"><tr><th>function</th><th>students</th><th>who</th></tr>
+{not_attempted}</table>
+"""
