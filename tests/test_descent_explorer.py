@@ -20,6 +20,7 @@ GLOBAL = "Reached the global minimum"
 LOCAL = "Stopped in a local minimum"
 STUCK = "Stuck on the flat region (zero gradient)"
 DIVERGED = "Diverged"
+MOVING = "Still on the way"
 NOT_WRITTEN = "Write gradient_descent first"
 
 
@@ -94,6 +95,19 @@ def test_bouncing_off_a_bump_onto_the_plateau_is_stuck(explorer):
     explorer.lr_slider.value = 3.0
     assert explorer.status.value.startswith(STUCK), explorer.status.value
     assert not np.array_equal(explorer.trajectory[0], explorer.trajectory[-1])
+
+
+def test_a_run_creeping_onto_the_plateau_is_stuck_not_told_to_add_steps():
+    """Steps that keep shrinking next to the flat region never get out: more steps do not help."""
+    trajectory, status = de.run_descent(reference_descent, 0.1413, (2.971, 2.694), 170)
+    assert status.startswith(STUCK) and "add steps" not in status, status
+    longer, _ = de.run_descent(reference_descent, 0.1413, (2.971, 2.694), 1700)
+    assert abs(ls.loss(longer[-1])) < 1e-6, "ten times the steps should not have got it anywhere"
+
+
+def test_a_run_creeping_into_a_dip_is_on_its_way_but_says_it_is_slow():
+    trajectory, status = de.run_descent(reference_descent, 0.0169, (-0.573, -1.809), 29)
+    assert status.startswith(MOVING) and "tiny" in status, status
 
 
 def test_a_slider_change_redraws_path_and_loss(explorer):
