@@ -24,7 +24,7 @@ from traitlets import Integer
 
 from grading.channel import KernelChannel, KernelDied, KernelHung, channel_client
 from grading.sandbox import SandboxKernelManager, enabled
-from grading.verdicts import TrustedTests, is_test_cell
+from grading.verdicts import TrustedTests, is_test_cell, student_sources
 
 
 def _output_bytes(output):
@@ -55,6 +55,7 @@ class SandboxedExecute(Execute):
         self._master = _master_cells(resources or {})
         self._cell_bytes, self._notebook_bytes, self._cut = {}, 0, set()
         self._counter = 0
+        self._sources = {}
         try:
             return super().preprocess(nb, resources, km=km)
         except DeadKernelError as err:
@@ -85,18 +86,20 @@ class SandboxedExecute(Execute):
                                        traceback=[f"NotebookBudgetExceeded: {message}"])]
             return cell
         if is_test_cell(cell):
-            return self._judge(cell)
+            return self._judge(cell, cell_index)
+        student_sources([cell], self._sources)  # what a later test's inspect.getsource reads
         return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
 
     execute_cell = run_sync(async_execute_cell)  # nbclient binds its own coroutine here
 
-    def _judge(self, cell):
+    def _judge(self, cell, cell_index):
         """A test cell, run on this side against the kernel; its verdict becomes its output."""
         if self._tests is None:
             self._tests = TrustedTests(self._master["setup"], self._master["helpers"], self._channel(),
                                        self.timeout)
             for problem in self._tests.setup_errors:
                 self.log.error("A set-up statement for the tests failed on the grader's side: %s", problem)
+        self._tests.sources = self._sources
         deadline = time.monotonic() + min(self.timeout or 60, max(self._left(), 0.5))
         try:
             cell.outputs = self._tests.run(self._test_source(cell), deadline)

@@ -39,8 +39,11 @@ JupyterLab, where they run in the kernel as ordinary cells):
   re-raised here, and the test's ``np.errstate`` is applied to each call.
 - **Time**: a test cell gets the per-cell timeout (``Execute.timeout``) for itself and every
   call it makes; a student function still running then is interrupted and the test fails.
-- **Tests that inspect source** (for example "no Python loop") should read the student's cell
-  from the notebook on this side; the channel offers no source lookup.
+- **Tests that inspect source** (for example "no Python loop") call ``inspect.getsource`` on
+  the student's function, as they would in a kernel. Here the source comes from the notebook
+  being graded, never from the kernel: the ``def`` that last binds the name in a code cell before
+  the test (read as text, never run). If the name's last binding is not a ``def`` (an
+  assignment, an import), ``getsource`` raises ``OSError`` and the test should fail.
 """
 import ast
 import builtins
@@ -54,7 +57,7 @@ from pathlib import Path
 
 from nbformat.v4 import new_output
 
-from grading.channel import KernelDied, KernelHung
+from grading.channel import KernelDied, KernelHung, StudentFunction
 
 MAX_TEST_STDOUT = 20_000  # characters of what a test cell itself prints
 
@@ -119,11 +122,47 @@ def _helpers_from(folder):
         sys.path.remove(folder)
 
 
+def student_sources(cells, found=None):
+    """{name: source of the def} for names whose last top-level binding in these code cells is
+    a ``def`` (the notebook's text, parsed and never run); other bindings remove the name.
+    ``found``: a dict from earlier cells to update in place."""
+    from IPython.core.inputtransformer2 import TransformerManager
+    found = {} if found is None else found
+    for cell in cells:
+        if cell.get("cell_type") != "code":
+            continue
+        try:
+            text = TransformerManager().transform_cell(cell.get("source", ""))
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                found[node.name] = "\n".join(text.splitlines()[start - 1:node.end_lineno]) + "\n"
+            else:
+                for name in _bound_and_loaded(ast.Module(body=[node], type_ignores=[]))[0]:
+                    found.pop(name, None)
+    return found
+
+
+def _source_stand_in(name, source):
+    """A function object whose ``inspect.getsource`` is ``source`` (registered in linecache
+    under a name of its own); its code is a stub, the student's code is never compiled here."""
+    import linecache
+    import types
+    filename = f"<student's {name}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    stub = compile(f"def {name}():\n    pass\n", filename, "exec").co_consts[0]
+    return types.FunctionType(stub, {})
+
+
 class TrustedTests:
     """The test cells of one notebook, run on the grader's side against one student kernel."""
 
     def __init__(self, setup_sources, helpers_folder, channel, timeout):
         self.channel, self.timeout = channel, timeout
+        self.sources = {}  # the student's defs by name (student_sources), for inspect.getsource
         self.namespace = {"__name__": "__grading_tests__", "__builtins__": builtins}
         self.count = 0
         self.setup_errors = []  # a set-up statement that fails costs the tests that need it, no more
@@ -151,6 +190,9 @@ class TrustedTests:
             bound, loaded = _bound_and_loaded(tree)  # a name may be read before it is bound, or only rebound
             wanted = {n for n in bound | loaded if n not in self.namespace and not hasattr(builtins, n)}
             student = self.channel.describe(wanted) if wanted else {}
+            for name, value in student.items():
+                if isinstance(value, StudentFunction) and name in self.sources:
+                    value.__wrapped__ = _source_stand_in(name, self.sources[name])
             scope = dict(self.namespace)
             scope.update(student)
             self.channel.scope, self.channel.resolved = scope, student

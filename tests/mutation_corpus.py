@@ -104,6 +104,8 @@ MUTANTS = {
             "no_minus_one": "def batch_grad_loop(W, X, y):\n    G = np.zeros(W.shape)\n    for r in range(X.shape[0]):\n        z = X[r] @ W; e = np.exp(z - z.max()); p = e / e.sum()\n        G += np.outer(X[r], p)\n    return G / X.shape[0]",
         },
         "batch_grad_vectorized": {
+            "python_loop": "def batch_grad_vectorized(W, X, y):\n    G = np.zeros(W.shape)\n    for r in range(X.shape[0]):\n        z = X[r] @ W; e = np.exp(z - z.max()); p = e / e.sum(); p[y[r]] -= 1.0\n        G += np.outer(X[r], p)\n    return G / X.shape[0]",
+            "comprehension": "def batch_grad_vectorized(W, X, y):\n    rows = [np.exp(X[r] @ W - (X[r] @ W).max()) for r in range(len(y))]\n    P = np.array([row / row.sum() for row in rows]); P[np.arange(len(y)), y] -= 1.0\n    return X.T @ P / len(y)",
             "sum": "def batch_grad_vectorized(W, X, y):\n    Z = X @ W; E = np.exp(Z - Z.max(axis=1, keepdims=True)); P = E / E.sum(axis=1, keepdims=True)\n    P[np.arange(len(y)), y] -= 1.0\n    return X.T @ P",
             "unstable": "def batch_grad_vectorized(W, X, y):\n    E = np.exp(X @ W); P = E / E.sum(axis=1, keepdims=True)\n    P[np.arange(len(y)), y] -= 1.0\n    return X.T @ P / len(y)",
             "softmax_whole_batch": "def batch_grad_vectorized(W, X, y):\n    Z = X @ W; E = np.exp(Z - Z.max()); P = E / E.sum()\n    P[np.arange(len(y)), y] -= 1.0\n    return X.T @ P / len(y)",

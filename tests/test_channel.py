@@ -249,3 +249,21 @@ def test_a_test_that_fails_before_putting_a_name_back_leaves_nothing_behind(kern
     assert failed[0]["evalue"] == "before putting it back"
     assert tests.run("assert outer(1) == 20, outer(1)") == []  # the student's inner again
     assert tests.run("assert _own(1) == 2") == []  # what the failed test bound otherwise stays
+
+
+def test_a_test_reads_the_students_source_from_the_notebook_never_from_the_kernel(kernel, tmp_path):
+    import nbformat.v4 as v4
+    from grading.verdicts import student_sources
+    km, channel = kernel
+    km.student_runs("def looped(xs):\n    return [x for x in xs]\n")
+    cells = [v4.new_code_cell("def looped(xs):\n    # honest\n    return list(xs)\n"),
+             v4.new_code_cell("%matplotlib inline\ndef helper():\n    pass\nhelper = 3\n")]
+    sources = student_sources(cells)
+    assert sources == {"looped": "def looped(xs):\n    # honest\n    return list(xs)\n"}  # helper rebound
+    tests = TrustedTests([], tmp_path, channel, 10)
+    tests.sources = sources
+    check = "import inspect\nsrc = inspect.getsource(looped)\nassert 'for' not in src and 'honest' in src, src\n"
+    assert tests.run(check) == []
+    tests.sources = {}
+    failed = tests.run("import inspect\ninspect.getsource(looped)\n")
+    assert failed and failed[-1]["ename"] in ("OSError", "TypeError")

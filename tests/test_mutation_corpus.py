@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from grading.channel import KernelChannel, channel_client  # noqa: E402
 from grading.course import ASSIGNMENT  # noqa: E402
 from grading.sample_class import solution_code  # noqa: E402
-from grading.verdicts import TrustedTests, is_test_cell, setup_statements  # noqa: E402
+from grading.verdicts import TrustedTests, is_test_cell, setup_statements, student_sources  # noqa: E402
 from mutation_corpus import CORRECT, MUTANTS  # noqa: E402
 
 SOURCE = REPO / "source" / ASSIGNMENT
@@ -68,6 +68,8 @@ class Bench:
         for gid, code in self.answers:
             self._run(source if gid == cell else code)
         tests = TrustedTests(self.setup, RELEASE, self.channel, 10)
+        tests.sources = student_sources([nbformat.v4.new_code_cell(source if gid == cell else code)
+                                         for gid, code in self.answers])
         names = TESTS_OF.get(cell) or [g for g in self.tests if self._owner(g) == cell]
         assert names, f"no test cells for {cell}"
         return {name for name in names if tests.run(self.tests[name])}
