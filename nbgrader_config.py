@@ -80,6 +80,9 @@ c.Exchange.assignment_dir = COURSE_ROOT
 # script, event handler, javascript: URL or frame in an answer reaches the page (grading/sanitize.py).
 c.HTMLExporter.preprocessors = ["grading.sanitize.SanitizeStudentHTML"]
 c.HTMLExporter.filters = {"markdown2html": "grading.sanitize.SanitizedMarkdown"}
+# Math in it is MathML (renders offline, no MathJax needed); feedback pages get a lang and
+# readable colours (axe-core, WCAG 2.1 AA), the formgrader's pages the same from grading/formgrader_csp.py.
+c.GenerateFeedback.exporter_class = "grading.sanitize.FeedbackHTMLExporter"
 # Formgrader pages get a Content-Security-Policy without 'unsafe-inline' for scripts. The Jupyter
 # server reads no config from the course root, but its formgrader reads this file when it starts:
 # this installs the policy on that server (and does nothing in nbgrader commands).

@@ -8,7 +8,8 @@ the second wall if it ever misses something. On ``<base_url>/formgrader/...``:
     connect-src 'self' (the formgrader's API), object-src/frame-src/base-uri 'none',
     form-action 'self', frame-ancestors 'self' (JupyterLab shows the formgrader in an iframe)
 
-and files a student submitted, served by the formgrader next to a submission
+Its pages also get ``accessible_formgrader_page`` (a lang, readable colours, labels on the
+grading fields: what axe-core found). And files a student submitted, served by the formgrader next to a submission
 (``SubmissionFilesHandler``), additionally get ``sandbox``: an HTML file there opened by the
 instructor runs in an opaque origin without scripts.
 
@@ -137,6 +138,33 @@ def _route_table():
             for spec in handlers.default_handlers + apihandlers.default_handlers]
 
 
+def _field(tag, css_class, id_suffix):
+    return re.compile(rf'<{tag}\b(?=[^>]*\bclass="{css_class}")(?=[^>]*\bid="([^"<>]+){id_suffix}")'
+                      r'(?![^>]*\baria-label=)')
+
+
+# nbgrader's grading fields (formgrade/index.html.j2), in any attribute order, and their labels
+_GRADING_FIELDS = (
+    (_field("input", "score tabbable", ""), "input", "score for {}"),
+    (_field("input", "extra-credit tabbable", "_extra_credit"), "input", "extra credit for {}"),
+    (_field("textarea", "comment tabbable", "-comment"), "textarea", "comment on {}"),
+)
+# its navigation bar puts a <ul> straight inside a <ul> (axe: "list")
+_NESTED_NAV = re.compile(r'<ul class="nav text-center">(\s*<ul class="breadcrumb">.*?</ul>\s*)</ul>', re.S)
+
+
+def accessible_formgrader_page(page):
+    """A formgrader page with what axe-core found fixed: grading/sanitize.py's
+    ``accessible_page`` (a lang, readable colours), a label on each of nbgrader's unlabelled
+    grading fields (score, extra credit, comment of a cell, named by the cell's grade id), and
+    the navigation bar's breadcrumb not nested as a list item-less list."""
+    from grading.sanitize import accessible_page
+    for pattern, tag, label in _GRADING_FIELDS:
+        page = pattern.sub(lambda m: f'<{tag} aria-label="{label.format(m.group(1))}"', page)
+    page = _NESTED_NAV.sub(lambda m: f'<div class="nav text-center">{m.group(1)}</div>', page, count=1)
+    return accessible_page(page)
+
+
 def make_transform(base_url, mathjax_url=""):
     """A tornado OutputTransform class setting the policy on ``<base_url>formgrader/...``."""
     from nbgrader.server_extensions.formgrader.handlers import SubmissionFilesHandler
@@ -157,6 +185,11 @@ def make_transform(base_url, mathjax_url=""):
                 handler = next((cls for pattern, cls in routes if pattern.match(local)), None)
                 origin = f"{self.request.protocol}://{self.request.host}"
                 page = chunk.decode("utf-8", "replace") if "html" in headers.get("Content-Type", "") else ""
+                if page and finishing and handler is not SubmissionFilesHandler and "<html" in page[:500]:
+                    page = accessible_formgrader_page(page)
+                    chunk = page.encode("utf-8")
+                    if "Content-Length" in headers:
+                        headers["Content-Length"] = str(len(chunk))
                 headers["Content-Security-Policy"] = policy(
                     origin, base_url, page, sandbox=handler is SubmissionFilesHandler,
                     mathjax_url=mathjax_url)

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 import nh3
 from jinja2 import pass_context
+from nbconvert.exporters import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import Preprocessor
 from traitlets.config import Configurable
@@ -248,3 +249,80 @@ class SanitizedMarkdown(Configurable):
         )
         rendered = MarkdownWithMath(renderer=renderer).render(source)
         return renderer.put_back(clean_html(rendered))
+
+
+# --- pages people can read: accessibility fixes on the rendered page ------------------------
+# axe-core (WCAG 2.1 AA) on nbconvert's classic page as nbgrader styles it found: syntax colours
+# below 4.5:1 on the code background, links told from text by colour alone, long code lines in
+# scrolling boxes a keyboard cannot reach, no ``lang`` on <html>. Fixed by a style sheet added at
+# the end of <head> and a lang attribute (feedback: ``FeedbackHTMLExporter``; formgrader: its
+# response transform in grading/formgrader_csp.py).
+CODE_BACKGROUND = "#f5f5f5"
+
+
+def _luminance(hex_colour):
+    rgb = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a, b):
+    """WCAG contrast ratio of two #rrggbb colours."""
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def readable(colour, background=CODE_BACKGROUND, ratio=4.6):
+    """``colour`` darkened just enough to reach ``ratio`` against ``background``."""
+    rgb = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+    while contrast("#%02x%02x%02x" % tuple(rgb), background) < ratio and any(rgb):
+        rgb = [max(0, int(c * 0.95)) for c in rgb]
+    return "#%02x%02x%02x" % tuple(rgb)
+
+
+def accessible_css():
+    """The style sheet: darker syntax colours where the pygments style nbconvert uses is too
+    light, underlined links, wrapped code, readable links on the blue panel headings."""
+    from pygments.formatters import HtmlFormatter
+    rules = []
+    for line in HtmlFormatter(style="default").get_style_defs(".highlight").splitlines():
+        m = re.match(r"(\.highlight \.[\w-]+) \{.*?(?<![-\w])color: #([0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})\b", line)
+        if not m:
+            continue
+        hex_colour = m.group(2) if len(m.group(2)) == 6 else "".join(c * 2 for c in m.group(2))
+        if contrast("#" + hex_colour, CODE_BACKGROUND) < 4.5:
+            rules.append(f"{m.group(1)} {{ color: {readable('#' + hex_colour)} }}")
+    rules += [
+        "a { text-decoration: underline; }",
+        "a, a:visited { color: #1f5a8f; }",
+        "div.nbgrader_cell.panel-primary .panel-heading a, .panel-primary > .panel-heading a { color: #ffffff; }",
+        # bootstrap 3's buttons and navigation bar (the formgrader): white on these is 4.5:1 or more
+        ".btn-success { background-color: #2d7a2d; border-color: #266a26; }",
+        ".btn-danger { background-color: #b52b27; border-color: #a02622; }",
+        ".btn-warning { background-color: #9a5b00; border-color: #8a5100; }",
+        ".btn-primary { background-color: #286090; border-color: #204d74; }",
+        ".btn-info { background-color: #1b6d85; border-color: #175e72; }",
+        # the formgrader's own (formgrade.css: translucent colours over the blue panel heading)
+        ".scoring-buttons button { background-color: #286090; }",
+        ".scoring-buttons button.btn-success, .scoring-buttons button.btn-success:hover { background-color: #2d7a2d; border-color: #1e521e; }",
+        ".scoring-buttons button.btn-danger, .scoring-buttons button.btn-danger:hover { background-color: #b52b27; border-color: #782d2d; }",
+        ".scoring-buttons button.btn-warning, .scoring-buttons button.btn-warning:hover { background-color: #9a5b00; border-color: #6b3f00; }",
+        ".navbar-default a, .navbar-default .navbar-nav > li > a, .breadcrumb > .active { color: #555555; }",
+        ".highlight pre, .output_area pre, .output pre { white-space: pre-wrap; overflow-wrap: anywhere; overflow: visible; }",
+    ]
+    return "\n".join(rules)
+
+
+def accessible_page(page, lang="en"):
+    """An HTML page with ``lang`` on <html> (if missing) and the style sheet at the end of <head>."""
+    page = re.sub(r"<html(?![^>]*\blang=)", f'<html lang="{lang}"', page, count=1, flags=re.I)
+    return page.replace("</head>", f'<style type="text/css">\n{accessible_css()}\n</style>\n</head>', 1)
+
+
+class FeedbackHTMLExporter(HTMLExporter):
+    """nbconvert's HTMLExporter (as ``generate_feedback`` configures it) whose pages pass axe:
+    see ``accessible_page``. Set as ``GenerateFeedback.exporter_class``."""
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        output, resources = super().from_notebook_node(nb, resources, **kw)
+        return accessible_page(output, self.language_code or "en"), resources

@@ -13,7 +13,11 @@ from course_helpers import REPO
 from grading import formgrader_csp, report
 from grading.course import load_config
 from grading.feedback_filter import HideHiddenTests
-from grading.sanitize import clean_html
+from grading.sanitize import MATHML_ATTRIBUTES, MATHML_TAGS, clean_html
+
+# every MathML element name a page could hold outside the converter's <math> (for ``dangers``)
+MATHML_ELEMENTS_ANY = MATHML_TAGS | {"maction", "mglyph", "malignmark", "annotation-xml", "mlabeledtr",
+                                     "mfenced", "mmultiscripts", "mprescripts", "none"}
 
 PAYLOAD = "window.__pwned=1"
 HOSTILE = [
@@ -49,14 +53,18 @@ class _Elements(HTMLParser):
         self.found.append((tag, dict(attrs)))
 
 
-def dangers(page, ignore=()):
+def dangers(page, ignore=(), mathml=False):
     """Everything in an HTML string that could run script or leave the page, as a browser sees it
-    (``ignore``: (tag, attribute) pairs that are the page's own, like nbgrader's styled inputs)."""
+    (``ignore``: (tag, attribute) pairs that are the page's own, like nbgrader's styled inputs;
+    ``mathml``: <math> allowed when it holds only the converter's presentation MathML)."""
     parser = _Elements()
     parser.feed(page)
     bad = []
     for tag, attrs in parser.found:
-        if tag in DANGEROUS_TAGS:
+        if mathml and tag in MATHML_TAGS:
+            bad += [f"{tag}[{name}]" for name in attrs if name not in MATHML_ATTRIBUTES.get(tag, ())]
+            continue
+        if tag in DANGEROUS_TAGS or tag.startswith("m") and tag in MATHML_ELEMENTS_ANY:
             bad.append(tag)
         for name, value in attrs.items():
             value = re.sub(r"[\s\x00-\x1f]", "", value or "").lower()
@@ -140,10 +148,12 @@ def test_formgrader_page_with_the_course_config_has_no_student_script():
     page = _formgrade_page(_hostile_notebook(), load_config(REPO))
     part = _notebook_part(page)
     # (nbgrader's score boxes carry style="width: 4em" and style="margin-left: 1em")
-    assert dangers(part, ignore={("input", "style"), ("span", "style")}) == []
+    assert dangers(part, ignore={("input", "style"), ("span", "style")}, mathml=True) == []
     assert PAYLOAD not in part  # not even as an attribute value left somewhere
-    # ordinary content as markdown renders it: math left for MathJax, table, code, image
-    assert "$\\partial L/\\partial z_j = P_j - y_j$" in part and "$a&lt;b$" in part
+    # ordinary content as markdown renders it: math as MathML (the student's own <math> is
+    # dropped: only the two formulas of the answer are there), table, code, image
+    assert part.count("<math") == 2, part.count("<math")
+    assert 'alttext="\\partial L/\\partial z_j = P_j - y_j"' in part and "<mo>&lt;</mo>" in part
     assert "<table>" in part and "<code>&lt;script&gt;</code>" in part
     assert 'src="https://example.org/f.png"' in part and "<b>kept</b>" in part
     assert "data:image/svg+xml;base64," in part  # an SVG output shown as an image
@@ -180,7 +190,7 @@ def test_feedback_exporter_gets_the_same_cleaning(tmp_path):
     page, _ = exporter.from_notebook_node(nb, resources={"nbgrader": grades})
     body = page[page.index("<body"):]
     # the page's own <script> (MathJax) and <style> blocks are nbconvert's; none carries the payload
-    assert [d for d in dangers(body) if d not in ("script", "style")] == []
+    assert [d for d in dangers(body, mathml=True) if d not in ("script", "style")] == []
     assert PAYLOAD not in page
 
 
@@ -287,3 +297,65 @@ def test_report_escapes_every_gradebook_string(tmp_path):
     assert "q1&lt;script&gt;" in page and "why&amp;&lt;i&gt;" in page
     assert 'http-equiv="Content-Security-Policy"' in page and "script-src" not in page
     assert re.search(r"default-src 'none'", page)
+
+
+# --- math as MathML, pages that pass axe ----------------------------------------------------
+
+def _markdown_html(source):
+    """One markdown cell through the course's HTMLExporter: the rendered cell's HTML."""
+    from nbconvert.exporters import HTMLExporter
+    page, _ = HTMLExporter(config=load_config(REPO)).from_notebook_node(
+        new_notebook(cells=[new_markdown_cell(source)]))
+    return page[page.index('<div class="jp-Cell'):page.rindex("</main>")]
+
+
+def test_math_becomes_mathml_and_only_the_converters_mathml_gets_through():
+    from grading.sanitize import MathMLRenderer
+    nonce_like = "mathml0123456789abcdefn0e"  # what a placeholder looks like, typed by a student
+    part = _markdown_html(
+        "## Loss $L$\n\nInline $\\frac{\\partial L}{\\partial z_j} = P_j - y_j$, and a display\n\n"
+        "$$L = -\\sum_j y_j \\log(P_j)$$\n\n"
+        "Raw: <math><mi>typed</mi><maction actiontype='statusline'>m</maction></math> "
+        f"{nonce_like} and $\\unknowncommand{{x}}$ left as written.")
+    assert part.count("<math") == 3, part
+    assert "<mfrac>" in part and 'display="block"' in part and "<msub>" in part
+    assert "typed" not in part and "maction" not in part  # the student's own MathML is dropped
+    assert nonce_like in part  # a placeholder of another render is just text
+    assert "$\\unknowncommand{x}$" in part  # unreadable LaTeX: as written, not an error box
+    assert not re.search(r"\$[^$<]*\\frac", part) and "\\sum" not in part.replace('alttext="L = -\\sum', "")
+    heading = re.search(r"<h2[^>]*>", part).group(0)
+    assert "<math" not in heading and "mathml" not in heading  # a formula in a heading: a clean id
+    assert dangers(part, mathml=True) == []
+    assert isinstance(MathMLRenderer().nonce, str) and MathMLRenderer().nonce != MathMLRenderer().nonce
+
+
+def test_latex_output_shown_as_mathml():
+    from grading.sanitize import SanitizeStudentHTML
+    cell = new_code_cell("x", outputs=[new_output("display_data", data={
+        "text/latex": "$$\\frac{1}{2}$$", "text/plain": "1/2"})])
+    nb, _ = SanitizeStudentHTML().preprocess(new_notebook(cells=[cell]), {})
+    html = nb.cells[0].outputs[0]["data"]["text/html"]
+    assert html.startswith("<math") and "<mfrac>" in html
+
+
+def test_accessible_css_reaches_wcag_contrast():
+    from grading.sanitize import CODE_BACKGROUND, accessible_css, contrast, readable
+    css = accessible_css()
+    syntax = re.findall(r"\.highlight \.[\w-]+ \{ color: (#[0-9a-f]{6}) \}", css)
+    assert len(syntax) >= 10, css  # pygments' default style has that many too-light colours
+    assert all(contrast(c, CODE_BACKGROUND) >= 4.5 for c in syntax)
+    assert contrast("#aa22ff", CODE_BACKGROUND) < 4.5 <= contrast(readable("#aa22ff"), CODE_BACKGROUND)
+    assert "text-decoration: underline" in css
+
+
+def test_feedback_and_formgrader_pages_get_lang_and_labels():
+    from nbgrader.converters import GenerateFeedback
+    from grading.sanitize import FeedbackHTMLExporter
+    assert GenerateFeedback(config=load_config(REPO)).exporter_class is FeedbackHTMLExporter
+    page = formgrader_csp.accessible_formgrader_page(_formgrade_page(_hostile_notebook(), load_config(REPO)))
+    assert re.search(r'<html[^>]*\blang="en"', page)
+    fields = re.findall(r"<(?:input|textarea)\b[^>]*>", page)
+    graded = [f for f in fields if re.search(r'class="(score|extra-credit|comment) tabbable"', f)]
+    assert len(graded) >= 3 and all("aria-label=" in f for f in graded), graded
+    assert 'aria-label="comment on derivation"' in page
+    assert not re.search(r'<ul class="nav text-center">\s*<ul', page)  # no list straight in a list
