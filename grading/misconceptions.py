@@ -5,8 +5,9 @@ function fails all of its cells without holding any misconception. So the report
 verdicts the grader wrote into the graded copies (``autograded/<student>/<assignment>/``) and,
 per function (the answer cell a test cell is named after):
 
-- a test that failed because the stub still raises ``NotImplementedError`` counts the student
-  as **not attempted** for that function, listed apart;
+- a test that failed because the stub still raises ``NotImplementedError`` (or a name the
+  answer cell should define does not exist) counts the student as **not attempted** for that
+  function, listed apart;
 - a failure whose message carries a hint (``-- hint: ...``: the tests name the common mistakes)
   counts under that hint (the first one in the notebook, so one mistake counts once);
 - any other failure counts under the group of that function's cells that failed together for
@@ -32,10 +33,11 @@ class Misconception:
     example: str = ""
 
 
-def _owner(test_id, answers):
-    """The answer cell a test cell belongs to: the longest answer id it is named after."""
+def _owner(test_id, answers, previous):
+    """The answer cell a test cell belongs to: the longest answer id it is named after, else the
+    answer cell just before it (``test_n_weights`` belongs to ``figure_1_facts``)."""
     owners = [a for a in answers if test_id.startswith(f"test_{a}_")]
-    return max(owners, key=len) if owners else test_id.removeprefix("test_")
+    return max(owners, key=len) if owners else (previous or test_id.removeprefix("test_"))
 
 
 def _is_test(cell):
@@ -55,16 +57,20 @@ def collect(root=COURSE_ROOT):
             continue
         answers = [c.metadata["nbgrader"].get("grade_id") for c in nb.cells
                    if isinstance(c.metadata.get("nbgrader"), dict) and c.metadata["nbgrader"].get("solution")]
-        failing = {}
+        failing, previous = {}, None
         for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader")
+            if isinstance(meta, dict) and meta.get("solution") and cell.cell_type == "code":
+                previous = meta.get("grade_id")
             if not _is_test(cell):
                 continue
             errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
             if errors:
-                failing.setdefault(_owner(cell.metadata["nbgrader"].get("grade_id", ""), answers), []).append(
-                    (cell.metadata["nbgrader"].get("grade_id", ""), errors[0]))
+                failing.setdefault(_owner(meta.get("grade_id", ""), answers, previous), []).append(
+                    (meta.get("grade_id", ""), errors[0]))
         for function, failures in failing.items():
-            if any(e.get("ename") == "NotImplementedError" for _, e in failures):
+            # the stub still raises, or the names it should define do not exist
+            if any(e.get("ename") in ("NotImplementedError", "NameError") for _, e in failures):
                 skipped.setdefault(function, set()).add(student)
                 continue
             # one mistake per student and function: the first hint in notebook order names it
