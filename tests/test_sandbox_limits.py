@@ -237,7 +237,8 @@ def test_the_kernel_cannot_write_the_host_disk(graded_folder):
 
     out, host = in_kernel(graded_folder, code, inspect=inspect)
     seen = last_json(out[0])
-    disk = [t for t in seen["wrote"] if not t.startswith(("/tmp", "/dev/shm", "/run"))]
+    # the memory mounts by name (the course itself may live under /tmp, as in a CI checkout)
+    disk = [t for t in seen["wrote"] if t not in ("/tmp", "/tmp/matplotlib", "/dev/shm", "/run", "chmod", "rename", "unlink")]
     assert len(disk) >= 10
     assert all(seen["wrote"][t] != "WROTE" for t in disk), seen["wrote"]
     assert all(seen["wrote"][a] != "DONE" for a in ("chmod", "rename", "unlink")), seen["wrote"]
