@@ -17,7 +17,8 @@ instructor runs in an opaque origin without scripts.
 ``text/x-mathjax-config`` block as code itself; without 'unsafe-eval' that block is expected to
 be refused, and MathJax to typeset with its defaults: ``$$...$$`` and ``\\(...\\)``, not ``$...$``.
 Allowing eval would let such a block, if one got past the sanitizer, run. Not measured: this
-machine is offline, the CDN unreachable.)
+machine is offline, the CDN unreachable. The math does not depend on it: grading/sanitize.py
+renders it as MathML, which shows without any script, online or not.)
 
 Hashes are computed, not pasted: each inline ``<script>`` in nbgrader's formgrader templates
 becomes a pattern (its text, with every ``{{ ... }}`` inside a quoted JS string matching a value
