@@ -69,7 +69,12 @@ async def _session(workdir, cells, inspect, timeout):
 def in_kernel(workdir, *cells, inspect=None, timeout=120):
     """Run cells in one sandboxed kernel: ([{stdout, stderr, error, died}], what inspect(km)
     read on the host while the kernel still ran)."""
-    return asyncio.run(_session(workdir, [textwrap.dedent(c) for c in cells], inspect, timeout))
+    # a thread of its own: a browser test earlier in the session may have left an event loop
+    # running in this one (Playwright's sync API), and asyncio.run refuses to nest
+    import concurrent.futures
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, _session(workdir, [textwrap.dedent(c) for c in cells], inspect,
+                                                 timeout)).result()
 
 
 def last_json(out):
