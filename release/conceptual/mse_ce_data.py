@@ -51,6 +51,23 @@ def describe(fig, alt):
     return fig
 
 
+def _no_figure_left_on_error(plot):
+    """A plot that fails (say on a None from an unfinished function) leaves no half-drawn
+    figure behind: the notebook would show it at the end of the cell, empty and undescribed."""
+    import functools
+
+    @functools.wraps(plot)
+    def wrapper(*args, **kwargs):
+        before = set(plt.get_fignums())
+        try:
+            return plot(*args, **kwargs)
+        except BaseException:
+            for number in set(plt.get_fignums()) - before:
+                plt.close(number)
+            raise
+    return wrapper
+
+
 def _g(x):
     return f"{float(x) + 0.0:.3g}"
 
@@ -64,6 +81,7 @@ def _trend(name, x, values, x_name):
     return (f"{name} goes from {_g(values[first])} at {x_name} {_g(x[first])} to {_g(values[last])} "
             f"at {x_name} {_g(x[last])}")
 
+@_no_figure_left_on_error
 def plot_loss_and_gradient(p_c, losses, gradients, bound=None):
     """Two panels side by side against p_c (log scale): the losses, and |dL/dz_c|.
 
@@ -103,6 +121,7 @@ def plot_loss_and_gradient(p_c, losses, gradients, bound=None):
     return describe(fig, alt)
 
 
+@_no_figure_left_on_error
 def plot_training(runs):
     """Training curves side by side: accuracy, and loss divided by its starting value.
 

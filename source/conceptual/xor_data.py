@@ -48,8 +48,17 @@ def plot_decision_boundaries(panels, X, y, lim=(-0.5, 1.5), resolution=101):
     points = np.column_stack([G1.ravel(), G2.ravel()])
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.0), squeeze=False)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.12, top=0.86, wspace=0.3)
+    try:
+        return describe(fig, _draw_panels(axes[0], panels, X, y, lim, G1, G2, points))
+    except BaseException:
+        plt.close(fig)  # a model that fails leaves no half-drawn figure (and no undescribed image)
+        raise
+
+
+def _draw_panels(axes, panels, X, y, lim, G1, G2, points):
+    """Draw each panel; returns the figure's description."""
     described = []
-    for ax, (title, score_fn) in zip(axes[0], panels):
+    for ax, (title, score_fn) in zip(axes, panels):
         scores = np.asarray(score_fn(points), dtype=float).reshape(-1)
         ax.contourf(G1, G2, (scores > 0).reshape(G1.shape), levels=[-0.5, 0.5, 1.5],
                     colors=["#cfe0f3", "#f7d9c4"])
@@ -75,4 +84,4 @@ def plot_decision_boundaries(panels, X, y, lim=(-0.5, 1.5), resolution=101):
            f"{len(y)} points coloured by label (class 1 at "
            + ", ".join(f"({X[i, 0]:g}, {X[i, 1]:g})" for i in np.flatnonzero(y == 1)) + "). "
            + ". ".join(described) + ".")
-    return describe(fig, alt)
+    return alt
