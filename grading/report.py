@@ -117,7 +117,7 @@ def render(scores, cells, manual, similarity_section=""):
 <meta http-equiv="Content-Security-Policy" content="{CSP}"><title>{e(ASSIGNMENT)}: class report</title>
 <style>body{{font-family:sans-serif;max-width:70em;margin:2em auto;color:#222}}
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}
-th{{background:#eef}}</style></head><body>
+th{{background:#eef}}</style></head><body><main>
 <h1>Assignment <code>{e(ASSIGNMENT)}</code>: class report</h1>
 <h2>Scores per question</h2>
 <table id="summary"><tr><th>notebook</th><th>students</th><th>mean score</th></tr>
@@ -131,7 +131,7 @@ th{{background:#eef}}</style></head><body>
 <table id="manual"><tr><th>student</th><th>cells needing a grader</th></tr>
 {queue}</table>
 {similarity_section}
-</body></html>
+</main></body></html>
 """
 
 
