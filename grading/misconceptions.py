@@ -93,20 +93,16 @@ def describe(ranked, top=8):
 
 
 def _chart(ranked, top=8):
-    import base64
-    import io
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from grading.report import png_base64
     shown = ranked[:top][::-1]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(shown) + 1))
     ax.barh([f"{m.function}: {m.label[:50]}" for m in shown], [len(m.students) for m in shown], color="#a5553b")
     ax.set_xlabel("students")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
+    return png_base64(fig)
 
 
 def report_section(root=COURSE_ROOT):

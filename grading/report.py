@@ -59,6 +59,16 @@ def collect(db_url=None):
     return scores, ordered, {s: sorted(v) for s, v in sorted(manual.items())}
 
 
+def png_base64(fig, dpi=90):
+    """A matplotlib figure as base64 PNG for a data: URI (the report's pages load nothing else);
+    the figure is closed."""
+    import matplotlib.pyplot as plt
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
 def _histograms(scores):
     import matplotlib
     matplotlib.use("Agg")
@@ -73,10 +83,7 @@ def _histograms(scores):
         ax.set_xlabel("score")
         ax.set_ylabel("students")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
+    return png_base64(fig)
 
 
 def histogram_description(scores):

@@ -49,7 +49,6 @@ alike cells side by side with the passages they share (and most of the class doe
 SECTIONS=similarity`` measures it.
 """
 import argparse
-import base64
 import builtins
 import hashlib
 import html
@@ -444,10 +443,8 @@ def heat_map_png(comparison):
         ax.set_ylabel("students (sorted by id)")
     ax.set_title("how alike each pair of students is, against the class")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
+    from grading.report import png_base64
+    return png_base64(fig, dpi=80)
 
 
 SECTION_STYLE = """<style>

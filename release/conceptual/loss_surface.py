@@ -17,6 +17,8 @@ last axis has length 2: ``w`` of shape (2,) for one point or (..., 2) for many.
 """
 import numpy as np
 
+from figure_text import describe
+
 FLAT_START = (-2.0, 2.0)
 # (centre, depth a, radius R) of each bump; their supports do not overlap, so each minimum sits
 # exactly at its centre with loss -a.
@@ -75,15 +77,6 @@ def grid(n=121, box=BOX):
     axis = np.linspace(-box, box, n)
     W1, W2 = np.meshgrid(axis, axis)
     return W1, W2, loss(np.stack([W1, W2], axis=-1))
-
-
-def describe(fig, alt):
-    """``fig`` with ``alt`` as the alternative text of its picture wherever IPython displays it
-    (the output's ``image/png`` metadata, which nbconvert writes as the ``<img alt>``); also
-    kept as ``fig.alt_text``. Returns fig."""
-    fig.alt_text = alt
-    fig._repr_mimebundle_ = lambda include=None, exclude=None: ({}, {"image/png": {"alt": alt}})
-    return fig
 
 
 def _pt(w):

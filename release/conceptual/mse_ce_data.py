@@ -7,6 +7,8 @@ as rows. You do not need to read this file to answer the question.
 import matplotlib.pyplot as plt
 import numpy as np
 
+from figure_text import describe
+
 
 # --- data -----------------------------------------------------------------------------------
 
@@ -41,15 +43,6 @@ def logits_with_pc(p_c, k=3, c=0):
 
 
 # --- plots ----------------------------------------------------------------------------------
-
-def describe(fig, alt):
-    """``fig`` with ``alt`` as the alternative text of its picture wherever IPython displays it
-    (the output's ``image/png`` metadata, which nbconvert writes as the ``<img alt>``); also
-    kept as ``fig.alt_text``. Returns fig."""
-    fig.alt_text = alt
-    fig._repr_mimebundle_ = lambda include=None, exclude=None: ({}, {"image/png": {"alt": alt}})
-    return fig
-
 
 def _no_figure_left_on_error(plot):
     """A plot that fails (say on a None from an unfinished function) leaves no half-drawn

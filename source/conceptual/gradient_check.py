@@ -9,6 +9,8 @@ import os
 
 import numpy as np
 
+from figure_text import describe
+
 
 def error_against_eps(numerical_gradient, f, W, analytic, eps_values=None):
     """(eps_values, relative errors |a - n| / max(|a|, |n|, tiny)) of ``numerical_gradient(f, W,
@@ -21,13 +23,6 @@ def error_against_eps(numerical_gradient, f, W, analytic, eps_values=None):
         scale = max(np.linalg.norm(analytic), np.linalg.norm(numeric), 1e-300)
         errors.append(np.linalg.norm(analytic - numeric) / scale)
     return eps_values, np.asarray(errors)
-
-
-def _describe(fig, alt):
-    """``fig`` with ``alt`` as its picture's alternative text wherever IPython displays it."""
-    fig.alt_text = alt
-    fig._repr_mimebundle_ = lambda include=None, exclude=None: ({}, {"image/png": {"alt": alt}})
-    return fig
 
 
 def plot_error_against_eps(eps_values, errors):
@@ -59,4 +54,4 @@ def plot_error_against_eps(eps_values, errors):
            f"{errors[-1]:.1e} at epsilon {eps_values[-1]:.0e}, falls as epsilon shrinks (truncation) to its "
            f"smallest, {errors[best]:.1e}, at epsilon {eps_values[best]:.0e}, and rises again for smaller "
            f"steps (round-off), to {errors[0]:.1e} at epsilon {eps_values[0]:.0e}.")
-    return _describe(fig, alt)
+    return describe(fig, alt)

@@ -6,6 +6,8 @@ You do not need to read this file to answer the question.
 import matplotlib.pyplot as plt
 import numpy as np
 
+from figure_text import describe
+
 
 def xor_points():
     """The XOR problem: X of shape (4, 2) (one point per row, float64), labels y of shape (4,)
@@ -24,15 +26,6 @@ def hand_set_weights():
     """
     return {"W1": np.array([[1.0, 1.0], [1.0, 1.0]]), "b1": np.array([0.0, -1.0]),
             "W2": np.array([[1.0, -2.0]]), "b2": np.array([-0.5])}
-
-
-def describe(fig, alt):
-    """``fig`` with ``alt`` as the alternative text of its picture wherever IPython displays it
-    (the output's ``image/png`` metadata, which nbconvert writes as the ``<img alt>``); also
-    kept as ``fig.alt_text``. Returns fig."""
-    fig.alt_text = alt
-    fig._repr_mimebundle_ = lambda include=None, exclude=None: ({}, {"image/png": {"alt": alt}})
-    return fig
 
 
 def plot_decision_boundaries(panels, X, y, lim=(-0.5, 1.5), resolution=101):

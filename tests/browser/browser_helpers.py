@@ -1,4 +1,7 @@
-"""Helpers for the browser tests: JupyterLab and Chromium (notes/browser-testing.md).
+"""Helpers for the browser tests: JupyterLab and Chromium.
+
+Playwright from PyPI drives Debian's chromium (``executable_path``), not a browser Playwright
+downloads: this machine reaches only the package registries, not Playwright's browser host.
 
 The server runs on loopback with a token and every Jupyter state folder in a temporary
 directory, so a test sees exactly what a fresh student or instructor would.
