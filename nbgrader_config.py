@@ -1,12 +1,18 @@
 """The one place grading behaviour is configured (read by every nbgrader command and API call).
 
-The repository root is the course root. Two settings come from the environment so a course can
-move to a server without code changes:
+The repository root is the course root. nbgrader's options and ours (``c.Sandbox.*``,
+``c.Runner.*``, ``c.SandboxedExecute.*``: grading/settings.py and grading/execute.py document
+them; ``python -m grading.settings`` prints them with their values) are set here. Environment
+variables override some of them so a course can move to a server without editing this file
+(the list is ``grading.settings.ENVIRONMENT_OVERRIDES``, applied at the end of this file):
 
-- GRADEBOOK_URL: the gradebook's SQLAlchemy URL. Default: SQLite in gradebook.db at the root.
-  PostgreSQL: postgresql+psycopg2://user:password@host:5432/dbname
-- GRADING_CELL_TIMEOUT: seconds a cell may run during autograding (default 10).
-- GRADING_NOTEBOOK_BUDGET: seconds one notebook may take in all during autograding (default 120).
+- GRADEBOOK_URL: the gradebook's SQLAlchemy URL (CourseDirectory.db_url). Default: SQLite in
+  gradebook.db at the root. PostgreSQL: postgresql+psycopg2://user:password@host:5432/dbname
+- GRADING_CELL_TIMEOUT (Execute.timeout), GRADING_NOTEBOOK_BUDGET (SandboxedExecute.notebook_budget)
+- GRADING_SANDBOX, GRADING_SANDBOX_USER, GRADING_SANDBOX_MEMORY, GRADING_SANDBOX_PIDS,
+  GRADING_SANDBOX_CGROUP (Sandbox.enabled, user, memory_limit, pids_limit, use_cgroup)
+- GRADING_WORKERS, GRADING_EXECUTOR, DASK_SCHEDULER_ADDRESS, GRADING_SHIP_FILES (Runner.workers,
+  executor, dask_scheduler_address, ship_files)
 """
 import os
 import sys
@@ -22,8 +28,7 @@ c.CourseDirectory.root = COURSE_ROOT
 # timeout=60: a worker waits up to 60 s for SQLite's write lock instead of failing. Measured with
 # the wait at 0, parallel autograde processes failed with exit 1 and left a 0.0 or a missing
 # student in the export; with SQLite's default wait, 2 to 6 processes never hit the lock.
-c.CourseDirectory.db_url = os.environ.get(
-    "GRADEBOOK_URL", "sqlite:///" + os.path.join(COURSE_ROOT, "gradebook.db") + "?timeout=60")
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(COURSE_ROOT, "gradebook.db") + "?timeout=60"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 
 # What a student sees where a solution was.
@@ -33,7 +38,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Autograding: a bounded time per cell, and a deleted test cell is put back and scores 0
 # (without add_missing_cells it is silently left "needs manual grade"; restored as nbgrader does
 # it, it runs and may pass).
-c.Execute.timeout = int(os.environ.get("GRADING_CELL_TIMEOUT", "10"))
+c.Execute.timeout = 10
 c.Execute.interrupt_on_timeout = True
 # A graded kernel has nothing to save: stop it at once instead of a polite shutdown (~0.3 s each)
 c.Execute.shutdown_kernel = "immediate"
@@ -46,7 +51,7 @@ c.Autograde.sanitize_preprocessors = [
     "grading.master_cells.RestoreMasterCells",  # OverwriteCells, robust; restored tests score 0
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-# Every student kernel runs in a sandbox (grading/sandbox.py); GRADING_SANDBOX=off disables it.
+# Every student kernel runs in a sandbox (grading/sandbox.py; c.Sandbox.enabled = False disables it).
 # Test cells never run in the student's kernel: grading/verdicts.py judges them in the grading
 # worker, reaching the student's functions through a plain-data channel (grading/channel.py),
 # and writes the verdict as the cell's output. Budgets per notebook: see grading/execute.py.
@@ -60,11 +65,25 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 # Budgets of one notebook (grading/execute.py): all its cells and tests together, and its outputs.
-c.SandboxedExecute.notebook_budget = int(os.environ.get("GRADING_NOTEBOOK_BUDGET", "120"))  # seconds
+c.SandboxedExecute.notebook_budget = 120  # seconds
 c.SandboxedExecute.max_cell_output_bytes = 1_000_000
 c.SandboxedExecute.max_notebook_output_bytes = 5_000_000
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 50
+
+# The sandbox of every autograding kernel (grading/sandbox.py; each option's help: grading/settings.py)
+c.Sandbox.enabled = True
+c.Sandbox.user = ""  # empty: a uid of its own per grading process
+c.Sandbox.memory_limit = "4G"  # memory + tmpfs files of one kernel and all its processes
+c.Sandbox.pids_limit = 64  # processes + threads of one kernel
+c.Sandbox.use_cgroup = True  # False: the watchdog even where cgroups work
+
+# Grading a class (grading/runner.py; Dask: docs/scaling.md)
+c.Runner.workers = 0  # 0: one worker process per core
+c.Runner.retries = 1  # a failed student is graded once more, then named
+c.Runner.executor = "local"  # or "dask": a local Dask cluster
+c.Runner.dask_scheduler_address = ""  # tcp://HOST:8786: a running Dask cluster's workers
+c.Runner.ship_files = None  # None: submissions travel as bytes exactly when a scheduler address is set
 
 # Feedback: a failed hidden test shows its message, never its code; hidden tests are cut from the
 # instructor's test cells only, so a student's answer that quotes the marker is shown as written.
@@ -90,3 +109,7 @@ c.GenerateFeedback.exporter_class = "grading.sanitize.FeedbackHTMLExporter"
 # this installs the policy on that server (and does nothing in nbgrader commands).
 import grading.formgrader_csp  # noqa: E402
 grading.formgrader_csp.install()
+
+# Environment variables override the options above (the list: the docstring at the top).
+from grading.settings import apply_environment  # noqa: E402
+apply_environment(c)

@@ -51,25 +51,25 @@ def bench_notebooks():
 
 def bench_autograde():
     """One student's autograde time inside a running autograde (target: q1 at most 3 s)."""
-    from grading import runner, sample_class
+    from grading import runner, sample_class, worker
+    cwd = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
         root = copy_course(Path(tmp) / "course")
         sample_class.build(root / "submitted", [s for s in sample_class.STUDENTS if s.id == "reference"],
                            root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT)
         runner.add_students(["reference"], f"sqlite:///{root}/gradebook.db")
-        runner._init_worker(str(root))
-        runner.grade_student("reference", root=str(root))  # warm-up: imports, first kernel
+        worker.grade_student("reference", root=str(root))  # warm-up: imports, first kernel
         print("one student's autograde inside a running grader (all notebooks; target q1 <= 3 s):")
         for name in notebook_names():
             def once():
-                result = runner.grade_student("reference", [name], root=str(root))
+                result = worker.grade_student("reference", [name], root=str(root))
                 assert result.success, result.error
                 return result.seconds
             med, times = median_of(once)
             print(f"  {name:32s} median {med:5.2f} s   runs: {fmt(times)}")
-        med, times = median_of(lambda: runner.grade_student("reference", root=str(root)).seconds)
+        med, times = median_of(lambda: worker.grade_student("reference", root=str(root)).seconds)
         print(f"  {'all notebooks, one student':32s} median {med:5.2f} s   runs: {fmt(times)}")
-        runner._API = None
+        os.chdir(cwd)
 
 
 def bench_demo():
@@ -121,7 +121,7 @@ def bench_scale():
     cluster and by the local process pool; the in-process floor; a projection to 2,000 students."""
     sys.path.insert(0, str(REPO / "tests"))
     from pg_server import ThrowawayPostgres, bin_dir
-    from grading import runner
+    from grading import runner, worker
     if bin_dir() is None:
         print("scale: skipped, PostgreSQL is not installed (apt-get install -y postgresql)")
         return
@@ -144,16 +144,14 @@ def bench_scale():
             for sid in ids:
                 kinds.setdefault(of[sid], sid)
             runner.add_students(list(kinds.values()), floor_db)
-            runner._init_worker(str(root))
-            runner.grade_student(ids[0], root=str(root))  # warm-up: imports, first kernel
+            worker.grade_student(ids[0], root=str(root))  # warm-up: imports, first kernel
             floors = []
             for sid in kinds.values():
-                result = runner.grade_student(sid, root=str(root))
+                result = worker.grade_student(sid, root=str(root))
                 assert result.success, result.error
                 floors.append(result.seconds)
             floor = statistics.mean(floors)
         finally:
-            runner._API = None
             os.chdir(cwd)
             if old_url is None:
                 os.environ.pop("GRADEBOOK_URL", None)

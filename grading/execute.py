@@ -1,6 +1,6 @@
 """The Execute preprocessor autograding uses: nbgrader's, with three changes.
 
-1. Student code runs in a sandboxed kernel (grading/sandbox.py) unless GRADING_SANDBOX=off.
+1. Student code runs in a sandboxed kernel (grading/sandbox.py) unless ``c.Sandbox.enabled = False``.
 2. Test cells never run in that kernel: grading/verdicts.py judges them in this process and
    writes the verdict as the cell's output (the rules for test cells are in its docstring).
 3. Budgets: a notebook gets ``notebook_budget`` seconds in all (cells past it do not run and say
@@ -23,7 +23,8 @@ from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
 from grading.channel import KernelChannel, KernelDied, KernelHung, channel_client
-from grading.sandbox import SandboxKernelManager, enabled
+from grading.sandbox import SandboxKernelManager
+from grading.settings import Sandbox
 from grading.verdicts import TrustedTests, is_test_cell, student_sources
 
 
@@ -44,9 +45,9 @@ class SandboxedExecute(Execute):
     ).tag(config=True)
 
     def __init__(self, *args, **kwargs):
-        if enabled():
-            kwargs["kernel_manager_class"] = SandboxKernelManager
         super().__init__(*args, **kwargs)
+        if Sandbox(parent=self).enabled:  # c.Sandbox.enabled (grading/settings.py)
+            self.kernel_manager_class = SandboxKernelManager
 
     # ------------------------------------------------------------------ one notebook
     def preprocess(self, nb, resources=None, km=None):

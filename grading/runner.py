@@ -1,22 +1,28 @@
 """Grade a whole class in parallel: nbgrader autograde in long-lived worker processes.
 
-nbgrader grades one student after another (its issue #174). This runner fans the students out
-over an executor it is given (local worker processes by default; a Dask cluster when the
-environment asks for one, see make_executor and grading/distributed.py), each worker calling
-``NbGraderAPI.autograde`` for one student at a time into the one gradebook. Every result is
-checked; a failed student is retried once, then reported by name with the reason. A local worker
-process that dies (the out-of-memory killer's SIGKILL, say) breaks the process pool: the pool is
-rebuilt, the student it was grading is charged one attempt (each task leaves a marker naming its
-worker's pid; the worker that died by itself, not by the pool's SIGTERM to the rest, names the
-student), the others whose tasks broke with the pool go again for free, and the batch goes on. Notebooks a
-student broke (not JSON, not a notebook) are named with what to do, scored 0 like a missing
-notebook, and the student's other notebooks are still graded.
+nbgrader grades one student after another (its issue #174). The runner grades a class in three
+steps, each a function of its own:
+
+1. **plan** (``plan_class``): read every submission; a notebook a student broke (not JSON, not a
+   notebook) is named with what to do and scored 0 like a missing notebook, the student's other
+   notebooks are still graded. The plan is one ``GradingJob`` per student with something to grade.
+2. **run** (``run_jobs``): the jobs fan out over a backend: a ``concurrent.futures.Executor``
+   (local worker processes by default, a Dask cluster's through ``Client.get_executor`` when
+   ``c.Runner`` asks for one, see grading/distributed.py) and the task its workers run
+   (grading/worker.py: ``NbGraderAPI.autograde`` for one student into the one gradebook). Every
+   result is checked; a failed student is retried ``c.Runner.retries`` times, then reported by
+   name with the reason. A local worker process that dies (the out-of-memory killer's SIGKILL,
+   say) breaks the process pool: the pool is rebuilt, the student it was grading is charged one
+   attempt (each task leaves a marker naming its worker's pid; the worker that died by itself,
+   not by the pool's SIGTERM to the rest, names the student), the others whose tasks broke with
+   the pool go again for free, and the batch goes on. Each settled attempt is a
+   ``ProgressEvent``; the progress line is drawn from them.
+3. **record** (``record_zeros``): the notebooks that could not be graded score 0.
 
     python -m grading.runner [--workers N] [--student ID ...]
 """
 import argparse
 import concurrent.futures
-from concurrent.futures.process import BrokenProcessPool
 import multiprocessing
 import os
 import shutil
@@ -24,10 +30,14 @@ import signal
 import sys
 import tempfile
 import time
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grading.course import ASSIGNMENT, COURSE_ROOT, notebook_names
+from grading.settings import Runner, Sandbox
+from grading.worker import GradeTask, GradingJob, StudentResult, quiet_known_noise, warm_up
+
 
 
 @dataclass
@@ -44,18 +54,9 @@ class NotebookProblem:
 
 
 @dataclass
-class StudentResult:
-    student: str
-    success: bool
-    seconds: float = 0.0
-    error: str = ""
-    attempts: int = 1
-
-
-@dataclass
 class ClassResult:
     graded: list = field(default_factory=list)  # StudentResult that succeeded
-    failed: list = field(default_factory=list)  # StudentResult that failed twice
+    failed: list = field(default_factory=list)  # StudentResult that failed on every attempt
     problems: list = field(default_factory=list)  # NotebookProblem, the students' own mistakes
     seconds: float = 0.0
 
@@ -64,151 +65,139 @@ class ClassResult:
         return not self.failed
 
 
-# ----------------------------------------------------------------------------- submissions
+# ----------------------------------------------------------------------------- 1. plan
 def find_students(submitted):
     """Student ids with a submission of the assignment, sorted."""
     return sorted(p.parent.name for p in Path(submitted).glob(f"*/{ASSIGNMENT}") if p.is_dir())
 
 
-def check_submission(student, submitted, expected):
-    """(readable notebook names, problems) for one student's submission folder."""
+def _missing(student, name, present, expected):
+    others = sorted(present - set(expected))
+    advice = (f"found {', '.join(o + '.ipynb' for o in others)} instead: keep the released file names"
+              if others else "submit the released notebook under its released name")
+    return NotebookProblem(student, name, "is missing (scored 0)", advice, "missing")
+
+
+def _unreadable(student, name, err):
+    import nbformat
+    if isinstance(err, nbformat.reader.NotJSONError):
+        reason = "it is not valid JSON"
+    else:
+        reason = (str(err).splitlines() or [type(err).__name__])[0][:160]
+    return NotebookProblem(
+        student, name, f"could not be read as a notebook ({reason}); scored 0",
+        "the file is damaged: ask the student to re-download it from JupyterLab (File > Download) "
+        "and resubmit", "unreadable")
+
+
+def _gradable_problems(student, name, path):
+    """Problems of a notebook nbgrader can still grade (old format, malformed metadata); raises
+    if it cannot be read as a notebook at all."""
     import nbformat
     from grading.master_cells import malformed_cells
+    nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+    version = nb.get("nbformat", 0)
+    problems = []
+    if version < 4:  # nbgrader converts it on reading; say so, grade it
+        nb = nbformat.convert(nb, 4)
+        problems.append(NotebookProblem(
+            student, name, f"is in the old notebook format {version} (converted to 4 and graded)",
+            "nothing to do; an up-to-date JupyterLab saves format 4", "old_format"))
+    nbformat.validate(nb)
+    malformed = malformed_cells(nb)
+    if malformed:
+        problems.append(NotebookProblem(
+            student, name, f"has cells whose nbgrader metadata is not readable (cells "
+            f"{', '.join(str(i + 1) for i in malformed)}: graded as ordinary cells, instructor cells put back)",
+            "the notebook's cell metadata was edited by hand or by another tool: ask the student to copy "
+            "their answers into a fresh copy of the released notebook and resubmit", "malformed_metadata"))
+    return problems
+
+
+def check_submission(student, submitted, expected):
+    """(readable notebook names, problems) for one student's submission folder."""
     folder = Path(submitted) / student / ASSIGNMENT
     readable, problems = [], []
     present = {p.stem for p in folder.glob("*.ipynb")}
     for name in expected:
-        path = folder / f"{name}.ipynb"
         if name not in present:
-            others = sorted(present - set(expected))
-            advice = (f"found {', '.join(o + '.ipynb' for o in others)} instead: keep the released file names"
-                      if others else "submit the released notebook under its released name")
-            problems.append(NotebookProblem(student, name, "is missing (scored 0)", advice, "missing"))
+            problems.append(_missing(student, name, present, expected))
             continue
         try:
-            nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
-            version = nb.get("nbformat", 0)
-            if version < 4:  # nbgrader converts it on reading; say so, grade it
-                nbformat.validate(nbformat.convert(nb, 4))
-                problems.append(NotebookProblem(
-                    student, name, f"is in the old notebook format {version} (converted to 4 and graded)",
-                    "nothing to do; an up-to-date JupyterLab saves format 4", "old_format"))
-            else:
-                nbformat.validate(nb)
-            malformed = malformed_cells(nbformat.convert(nb, 4) if version < 4 else nb)
-            if malformed:
-                problems.append(NotebookProblem(
-                    student, name, f"has cells whose nbgrader metadata is not readable (cells "
-                    f"{', '.join(str(i + 1) for i in malformed)}: graded as ordinary cells, instructor cells put back)",
-                    "the notebook's cell metadata was edited by hand or by another tool: ask the student to copy "
-                    "their answers into a fresh copy of the released notebook and resubmit", "malformed_metadata"))
+            problems += _gradable_problems(student, name, folder / f"{name}.ipynb")
         except Exception as err:  # any reason the file is not a notebook we can grade
-            if type(err).__name__ == "NotJSONError":
-                reason = "it is not valid JSON"
-            else:
-                reason = (str(err).splitlines() or [type(err).__name__])[0][:160]
-            problems.append(NotebookProblem(
-                student, name, f"could not be read as a notebook ({reason}); scored 0",
-                "the file is damaged: ask the student to re-download it from JupyterLab (File > Download) "
-                "and resubmit", "unreadable"))
+            problems.append(_unreadable(student, name, err))
             continue
         readable.append(name)
     return readable, problems
 
 
-# ----------------------------------------------------------------------------- worker side
-_API = None
+@dataclass
+class Plan:
+    jobs: list  # GradingJob for every student with a notebook nbgrader can open
+    nothing_readable: list  # students with no notebook to grade: no run, every notebook scores 0
+    zeros: list  # NotebookProblem of the notebooks recorded as 0 after the run
+    problems: list  # every NotebookProblem, for the summary
 
 
-def quiet_known_noise():
-    """Known-harmless warnings, silenced: SQLAlchemy's "not in session" SAWarning, which nbgrader
-    0.9 triggers whenever a submission is first created, and nbformat's missing-id warning on
-    notebooks saved by old JupyterLab versions. Neither affects a grade."""
-    import warnings
-    warnings.filterwarnings("ignore", message=".*not in session.*")
-    warnings.filterwarnings("ignore", message="Cell is missing an id field")
+def plan_class(students, submitted, expected):
+    """What to grade: one job per student (every notebook in one run, or only the readable ones
+    when some are damaged), and which notebooks score 0."""
+    plan = Plan([], [], [], [])
+    for student in students:
+        readable, problems = check_submission(student, submitted, expected)
+        plan.problems += problems
+        unreadable = [p for p in problems if p.kind == "unreadable"]
+        plan.zeros += unreadable
+        if not readable:
+            plan.nothing_readable.append(student)
+            plan.zeros += [p for p in problems if p.kind == "missing"]
+        else:
+            plan.jobs.append(GradingJob(student, tuple(readable) if unreadable else None))
+    return plan
 
 
-def _init_worker(root):
-    """Runs once per worker process: pay nbgrader's imports and configuration once."""
-    global _API
-    quiet_known_noise()
-    os.chdir(root)
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    from grading.course import nbgrader_api
-    _API = nbgrader_api(Path(root))
+# ----------------------------------------------------------------------------- 2. run
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One settled attempt: ``status`` "ok", "FAILED" (no attempts left) or "retrying"."""
+    student: str
+    status: str
+    done: int
+    total: int
+    failures: int
+    elapsed: float
+
+    @property
+    def seconds_left(self):
+        return self.elapsed / self.done * (self.total - self.done) if self.done else float("nan")
 
 
-def grade_student(student, notebooks=None, root=str(COURSE_ROOT)):
-    """Autograde one student (all notebooks, or only the named ones). Returns a StudentResult."""
-    if _API is None:
-        _init_worker(root)
-    from nbgrader.api import Gradebook
-    from nbgrader.utils import temp_attrs
-    from grading.manual_grades import manual_answers, settle_unchanged
-    start = time.perf_counter()
-    graded = Path(_API.coursedir.root) / "autograded" / student / ASSIGNMENT
-    before = manual_answers(graded)  # what graders saw, if this is a regrade
-    runs = [None] if notebooks is None else list(notebooks)
-    errors = []
-    for notebook in runs:
-        attrs = {} if notebook is None else {"notebook_id": notebook}
-        with temp_attrs(_API.coursedir, **attrs):
-            result = _API.autograde(ASSIGNMENT, student, force=True, create=False)
-        if not result.get("success"):
-            errors.append(_summarise_error(result))
-    if before and not errors:
-        with Gradebook(_API.coursedir.db_url) as gb:
-            settle_unchanged(gb, student, before, manual_answers(graded))
-    return StudentResult(student, not errors, time.perf_counter() - start, "; ".join(errors))
+class Tally:
+    """Counts settled students and turns each attempt into a ProgressEvent for ``on_event``."""
 
+    def __init__(self, total, on_event):
+        self.total, self.on_event, self.start = total, on_event, time.perf_counter()
+        self.done = self.failures = 0
 
-def _summarise_error(result):
-    text = (result.get("error") or result.get("log") or "unknown error").strip().splitlines()
-    lines = [l for l in text if l.strip() and "Traceback" not in l]
-    return lines[-1].strip() if lines else "unknown error"
-
-
-# ----------------------------------------------------------------------------- coordinator side
-def local_executor(workers=None):
-    """Long-lived local worker processes (the embedded default)."""
-    workers = workers or os.cpu_count() or 1
-    return concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker, initargs=(str(COURSE_ROOT),))
-
-
-def make_executor(workers=None):
-    """The executor the configuration asks for, with no code change for the instructor:
-    DASK_SCHEDULER_ADDRESS (a Dask cluster) or GRADING_EXECUTOR=dask (a local Dask cluster), else
-    local worker processes (the default; see docs/scaling.md)."""
-    kind = os.environ.get("GRADING_EXECUTOR", "").strip().lower() or "local"
-    if kind not in {"local", "dask"}:
-        raise SystemExit(f"GRADING_EXECUTOR={kind!r}: use 'local' (the default) or 'dask'")
-    if os.environ.get("DASK_SCHEDULER_ADDRESS") or kind == "dask":
-        from grading.distributed import dask_executor
-        return dask_executor(workers)
-    return local_executor(workers)
-
-
-class Progress:
-    """One status line: done / total, failures, time left. Rewritten in place on a terminal."""
-
-    def __init__(self, total, stream=sys.stderr):
-        self.total, self.stream, self.start = total, stream, time.perf_counter()
-        self.done = self.failed = 0
-        self.tty = stream.isatty()
-
-    def update(self, result, retrying=False):
+    def settled(self, result, retrying=False):
         if not retrying:
             self.done += 1
-            self.failed += not result.success
-        elapsed = time.perf_counter() - self.start
-        left = elapsed / self.done * (self.total - self.done) if self.done else float("nan")
+            self.failures += not result.success
         status = "retrying" if retrying else ("ok" if result.success else "FAILED")
-        line = (f"graded {self.done}/{self.total} | failures {self.failed} | {elapsed:5.1f}s elapsed, "
-                f"~{left:4.1f}s left | {result.student}: {status}")
+        self.on_event(ProgressEvent(result.student, status, self.done, self.total, self.failures,
+                                    time.perf_counter() - self.start))
+
+
+class ProgressLine:
+    """Renders ProgressEvents as one status line, rewritten in place on a terminal."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream, self.tty = stream, stream.isatty()
+
+    def __call__(self, event):
+        line = (f"graded {event.done}/{event.total} | failures {event.failures} | {event.elapsed:5.1f}s elapsed, "
+                f"~{event.seconds_left:4.1f}s left | {event.student}: {event.status}")
         self.stream.write(("\r\033[K" + line) if self.tty else line + "\n")
         self.stream.flush()
 
@@ -217,56 +206,9 @@ class Progress:
             self.stream.write("\n")
 
 
-def add_students(students, db_url):
-    """Create every student before the fan-out. nbgrader checks whether a student exists, then
-    inserts: measured with 8 processes creating the same new student at once, 2 to 7 of 8 failed
-    (UniqueViolation on PostgreSQL, UNIQUE constraint failed on SQLite). So students are added
-    here, once, and workers grade with create=False."""
-    from nbgrader.api import Gradebook
-    with Gradebook(db_url) as gb:
-        for student in students:
-            gb.update_or_create_student(student)
-
-
-def zero_notebooks(problems, db_url):
-    """Score 0 for notebooks that could not be graded, as nbgrader does for missing ones."""
-    from nbgrader.api import Gradebook, MissingEntry
-    with Gradebook(db_url) as gb:
-        for p in problems:
-            try:
-                nb = gb.find_submission_notebook(p.notebook, ASSIGNMENT, p.student)
-            except MissingEntry:  # nothing of this student could be graded: record the zeros
-                gb.update_or_create_submission(ASSIGNMENT, p.student)
-                nb = gb.find_submission_notebook(p.notebook, ASSIGNMENT, p.student)
-            for grade in nb.grades:
-                grade.auto_score = 0
-                grade.needs_manual_grade = False
-        gb.db.commit()
-
-
-class SandboxUnavailable(RuntimeError):
-    pass
-
-
-def require_sandbox():
-    """Refuse to grade, before anything starts, where the sandbox cannot run (unless switched off)."""
-    from grading import sandbox
-    if not sandbox.enabled():
-        print("WARNING: grading WITHOUT the sandbox (GRADING_SANDBOX=off): student code runs as you "
-              "and can read source/, the gradebook and the network.", file=sys.stderr)
-        return
-    reason = sandbox.problem()
-    if reason:
-        raise SandboxUnavailable(
-            f"Grading refused: the sandbox that keeps student code away from source/, the gradebook, "
-            f"other students and the network cannot start here: {reason}.\n"
-            "Either install it (Debian: apt-get install bubblewrap), or grade without it, knowing that "
-            "student code then runs as you: GRADING_SANDBOX=off make autograde")
-
-
-def _tracked(markers, task, student, *args):
-    """Run ``task(student, *args)`` in a worker, with a marker naming the worker's pid while it
-    runs: if the worker dies, the marker left behind says whose task it was running."""
+def _tracked(markers, student, run, payload):
+    """Run ``run(payload)`` in a worker, with a marker naming the worker's pid while it runs: if
+    the worker dies, the marker left behind says whose task it was running."""
     marker = Path(markers) / student
     marker.write_text(str(os.getpid()))
     # test hook (tests/test_runner.py): GRADING_TEST_KILL_WORKER=STUDENT:FLAGFILE SIGKILLs the
@@ -276,9 +218,21 @@ def _tracked(markers, task, student, *args):
         Path(flag).touch()
         os.kill(os.getpid(), signal.SIGKILL)
     try:
-        return task(student, *args)
+        return run(payload)
     finally:
         marker.unlink(missing_ok=True)
+
+
+def _exit_code(pid, processes):
+    """Exit code of one of the pool's processes, "unknown" for a dead stranger, None if alive."""
+    process = processes.get(pid)
+    if process is not None:
+        return process.exitcode
+    try:
+        os.kill(pid, 0)
+        return None
+    except ProcessLookupError:
+        return "unknown"
 
 
 def _worker_deaths(markers, processes):
@@ -290,14 +244,7 @@ def _worker_deaths(markers, processes):
             pid = int(marker.read_text())
         except (OSError, ValueError):
             continue
-        process = processes.get(pid)
-        code = process.exitcode if process is not None else None
-        if process is None:  # not one of the pool's processes as we saw them: dead or alive?
-            try:
-                os.kill(pid, 0)
-                continue
-            except ProcessLookupError:
-                code = "unknown"
+        code = _exit_code(pid, processes)
         if code is not None and code != -signal.SIGTERM:
             deaths[marker.name] = code
     return deaths
@@ -314,134 +261,220 @@ def _death_message(code):
     return f"the worker process grading this student died (exit code {code})"
 
 
-def _fan_out(pool, jobs, retries, progress, task=None, rebuild=None):
-    """Run ``task(student, *jobs[student])`` (default grade_student) for every student on
-    ``pool["executor"]``; (graded, failed) lists of StudentResult. A failed student is retried up
-    to ``retries`` times. A local pool whose worker dies (SIGKILL, as the out-of-memory killer
-    sends) breaks: every pending future raises BrokenProcessPool. With ``rebuild`` (a function
-    making a new pool) the pool is rebuilt, the student whose worker died is charged an attempt,
-    the others whose futures broke are resubmitted for free, and the batch goes on."""
-    task = task or grade_student
-    markers = tempfile.mkdtemp(prefix="grading-markers-")
-    attempts = {s: 1 for s in jobs}
-    graded, failed = [], []
+class _Batch:
+    """The jobs of one run on one backend: submit, settle, retry, recover from a broken pool."""
 
-    def submit(student):
-        if rebuild is None:
-            return pool["executor"].submit(task, student, *jobs[student])
-        return pool["executor"].submit(_tracked, markers, task, student, *jobs[student])
+    def __init__(self, backend, jobs, retries, tally):
+        self.backend, self.retries, self.tally = backend, retries, tally
+        self.jobs = {job.student: job for job in jobs}
+        self.attempts = {student: 1 for student in self.jobs}
+        self.graded, self.failed, self.pending, self.again = [], [], {}, list(self.jobs)
+        self.markers = tempfile.mkdtemp(prefix="grading-markers-") if backend.rebuild else None
 
-    def finish(student, result):
-        """A result (success or failure) of one attempt; True if the student goes again."""
-        result.attempts = attempts[student]
-        if not result.success and attempts[student] <= retries:
-            attempts[student] += 1
-            progress.update(result, retrying=True)
-            return True
-        (graded if result.success else failed).append(result)
-        progress.update(result)
-        return False
+    def submit(self, student):
+        task, executor = self.backend.task, self.backend.executor
+        payload = task.prepare(self.jobs[student])
+        if self.markers is None:
+            future = executor.submit(task.run, payload)
+        else:
+            future = executor.submit(_tracked, self.markers, student, task.run, payload)
+        self.pending[future] = student
 
-    try:
-        pending = {submit(s): s for s in jobs}
-        while pending:
-            done, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
-            broken, again = [], []
-            for future in done:
-                student = pending.pop(future)
-                try:
-                    result = future.result()
-                except BrokenProcessPool as err:
-                    if rebuild is not None:
-                        broken.append(student)
-                        continue
-                    result = StudentResult(student, False, error=f"worker failed: {type(err).__name__}: {err}")
-                except Exception as err:  # the worker itself died
-                    result = StudentResult(student, False, error=f"worker failed: {type(err).__name__}: {err}")
-                if finish(student, result):
-                    again.append(student)
-            if broken:
-                # the pool is unusable: every other pending future breaks too (or just finished)
-                rest, _ = concurrent.futures.wait(pending)
-                for future in rest:
-                    student = pending.pop(future)
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool:
-                        broken.append(student)
-                        continue
-                    except Exception as err:
-                        result = StudentResult(student, False, error=f"worker failed: {type(err).__name__}: {err}")
-                    if finish(student, result):
-                        again.append(student)
-                processes = dict(getattr(pool["executor"], "_processes", None) or {})
-                pool["executor"].shutdown(wait=True)  # its workers are joined: exit codes known
-                deaths = _worker_deaths(markers, processes)
-                if not deaths:  # no death pinned on a task: those that were running are suspects
-                    deaths = {p.name: "unknown" for p in Path(markers).iterdir()}
-                for marker in Path(markers).iterdir():
-                    marker.unlink()
-                for student in broken:
-                    if student in deaths:
-                        result = StudentResult(student, False, error=_death_message(deaths[student]))
-                        if finish(student, result):
-                            again.append(student)
-                    else:  # its task broke with the pool, through no fault of its own: free
-                        again.append(student)
-                pool["executor"] = rebuild()
-            for student in again:
-                pending[submit(student)] = student
-    finally:
-        shutil.rmtree(markers, ignore_errors=True)
-    return graded, failed
+    def outcome(self, future, student):
+        """The attempt's StudentResult, or None if its task broke with the pool (to recover)."""
+        try:
+            return self.backend.task.finish(self.jobs[student], future.result())
+        except BrokenProcessPool as err:
+            if self.backend.rebuild:
+                return None
+            return StudentResult(student, False, error=f"worker failed: {type(err).__name__}: {err}")
+        except Exception as err:  # the worker itself died, or the task raised
+            return StudentResult(student, False, error=f"worker failed: {type(err).__name__}: {err}")
+
+    def settle(self, student, result):
+        """Record one attempt; the student goes again while it has attempts left."""
+        result.attempts = self.attempts[student]
+        if not result.success and self.attempts[student] <= self.retries:
+            self.attempts[student] += 1
+            self.tally.settled(result, retrying=True)
+            self.again.append(student)
+            return
+        (self.graded if result.success else self.failed).append(result)
+        self.tally.settled(result)
+
+    def collect(self, futures):
+        """Settle finished futures; the students whose task broke with the pool."""
+        broken = []
+        for future in futures:
+            student = self.pending.pop(future)
+            result = self.outcome(future, student)
+            if result is None:
+                broken.append(student)
+            else:
+                self.settle(student, result)
+        return broken
+
+    def recover(self, broken):
+        """A local pool broke: charge the student whose worker died, rebuild, free the rest."""
+        processes = dict(getattr(self.backend.executor, "_processes", None) or {})
+        self.backend.executor.shutdown(wait=True)  # its workers are joined: exit codes known
+        deaths = _worker_deaths(self.markers, processes)
+        if not deaths:  # no death pinned on a task: those that were running are suspects
+            deaths = {p.name: "unknown" for p in Path(self.markers).iterdir()}
+        for marker in Path(self.markers).iterdir():
+            marker.unlink()
+        for student in broken:
+            if student in deaths:
+                self.settle(student, StudentResult(student, False, error=_death_message(deaths[student])))
+            else:  # its task broke with the pool, through no fault of its own: free
+                self.again.append(student)
+        self.backend.rebuild()
+
+    def run(self):
+        try:
+            while self.again or self.pending:
+                for student in self.again:
+                    self.submit(student)
+                self.again = []
+                done, _ = concurrent.futures.wait(self.pending, return_when=concurrent.futures.FIRST_COMPLETED)
+                broken = self.collect(done)
+                if broken:  # the pool is unusable: every other pending future breaks too (or just finished)
+                    broken += self.collect(concurrent.futures.wait(self.pending)[0])
+                    self.recover(broken)
+        finally:
+            if self.markers:
+                shutil.rmtree(self.markers, ignore_errors=True)
+        return self.graded, self.failed
 
 
-def grade_class(students=None, executor=None, workers=None, submitted=None, retries=1, stream=sys.stderr):
-    """Grade every student in ``submitted`` (or the ones named) and return a ClassResult."""
+def run_jobs(backend, jobs, retries, tally):
+    """Grade every job on ``backend``; (graded, failed) lists of StudentResult."""
+    return _Batch(backend, jobs, retries, tally).run()
+
+
+class LocalBackend:
+    """Long-lived local worker processes (the embedded default), rebuilt if one dies."""
+
+    def __init__(self, workers, root=COURSE_ROOT):
+        self.workers, self.root = workers, str(root)
+        self.task = GradeTask(self.root)
+        self.executor = self._pool()
+
+    def _pool(self):
+        return concurrent.futures.ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=warm_up, initargs=(self.root,))
+
+    def rebuild(self):
+        self.executor = self._pool()
+
+    def close(self):
+        self.executor.shutdown()
+
+
+class GivenExecutor:
+    """An executor the caller made and closes: grade_student tasks on it, never rebuilt."""
+    rebuild = None
+
+    def __init__(self, executor, root=COURSE_ROOT):
+        self.executor, self.task = executor, GradeTask(str(root))
+
+    def close(self):
+        pass
+
+
+def make_backend(settings, root=COURSE_ROOT):
+    """The backend ``c.Runner`` asks for: a Dask cluster (executor "dask" or a scheduler address;
+    see docs/scaling.md), else local worker processes. Dask is imported only then."""
+    if settings.uses_dask:
+        from grading.distributed import dask_backend
+        return dask_backend(settings, root)
+    return LocalBackend(settings.worker_count, root)
+
+
+# ----------------------------------------------------------------------------- 3. record
+def add_students(students, db_url):
+    """Create every student before the fan-out. nbgrader checks whether a student exists, then
+    inserts: measured with 8 processes creating the same new student at once, 2 to 7 of 8 failed
+    (UniqueViolation on PostgreSQL, UNIQUE constraint failed on SQLite). So students are added
+    here, once, and workers grade with create=False."""
+    from nbgrader.api import Gradebook
+    with Gradebook(db_url) as gb:
+        for student in students:
+            gb.update_or_create_student(student)
+
+
+def record_zeros(problems, db_url):
+    """Score 0 for notebooks that could not be graded, as nbgrader does for missing ones."""
+    from nbgrader.api import Gradebook, MissingEntry
+    with Gradebook(db_url) as gb:
+        for p in problems:
+            try:
+                nb = gb.find_submission_notebook(p.notebook, ASSIGNMENT, p.student)
+            except MissingEntry:  # nothing of this student could be graded: record the zeros
+                gb.update_or_create_submission(ASSIGNMENT, p.student)
+                nb = gb.find_submission_notebook(p.notebook, ASSIGNMENT, p.student)
+            for grade in nb.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+# ----------------------------------------------------------------------------- the class
+class SandboxUnavailable(RuntimeError):
+    pass
+
+
+def require_sandbox(settings):
+    """Refuse to grade, before anything starts, where the sandbox cannot run (unless switched off)."""
+    from grading import sandbox
+    if not settings.enabled:
+        print("WARNING: grading WITHOUT the sandbox (c.Sandbox.enabled = False): student code runs as "
+              "you and can read source/, the gradebook and the network.", file=sys.stderr)
+        return
+    reason = sandbox.problem(settings)
+    if reason:
+        raise SandboxUnavailable(
+            f"Grading refused: the sandbox that keeps student code away from source/, the gradebook, "
+            f"other students and the network cannot start here: {reason}.\n"
+            "Either install it (Debian: apt-get install bubblewrap), or grade without it, knowing that "
+            "student code then runs as you: GRADING_SANDBOX=off make autograde")
+
+
+def grade_class(students=None, executor=None, workers=None, submitted=None, retries=None, stream=sys.stderr,
+                on_event=None, root=COURSE_ROOT):
+    """Grade every student in ``submitted`` (or the ones named) and return a ClassResult.
+
+    ``executor``: a concurrent.futures.Executor to grade on (the caller closes it); default: the
+    backend ``c.Runner`` configures. ``on_event``: called with every ProgressEvent (default: the
+    progress line on ``stream``)."""
     from grading.course import load_config
     quiet_known_noise()
-    require_sandbox()
-    submitted = Path(submitted or COURSE_ROOT / "submitted")
+    config = load_config(root)
+    runner = Runner(config=config)
+    require_sandbox(Sandbox(config=config))
+    submitted = Path(submitted or Path(root) / "submitted")
     students = list(students or find_students(submitted))
-    expected = notebook_names()
-    db_url = load_config().CourseDirectory.db_url
     start = time.perf_counter()
-    outcome = ClassResult()
-
-    plan, zero = {}, []
-    for student in students:
-        readable, problems = check_submission(student, submitted, expected)
-        outcome.problems += problems
-        unreadable = [p for p in problems if p.kind == "unreadable"]
-        zero += unreadable
-        if not readable:  # nothing nbgrader could open: no run, every notebook scores 0
-            plan[student] = []
-            zero += [p for p in problems if p.kind == "missing"]
-        else:  # None: every notebook in one run; a list: only those (the others are damaged)
-            plan[student] = None if not unreadable else readable
-    add_students(students, db_url)
-
-    own_executor = executor is None
-    executor = executor or make_executor(workers)
-    # a local pool we made can be rebuilt when one of its workers dies (see _fan_out)
-    rebuild = (lambda: local_executor(workers)) if (
-        own_executor and isinstance(executor, concurrent.futures.ProcessPoolExecutor)) else None
-    pool = {"executor": executor}
-    progress = Progress(len(students), stream)
+    plan = plan_class(students, submitted, notebook_names())
+    add_students(students, config.CourseDirectory.db_url)
+    line = ProgressLine(stream)
+    tally = Tally(len(students), on_event or line)
+    outcome = ClassResult(problems=plan.problems)
+    for student in plan.nothing_readable:
+        outcome.graded.append(StudentResult(student, True))
+        tally.settled(outcome.graded[-1])
+    if workers:
+        runner.workers = workers
+    backend = GivenExecutor(executor, root) if executor is not None else make_backend(runner, root)
     try:
-        for s in students:
-            if plan[s] == []:  # nothing readable: nothing to run
-                outcome.graded.append(StudentResult(s, True))
-                progress.update(outcome.graded[-1])
-        jobs = {s: (plan[s],) for s in students if plan[s] != []}
-        graded, failed = _fan_out(pool, jobs, retries, progress, rebuild=rebuild)
-        outcome.graded += graded
-        outcome.failed += failed
+        graded, failed = run_jobs(backend, plan.jobs, runner.retries if retries is None else retries, tally)
     finally:
-        progress.close()
-        if own_executor:
-            pool["executor"].shutdown()
-    zero_notebooks(zero, db_url)
+        line.close()
+        backend.close()
+    outcome.graded += graded
+    outcome.failed += failed
+    record_zeros(plan.zeros, config.CourseDirectory.db_url)
     outcome.seconds = time.perf_counter() - start
     return outcome
 
@@ -456,8 +489,8 @@ def print_summary(outcome, stream=sys.stdout):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Autograde the class in parallel.")
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("GRADING_WORKERS", "0")) or None,
-                        help="worker processes (default: GRADING_WORKERS or the number of cores)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="worker processes (default: c.Runner.workers, GRADING_WORKERS, or one per core)")
     parser.add_argument("--student", action="append", help="grade only this student (repeatable)")
     args = parser.parse_args(argv)
     try:

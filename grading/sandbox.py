@@ -28,7 +28,7 @@ kernel is started inside these layers (outermost first):
    listable.
    No network; its own pid/ipc/uts namespaces; killed if the grader dies.
 2. ``setpriv``: an unprivileged user (a uid of its own per grading process, or
-   GRADING_SANDBOX_USER), no capabilities, no new privileges.
+   ``Sandbox.user``), no capabilities, no new privileges.
 3. ``prlimit``, per process, as a backstop: address space 4 GiB, CPU 120 s, 64 processes for the
    uid, files up to 100 MiB, 256 open files.
 
@@ -39,7 +39,7 @@ it, before any cell is sent: student code runs with every writable place a tmpfs
 memory budget). Matplotlib's font list, built once by the grader, is bound read-only into
 ``MPLCONFIGDIR`` on the sandbox's /tmp, so kernels do not rebuild it (~1 s each).
 
-**Which memory bound is in force.** ``limit_mode()`` tries to create a cgroup (memory and pids,
+**Which memory bound is in force.** ``limit_mode(settings)`` tries to create a cgroup (memory and pids,
 under the grader's own cgroups) and says ``"cgroup"`` if it could. Where it cannot (no cgroup v1
 controllers, not root, a read-only /sys) it says ``"watchdog"``: a thread in the grader sums the
 RSS of the kernel's process tree (every process of the pid namespace descends from bwrap) and the
@@ -47,15 +47,13 @@ space used in its tmpfs mounts (read through ``/proc/PID/root``) every 50 ms and
 tree past the budget; the process count is then bounded only by the per-uid ``--nproc``. Check
 with ``python -m grading.sandbox``, which prints the mode and whether the sandbox starts.
 
-Settings (environment, read when a kernel starts):
-
-- GRADING_SANDBOX=off grades without a sandbox (only when asked for explicitly);
-- GRADING_SANDBOX_USER names the user kernels run as (default: a uid of its own per grading
-  process, so one kernel's fork bomb cannot starve a kernel graded beside it);
-- GRADING_SANDBOX_MEMORY: the memory+tmpfs budget per kernel (default ``MEMORY_BUDGET``, 4 GiB;
-  ``512M``, ``2G`` or bytes);
-- GRADING_SANDBOX_PIDS: processes+threads per kernel (default ``PIDS_MAX``);
-- GRADING_SANDBOX_CGROUP=off uses the watchdog even where cgroups work (to test it).
+Settings: ``c.Sandbox.*`` in nbgrader_config.py (grading/settings.py documents each; environment
+variables override them): ``enabled`` (False grades without a sandbox, only when asked for
+explicitly); ``user``, the account kernels run as (default: a uid of its own per grading process,
+so one kernel's fork bomb cannot starve a kernel graded beside it); ``memory_limit``, the
+memory+tmpfs budget per kernel (4 GiB); ``pids_limit``, processes+threads per kernel (64);
+``use_cgroup`` False uses the watchdog even where cgroups work (to test it). A kernel manager
+reads them from the configuration nbgrader gives it; the module's functions take a ``Sandbox``.
 
 Numbers measured here (2 cores, Debian 12, cgroup v1): an idle ipykernel has 8 tasks (threads), 11
 after importing numpy and matplotlib with OPENBLAS_NUM_THREADS=1; with bwrap's two processes the
@@ -82,12 +80,12 @@ import time
 
 from jupyter_client.manager import AsyncKernelManager
 
+from grading.settings import Sandbox, course_settings
+
 
 # address space 4 GiB, CPU 120 s (a backstop: Execute.timeout stops loops), 64 processes/threads
 # for the uid, files up to 100 MiB, 256 open files. Per process: the cgroup bounds them together.
 LIMITS = ["--as=4294967296", "--cpu=120", "--nproc=64", "--fsize=104857600", "--nofile=256"]
-MEMORY_BUDGET = 4 << 30  # bytes of memory + tmpfs for a kernel and all its processes
-PIDS_MAX = 64  # processes and threads of one kernel (an ipykernel with numpy uses 13)
 COURSE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CGROUP_MOUNTS = "/sys/fs/cgroup"
 ETC_FILES = ["/etc/ld.so.cache", "/etc/nsswitch.conf", "/etc/localtime", "/etc/alternatives"]
@@ -95,37 +93,14 @@ SANDBOX_MPLCONFIGDIR = "/tmp/matplotlib"
 _LAUNCHER = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
 
 
-def enabled():
-    return os.environ.get("GRADING_SANDBOX", "on").lower() not in {"off", "0", "no", "false"}
-
-
-def sandbox_user():
-    """(uid, gid) the kernel runs as: GRADING_SANDBOX_USER if set, else a uid of its own for each
+def sandbox_user(settings):
+    """(uid, gid) the kernel runs as: ``settings.user`` if set, else a uid of its own for each
     grading process (with nobody's group), so the process limit of one student's kernel (a fork
     bomb) cannot starve a kernel graded beside it."""
-    name = os.environ.get("GRADING_SANDBOX_USER")
-    if name:
-        entry = pwd.getpwnam(name)
+    if settings.user:
+        entry = pwd.getpwnam(settings.user)
         return entry.pw_uid, entry.pw_gid
     return 2_000_000 + os.getpid() % 1_000_000, pwd.getpwnam("nobody").pw_gid
-
-
-def parse_size(text):
-    """Bytes from '512M', '4G', '4GiB', '1048576'."""
-    text = str(text).strip().upper().removesuffix("IB").removesuffix("B")
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-    if text and text[-1] in units:
-        return int(float(text[:-1]) * units[text[-1]])
-    return int(text)
-
-
-def memory_budget():
-    value = os.environ.get("GRADING_SANDBOX_MEMORY")
-    return parse_size(value) if value else MEMORY_BUDGET
-
-
-def pids_max():
-    return int(os.environ.get("GRADING_SANDBOX_PIDS") or PIDS_MAX)
 
 
 # ----------------------------------------------------------------------------- the file system
@@ -161,11 +136,12 @@ def _parents(path):
     return parents[::-1]
 
 
-def wrap(kernel_cmd, workdir, box, env_pass=None, cgroup_procs=(), font_cache=None):
-    """The command that starts ``kernel_cmd`` inside the sandbox: ``workdir`` read-only (the cwd),
-    ``box`` read-only but for its ``sock`` folder, ``cgroup_procs`` the cgroup.procs files the
-    launcher joins before it execs bwrap, ``font_cache`` a matplotlib fontlist json."""
-    uid, gid = sandbox_user()
+def wrap(kernel_cmd, workdir, box, user, env_pass=None, cgroup_procs=(), font_cache=None):
+    """The command that starts ``kernel_cmd`` inside the sandbox as ``user`` (uid, gid):
+    ``workdir`` read-only (the cwd), ``box`` read-only but for its ``sock`` folder,
+    ``cgroup_procs`` the cgroup.procs files the launcher joins before it execs bwrap,
+    ``font_cache`` a matplotlib fontlist json."""
+    uid, gid = user
     cmd = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
            "--die-with-parent", "--new-session"]
     cmd += _root_entries()
@@ -396,14 +372,14 @@ def _sweep_stale(parents):
 _MODE = {}
 
 
-def limit_mode():
+def limit_mode(settings):
     """"cgroup" where a per-kernel cgroup can be made here (tried: one is made and removed),
     else "watchdog" (see the module docstring)."""
-    if os.environ.get("GRADING_SANDBOX_CGROUP", "on").lower() in {"off", "0", "no", "false"}:
+    if not settings.use_cgroup:
         return "watchdog"
     if "mode" not in _MODE:
         try:
-            KernelCgroup.create(memory_budget(), pids_max()).remove()
+            KernelCgroup.create(settings.memory_bytes, settings.pids_limit).remove()
             _MODE["mode"] = "cgroup"
         except OSError:
             _MODE["mode"] = "watchdog"
@@ -465,18 +441,18 @@ class Watchdog(threading.Thread):
 
 
 # ----------------------------------------------------------------------------- can it start?
-def problem():
+def problem(settings):
     """None if a sandboxed process can start here, else why not (in plain words)."""
     for tool in ("bwrap", "setpriv", "prlimit"):
         if shutil.which(tool) is None:
             return (f"`{tool}` is not installed (Debian: apt-get install bubblewrap util-linux)")
     try:
-        uid, gid = sandbox_user()
+        uid, gid = sandbox_user(settings)
     except KeyError:
-        return f"the user {os.environ.get('GRADING_SANDBOX_USER', 'nobody')!r} does not exist"
+        return f"the user {settings.user or 'nobody'!r} does not exist (Sandbox.user)"
     box = make_box(uid, gid)
     try:
-        probe = wrap([sys.executable, "-c", "import numpy"], box, box)
+        probe = wrap([sys.executable, "-c", "import numpy"], box, box, (uid, gid))
         try:
             proc = subprocess.run(probe, capture_output=True, text=True, timeout=60)
         except (OSError, subprocess.TimeoutExpired) as err:
@@ -496,8 +472,9 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        uid, gid = sandbox_user()
-        self._box = make_box(uid, gid)
+        self.settings = Sandbox(parent=self)  # c.Sandbox.* of the configuration nbgrader passes on
+        self._user = sandbox_user(self.settings)
+        self._box = make_box(*self._user)
         self._cgroup = None
         self._watchdog = None
         self.limit_mode = None
@@ -536,22 +513,22 @@ class SandboxKernelManager(AsyncKernelManager):
         keep.setdefault("NBGRADER_EXECUTION", "autograde")
         workdir = os.path.realpath((self._launch_args or {}).get("cwd") or os.getcwd())
         self._release_limits()  # a restart: the previous kernel's cgroup goes
-        self.limit_mode = limit_mode()
+        self.limit_mode = limit_mode(self.settings)
         procs = ()
         if self.limit_mode == "cgroup":
             try:
-                self._cgroup = KernelCgroup.create(memory_budget(), pids_max())
+                self._cgroup = KernelCgroup.create(self.settings.memory_bytes, self.settings.pids_limit)
                 procs = self._cgroup.procs_files
             except OSError as err:  # worked for the probe, not now: this kernel is watched instead
                 self.log.warning("no cgroup for this kernel (%s): the watchdog bounds it", err)
                 self.limit_mode = "watchdog"
-        return wrap(cmd, workdir, self._box, keep, cgroup_procs=procs, font_cache=font_cache())
+        return wrap(cmd, workdir, self._box, self._user, keep, cgroup_procs=procs, font_cache=font_cache())
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         await super()._async_launch_kernel(kernel_cmd, **kw)
         pid = self.provisioner.pid if self.provisioner else None
         if self.limit_mode == "watchdog" and pid:
-            self._watchdog = Watchdog(pid, memory_budget())
+            self._watchdog = Watchdog(pid, self.settings.memory_bytes)
             self._watchdog.start()
         await self._lock_box_when_bound()
 
@@ -586,13 +563,14 @@ class SandboxKernelManager(AsyncKernelManager):
 
 def main():
     """Print whether the sandbox starts here and which memory bound is in force."""
-    reason = problem()
+    settings = course_settings(Sandbox)
+    reason = problem(settings)
     print("sandbox:", "starts" if reason is None else f"cannot start: {reason}")
-    mode = limit_mode()
-    budget = memory_budget()
+    mode = limit_mode(settings)
+    budget = settings.memory_bytes
     if mode == "cgroup":
         print(f"memory+tmpfs per kernel: {budget / (1 << 30):.2f} GiB, processes+threads per kernel: "
-              f"{pids_max()}, enforced by a cgroup v1 per kernel")
+              f"{settings.pids_limit}, enforced by a cgroup v1 per kernel")
     else:
         print(f"memory+tmpfs per kernel: {budget / (1 << 30):.2f} GiB, enforced by the grader's watchdog "
               f"(no cgroup could be made here); processes: --nproc per uid only")

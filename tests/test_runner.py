@@ -96,13 +96,13 @@ def test_grading_three_times_gives_identical_grades(graded_class):
 
 # ----------------------------------------------------------------------------- a worker that dies
 def _fake_grade(student, always_kill, flags):
-    """A stand-in for grade_student: "victim*" students SIGKILL their own worker (as the
+    """A stand-in for grading: "victim*" students SIGKILL their own worker (as the
     out-of-memory killer would) -- on every attempt if always_kill, else only the first."""
     import os
     import signal
     import time
     from pathlib import Path
-    from grading.runner import StudentResult
+    from grading.worker import StudentResult
     if student.startswith("victim"):
         flag = Path(flags) / student
         if always_kill or not flag.exists():
@@ -112,28 +112,51 @@ def _fake_grade(student, always_kill, flags):
     return StudentResult(student, True, 0.2)
 
 
+class _FakeTask:
+    """The runner's task protocol around _fake_grade (the payload is (student, always_kill, flags))."""
+
+    def __init__(self, always_kill, flags):
+        self.always_kill, self.flags = always_kill, flags
+
+    def prepare(self, job):
+        return (job.student, self.always_kill, self.flags)
+
+    @staticmethod
+    def run(payload):
+        return _fake_grade(*payload)
+
+    def finish(self, job, output):
+        return output
+
+
+class _RebuildablePool:
+    """A local backend like the runner's own, counting the pools it made."""
+
+    def __init__(self, task):
+        import concurrent.futures
+        import multiprocessing
+        self.task, self.made = task, []
+        self._new = lambda: concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"))
+        self.rebuild()
+
+    def rebuild(self):
+        self.made.append(self._new())
+        self.executor = self.made[-1]
+
+
 def _fan_out_with_a_dying_worker(tmp_path, always_kill):
-    import concurrent.futures
-    import functools
     import io
-    import multiprocessing
     from grading import runner
     students = ["s0", "s1", "victim", "s2", "s3", "s4", "s5"]
-    made = []
-
-    def pool():
-        made.append(concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")))
-        return made[-1]
-
-    holder = {"executor": pool()}
+    backend = _RebuildablePool(_FakeTask(always_kill, str(tmp_path)))
     stream = io.StringIO()
-    progress = runner.Progress(len(students), stream)
-    task = functools.partial(_fake_grade, always_kill=always_kill, flags=str(tmp_path))
+    line = runner.ProgressLine(stream)
     try:
-        graded, failed = runner._fan_out(holder, {s: () for s in students}, 1, progress, task=task, rebuild=pool)
+        graded, failed = runner.run_jobs(backend, [runner.GradingJob(s) for s in students], 1,
+                                         runner.Tally(len(students), line))
     finally:
-        holder["executor"].shutdown()
-    return graded, failed, made, stream.getvalue()
+        backend.executor.shutdown()
+    return graded, failed, backend.made, stream.getvalue()
 
 
 def test_a_dead_worker_costs_its_student_one_retry_not_the_batch(tmp_path):

@@ -3,7 +3,8 @@
 cannot write the host disk, cannot take more than its memory budget with all its processes and
 tmpfs files together, cannot run more than pids.max tasks; without cgroups a watchdog bounds it.
 
-Small budgets (GRADING_SANDBOX_MEMORY, GRADING_SANDBOX_PIDS, read at kernel start) keep this fast.
+Small budgets (GRADING_SANDBOX_MEMORY, GRADING_SANDBOX_PIDS: the environment overrides of
+c.Sandbox.memory_limit and pids_limit that nbgrader_config.py applies) keep this fast.
 """
 import asyncio
 import itertools
@@ -22,12 +23,15 @@ import pytest
 
 from course_helpers import REPO
 from grading import sandbox
+from grading.course import load_config
+from grading.settings import Sandbox, course_settings
 
 MiB = 1 << 20
 
 
 async def _session(workdir, cells, inspect, timeout):
-    km = sandbox.SandboxKernelManager(kernel_name="python3")
+    # the course's configuration, as nbgrader hands it on: c.Sandbox.* with the environment's overrides
+    km = sandbox.SandboxKernelManager(kernel_name="python3", config=load_config())
     await km.start_kernel(cwd=str(workdir))
     kc = km.client()
     kc.start_channels()
@@ -232,7 +236,7 @@ def test_the_kernel_cannot_write_the_host_disk(graded_folder):
         print(json.dumps({"wrote": wrote, "mounts": mounts, "box": box, "fonts": fonts,
                           "fonts_after": sorted(os.listdir("/tmp/matplotlib"))}))
     """
-    uid, _ = sandbox.sandbox_user()
+    uid, _ = sandbox.sandbox_user(course_settings(Sandbox))
 
     def inspect(km):
         sock = os.path.join(km._box, "sock")
@@ -270,7 +274,7 @@ def _memory_stats(km):
 
 
 def test_memory_is_bounded_for_all_the_kernels_processes_together(graded_folder, monkeypatch):
-    if sandbox.limit_mode() != "cgroup":
+    if sandbox.limit_mode(course_settings(Sandbox)) != "cgroup":
         pytest.fail("no per-kernel cgroup can be made here: the watchdog test covers this machine; "
                     "this one needs cgroup v1 memory and pids controllers and root")
     monkeypatch.setenv("GRADING_SANDBOX_MEMORY", "512M")
@@ -298,7 +302,7 @@ def test_memory_is_bounded_for_all_the_kernels_processes_together(graded_folder,
 
 
 def test_files_in_tmp_count_against_the_same_memory_budget(graded_folder, monkeypatch):
-    if sandbox.limit_mode() != "cgroup":
+    if sandbox.limit_mode(course_settings(Sandbox)) != "cgroup":
         pytest.fail("no per-kernel cgroup can be made here (see the memory test)")
     monkeypatch.setenv("GRADING_SANDBOX_MEMORY", "512M")
     # 12 files of 90 MiB (each under the 100 MiB file-size rlimit) in the kernel's /tmp, a tmpfs:
@@ -317,7 +321,7 @@ def test_files_in_tmp_count_against_the_same_memory_budget(graded_folder, monkey
 
 
 def test_processes_and_threads_are_bounded_per_kernel(graded_folder, monkeypatch):
-    if sandbox.limit_mode() != "cgroup":
+    if sandbox.limit_mode(course_settings(Sandbox)) != "cgroup":
         pytest.fail("no per-kernel cgroup can be made here (see the memory test)")
     monkeypatch.setenv("GRADING_SANDBOX_PIDS", "32")
     code = """

@@ -1,0 +1,148 @@
+"""The grading settings that nbgrader does not have, as traitlets options in nbgrader's own idiom.
+
+They are set in the course's ``nbgrader_config.py`` (``c.Sandbox.memory_limit = "2G"``,
+``c.Runner.workers = 4``), which also reads the environment variables listed there as overrides.
+Every option's help is its documentation; ``python -m grading.settings`` prints them all with
+their values under the course's configuration.
+"""
+import os
+
+from traitlets import Bool, CaselessStrEnum, Int, TraitError, Unicode, validate
+from traitlets.config import Configurable
+
+
+def parse_size(text):
+    """Bytes from '512M', '4G', '4GiB', '1048576'."""
+    text = str(text).strip().upper().removesuffix("IB").removesuffix("B")
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+class Sandbox(Configurable):
+    """The sandbox every autograding kernel starts in (grading/sandbox.py)."""
+
+    enabled = Bool(True, help=(
+        "Start every autograding kernel in the sandbox. False grades student code as the grading "
+        "user, able to read source/, the gradebook and the network: only ever on purpose.")).tag(config=True)
+    user = Unicode("", help=(
+        "The account kernels run as. Empty: a uid of its own per grading process (with nobody's "
+        "group), so one kernel's fork bomb cannot starve a kernel graded beside it.")).tag(config=True)
+    memory_limit = Unicode("4G", help=(
+        "Memory of one kernel and all its processes together, plus the files it writes in its "
+        "tmpfs mounts: '512M', '2G', or bytes.")).tag(config=True)
+    pids_limit = Int(64, help=(
+        "Processes and threads of one kernel together (an ipykernel with numpy and matplotlib "
+        "uses 13).")).tag(config=True)
+    use_cgroup = Bool(True, help=(
+        "Bound each kernel with a cgroup v1 of its own where one can be made. False uses the "
+        "grader's watchdog thread even where cgroups work (to test it).")).tag(config=True)
+
+    @validate("memory_limit")
+    def _valid_size(self, proposal):
+        try:
+            if parse_size(proposal["value"]) <= 0:
+                raise ValueError
+        except ValueError:
+            raise TraitError(f"Sandbox.memory_limit={proposal['value']!r}: use '512M', '2G' or bytes") from None
+        return proposal["value"]
+
+    @property
+    def memory_bytes(self):
+        return parse_size(self.memory_limit)
+
+
+class Runner(Configurable):
+    """How a class is graded: where the workers are and how often a failed student is retried
+    (grading/runner.py, grading/distributed.py, docs/scaling.md)."""
+
+    workers = Int(0, help="Worker processes grading at once; 0: one per core.").tag(config=True)
+    retries = Int(1, help="Times a student whose grading failed is graded again before being "
+                          "named as failed.").tag(config=True)
+    executor = CaselessStrEnum(["local", "dask"], "local", help=(
+        "'local': a pool of worker processes on this machine. 'dask': a Dask cluster of local "
+        "processes, or the cluster at dask_scheduler_address.")).tag(config=True)
+    dask_scheduler_address = Unicode("", help=(
+        "tcp://HOST:8786: grade on the workers of a running Dask cluster (implies executor "
+        "'dask'). Needs a gradebook server every worker reaches.")).tag(config=True)
+    ship_files = Bool(None, allow_none=True, help=(
+        "Send each submission to its worker as bytes and bring the graded notebooks back (no "
+        "shared filesystem needed). None: on with a scheduler address, off otherwise.")).tag(config=True)
+
+    @property
+    def uses_dask(self):
+        return self.executor == "dask" or bool(self.dask_scheduler_address)
+
+    @property
+    def worker_count(self):
+        return self.workers or os.cpu_count() or 1
+
+    @property
+    def ships(self):
+        return bool(self.dask_scheduler_address) if self.ship_files is None else self.ship_files
+
+
+# Environment variables that override a setting (read by nbgrader_config.py): name -> (section,
+# option, converter). For a course that moves to another server without editing its config file.
+def _flag(name):
+    def convert(value):
+        value = value.strip().lower()
+        if value in {"1", "true", "yes", "on"}:
+            return True
+        if value in {"0", "false", "no", "off"}:
+            return False
+        raise ValueError(f"{name}={value!r}: use 1 or 0 (on or off)")
+    return convert
+
+
+ENVIRONMENT_OVERRIDES = {
+    "GRADEBOOK_URL": ("CourseDirectory", "db_url", str),
+    "GRADING_CELL_TIMEOUT": ("Execute", "timeout", int),
+    "GRADING_NOTEBOOK_BUDGET": ("SandboxedExecute", "notebook_budget", int),
+    "GRADING_SANDBOX": ("Sandbox", "enabled", _flag("GRADING_SANDBOX")),
+    "GRADING_SANDBOX_USER": ("Sandbox", "user", str),
+    "GRADING_SANDBOX_MEMORY": ("Sandbox", "memory_limit", str),
+    "GRADING_SANDBOX_PIDS": ("Sandbox", "pids_limit", int),
+    "GRADING_SANDBOX_CGROUP": ("Sandbox", "use_cgroup", _flag("GRADING_SANDBOX_CGROUP")),
+    "GRADING_WORKERS": ("Runner", "workers", int),
+    "GRADING_EXECUTOR": ("Runner", "executor", str),
+    "DASK_SCHEDULER_ADDRESS": ("Runner", "dask_scheduler_address", str),
+    "GRADING_SHIP_FILES": ("Runner", "ship_files", _flag("GRADING_SHIP_FILES")),
+}
+
+
+def apply_environment(config, environ=None):
+    """Set every option whose environment variable is set (and not empty) in ``config``."""
+    environ = os.environ if environ is None else environ
+    for name, (section, option, convert) in ENVIRONMENT_OVERRIDES.items():
+        value = environ.get(name, "").strip()
+        if value:
+            config[section][option] = convert(value)
+    return config
+
+
+def course_settings(kind, config=None):
+    """``kind`` (Sandbox or Runner) under ``config``, or under the course's nbgrader_config.py."""
+    if config is None:
+        from grading.course import load_config
+        config = load_config()
+    return kind(config=config)
+
+
+def main():
+    """Print every grading option, its value under this course's configuration, and its help."""
+    import textwrap
+    from grading.course import load_config
+    config = load_config()
+    overrides = {(s, o): n for n, (s, o, _) in ENVIRONMENT_OVERRIDES.items()}
+    for kind in (Sandbox, Runner):
+        settings = kind(config=config)
+        for name, trait in sorted(kind.class_traits(config=True).items()):
+            env = overrides.get((kind.__name__, name))
+            print(f"c.{kind.__name__}.{name} = {getattr(settings, name)!r}" + (f"   (override: {env})" if env else ""))
+            print(textwrap.indent(textwrap.fill(trait.help, 92), "    "))
+
+
+if __name__ == "__main__":
+    main()

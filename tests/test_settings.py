@@ -1,0 +1,103 @@
+"""Grading settings are traitlets options (grading/settings.py) set in nbgrader_config.py, with
+environment variables as overrides; and our preprocessor lists stay nbgrader's own lists with
+named substitutions, so an nbgrader upgrade that changes its lists fails here first."""
+import pytest
+from traitlets import TraitError
+from traitlets.config import Config
+
+from grading.course import load_config
+from grading.settings import ENVIRONMENT_OVERRIDES, Runner, Sandbox, apply_environment
+
+
+def test_the_course_config_sets_every_option_to_its_documented_default(monkeypatch):
+    for name in ENVIRONMENT_OVERRIDES:
+        monkeypatch.delenv(name, raising=False)
+    config = load_config()
+    for kind in (Sandbox, Runner):
+        settings = kind(config=config)
+        for name, trait in kind.class_traits(config=True).items():
+            assert name in config[kind.__name__], f"c.{kind.__name__}.{name} is not set in nbgrader_config.py"
+            assert getattr(settings, name) == trait.default(), f"c.{kind.__name__}.{name} differs from its default"
+            assert len(trait.help) > 30, f"c.{kind.__name__}.{name} has no help"
+    assert config.Execute.timeout == 10 and config.SandboxedExecute.notebook_budget == 120
+    assert config.CourseDirectory.db_url.startswith("sqlite:///")
+
+
+@pytest.mark.parametrize("name,value,expected", [
+    ("GRADING_WORKERS", "3", ("Runner", "workers", 3)),
+    ("GRADING_EXECUTOR", "dask", ("Runner", "executor", "dask")),
+    ("DASK_SCHEDULER_ADDRESS", "tcp://10.0.0.2:8786", ("Runner", "dask_scheduler_address", "tcp://10.0.0.2:8786")),
+    ("GRADING_SHIP_FILES", "0", ("Runner", "ship_files", False)),
+    ("GRADING_SANDBOX", "off", ("Sandbox", "enabled", False)),
+    ("GRADING_SANDBOX_USER", "grader", ("Sandbox", "user", "grader")),
+    ("GRADING_SANDBOX_MEMORY", "512M", ("Sandbox", "memory_limit", "512M")),
+    ("GRADING_SANDBOX_PIDS", "32", ("Sandbox", "pids_limit", 32)),
+    ("GRADING_SANDBOX_CGROUP", "off", ("Sandbox", "use_cgroup", False)),
+    ("GRADING_CELL_TIMEOUT", "4", ("Execute", "timeout", 4)),
+    ("GRADING_NOTEBOOK_BUDGET", "40", ("SandboxedExecute", "notebook_budget", 40)),
+    ("GRADEBOOK_URL", "postgresql+psycopg2://u:p@db/grades", ("CourseDirectory", "db_url", "postgresql+psycopg2://u:p@db/grades")),
+])
+def test_an_environment_variable_overrides_its_option_in_the_course_config(monkeypatch, name, value, expected):
+    section, option, result = expected
+    before = load_config()[section][option]
+    monkeypatch.setenv(name, value)
+    config = load_config()
+    assert config[section][option] == result != before
+    if section in {"Sandbox", "Runner"}:
+        assert getattr((Sandbox if section == "Sandbox" else Runner)(config=config), option) == result
+
+
+def test_an_empty_variable_is_no_override_and_a_bad_one_says_what_to_use():
+    assert apply_environment(Config(), {"GRADING_WORKERS": "", "GRADING_SANDBOX": "  "}) == Config()
+    with pytest.raises(ValueError, match=r"GRADING_SANDBOX='maybe': use 1 or 0"):
+        apply_environment(Config(), {"GRADING_SANDBOX": "maybe"})
+    with pytest.raises(TraitError):
+        assert Runner(config=apply_environment(Config(), {"GRADING_EXECUTOR": "slurm"})).executor
+    with pytest.raises(TraitError, match="use '512M', '2G' or bytes"):
+        Sandbox(memory_limit="lots")
+    assert Sandbox(memory_limit="512M").memory_bytes == 512 << 20 and Sandbox().memory_bytes == 4 << 30
+
+
+# nbgrader 0.9.6's own lists. If an upgrade changes them, this fails: look at what changed and
+# carry it into nbgrader_config.py's lists (which otherwise silently keep the old ones).
+NBGRADER_DEFAULTS = {
+    ("Autograde", "sanitize_preprocessors"): [
+        "nbgrader.preprocessors.ClearOutput", "nbgrader.preprocessors.DeduplicateIds",
+        "nbgrader.preprocessors.OverwriteKernelspec", "nbgrader.preprocessors.OverwriteCells",
+        "nbgrader.preprocessors.CheckCellMetadata"],
+    ("Autograde", "autograde_preprocessors"): [
+        "nbgrader.preprocessors.Execute", "nbgrader.preprocessors.IgnorePattern",
+        "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
+        "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
+        "nbgrader.preprocessors.CheckCellMetadata"],
+    ("GenerateFeedback", "preprocessors"): [
+        "nbgrader.preprocessors.GetGrades", "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"],
+}
+# ours, in place of nbgrader's (each a subclass of what it replaces), and ours added
+REPLACED = {"grading.master_cells.RestoreMasterCells": "nbgrader.preprocessors.OverwriteCells",
+            "grading.execute.SandboxedExecute": "nbgrader.preprocessors.Execute"}
+ADDED = {"grading.master_cells.DropMalformedMetadata", "grading.feedback_filter.HideHiddenTests"}
+
+
+def _public_name(cls):
+    """'nbgrader.preprocessors.ClearOutput' for the class nbgrader.preprocessors.clearoutput.ClearOutput."""
+    package = cls.__module__.rsplit(".", 1)[0]
+    return f"{package}.{cls.__name__}"
+
+
+def test_nbgrader_default_preprocessor_lists_are_the_ones_ours_are_built_on():
+    from nbgrader.converters import Autograde, GenerateFeedback
+    converters = {"Autograde": Autograde(), "GenerateFeedback": GenerateFeedback()}
+    actual = {(name, option): [_public_name(c) for c in getattr(converters[name], option)]
+              for name, option in NBGRADER_DEFAULTS}
+    assert actual == NBGRADER_DEFAULTS
+
+
+def test_our_preprocessor_lists_are_nbgraders_with_named_substitutions():
+    from traitlets.utils.importstring import import_item
+    config = load_config()
+    for (section, option), default in NBGRADER_DEFAULTS.items():
+        ours = list(config[section][option])
+        assert [REPLACED.get(name, name) for name in ours if name not in ADDED] == default, (section, option)
+    for ours, theirs in REPLACED.items():
+        assert issubclass(import_item(ours), import_item(theirs))
