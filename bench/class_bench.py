@@ -104,7 +104,7 @@ def bench_class(workers=None):
     print(f"  parallel runner ({workers} workers):       median {o_med:6.1f} s")
     print(f"  speed-up: {s_med / o_med:.2f}x (target >= 1.8x)")
     print(f"  per-submission cost (runner wall x workers / submissions): {per_submission:.2f} s")
-    print(f"  floor (kernel start + nbclient execution, no nbgrader, every submission of the class):")
+    print("  floor (kernel start + nbclient execution, no nbgrader, every submission of the class):")
     print(f"    one at a time, median:                                  {floor_serial:.2f} s per submission")
     print(f"    {workers} at a time like the runner (wall x workers / subs): {floor_parallel:.2f} s per submission")
     print(f"  cost / floor (one at a time): {per_submission / floor_serial:.2f} (target <= 1.3)")

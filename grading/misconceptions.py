@@ -96,6 +96,7 @@ def _chart(ranked, top=8):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     from grading.report import png_base64
     shown = ranked[:top][::-1]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(shown) + 1))

@@ -75,7 +75,7 @@ def _histograms(scores):
     import matplotlib.pyplot as plt
     names = sorted(scores)
     fig, axes = plt.subplots(1, max(len(names), 1), figsize=(3.2 * max(len(names), 1), 2.6), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    for ax, name in zip(axes[0], names, strict=False):  # one empty axis when there are no scores
         values = [s for s, _ in scores[name].values()]
         top = max(m for _, m in scores[name].values())
         ax.hist(values, bins=min(10, max(int(top), 1)), range=(0, top), color="#3b6ea5", edgecolor="white")

@@ -82,7 +82,6 @@ import time
 
 from jupyter_client.manager import AsyncKernelManager
 
-
 # address space 4 GiB, CPU 120 s (a backstop: Execute.timeout stops loops), 64 processes/threads
 # for the uid, files up to 100 MiB, 256 open files. Per process: the cgroup bounds them together.
 LIMITS = ["--as=4294967296", "--cpu=120", "--nproc=64", "--fsize=104857600", "--nofile=256"]

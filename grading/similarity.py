@@ -299,7 +299,7 @@ def answer_grams(text, cell, keep):
         if h in cell.starter:
             covered[i:i + k] = [True] * min(k, len(tokens) - i)
     runs, run = [], []
-    for token, gone in zip(tokens, covered):
+    for token, gone in zip(tokens, covered, strict=True):
         if gone:
             if run:
                 runs.append(run)
@@ -363,7 +363,7 @@ def compare(submissions, release_dir=RELEASE):
         excess[sim <= 0] = 0.0
         np.fill_diagonal(excess, 0.0)
         scores += excess
-        for i, j in zip(*np.nonzero(np.triu(excess))):
+        for i, j in zip(*np.nonzero(np.triu(excess)), strict=True):
             evidence.setdefault((int(i), int(j)), {})[cell.grade_id] = (float(excess[i, j]), float(sim[i, j]))
     pairs = []
     for (i, j), ev in evidence.items():

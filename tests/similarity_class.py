@@ -599,12 +599,12 @@ def honest_choices(n, seed=0, max_shared=MAX_SHARED):
                       else rng.randrange(len(_variants(g))) for g in VARIED)
         if combo in seen:
             continue
-        if max_shared is not None and any(sum(a == b for a, b in zip(combo, other)) > max_shared
+        if max_shared is not None and any(sum(a == b for a, b in zip(combo, other, strict=True)) > max_shared
                                           for other in chosen):
             continue
         seen.add(combo)
         chosen.append(combo)
-    return [dict(zip(VARIED, combo), _voice=rng.randrange(1 << 30)) for combo in chosen]
+    return [dict(zip(VARIED, combo, strict=True), _voice=rng.randrange(1 << 30)) for combo in chosen]
 
 
 def written_answer(grade_id, choice, voice=None):

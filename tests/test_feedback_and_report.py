@@ -36,8 +36,8 @@ def _hidden_lines(source_notebooks):
 
 
 def _leaks(texts, hidden):
-    return {key: [l for l in hidden if l in text] for key, text in texts.items()
-            if any(l in text for l in hidden)}
+    return {key: [line for line in hidden if line in text] for key, text in texts.items()
+            if any(line in text for line in hidden)}
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import threading
-
 from pathlib import Path
 
 import nbformat
@@ -210,7 +209,7 @@ def test_feedback_for_the_hostile_class_is_written_and_leaks_no_hidden_test(host
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     pages = feedback_text(root)
     assert {s for s, _ in pages} == set(hostile_class["graded"])
-    leaks = {key: [l for l in HIDDEN_LINES if l in text] for key, text in pages.items()}
+    leaks = {key: [line for line in HIDDEN_LINES if line in text] for key, text in pages.items()}
     leaks = {k: v for k, v in leaks.items() if v}
     assert not leaks, f"hidden test code in feedback: {dict(list(leaks.items())[:2])}"
     marker = pages[("hidden_marker_in_answer", f"{Q1}.html")]

@@ -146,7 +146,7 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as tmp:
         results = grade_corpus(tmp)
     rows = {}
-    for (nb, cell, kind, name), failed in results.items():
+    for (_, cell, kind, name), failed in results.items():
         row = rows.setdefault(cell, {"mutant": [0, 0], "correct": [0, 0]})
         row[kind][0] += 1
         row[kind][1] += bool(failed) if kind == "mutant" else not failed

@@ -13,6 +13,7 @@ def test_grades_identical_to_stock_nbgrader(graded_class, tmp_path):
     run([sys.executable, "-m", "grading.sample_class"], cwd=root)
     # stock nbgrader, one process; it exits 1 because of the broken notebook, and grades the rest
     import subprocess
+
     from course_helpers import course_env
     subprocess.run(["nbgrader", "autograde", ASSIGNMENT, "--force"], cwd=root, env=course_env(),
                    capture_output=True)
@@ -102,6 +103,7 @@ def _fake_grade(student, always_kill, flags):
     import signal
     import time
     from pathlib import Path
+
     from grading.runner import StudentResult
     if student.startswith("victim"):
         flag = Path(flags) / student
@@ -117,6 +119,7 @@ def _fan_out_with_a_dying_worker(tmp_path, always_kill):
     import functools
     import io
     import multiprocessing
+
     from grading import runner
     students = ["s0", "s1", "victim", "s2", "s3", "s4", "s5"]
     made = []

@@ -12,7 +12,6 @@ import os
 import shutil
 import sqlite3
 import stat
-import sys
 import tempfile
 import textwrap
 import uuid

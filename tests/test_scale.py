@@ -7,7 +7,6 @@ per student and per grade_id, with the reference: the SQLite run of conftest.gra
 PostgreSQL must be installed (`apt-get install -y postgresql`; .ci/run does it): without it these
 tests fail and say so.
 """
-import os
 import shutil
 import signal
 import socket
