@@ -22,9 +22,10 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
+from grading.cells import grade_id, is_test_cell
 from grading.channel import KernelChannel, KernelDied, KernelHung, channel_client
 from grading.sandbox import SandboxKernelManager, enabled
-from grading.verdicts import TrustedTests, is_test_cell, student_sources
+from grading.verdicts import TrustedTests, student_sources
 
 
 def _output_bytes(output):
@@ -114,8 +115,7 @@ class SandboxedExecute(Execute):
     def _test_source(self, cell):
         """The instructor's code of a test cell (RestoreMasterCells has put it back; a deleted
         and restored test keeps the failing line it was given)."""
-        grade_id = cell.metadata["nbgrader"].get("grade_id")
-        master = self._master["sources"].get(grade_id)
+        master = self._master["sources"].get(grade_id(cell))
         if master is None or cell.source == master:
             return cell.source
         if cell.source.endswith(master) and cell.source.startswith("assert False, "):

@@ -52,6 +52,7 @@ from nbgrader.utils import unzip
 from traitlets import Unicode
 from traitlets.config import Configurable
 
+from grading.cells import grade_id
 from grading.course import ASSIGNMENT, COURSE_ROOT, load_config
 
 CANVAS = re.compile(r"^(?P<name>.+?)_(?:(?P<late>late)_)?(?P<lms_id>\d+)_(?P<rank>\d+)_(?P<file>.+)$", re.I)
@@ -186,12 +187,12 @@ class LmsCollector(FileNameCollectorPlugin):
         """The released notebook whose nbgrader cells this notebook holds most of, or None."""
         try:
             with open(path, encoding="utf-8") as fh:
-                ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in json.load(fh)["cells"]}
+                ids = {grade_id(c) for c in json.load(fh)["cells"]}
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
         if self._grade_ids is None:
             release = self.parent.coursedir.format_path(self.parent.coursedir.release_directory, ".", ASSIGNMENT)
-            self._grade_ids = {name: {c.metadata.get("nbgrader", {}).get("grade_id") for c in
+            self._grade_ids = {name: {grade_id(c) for c in
                                       nbformat.read(os.path.join(release, name + ".ipynb"), as_version=4).cells} - {None}
                                for name in self.expected}
         overlap = {name: len(ids & cells) for name, cells in self._grade_ids.items()}

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 
+from grading.cells import grade_id, is_answer_cell
 from grading.course import ASSIGNMENT, RELEASE, SOURCE, SUBMITTED
 
 Q1 = "q1_cross_entropy_gradient"
@@ -111,10 +112,6 @@ STUDENTS = [
 _SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
 
 
-def _grade_id(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
 def solution_code(cell):
     """The source cell's code as a student who solved it would write it (markers removed)."""
     return _SOLUTION_MARKERS.sub("", cell.source + "\n").rstrip("\n")
@@ -128,13 +125,12 @@ def written_answer(cell):
 def solved_notebook(name, source_dir=SOURCE, release_dir=RELEASE, written=True):
     """The release notebook with every answer cell filled from the source solution."""
     release = nbformat.read(release_dir / f"{name}.ipynb", as_version=4)
-    source = {_grade_id(c): c for c in nbformat.read(source_dir / f"{name}.ipynb", as_version=4).cells
-              if _grade_id(c)}
+    source = {grade_id(c): c for c in nbformat.read(source_dir / f"{name}.ipynb", as_version=4).cells
+              if grade_id(c)}
     for cell in release.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if not meta.get("solution"):
+        if not is_answer_cell(cell):
             continue
-        src = source[meta["grade_id"]]
+        src = source[grade_id(cell)]
         if cell.cell_type == "code":
             cell.source = solution_code(src)
         elif written:
@@ -144,7 +140,7 @@ def solved_notebook(name, source_dir=SOURCE, release_dir=RELEASE, written=True):
 
 def apply_edit(nb, edit, student_id):
     for cell in nb.cells:
-        if _grade_id(cell) == edit.cell:
+        if grade_id(cell) == edit.cell:
             count = cell.source.count(edit.old)
             if count != 1:
                 raise ValueError(
@@ -170,7 +166,7 @@ def student_notebooks(student, source_dir=SOURCE, release_dir=RELEASE):
                 apply_edit(nb, edit, student.id)
         if student.deleted_cell and student.deleted_cell[0] == name:
             before = len(nb.cells)
-            nb.cells = [c for c in nb.cells if _grade_id(c) != student.deleted_cell[1]]
+            nb.cells = [c for c in nb.cells if grade_id(c) != student.deleted_cell[1]]
             if len(nb.cells) != before - 1:
                 raise ValueError(f"sample student {student.id!r}: no cell {student.deleted_cell[1]!r} to delete")
         text = nbformat.writes(nb)

@@ -65,6 +65,8 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
+from grading.cells import grade_id as grade_id_of
+from grading.cells import is_answer_cell
 from grading.course import ASSIGNMENT, COURSE_ROOT, RELEASE, SUBMITTED
 
 K_CODE = 5  # tokens per code fingerprint
@@ -239,10 +241,6 @@ class Comparison:
                 for p in self.pairs if p.score > 0]
 
 
-def _grade_id(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
 def answer_cells(release_dir=RELEASE):
     """The answer cells of every release notebook, with the release text that never counts."""
     cells, keep = [], {}
@@ -257,9 +255,8 @@ def answer_cells(release_dir=RELEASE):
             elif c.cell_type == "markdown":
                 starter["markdown"] |= {h for h, _, _ in kgrams(text_tokens(c.source), K_TEXT)}
         for c in nb.cells:
-            meta = c.metadata.get("nbgrader", {})
-            if meta.get("solution") and c.cell_type in ("code", "markdown"):
-                cells.append(AnswerCell(path.stem, meta["grade_id"], c.cell_type, starter[c.cell_type]))
+            if is_answer_cell(c) and c.cell_type in ("code", "markdown"):
+                cells.append(AnswerCell(path.stem, grade_id_of(c), c.cell_type, starter[c.cell_type]))
     return cells, keep
 
 
@@ -280,7 +277,7 @@ def load_submissions(submitted_dir=SUBMITTED, assignment=ASSIGNMENT):
 
 def _answer_text(nb, grade_id):
     for cell in (nb or {}).get("cells", []):
-        if _grade_id(cell) == grade_id:
+        if grade_id_of(cell) == grade_id:
             src = cell.get("source", "")
             return "".join(src) if isinstance(src, list) else str(src)
     return ""

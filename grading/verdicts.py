@@ -62,12 +62,6 @@ from grading.channel import KernelDied, KernelHung, StudentFunction
 MAX_TEST_STDOUT = 20_000  # characters of what a test cell itself prints
 
 
-def is_test_cell(cell):
-    meta = cell.metadata.get("nbgrader")
-    return (cell.cell_type == "code" and isinstance(meta, dict) and bool(meta.get("grade"))
-            and not meta.get("solution"))
-
-
 def _bound_and_loaded(tree):
     """(names the code binds anywhere, names it loads)."""
     bound, loaded = set(), set()

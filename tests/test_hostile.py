@@ -18,6 +18,7 @@ import pytest
 
 import hostile_corpus
 from course_helpers import REPO, course_env, feedback_text, grade_table, make_course
+from grading.cells import grade_id, is_grade, is_test_cell
 from grading.course import ASSIGNMENT
 from grading.sample_class import Q1
 
@@ -27,11 +28,12 @@ ENTRIES = {h.id: h for h in hostile_corpus.corpus(port=0)}
 def _q1_cells():
     """grade_ids of question 1's cells (the corpus submits q1 only), in notebook order."""
     nb = nbformat.read(REPO / "source" / ASSIGNMENT / f"{Q1}.ipynb", as_version=4)
-    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    return [grade_id(c) for c in nb.cells if is_grade(c)]
 
 
 def _autograded(table):
-    return {g for g in _q1_cells() if g.startswith("test_")}
+    nb = nbformat.read(REPO / "source" / ASSIGNMENT / f"{Q1}.ipynb", as_version=4)
+    return {grade_id(c) for c in nb.cells if is_test_cell(c)}
 
 
 def _hidden_lines():
@@ -152,7 +154,7 @@ def test_hostile_submission_gets_its_outcome(entry, hostile_class):
     elif h.outcome.startswith("killed_after:"):
         nb = nbformat.read(hostile_class["root"] / "submitted" / entry / ASSIGNMENT / f"{Q1}.ipynb", as_version=4)
         killer = h.outcome.split(":")[1]
-        ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+        ids = [grade_id(c) for c in nb.cells]
         after = {g for g in cells if ids.index(g) > ids.index(killer)}
         before = set(cells) - after
         assert after and all(got[g] == 0 for g in after), f"{entry}: cells after the kernel died must score 0"
@@ -171,10 +173,9 @@ def test_hostile_submission_gets_its_outcome(entry, hostile_class):
     assert not leaked, f"{entry}: hidden test code in its graded copy's outputs: {sorted(leaked)[:3]}"
     if graded is not None:  # nothing the student's code printed during a test reaches a test cell
         for cell in graded.cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            if is_test_cell(cell):
                 kinds = [o.output_type for o in cell.outputs]
-                assert kinds in ([], ["error"]), f"{entry}: test cell {meta.get('grade_id')} has outputs {kinds}"
+                assert kinds in ([], ["error"]), f"{entry}: test cell {grade_id(cell)} has outputs {kinds}"
     if h.blocked:
         printed = "".join(o.get("text", "") for o in outputs)
         assert "ATTACK BLOCKED" in printed and "ATTACK SUCCEEDED" not in printed, f"{entry} was not blocked: {printed[-300:]}"

@@ -21,20 +21,17 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
+from grading.cells import grade_id as _gid  # noqa: E402
+from grading.cells import is_answer_cell, is_setup_cell, is_test_cell  # noqa: E402
 from grading.channel import KernelChannel, channel_client  # noqa: E402
 from grading.course import ASSIGNMENT  # noqa: E402
 from grading.sample_class import solution_code  # noqa: E402
-from grading.verdicts import TrustedTests, is_test_cell, setup_statements, student_sources  # noqa: E402
+from grading.verdicts import TrustedTests, setup_statements, student_sources  # noqa: E402
 from mutation_corpus import CORRECT, MUTANTS  # noqa: E402
 
 SOURCE = REPO / "source" / ASSIGNMENT
 RELEASE = REPO / "release" / ASSIGNMENT
 TESTS_OF = {"figure_1_facts": ("test_n_weights", "test_reaches_global_min_from_flat_start")}
-
-
-def _gid(cell):
-    meta = cell.metadata.get("nbgrader")
-    return meta.get("grade_id") if isinstance(meta, dict) else None
 
 
 class Bench:
@@ -43,10 +40,9 @@ class Bench:
     def __init__(self, notebook, folder):
         from jupyter_client.manager import KernelManager
         self.nb = nbformat.read(SOURCE / f"{notebook}.ipynb", as_version=4)
-        self.setup = [c.source for c in self.nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("locked")
-                      and not c.metadata["nbgrader"].get("grade") and not c.metadata["nbgrader"].get("solution")]
+        self.setup = [c.source for c in self.nb.cells if is_setup_cell(c)]
         self.answers = [(_gid(c), solution_code(c)) for c in self.nb.cells
-                        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+                        if c.cell_type == "code" and is_answer_cell(c)]
         self.tests = {_gid(c): c.source for c in self.nb.cells if is_test_cell(c)}
         self.km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(folder) / "ipc"))
         self.km.start_kernel(cwd=str(RELEASE), env=dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="agg"),
@@ -109,7 +105,7 @@ def corpus_results(tmp_path_factory):
 def test_the_corpus_covers_every_graded_function():
     for notebook in MUTANTS:
         nb = nbformat.read(SOURCE / f"{notebook}.ipynb", as_version=4)
-        answers = {_gid(c) for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
+        answers = {_gid(c) for c in nb.cells if c.cell_type == "code" and is_answer_cell(c)}
         graded = {a for a in answers if a in TESTS_OF or any(
             _gid(c) and _gid(c).startswith(f"test_{a}_") for c in nb.cells if is_test_cell(c))}
         assert graded <= set(MUTANTS[notebook]), f"{notebook}: no mistakes for {sorted(graded - set(MUTANTS[notebook]))}"

@@ -6,6 +6,7 @@ import nbformat
 import pytest
 
 from course_helpers import REPO, make_course
+from grading.cells import is_written_answer
 from grading.course import ASSIGNMENT, notebook_names
 
 
@@ -29,8 +30,7 @@ def _secret_and_visible_lines(nb):
     every line a student legitimately sees."""
     secret, visible = set(), set()
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "markdown" and meta.get("solution"):
+        if is_written_answer(cell):
             secret.update(cell.source.splitlines())
             continue
         region = None

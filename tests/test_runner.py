@@ -5,6 +5,7 @@ import nbformat
 
 from course_helpers import grade_table, make_course, run
 from grading import sample_class
+from grading.cells import grade_id, is_grade
 from grading.course import ASSIGNMENT
 
 
@@ -24,7 +25,7 @@ def test_grades_identical_to_stock_nbgrader(graded_class, tmp_path):
     for student in broken:  # stock fails the whole student; the runner zeroes only the broken notebook
         nb = next(s for s in sample_class.STUDENTS if s.id == student).invalid_json
         source = nbformat.read(graded_class["root"] / "source" / ASSIGNMENT / f"{nb}.ipynb", as_version=4)
-        cells = {c.metadata["nbgrader"]["grade_id"] for c in source.cells if c.metadata.get("nbgrader", {}).get("grade")}
+        cells = {grade_id(c) for c in source.cells if is_grade(c)}
         assert cells and all(ours[student][gid][0] == 0 for gid in cells), (student, nb)
 
 
@@ -66,7 +67,7 @@ def test_regrade_keeps_manual_grades_of_unchanged_answers(tmp_path):
 
     # a changed derivation keeps the old grade visible but asks for review
     nb = nbformat.read(path, as_version=4)
-    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "derivation")
+    cell = next(c for c in nb.cells if grade_id(c) == "derivation")
     cell.source += "\n\nAdded after the deadline."
     nbformat.write(nb, path)
     run(grade, cwd=root)

@@ -27,6 +27,7 @@ from nbformat.v4 import new_markdown_cell
 from browser_helpers import Lab
 from course_helpers import make_course, run
 from grading import sample_class
+from grading.cells import grade_id
 from grading.course import ASSIGNMENT, notebook_names
 from grading.sample_class import Q1
 
@@ -125,10 +126,10 @@ def hostile_submission(root):
         nb = sample_class.solved_notebook(name, root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT)
         if name == Q1:
             for cell in nb.cells:
-                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-                if grade_id == "derivation":
+                cell_id = grade_id(cell)
+                if cell_id == "derivation":
                     cell.source = HOSTILE_MARKDOWN
-                elif grade_id == "softmax":
+                elif cell_id == "softmax":
                     cell.source += "\n" + HOSTILE_CODE
             # an unmarked cell of the student's own, with the payload too
             nb.cells.insert(3, new_markdown_cell(f'<img src=x onerror="{PAYLOAD}"> my own cell'))
@@ -151,7 +152,7 @@ def course(tmp_path_factory):
     run([sys.executable, "-m", "grading.runner", "--workers", "1",
          "--student", STUDENT, "--student", "reference"], cwd=root)
     graded = nbformat.read(root / "autograded" / STUDENT / ASSIGNMENT / f"{Q1}.ipynb", as_version=4)
-    outputs = [o for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "softmax"
+    outputs = [o for c in graded.cells if grade_id(c) == "softmax"
                for o in c.get("outputs", [])]
     mimes = {m for o in outputs for m in o.get("data", {})}
     # the attack must really be in the graded copy, or the test below proves nothing
