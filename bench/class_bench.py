@@ -76,7 +76,7 @@ def floor(root, students, workers):
 
 
 def bench_class(workers=None):
-    from nbgrader.api import Gradebook
+    from grading.gradebook import cell_table, read_grades
     workers = workers or os.cpu_count()
     with tempfile.TemporaryDirectory() as tmp:
         stock_root = copy_course(Path(tmp) / "stock")
@@ -94,9 +94,7 @@ def bench_class(workers=None):
         floor_serial, floor_parallel = floor(ours_root, students, workers)
 
         def table(root):
-            with Gradebook(f"sqlite:///{root}/gradebook.db") as gb:
-                return {s.student_id: {g.name: g.score for nb in s.notebooks for g in nb.grades}
-                        for s in gb.assignment_submissions(ASSIGNMENT)}
+            return cell_table(read_grades(f"sqlite:///{root}/gradebook.db"), lambda cell: cell.score)
         identical = table(stock_root) == table(ours_root)
     s_med, o_med = statistics.median(stock), statistics.median(ours)
     per_submission = o_med * workers / len(students)

@@ -14,7 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from grading.course import ASSIGNMENT, COURSE_ROOT, load_config
+from grading.course import ASSIGNMENT, COURSE_ROOT
+from grading.gradebook import read_grades
 
 
 @dataclass
@@ -37,26 +38,27 @@ def collect(db_url=None):
     cells: [CellStats], autograded test cells, most failed first
     manual: {student: [(notebook, grade_id)]} of cells still needing a grader
     """
-    from nbgrader.api import Gradebook
-    db_url = db_url or load_config().CourseDirectory.db_url
     scores, cells, manual = {}, {}, {}
-    with Gradebook(db_url) as gb:
-        for submission in gb.assignment_submissions(ASSIGNMENT):
-            student = submission.student_id
-            for nb in submission.notebooks:
-                scores.setdefault(nb.name, {})[student] = (nb.score, nb.max_score)
-                for grade in nb.grades:
-                    if grade.needs_manual_grade:
-                        manual.setdefault(student, []).append((nb.name, grade.name))
-                    if grade.cell_type != "code" or grade.auto_score is None and grade.manual_score is None:
-                        continue
-                    stats = cells.setdefault((nb.name, grade.name),
-                                             CellStats(nb.name, grade.name, grade.max_score, [], 0))
-                    stats.graded += 1
-                    if grade.score < grade.max_score:
-                        stats.failed.append(student)
+    for student, notebooks in read_grades(db_url).items():
+        for nb in notebooks:
+            scores.setdefault(nb.name, {})[student] = (nb.score, nb.max_score)
+            for cell in nb.cells:
+                if cell.needs_manual_grade:
+                    manual.setdefault(student, []).append((nb.name, cell.grade_id))
+                _tally(cells, nb.name, student, cell)
     ordered = sorted(cells.values(), key=lambda c: (-c.failure_rate, c.notebook, c.grade_id))
     return scores, ordered, {s: sorted(v) for s, v in sorted(manual.items())}
+
+
+def _tally(cells, notebook, student, cell):
+    """Count one student's grade of an autograded code cell into ``cells``; other cells (written
+    answers, and tests with no score yet) are not counted."""
+    if cell.cell_type != "code" or cell.auto_score is None and cell.manual_score is None:
+        return
+    stats = cells.setdefault((notebook, cell.grade_id), CellStats(notebook, cell.grade_id, cell.max_score, [], 0))
+    stats.graded += 1
+    if cell.score < cell.max_score:
+        stats.failed.append(student)
 
 
 def png_base64(fig, dpi=90):

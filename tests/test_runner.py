@@ -81,10 +81,8 @@ def test_runner_reports_progress_and_names_failures(graded_class):
 
 
 def _auto_scores(root):
-    from nbgrader.api import Gradebook
-    with Gradebook(f"sqlite:///{root}/gradebook.db") as gb:
-        return {s.student_id: {g.name: g.auto_score for nb in s.notebooks for g in nb.grades}
-                for s in gb.assignment_submissions(ASSIGNMENT)}
+    from grading.gradebook import cell_table, read_grades
+    return cell_table(read_grades(f"sqlite:///{root}/gradebook.db"), lambda cell: cell.auto_score)
 
 
 def test_grading_three_times_gives_identical_grades(graded_class):
