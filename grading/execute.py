@@ -169,15 +169,7 @@ def _master_cells(resources):
     """From the gradebook: test cell sources by grade_id, the instructor's set-up cells, and the
     folder of the instructor's helper modules."""
     info = resources.get("nbgrader") or {}
-    found = {"sources": {}, "setup": [], "helpers": None}
-    path = (resources.get("metadata") or {}).get("path")
-    if path:
-        root = Path(path).resolve().parents[2]  # <course>/autograded/<student>/<assignment>
-        name = Path(path).name
-        for folder in (root / "release" / name, root / "source" / name):
-            if folder.is_dir():
-                found["helpers"] = folder
-                break
+    found = {"sources": {}, "setup": [], "helpers": _helpers_folder(resources)}
     if not info.get("db_url"):
         return found
     from nbgrader.api import Gradebook
@@ -192,3 +184,14 @@ def _master_cells(resources):
             if cell.locked and cell.name not in graded and cell.name not in solutions:
                 found["setup"].append(cell.source)
     return found
+
+
+def _helpers_folder(resources):
+    """The instructor's copy of the assignment (release/, else source/) beside the graded
+    notebook's folder, <course>/autograded/<student>/<assignment>; None if neither exists."""
+    path = (resources.get("metadata") or {}).get("path")
+    if not path:
+        return None
+    root = Path(path).resolve().parents[2]
+    name = Path(path).name
+    return next((f for f in (root / "release" / name, root / "source" / name) if f.is_dir()), None)

@@ -52,6 +52,14 @@ class DropMalformedMetadata(NbGraderPreprocessor):
         return nb, resources
 
 
+def _position(order, name, present):
+    """Where the deleted cell ``name`` goes back: after the nearest instructor cell before it (in
+    the source's ``order``) that survived (``present``: {grade_id: index}), else first."""
+    earlier = order[:order.index(name)]
+    anchors = [present[n] for n in earlier if n in present]
+    return anchors[-1] + 1 if anchors else 0
+
+
 class RestoreMasterCells(OverwriteCells):
 
     def preprocess(self, nb, resources):
@@ -94,9 +102,7 @@ class RestoreMasterCells(OverwriteCells):
             self.log.warning("Missing grade cell %s encountered, adding to notebook", grade_cell.name)
             cell = self.missing_cell_transform(source[grade_cell.name], grade_cell.max_score,
                                                is_solution=grade_cell.name in solutions)
-            earlier = order[:order.index(grade_cell.name)]
-            anchors = [present[name] for name in earlier if name in present]
-            nb.cells.insert(anchors[-1] + 1 if anchors else 0, cell)
+            nb.cells.insert(_position(order, grade_cell.name, present), cell)
         return nb, resources
 
     def add_missing_task_cells(self, nb, resources):

@@ -24,6 +24,8 @@ from grading.cells import grade_id, is_answer_cell, is_test_cell
 from grading.course import ASSIGNMENT, COURSE_ROOT
 
 HINT = re.compile(r"-- hint:\s*(.+?)(?:\n|$)")
+_HEADER = ("<tr><th>#</th><th>function</th><th>misconception</th><th>students</th><th>who</th>"
+           "<th>example</th></tr>")
 
 
 @dataclass
@@ -41,6 +43,10 @@ def _owner(test_id, answers, previous):
     return max(owners, key=len) if owners else (previous or test_id.removeprefix("test_"))
 
 
+def _first_error(cell):
+    return next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+
+
 def _failures(nb):
     """{function: [(test cell id, its first error output)]} of the test cells that failed."""
     answers = [grade_id(c) for c in nb.cells if is_answer_cell(c)]
@@ -48,12 +54,10 @@ def _failures(nb):
     for cell in nb.cells:
         if is_answer_cell(cell) and cell.cell_type == "code":
             previous = grade_id(cell)
-        if not is_test_cell(cell):
-            continue
-        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        if errors:
+        error = _first_error(cell) if is_test_cell(cell) else None
+        if error is not None:
             test_id = grade_id(cell) or ""
-            failing.setdefault(_owner(test_id, answers, previous), []).append((test_id, errors[0]))
+            failing.setdefault(_owner(test_id, answers, previous), []).append((test_id, error))
     return failing
 
 
@@ -133,7 +137,7 @@ def report_section(root=COURSE_ROOT):
 <p>The mistakes the tests named (their hints), or the cells of a function that failed together,
 most common first. Students who never wrote a function are listed apart, below.</p>
 {chart}
-<table id="misconceptions"><tr><th>#</th><th>function</th><th>misconception</th><th>students</th><th>who</th><th>example</th></tr>
+<table id="misconceptions">{_HEADER}
 {rows}</table>
 <h2>Not attempted</h2>
 <table id="not-attempted"><tr><th>function</th><th>students</th><th>who</th></tr>

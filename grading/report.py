@@ -101,6 +101,9 @@ def histogram_description(scores):
     return "Histograms of the score distribution per question. " + "; ".join(parts) + "."
 
 
+_FAILURES_HEADER = ("<tr><th>notebook</th><th>test cell</th><th>points</th><th>failed</th><th>rate</th>"
+                    "<th>students</th></tr>")
+
 # The page runs no script at all: even a string that escaped escaping could not run.
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
@@ -121,6 +124,8 @@ def render(scores, cells, manual, similarity_section=""):
     summary = "\n".join(
         f"<tr><td>{e(n)}</td><td>{len(v)}</td><td>{sum(s for s, _ in v.values()) / max(len(v), 1):.1f}"
         f" / {max(m for _, m in v.values()):g}</td></tr>" for n, v in sorted(scores.items()))
+    histograms = (f'<img alt="{e(histogram_description(scores))}" src="data:image/png;base64,{_histograms(scores)}">'
+                  if scores else '<p>No scores yet.</p>')
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}"><title>{e(ASSIGNMENT)}: class report</title>
@@ -131,10 +136,10 @@ th{{background:#eef}}</style></head><body><main>
 <h2>Scores per question</h2>
 <table id="summary"><tr><th>notebook</th><th>students</th><th>mean score</th></tr>
 {summary}</table>
-{f'<img alt="{e(histogram_description(scores))}" src="data:image/png;base64,{_histograms(scores)}">' if scores else '<p>No scores yet.</p>'}
+{histograms}
 <h2>Test cells by failure rate</h2>
 <p>Each row is one autograded test cell; the most common mistake is at the top.</p>
-<table id="failures"><tr><th>notebook</th><th>test cell</th><th>points</th><th>failed</th><th>rate</th><th>students</th></tr>
+<table id="failures">{_FAILURES_HEADER}
 {rows}</table>
 <h2>Still to grade by hand</h2>
 <table id="manual"><tr><th>student</th><th>cells needing a grader</th></tr>

@@ -63,7 +63,8 @@ STUDENTS = [
                               "f_minus = f(W_work)"),
                          Edit(Q1, "numerical_gradient", "(f_plus - f_minus) / (2 * eps)",
                               "(f_plus - f_minus) / eps"))),
-    SampleStudent("q2_mse_grad_no_jacobian", "returns dL/dP = (2/k)(P - y) as the logit gradient, skipping the softmax Jacobian",
+    SampleStudent("q2_mse_grad_no_jacobian",
+                  "returns dL/dP = (2/k)(P - y) as the logit gradient, skipping the softmax Jacobian",
                   edits=(Edit(Q2, "mse_grad_logits",
                               "return P * (dL_dP - np.sum(dL_dP * P, axis=-1, keepdims=True))",
                               "return dL_dP"),)),
@@ -152,27 +153,35 @@ def apply_edit(nb, edit, student_id):
     raise ValueError(f"sample student {student_id!r}: no cell {edit.cell!r} in {edit.notebook}.ipynb")
 
 
+def _delete_cell(nb, student):
+    """The student's deleted test cell taken out of ``nb`` (it must be there, once)."""
+    before = len(nb.cells)
+    nb.cells = [c for c in nb.cells if grade_id(c) != student.deleted_cell[1]]
+    if len(nb.cells) != before - 1:
+        raise ValueError(f"sample student {student.id!r}: no cell {student.deleted_cell[1]!r} to delete")
+
+
+def _student_notebook(student, name, source_dir, release_dir):
+    """One notebook of one sample student, as the text of the file they submit."""
+    if student.untouched:
+        nb = nbformat.read(Path(release_dir) / f"{name}.ipynb", as_version=4)
+    else:
+        nb = solved_notebook(name, source_dir, release_dir, written=student.written)
+    for edit in student.edits:
+        if edit.notebook == name:
+            apply_edit(nb, edit, student.id)
+    if student.deleted_cell and student.deleted_cell[0] == name:
+        _delete_cell(nb, student)
+    text = nbformat.writes(nb)
+    if student.invalid_json == name:
+        text = text[: len(text) // 2]  # an upload cut off half-way
+    return text
+
+
 def student_notebooks(student, source_dir=SOURCE, release_dir=RELEASE):
     """{notebook name: notebook text} for one sample student."""
     names = sorted(p.stem for p in Path(source_dir).glob("*.ipynb"))
-    out = {}
-    for name in names:
-        if student.untouched:
-            nb = nbformat.read(Path(release_dir) / f"{name}.ipynb", as_version=4)
-        else:
-            nb = solved_notebook(name, source_dir, release_dir, written=student.written)
-        for edit in student.edits:
-            if edit.notebook == name:
-                apply_edit(nb, edit, student.id)
-        if student.deleted_cell and student.deleted_cell[0] == name:
-            before = len(nb.cells)
-            nb.cells = [c for c in nb.cells if grade_id(c) != student.deleted_cell[1]]
-            if len(nb.cells) != before - 1:
-                raise ValueError(f"sample student {student.id!r}: no cell {student.deleted_cell[1]!r} to delete")
-        text = nbformat.writes(nb)
-        if student.invalid_json == name:
-            text = text[: len(text) // 2]  # an upload cut off half-way
-        out[name] = text
+    out = {name: _student_notebook(student, name, source_dir, release_dir) for name in names}
     for edit in student.edits:
         if edit.notebook not in names:
             raise ValueError(f"sample student {student.id!r}: no notebook {edit.notebook}.ipynb")

@@ -160,24 +160,22 @@ def _parents(path):
     return parents[::-1]
 
 
-def wrap(kernel_cmd, workdir, box, env_pass=None, cgroup_procs=(), font_cache=None):
-    """The command that starts ``kernel_cmd`` inside the sandbox: ``workdir`` read-only (the cwd),
-    ``box`` read-only but for its ``sock`` folder, ``cgroup_procs`` the cgroup.procs files the
-    launcher joins before it execs bwrap, ``font_cache`` a matplotlib fontlist json."""
-    uid, gid = sandbox_user()
-    cmd = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-           "--die-with-parent", "--new-session"]
-    cmd += _root_entries()
-    for path in ("/tmp", "/run"):
-        cmd += ["--perms", "1777", "--tmpfs", path]
-    cmd += ["--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm", "--proc", "/proc"]
-    cmd += ["--perms", "0755", "--dir", "/etc"]  # bwrap would make it 0700: unreadable to the kernel
+def _etc_entries(box):
+    """bwrap arguments for /etc: a few host files, and the box's passwd and group."""
+    cmd = ["--perms", "0755", "--dir", "/etc"]  # bwrap would make it 0700: unreadable to the kernel
     for path in ETC_FILES:
         if os.path.exists(path):
             cmd += ["--ro-bind", path, path]
     for name in ("passwd", "group"):
         if os.path.exists(os.path.join(box, name)):
             cmd += ["--ro-bind", os.path.join(box, name), "/etc/" + name]
+    return cmd
+
+
+def _bind_entries(workdir, box):
+    """bwrap arguments for the Python environment, ``workdir`` and ``box`` (read-only; the box's
+    ``sock`` folder writable), each after the folders leading to it."""
+    cmd = []
     made = {"/usr", "/tmp", "/run", "/dev", "/proc", "/etc"}
     binds = [("--ro-bind", p) for p in _python_dirs()] + [("--ro-bind", workdir), ("--ro-bind", box)]
     sock = os.path.join(box, "sock")
@@ -189,6 +187,22 @@ def wrap(kernel_cmd, workdir, box, env_pass=None, cgroup_procs=(), font_cache=No
                 made.add(parent)
                 cmd += ["--perms", "0711", "--dir", parent]
         cmd += [kind, path, path]
+    return cmd
+
+
+def wrap(kernel_cmd, workdir, box, env_pass=None, cgroup_procs=(), font_cache=None):
+    """The command that starts ``kernel_cmd`` inside the sandbox: ``workdir`` read-only (the cwd),
+    ``box`` read-only but for its ``sock`` folder, ``cgroup_procs`` the cgroup.procs files the
+    launcher joins before it execs bwrap, ``font_cache`` a matplotlib fontlist json."""
+    uid, gid = sandbox_user()
+    cmd = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+           "--die-with-parent", "--new-session"]
+    cmd += _root_entries()
+    for path in ("/tmp", "/run"):
+        cmd += ["--perms", "1777", "--tmpfs", path]
+    cmd += ["--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm", "--proc", "/proc"]
+    cmd += _etc_entries(box)
+    cmd += _bind_entries(workdir, box)
     cmd += ["--perms", "1777", "--dir", SANDBOX_MPLCONFIGDIR]
     if font_cache:
         cmd += ["--ro-bind", font_cache, os.path.join(SANDBOX_MPLCONFIGDIR, os.path.basename(font_cache))]
