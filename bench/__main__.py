@@ -39,7 +39,8 @@ def bench_notebooks():
     for name in notebook_names():
         def once(name=name):
             nb = nbformat.read(SOURCE / f"{name}.ipynb", as_version=4)
-            client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(SOURCE)}})
+            client = NotebookClient(nb, timeout=120, kernel_name="python3",
+                                    resources={"metadata": {"path": str(SOURCE)}})
             with client.setup_kernel():
                 start = time.perf_counter()
                 for index, cell in enumerate(nb.cells):
@@ -207,7 +208,8 @@ def bench_widget(changes=30):
     sliders = [explorer.w1_slider, explorer.w2_slider, explorer.lr_slider, explorer.steps_slider]
     values = [np.linspace(-0.5, 0.5, changes), np.linspace(0.0, 0.6, changes),
               np.geomspace(0.05, 1.0, changes), np.linspace(20, 200, changes).round()]
-    print(f"q3 explorer: built in {built * 1e3:.0f} ms; {changes} changes per slider, slider change -> new PNG (aim well under 100 ms):")
+    print(f"q3 explorer: built in {built * 1e3:.0f} ms; {changes} changes per slider, "
+          "slider change -> new PNG (aim well under 100 ms):")
     everything = []
     for slider, series in zip(sliders, values, strict=True):
         times = []

@@ -22,7 +22,8 @@ EXPECTED_FAILURES = {
                           "test_ce_grad_logits_single", "test_ce_grad_logits_batch"},
     "q1_overflowing_softmax": {"test_softmax_large_logits", "test_softmax_batch"},
     # a property cell also checks values (nothing passes by doing nothing), so a wrong value fails it too
-    "q1_forward_difference": {"test_numerical_gradient_known_functions", "test_numerical_gradient_leaves_input_unchanged"},
+    "q1_forward_difference": {"test_numerical_gradient_known_functions",
+                              "test_numerical_gradient_leaves_input_unchanged"},
     "deleted_test_cell": {"test_softmax_large_logits"},
     "q2_mse_grad_no_jacobian": {
         "test_mse_grad_logits_small_example", "test_mse_grad_logits_finite_differences",

