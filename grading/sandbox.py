@@ -27,8 +27,10 @@ kernel is started inside these layers (outermost first):
    below it, for a Python installed in root's home, say) are made empty and 0711: passable, not
    listable.
    No network; its own pid/ipc/uts namespaces; killed if the grader dies.
-2. ``setpriv``: an unprivileged user (a uid of its own per grading process, or
-   GRADING_SANDBOX_USER), no capabilities, no new privileges.
+2. ``setpriv``: an unprivileged user, no capabilities, no new privileges. Not ``nobody``: a uid
+   of its own per grading process (2,000,000 + the grading process's pid mod 1,000,000, with
+   nobody's group; ``student`` in the kernel's /etc/passwd), or GRADING_SANDBOX_USER's uid and
+   group when that is set.
 3. ``prlimit``, per process, as a backstop: address space 4 GiB, CPU 120 s, 64 processes for the
    uid, files up to 100 MiB, 256 open files.
 
