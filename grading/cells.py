@@ -47,10 +47,6 @@ def is_locked(cell):
     return bool(utils.is_locked(_readable(cell)))
 
 
-def is_task(cell):
-    return bool(utils.is_task(_readable(cell)))
-
-
 def is_test_cell(cell):
     """An autograder test: a code cell that is graded and is not the student's answer."""
     return cell.get("cell_type") == "code" and is_grade(cell) and not is_solution(cell)
