@@ -10,6 +10,7 @@
 #   make report the instructor's HTML report (after autograde)
 #   make bench  timings (medians of several runs)
 #   make constraints  regenerate constraints.txt (every transitive package pinned) after changing requirements.txt
+#   make lint   ruff over grading/, bench/ and tests/; no function of grading/ above complexity 10 (radon)
 #   make similarity  which pairs of students wrote alike answers, cell by cell (reports/similarity.json and .html)
 #   make import ARCHIVE=submissions.zip ROSTER=roster.csv   an LMS bulk download (Canvas, Moodle) into submitted/ (docs/lms.md)
 #   make lms-export   grades-canvas.csv and grades-moodle.csv from the gradebook, for the LMS's grade import
@@ -24,7 +25,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | cksum | cut -d' ' -f1)
 ASSIGNMENT := conceptual
 
-.PHONY: help setup constraints grading-tools test-tools release sample autograde feedback export scores report demo test lab bench import lms-export similarity clean
+.PHONY: help setup constraints grading-tools test-tools release sample autograde feedback export scores report demo test lint lab bench import lms-export similarity clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -100,6 +101,12 @@ demo: setup  ## resets submitted/, autograded/, feedback/ and the gradebook, the
 test: setup test-tools
 	python -m pytest tests
 	python -m pytest --nbval-lax -p no:cacheprovider source/$(ASSIGNMENT)
+
+# radon cc -n C lists every function of complexity C (above 10) or worse: any line of output fails.
+lint: setup
+	ruff check grading bench tests
+	@out="$$(radon cc -n C -s grading)"; \
+	if [ -n "$$out" ]; then echo "$$out"; echo "functions above complexity 10: split them into named helpers"; exit 1; fi
 
 lab: setup
 	jupyter lab --notebook-dir=release/$(ASSIGNMENT)

@@ -37,9 +37,10 @@ def bench_notebooks():
     from nbclient import NotebookClient
     print("notebook execution, kernel already up (target <= 3 s):")
     for name in notebook_names():
-        def once():
+        def once(name=name):
             nb = nbformat.read(SOURCE / f"{name}.ipynb", as_version=4)
-            client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(SOURCE)}})
+            client = NotebookClient(nb, timeout=120, kernel_name="python3",
+                                    resources={"metadata": {"path": str(SOURCE)}})
             with client.setup_kernel():
                 start = time.perf_counter()
                 for index, cell in enumerate(nb.cells):
@@ -61,7 +62,7 @@ def bench_autograde():
         worker.grade_student("reference", root=str(root))  # warm-up: imports, first kernel
         print("one student's autograde inside a running grader (all notebooks; target q1 <= 3 s):")
         for name in notebook_names():
-            def once():
+            def once(name=name):
                 result = worker.grade_student("reference", [name], root=str(root))
                 assert result.success, result.error
                 return result.seconds
@@ -120,8 +121,8 @@ def bench_scale():
     """A synthetic class (SCALE_STUDENTS, default 200) graded into PostgreSQL on a local Dask
     cluster and by the local process pool; the in-process floor; a projection to 2,000 students."""
     sys.path.insert(0, str(REPO / "tests"))
-    from pg_server import ThrowawayPostgres, bin_dir
     from grading import runner, worker
+    from pg_server import ThrowawayPostgres, bin_dir
     if bin_dir() is None:
         print("scale: skipped, PostgreSQL is not installed (apt-get install -y postgresql)")
         return
@@ -205,9 +206,10 @@ def bench_widget(changes=30):
     sliders = [explorer.w1_slider, explorer.w2_slider, explorer.lr_slider, explorer.steps_slider]
     values = [np.linspace(-0.5, 0.5, changes), np.linspace(0.0, 0.6, changes),
               np.geomspace(0.05, 1.0, changes), np.linspace(20, 200, changes).round()]
-    print(f"q3 explorer: built in {built * 1e3:.0f} ms; {changes} changes per slider, slider change -> new PNG (aim well under 100 ms):")
+    print(f"q3 explorer: built in {built * 1e3:.0f} ms; {changes} changes per slider, "
+          "slider change -> new PNG (aim well under 100 ms):")
     everything = []
-    for slider, series in zip(sliders, values):
+    for slider, series in zip(sliders, values, strict=True):
         times = []
         for value in series:
             value = int(value) if slider is explorer.steps_slider else float(value)
@@ -225,6 +227,7 @@ def bench_lms(students=300):
     the whole command, into an empty submitted/ and gradebook, then the same archive again."""
     import csv
     import zipfile
+
     from grading import sample_class
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

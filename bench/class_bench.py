@@ -76,7 +76,7 @@ def floor(root, students, workers):
 
 
 def bench_class(workers=None):
-    from nbgrader.api import Gradebook
+    from grading.gradebook import cell_table, read_grades
     workers = workers or os.cpu_count()
     with tempfile.TemporaryDirectory() as tmp:
         stock_root = copy_course(Path(tmp) / "stock")
@@ -94,9 +94,7 @@ def bench_class(workers=None):
         floor_serial, floor_parallel = floor(ours_root, students, workers)
 
         def table(root):
-            with Gradebook(f"sqlite:///{root}/gradebook.db") as gb:
-                return {s.student_id: {g.name: g.score for nb in s.notebooks for g in nb.grades}
-                        for s in gb.assignment_submissions(ASSIGNMENT)}
+            return cell_table(read_grades(f"sqlite:///{root}/gradebook.db"), lambda cell: cell.score)
         identical = table(stock_root) == table(ours_root)
     s_med, o_med = statistics.median(stock), statistics.median(ours)
     per_submission = o_med * workers / len(students)
@@ -104,7 +102,7 @@ def bench_class(workers=None):
     print(f"  parallel runner ({workers} workers):       median {o_med:6.1f} s")
     print(f"  speed-up: {s_med / o_med:.2f}x (target >= 1.8x)")
     print(f"  per-submission cost (runner wall x workers / submissions): {per_submission:.2f} s")
-    print(f"  floor (kernel start + nbclient execution, no nbgrader, every submission of the class):")
+    print("  floor (kernel start + nbclient execution, no nbgrader, every submission of the class):")
     print(f"    one at a time, median:                                  {floor_serial:.2f} s per submission")
     print(f"    {workers} at a time like the runner (wall x workers / subs): {floor_parallel:.2f} s per submission")
     print(f"  cost / floor (one at a time): {per_submission / floor_serial:.2f} (target <= 1.3)")

@@ -1,6 +1,8 @@
 """What nbgrader lacks for this course, each module one job.
 
 - course: where the course lives and how to reach nbgrader's API with its configuration
+- cells: what a notebook cell is (test cell, answer, written answer, grade_id, points), read once
+- gradebook: the gradebook read into plain data (every submission's notebooks and grades)
 - sample_class: the bundled sample class, built from the source solutions
 - runner: grade a whole class in parallel: plan, run on an executor (retries, progress events), record
 - worker: what a grading worker process does: autograde one student with nbgrader's API
@@ -16,7 +18,11 @@
 - channel, channel_kernel: the plain-data channel between the grader and a student's kernel
 - scores: the students x notebooks table printed after grading
 - report: the instructor's HTML report (score distributions, failure rate per test cell, manual queue)
+- misconceptions: the report's misconceptions section (failures grouped by the mistake the tests name)
 - manual_grades: a regrade keeps the manual grades of written answers that did not change
 - similarity: which students wrote alike answers, cell by cell against the class (report section, make similarity)
 - lms: courses without a hub: an LMS bulk download in (nbgrader zip_collect), the LMS grades file out
+
+(The notebooks' own helper modules, figure_text.py among them, live beside the notebooks in
+source/conceptual/, not here.)
 """

@@ -59,7 +59,8 @@ class Unreadable:
         self.type_name = type_name
 
     def __repr__(self):
-        return f"<{self.type_name} object (not plain data: the grader reads numbers, strings, lists, tuples, dicts and numeric arrays)>"
+        return (f"<{self.type_name} object (not plain data: the grader reads numbers, strings, lists, tuples, "
+                "dicts and numeric arrays)>")
 
 
 class StudentFunction:
@@ -77,6 +78,9 @@ class StudentFunction:
 
 
 # ----------------------------------------------------------------------------- plain data
+_NOT_PLAIN = object()  # what a helper below returns for a value it does not handle
+
+
 def encode(value, callbacks, depth=0):
     """Plain data for a trusted value sent to the kernel; callables become callbacks."""
     if value is None or type(value) in (bool, int, float, str):
@@ -85,11 +89,29 @@ def encode(value, callbacks, depth=0):
         raise TypeError("arguments nested too deeply for the grading channel")
     if isinstance(value, StudentFunction):
         return {"fn": value.__name__}
+    for helper in (_encode_container, _encode_number):
+        encoded = helper(value, callbacks, depth)
+        if encoded is not _NOT_PLAIN:
+            return encoded
+    if callable(value):
+        callbacks.append(value)
+        return {"cb": len(callbacks) - 1}
+    raise TypeError(f"a {type(value).__name__} cannot be sent to the student's code (plain data only)")
+
+
+def _encode_container(value, callbacks, depth):
+    """Plain data for a list, tuple or dict (their items encoded), else _NOT_PLAIN."""
     if isinstance(value, (list, tuple)):
         items = [encode(v, callbacks, depth + 1) for v in value]
         return items if isinstance(value, list) else {"t": items}
     if isinstance(value, dict):
         return {"d": [[encode(k, callbacks, depth + 1), encode(v, callbacks, depth + 1)] for k, v in value.items()]}
+    return _NOT_PLAIN
+
+
+def _encode_number(value, callbacks, depth):
+    """Plain data for a number of a type that is not a built-in one (numpy scalars and numeric
+    arrays, complex, subclasses of int and float), else _NOT_PLAIN."""
     if isinstance(value, (bool, np.bool_)) or isinstance(value, np.generic):
         array = np.asarray(value)
         if array.dtype.kind in "biufc":
@@ -102,10 +124,7 @@ def encode(value, callbacks, depth=0):
         array = np.ascontiguousarray(value)
         return {"a": {"dtype": array.dtype.str, "shape": list(array.shape),
                       "b64": base64.b64encode(array.tobytes()).decode()}}
-    if callable(value):
-        callbacks.append(value)
-        return {"cb": len(callbacks) - 1}
-    raise TypeError(f"a {type(value).__name__} cannot be sent to the student's code (plain data only)")
+    return _NOT_PLAIN
 
 
 def decode(data, channel=None, depth=0):
@@ -119,33 +138,66 @@ def decode(data, channel=None, depth=0):
     if type(data) is not dict or len(data) != 1:
         raise ValueError("not plain data")
     (tag, body), = data.items()
-    if tag == "t" and type(body) is list:
-        return tuple(decode(v, channel, depth + 1) for v in body)
-    if tag == "d" and type(body) is list:
-        pairs = [(decode(k, channel, depth + 1), decode(v, channel, depth + 1)) for k, v in body]
-        return {_hashable(k): v for k, v in pairs}
-    if tag == "c" and type(body) is list and len(body) == 2 and all(type(v) in (int, float) for v in body):
+    decoder = _DECODERS.get(tag)
+    value = decoder(body, channel, depth) if decoder is not None else _NOT_PLAIN
+    if value is _NOT_PLAIN:
+        raise ValueError(f"not plain data (tag {tag!r})")
+    return value
+
+
+# One decoder per tag: the object for ``body``, or _NOT_PLAIN when the body is not of its form.
+def _decode_tuple(body, channel, depth):
+    if type(body) is not list:
+        return _NOT_PLAIN
+    return tuple(decode(v, channel, depth + 1) for v in body)
+
+
+def _decode_dict(body, channel, depth):
+    if type(body) is not list:
+        return _NOT_PLAIN
+    pairs = [(decode(k, channel, depth + 1), decode(v, channel, depth + 1)) for k, v in body]
+    return {_hashable(k): v for k, v in pairs}
+
+
+def _decode_complex(body, channel, depth):
+    if type(body) is list and len(body) == 2 and all(type(v) in (int, float) for v in body):
         return complex(body[0], body[1])
-    if tag == "a" and type(body) is dict:
-        dtype = _dtype(body.get("dtype"))
-        shape = body.get("shape")
-        if type(shape) is not list or not all(type(n) is int and 0 <= n for n in shape) or len(shape) > 32:
-            raise ValueError("bad array shape")
-        raw = base64.b64decode(_text(body.get("b64")), validate=True)
-        if len(raw) != math.prod(shape) * dtype.itemsize:
-            raise ValueError("array bytes do not match its shape")
-        return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
-    if tag == "s" and type(body) is dict:
-        dtype = _dtype(body.get("dtype"))
-        raw = base64.b64decode(_text(body.get("b64")), validate=True)
-        if len(raw) != dtype.itemsize:
-            raise ValueError("scalar bytes do not match its dtype")
-        return np.frombuffer(raw, dtype=dtype)[0]
-    if tag == "x" and type(body) is str:
-        return Unreadable(body[:100])
-    if tag == "fn" and type(body) is str and channel is not None:
-        return StudentFunction(body, channel)
-    raise ValueError(f"not plain data (tag {tag!r})")
+    return _NOT_PLAIN
+
+
+def _decode_array(body, channel, depth):
+    if type(body) is not dict:
+        return _NOT_PLAIN
+    dtype = _dtype(body.get("dtype"))
+    shape = body.get("shape")
+    if type(shape) is not list or not all(type(n) is int and 0 <= n for n in shape) or len(shape) > 32:
+        raise ValueError("bad array shape")
+    raw = base64.b64decode(_text(body.get("b64")), validate=True)
+    if len(raw) != math.prod(shape) * dtype.itemsize:
+        raise ValueError("array bytes do not match its shape")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+
+
+def _decode_scalar(body, channel, depth):
+    if type(body) is not dict:
+        return _NOT_PLAIN
+    dtype = _dtype(body.get("dtype"))
+    raw = base64.b64decode(_text(body.get("b64")), validate=True)
+    if len(raw) != dtype.itemsize:
+        raise ValueError("scalar bytes do not match its dtype")
+    return np.frombuffer(raw, dtype=dtype)[0]
+
+
+def _decode_unreadable(body, channel, depth):
+    return Unreadable(body[:100]) if type(body) is str else _NOT_PLAIN
+
+
+def _decode_function(body, channel, depth):
+    return StudentFunction(body, channel) if type(body) is str and channel is not None else _NOT_PLAIN
+
+
+_DECODERS = {"t": _decode_tuple, "d": _decode_dict, "c": _decode_complex, "a": _decode_array,
+             "s": _decode_scalar, "x": _decode_unreadable, "fn": _decode_function}
 
 
 def _dtype(text):
@@ -167,13 +219,18 @@ def _hashable(key):
 
 
 def _contains_unreadable(value, depth=0):
+    """The type name of the first Unreadable in ``value`` (searched to MAX_DEPTH), else None."""
     if isinstance(value, Unreadable):
         return value.type_name
-    if depth < MAX_DEPTH and isinstance(value, (list, tuple)):
-        return next((t for t in (_contains_unreadable(v, depth + 1) for v in value) if t), None)
-    if depth < MAX_DEPTH and isinstance(value, dict):
-        return next((t for t in (_contains_unreadable(v, depth + 1) for v in value.values()) if t), None)
-    return None
+    if depth >= MAX_DEPTH:
+        return None
+    if isinstance(value, (list, tuple)):
+        items = value
+    elif isinstance(value, dict):
+        items = value.values()
+    else:
+        return None
+    return next((t for t in (_contains_unreadable(v, depth + 1) for v in items) if t), None)
 
 
 def student_exception(kind, message):
@@ -196,6 +253,19 @@ def _warning_class(name):
 
 
 # ----------------------------------------------------------------------------- the channel
+def _copy_into(target, new):
+    """``new``'s content into ``target`` in place, where both are arrays of one shape (and the
+    target is writeable), lists, or dicts; anything else is left alone."""
+    if isinstance(target, np.ndarray) and isinstance(new, np.ndarray) and target.flags.writeable:
+        if new.shape == target.shape:
+            target[...] = new
+    elif isinstance(target, list) and isinstance(new, list):
+        target[:] = new
+    elif isinstance(target, dict) and isinstance(new, dict):
+        target.clear()
+        target.update(new)
+
+
 def channel_client(connection_file):
     """A blocking kernel client with shell, stdin and control channels, whose stdin socket has
     finished its handshake with the kernel before it is used: the kernel's stdin socket is a
@@ -225,6 +295,20 @@ def channel_client(connection_file):
     client.load_connection_file()
     client.start_channels(shell=True, iopub=False, stdin=True, hb=False, control=True)
     return client
+
+
+def _message_for(msg, seq):
+    """The channel's message in a stdin request of the kernel, if it answers request ``seq``."""
+    prompt = msg.get("content", {}).get("prompt", "")
+    if not isinstance(prompt, str) or len(prompt) > MAX_MESSAGE:
+        return None
+    try:
+        message = json.loads(prompt)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or message.get("seq") != seq:
+        return None
+    return message
 
 
 class KernelChannel:
@@ -296,29 +380,28 @@ class KernelChannel:
             if ended is not None and self._replied(ended):
                 return None
             now = time.monotonic()
-            if interrupted_at is None and now >= self.deadline:
-                self._interrupt()
-                interrupted_at = now
-            if interrupted_at is not None and now - interrupted_at > INTERRUPT_GRACE:
-                raise KernelHung("the student's code did not stop when interrupted")
+            interrupted_at = self._interrupt_when_late(interrupted_at, now)
             wait = 0.2 if interrupted_at is not None else min(0.2, max(self.deadline - now, 0.001))
             try:
                 msg = self.client.get_stdin_msg(timeout=wait)
             except queue.Empty:
                 self._check_alive()
                 continue
-            prompt = msg.get("content", {}).get("prompt", "")
-            if not isinstance(prompt, str) or len(prompt) > MAX_MESSAGE:
-                continue
-            try:
-                message = json.loads(prompt)
-            except ValueError:
-                message = None
-            if not isinstance(message, dict) or message.get("seq") != seq:
-                # the student's own input() (it waits until the time limit) or a stale message;
-                # no answer: ipykernel drops unread answers before it asks again
-                continue
-            return message
+            # anything else is the student's own input() (it waits until the time limit) or a
+            # stale message; no answer: ipykernel drops unread answers before it asks again
+            message = _message_for(msg, seq)
+            if message is not None:
+                return message
+
+    def _interrupt_when_late(self, interrupted_at, now):
+        """Interrupt the kernel once, at the deadline; KernelHung if it has not come back
+        INTERRUPT_GRACE seconds later. Returns when it was interrupted (None: not yet)."""
+        if interrupted_at is None and now >= self.deadline:
+            self._interrupt()
+            interrupted_at = now
+        if interrupted_at is not None and now - interrupted_at > INTERRUPT_GRACE:
+            raise KernelHung("the student's code did not stop when interrupted")
+        return interrupted_at
 
     def _replied(self, msg_id):
         """Whether the shell reply to msg_id has arrived (other replies are dropped)."""
@@ -369,18 +452,30 @@ class KernelChannel:
         encoded = {"op": "call", "name": name, "args": [encode(a, callbacks) for a in args],
                    "kwargs": {str(k): encode(v, callbacks) for k, v in kwargs.items()},
                    "errstate": np.geterr(), "globals": self._overrides(callbacks)}
-        seq = self.request(encoded)
-        while True:
-            message = self._receive(seq)
-            if "callback" in message:
-                self._run_callback(callbacks, message)
-                continue
-            break
+        message = self._answer(self.request(encoded), callbacks)
         if "raised" in message:
             error = message["raised"] if type(message["raised"]) is dict else {}
             self._warn(error.get("warnings"))
             raise student_exception(error.get("type"), error.get("message", ""))
         result = message.get("ok") if type(message.get("ok")) is dict else {}
+        value = self._returned(name, result)
+        self._write_back(args, result.get("after"))
+        self._warn(result.get("warnings"))
+        same = result.get("same_as")
+        if type(same) is int and 0 <= same < len(args):
+            return args[same]
+        return value
+
+    def _answer(self, seq, callbacks):
+        """The kernel's answer to call ``seq``, running on this side the callbacks it asks for."""
+        while True:
+            message = self._receive(seq)
+            if "callback" not in message:
+                return message
+            self._run_callback(callbacks, message)
+
+    def _returned(self, name, result):
+        """The value student function ``name`` returned, decoded; TypeError if it is not plain data."""
         try:
             value = decode(result.get("value"), self)
         except (ValueError, TypeError) as err:
@@ -388,11 +483,6 @@ class KernelChannel:
         unreadable = _contains_unreadable(value)
         if unreadable:
             raise TypeError(f"{name} returned a {unreadable} object; return numbers, lists, tuples or numpy arrays")
-        self._write_back(args, result.get("after"))
-        self._warn(result.get("warnings"))
-        same = result.get("same_as")
-        if type(same) is int and 0 <= same < len(args):
-            return args[same]
         return value
 
     def _overrides(self, callbacks):
@@ -436,14 +526,7 @@ class KernelChannel:
                 new = decode(data)
             except (ValueError, TypeError):
                 continue
-            if isinstance(target, np.ndarray) and isinstance(new, np.ndarray) and target.flags.writeable:
-                if new.shape == target.shape:
-                    target[...] = new
-            elif isinstance(target, list) and isinstance(new, list):
-                target[:] = new
-            elif isinstance(target, dict) and isinstance(new, dict):
-                target.clear()
-                target.update(new)
+            _copy_into(target, new)
 
     @staticmethod
     def _warn(found):

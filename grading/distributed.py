@@ -223,7 +223,7 @@ def _connect(address, ship, root):
         client = Client(address, timeout="30s")
     except OSError as err:
         raise SystemExit(f"cannot reach the Dask scheduler at {address} (c.Runner.dask_scheduler_address, "
-                         f"DASK_SCHEDULER_ADDRESS): {err}")
+                         f"DASK_SCHEDULER_ADDRESS): {err}") from None
     upload_grading_package(client)
     return client
 

@@ -22,10 +22,11 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
+from grading.cells import grade_id, is_test_cell
 from grading.channel import KernelChannel, KernelDied, KernelHung, channel_client
 from grading.sandbox import SandboxKernelManager
 from grading.settings import Sandbox
-from grading.verdicts import TrustedTests, is_test_cell, student_sources
+from grading.verdicts import TrustedTests, student_sources
 
 
 def _output_bytes(output):
@@ -115,8 +116,7 @@ class SandboxedExecute(Execute):
     def _test_source(self, cell):
         """The instructor's code of a test cell (RestoreMasterCells has put it back; a deleted
         and restored test keeps the failing line it was given)."""
-        grade_id = cell.metadata["nbgrader"].get("grade_id")
-        master = self._master["sources"].get(grade_id)
+        master = self._master["sources"].get(grade_id(cell))
         if master is None or cell.source == master:
             return cell.source
         if cell.source.endswith(master) and cell.source.startswith("assert False, "):
@@ -170,15 +170,7 @@ def _master_cells(resources):
     """From the gradebook: test cell sources by grade_id, the instructor's set-up cells, and the
     folder of the instructor's helper modules."""
     info = resources.get("nbgrader") or {}
-    found = {"sources": {}, "setup": [], "helpers": None}
-    path = (resources.get("metadata") or {}).get("path")
-    if path:
-        root = Path(path).resolve().parents[2]  # <course>/autograded/<student>/<assignment>
-        name = Path(path).name
-        for folder in (root / "release" / name, root / "source" / name):
-            if folder.is_dir():
-                found["helpers"] = folder
-                break
+    found = {"sources": {}, "setup": [], "helpers": _helpers_folder(resources)}
     if not info.get("db_url"):
         return found
     from nbgrader.api import Gradebook
@@ -193,3 +185,14 @@ def _master_cells(resources):
             if cell.locked and cell.name not in graded and cell.name not in solutions:
                 found["setup"].append(cell.source)
     return found
+
+
+def _helpers_folder(resources):
+    """The instructor's copy of the assignment (release/, else source/) beside the graded
+    notebook's folder, <course>/autograded/<student>/<assignment>; None if neither exists."""
+    path = (resources.get("metadata") or {}).get("path")
+    if not path:
+        return None
+    root = Path(path).resolve().parents[2]
+    name = Path(path).name
+    return next((f for f in (root / "release" / name, root / "source" / name) if f.is_dir()), None)

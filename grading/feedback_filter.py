@@ -14,14 +14,10 @@ hidden-test marker outside a grade cell is never reached for it.
 (What feedback HTML may contain at all, script-free, is set on nbconvert's HTMLExporter in
 ``nbgrader_config.py``: see ``grading/sanitize.py``.)
 """
-from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests
 from traitlets import List
 
-
-def is_test_cell(cell):
-    """An instructor's autograded test cell (nbgrader metadata grade=true, solution=false)."""
-    return utils.is_grade(cell) and not utils.is_solution(cell) and not utils.is_task(cell)
+from grading.cells import is_test_cell
 
 
 class HideHiddenTests(ClearHiddenTests):

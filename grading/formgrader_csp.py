@@ -161,7 +161,7 @@ def accessible_formgrader_page(page):
     the navigation bar's breadcrumb not nested as a list item-less list."""
     from grading.sanitize import accessible_page
     for pattern, tag, label in _GRADING_FIELDS:
-        page = pattern.sub(lambda m: f'<{tag} aria-label="{label.format(m.group(1))}"', page)
+        page = pattern.sub(lambda m, tag=tag, label=label: f'<{tag} aria-label="{label.format(m.group(1))}"', page)
     page = _NESTED_NAV.sub(lambda m: f'<div class="nav text-center">{m.group(1)}</div>', page, count=1)
     return accessible_page(page)
 

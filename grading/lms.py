@@ -52,6 +52,7 @@ from nbgrader.utils import unzip
 from traitlets import Unicode
 from traitlets.config import Configurable
 
+from grading.cells import grade_id
 from grading.course import ASSIGNMENT, COURSE_ROOT, load_config
 
 CANVAS = re.compile(r"^(?P<name>.+?)_(?:(?P<late>late)_)?(?P<lms_id>\d+)_(?P<rank>\d+)_(?P<file>.+)$", re.I)
@@ -85,8 +86,8 @@ class Person:
         return first or None, last or None
 
 
-def read_roster(path):
-    """{lms_id: Person} from the roster CSV; RosterError says what is wrong with it."""
+def _roster_rows(path):
+    """The roster CSV's rows (dicts by column), once its header has the columns needed."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
@@ -98,8 +99,13 @@ def read_roster(path):
     if missing:
         raise RosterError(f"roster {path}: needs a header row with the columns student_id and lms_id "
                           f"(optional: name, email); missing: {', '.join(sorted(missing))}")
+    return rows
+
+
+def read_roster(path):
+    """{lms_id: Person} from the roster CSV; RosterError says what is wrong with it."""
     people, students = {}, set()
-    for line, row in enumerate(rows, start=2):
+    for line, row in enumerate(_roster_rows(path), start=2):
         row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
         person = Person(row["student_id"], row["lms_id"], row.get("name", ""), row.get("email", ""))
         if not person.student_id or not person.lms_id:
@@ -165,6 +171,27 @@ class FlatExtractor(ExtractorPlugin):
                   create_own_folder=True, tree=False)
 
 
+def _lms_match(parts, base, rel):
+    """(layout, rank, late, match) of an uploaded file's path as Canvas or Moodle name it, or the
+    Problem with it. ``parts``: the path's parts below the archive's folder, ``base`` the last."""
+    layout, rank, late, match = "Moodle", (0, 0), False, None
+    for folder in parts[:-1]:  # Moodle's folder per student (the default download)
+        match = MOODLE_DIR.match(folder)
+        if match and match["kind"] != "file":
+            return Problem(rel, f"a Moodle {match['kind']} submission, not an uploaded file",
+                           "this assignment takes the .ipynb files only: grade it by hand")
+        if match:
+            break
+    if not match and CANVAS.match(base):
+        match, layout = CANVAS.match(base), "Canvas"
+        rank, late = (int(match["rank"]), 0), bool(match["late"])
+    match = match or MOODLE_FILE.match(base)  # Moodle's download without folders
+    if not match:
+        return Problem(rel, "named neither as Canvas nor as Moodle names a submission",
+                       "not imported: was the archive re-packed or renamed? import the LMS's own download")
+    return layout, rank, late, match
+
+
 class LmsCollector(FileNameCollectorPlugin):
     """zip_collect's collector for Canvas and Moodle bulk downloads (see the module docstring)."""
 
@@ -186,14 +213,14 @@ class LmsCollector(FileNameCollectorPlugin):
         """The released notebook whose nbgrader cells this notebook holds most of, or None."""
         try:
             with open(path, encoding="utf-8") as fh:
-                ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in json.load(fh)["cells"]}
+                ids = {grade_id(c) for c in json.load(fh)["cells"]}
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
         if self._grade_ids is None:
             release = self.parent.coursedir.format_path(self.parent.coursedir.release_directory, ".", ASSIGNMENT)
-            self._grade_ids = {name: {c.metadata.get("nbgrader", {}).get("grade_id") for c in
-                                      nbformat.read(os.path.join(release, name + ".ipynb"), as_version=4).cells} - {None}
-                               for name in self.expected}
+            self._grade_ids = {
+                name: {grade_id(c) for c in nbformat.read(os.path.join(release, name + ".ipynb"), as_version=4).cells}
+                - {None} for name in self.expected}
         overlap = {name: len(ids & cells) for name, cells in self._grade_ids.items()}
         best = max(overlap, key=overlap.get, default=None)
         return best if best and overlap[best] else None
@@ -204,52 +231,52 @@ class LmsCollector(FileNameCollectorPlugin):
         base, rel = parts[-1], "/".join(parts)
         if OS_LITTER & set(parts):
             return None, None
-        layout, rank, late, match = "Moodle", (0, 0), False, None
-        for folder in parts[:-1]:  # Moodle's folder per student (the default download)
-            match = MOODLE_DIR.match(folder)
-            if match and match["kind"] != "file":
-                return None, Problem(rel, f"a Moodle {match['kind']} submission, not an uploaded file",
-                                     "this assignment takes the .ipynb files only: grade it by hand")
-            if match:
-                break
-        if not match and CANVAS.match(base):
-            match, layout = CANVAS.match(base), "Canvas"
-            rank, late = (int(match["rank"]), 0), bool(match["late"])
-        match = match or MOODLE_FILE.match(base)  # Moodle's download without folders
-        if not match:
-            return None, Problem(rel, "named neither as Canvas nor as Moodle names a submission",
-                                 "not imported: was the archive re-packed or renamed? import the LMS's own download")
+        found = _lms_match(parts, base, rel)
+        if isinstance(found, Problem):
+            return None, found
+        layout, rank, late, match = found
         person = self.people.get(match["lms_id"])
         if person is None:
             return None, Problem(rel, f"{layout} user {match['lms_id']} ({match['name']}) is not in the roster",
                                  f"add a row with their student_id and lms_id {match['lms_id']} to the roster "
                                  "and import again")
-        file = match.groupdict().get("file") or base
-        stem, ext = os.path.splitext(file)
-        expected = self.expected
-        again = re.match(r"^(.*)-(\d+)$", stem)
-        if again and again[1] in expected and stem not in expected:  # Canvas's name for a re-upload
-            stem, rank = again[1], (rank[0], int(again[2]))
-        who = f"{person.student_id} ({layout} {person.lms_id})"
-        if ext.lower() in ARCHIVE_EXT:
-            return None, Problem(rel, f"an archive inside the archive, from {who}: not unpacked",
-                                 "ask the student to upload the .ipynb files themselves, not zipped")
-        if ext != ".ipynb":
-            return None, Problem(rel, f"not a notebook, from {who}",
-                                 "not graded; if it holds answers, ask the student to upload the .ipynb")
-        if stem not in expected:
-            same = self._cells_of(path)
-            hint = f" (its cells are those of {same}.ipynb)" if same else ""
-            return None, Problem(rel, f"a notebook the assignment does not have, from {who}{hint}",
-                                 f"not imported: ask the student to resubmit it as "
-                                 f"{same + '.ipynb' if same else 'one of ' + ', '.join(n + '.ipynb' for n in expected)}"
-                                 ", or rename it so in the archive and import again")
+        stem, ext, rank = self._notebook_name(match.groupdict().get("file") or base, rank)
+        problem = self._not_a_notebook(rel, path, stem, ext, f"{person.student_id} ({layout} {person.lms_id})")
+        if problem:
+            return None, problem
         info = {"student_id": person.student_id, "file_id": stem + ".ipynb"}
         if late and self.late_timestamp:
             info["timestamp"] = self.late_timestamp
         elif late:
             self.late_unstamped.add(person.student_id)
         return info, rank + (rel,)
+
+    def _notebook_name(self, file, rank):
+        """(stem, extension, rank) of an uploaded file's name: Canvas's ``-N`` of a re-upload is
+        taken off the stem and ranks the upload after the earlier ones."""
+        stem, ext = os.path.splitext(file)
+        again = re.match(r"^(.*)-(\d+)$", stem)
+        if again and again[1] in self.expected and stem not in self.expected:  # Canvas's name for a re-upload
+            stem, rank = again[1], (rank[0], int(again[2]))
+        return stem, ext, rank
+
+    def _not_a_notebook(self, rel, path, stem, ext, who):
+        """The Problem with an upload that is not one of the assignment's notebooks, else None."""
+        expected = self.expected
+        if ext.lower() in ARCHIVE_EXT:
+            return Problem(rel, f"an archive inside the archive, from {who}: not unpacked",
+                           "ask the student to upload the .ipynb files themselves, not zipped")
+        if ext != ".ipynb":
+            return Problem(rel, f"not a notebook, from {who}",
+                           "not graded; if it holds answers, ask the student to upload the .ipynb")
+        if stem not in expected:
+            same = self._cells_of(path)
+            hint = f" (its cells are those of {same}.ipynb)" if same else ""
+            return Problem(rel, f"a notebook the assignment does not have, from {who}{hint}",
+                           f"not imported: ask the student to resubmit it as "
+                           f"{same + '.ipynb' if same else 'one of ' + ', '.join(n + '.ipynb' for n in expected)}"
+                           ", or rename it so in the archive and import again")
+        return None
 
     def _choose(self):
         """Every file parsed once: {path: info} of the latest upload of each notebook of each student."""
@@ -324,67 +351,99 @@ def due_date(db_url, set_to=None):
         return gb.find_assignment(ASSIGNMENT).duedate
 
 
-def import_archive(archive, roster, root=COURSE_ROOT, duedate=None):
-    """Every submission of an LMS bulk download into root/submitted/ through nbgrader zip_collect."""
-    from nbgrader.apps.zipcollectapp import ZipCollectApp
-    archive, root = Path(archive), Path(root)
-    fail = lambda msg: ImportResult([], [], [], [], [], [], error=msg)  # noqa: E731
+def _failed(message):
+    return ImportResult([], [], [], [], [], [], error=message)
+
+
+def _archive_problem(archive):
+    """Why ``archive`` is no archive to import at all, or None."""
     if not archive.is_file():
-        return fail(f"{archive}: no such file")
+        return f"{archive}: no such file"
     if not zipfile.is_zipfile(archive):
-        return fail(f"{archive} is not a zip archive: nothing imported. Download the submissions again "
-                    "(Canvas: Assignment > Download Submissions; Moodle: View all submissions > "
-                    "Download all submissions) and pass the .zip file as it came")
+        return (f"{archive} is not a zip archive: nothing imported. Download the submissions again "
+                "(Canvas: Assignment > Download Submissions; Moodle: View all submissions > "
+                "Download all submissions) and pass the .zip file as it came")
+    return None
+
+
+def _read_inputs(archive, roster):
+    """(the roster's people, the archive's entries nbgrader's extraction would skip without a
+    word), or why nothing can be imported (a str)."""
     try:
         people = read_roster(roster)
-        with zipfile.ZipFile(archive) as zf:  # a damaged entry stops the extraction below: nothing imported
+        with zipfile.ZipFile(archive) as zf:  # a damaged entry stops the extraction later: nothing imported
             if not any(not i.is_dir() for i in zf.infolist()):
-                return fail(f"{archive} is an empty zip archive: nothing imported; download it again")
-            # entries nbgrader's extraction skips without a word: named here
+                return f"{archive} is an empty zip archive: nothing imported; download it again"
             unsafe = [Problem(i.filename, "a path outside the archive (absolute, or with ..): not extracted",
                               "an LMS does not write these: download the archive again from the LMS")
                       for i in zf.infolist() if i.filename.startswith("/") or ".." in i.filename.split("/")]
     except RosterError as err:
-        return fail(f"{err}: nothing imported")
+        return f"{err}: nothing imported"
     except (zipfile.BadZipFile, OSError, EOFError) as err:
-        return fail(f"{archive} cannot be read as a zip archive ({err}): nothing imported; download it again")
+        return f"{archive} cannot be read as a zip archive ({err}): nothing imported; download it again"
+    return people, unsafe
+
+
+def _zip_collect(archive, roster, late, staging):
+    """nbgrader zip_collect of ``archive`` into ``staging``/submitted: its LmsCollector, or why
+    it stopped (a str; only staging was touched)."""
+    from nbgrader.apps.zipcollectapp import ZipCollectApp
+    (staging / "downloaded" / ASSIGNMENT / "archive").mkdir(parents=True)
+    shutil.copy(archive, staging / "downloaded" / ASSIGNMENT / "archive" / "submissions.zip")
+    app = ZipCollectApp()
+    app.initialize([ASSIGNMENT, "--log-level=ERROR",
+                    "--extractor=grading.lms.FlatExtractor", "--collector=grading.lms.LmsCollector",
+                    f"--LmsCollector.roster={Path(roster).resolve()}",
+                    f"--LmsCollector.late_timestamp={late}",
+                    # relative to the root: zip_collect joins its folders to the root as strings
+                    f"--ZipCollectApp.downloaded_directory={staging.name}/downloaded",
+                    f"--CourseDirectory.submitted_directory={staging.name}/submitted"])
+    try:
+        app.start()
+    except (SystemExit, Exception) as err:  # zip_collect's own refusals exit
+        return (f"nbgrader zip_collect stopped ({type(err).__name__}: {err}): nothing imported; "
+                "if the archive is damaged, download it again")
+    return app.collector_plugin_inst
+
+
+def _move_in(staged_root, root, result):
+    """Every student folder staged under ``staged_root`` into root/submitted/, counted in ``result``."""
+    for staged in sorted(staged_root.glob(f"*/{ASSIGNMENT}")):
+        student = staged.parent.name
+        final = root / "submitted" / student / ASSIGNMENT
+        if final.is_dir() and _same_tree(staged, final):
+            result.unchanged.append(student)
+            continue
+        (result.updated if final.exists() else result.new).append(student)
+        _swap_in(staged, final)
+
+
+def import_archive(archive, roster, root=COURSE_ROOT, duedate=None):
+    """Every submission of an LMS bulk download into root/submitted/ through nbgrader zip_collect."""
+    archive, root = Path(archive), Path(root)
+    problem = _archive_problem(archive)
+    if problem:
+        return _failed(problem)
+    inputs = _read_inputs(archive, roster)
+    if isinstance(inputs, str):
+        return _failed(inputs)
+    people, unsafe = inputs
     db_url = load_config(root).CourseDirectory.db_url
     try:
         due = due_date(db_url, duedate)
     except ValueError as err:
-        return fail(f"due date {duedate!r} not understood ({err}): nothing imported; "
-                    "write it as 2026-12-01 23:59 UTC")
+        return _failed(f"due date {duedate!r} not understood ({err}): nothing imported; "
+                       "write it as 2026-12-01 23:59 UTC")
     late = (due + datetime.timedelta(seconds=1)).isoformat(" ") if due else ""
 
     staging = Path(tempfile.mkdtemp(prefix=".lms-import-", dir=root))  # hidden: nbgrader ignores it
     try:
-        (staging / "downloaded" / ASSIGNMENT / "archive").mkdir(parents=True)
-        shutil.copy(archive, staging / "downloaded" / ASSIGNMENT / "archive" / "submissions.zip")
-        app = ZipCollectApp()
-        app.initialize([ASSIGNMENT, "--log-level=ERROR",
-                        "--extractor=grading.lms.FlatExtractor", "--collector=grading.lms.LmsCollector",
-                        f"--LmsCollector.roster={Path(roster).resolve()}",
-                        f"--LmsCollector.late_timestamp={late}",
-                        # relative to the root: zip_collect joins its folders to the root as strings
-                        f"--ZipCollectApp.downloaded_directory={staging.name}/downloaded",
-                        f"--CourseDirectory.submitted_directory={staging.name}/submitted"])
-        try:
-            app.start()
-        except (SystemExit, Exception) as err:  # zip_collect's own refusals exit; staging only was touched
-            return fail(f"nbgrader zip_collect stopped ({type(err).__name__}: {err}): nothing imported; "
-                        "if the archive is damaged, download it again")
-        plugin = app.collector_plugin_inst
+        plugin = _zip_collect(archive, roster, late, staging)
+        if isinstance(plugin, str):
+            return _failed(plugin)
         result = ImportResult([], [], [], unsafe + plugin.problems, plugin.superseded, sorted(plugin.late_unstamped))
         register_students(people, db_url)
-        staged_root = staging / "submitted"
-        for staged in sorted(staged_root.glob(f"*/{ASSIGNMENT}")):
-            student = staged.parent.name
-            final = root / "submitted" / student / ASSIGNMENT
-            if final.is_dir() and _same_tree(staged, final):
-                result.unchanged.append(student)
-                continue
-            (result.updated if final.exists() else result.new).append(student)
-            _swap_in(staged, final)
+        _move_in(staging / "submitted", root, result)
         return result
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -447,11 +506,8 @@ def class_grades(db_url):
         return assignment.max_score, rows, others
 
 
-def export_grades(root=COURSE_ROOT, options=None):
-    """Write grades-canvas.csv and grades-moodle.csv at root; returns (paths, students without an LMS id)."""
-    root = Path(root)
-    options = options or LmsExport(config=load_config(root))
-    max_score, rows, others = class_grades(load_config(root).CourseDirectory.db_url)
+def _lms_tables(options, max_score, rows):
+    """(Canvas's rows, Moodle's rows) of the grades file, headers first."""
     column = options.canvas_assignment + (f" ({options.canvas_assignment_id})" if options.canvas_assignment_id else "")
     canvas = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column],
               ["Points Possible", "", "", "", "", _number(max_score)]]
@@ -461,19 +517,32 @@ def export_grades(root=COURSE_ROOT, options=None):
         name = ", ".join(n for n in (s.last_name, s.first_name) if n)
         canvas.append([name, s.lms_user_id, "", "", "", cell])
         moodle.append([s.first_name or "", s.last_name or "", s.id, s.email or "", cell])
+    return canvas, moodle
+
+
+def _write_csv(path, table):
+    """``table`` as CSV at ``path``, replaced in one step (a reader never sees half a file)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(table)
+    os.replace(tmp, path)
+
+
+def export_grades(root=COURSE_ROOT, options=None):
+    """Write grades-canvas.csv and grades-moodle.csv at root; returns (paths, students without an LMS id)."""
+    root = Path(root)
+    options = options or LmsExport(config=load_config(root))
+    max_score, rows, others = class_grades(load_config(root).CourseDirectory.db_url)
+    canvas, moodle = _lms_tables(options, max_score, rows)
     paths = []
     for filename, table in (("grades-canvas.csv", canvas), ("grades-moodle.csv", moodle)):
-        path = root / filename
-        tmp = path.with_name(f".{filename}.tmp")
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            csv.writer(fh).writerows(table)
-        os.replace(tmp, path)
-        paths.append(path)
+        _write_csv(root / filename, table)
+        paths.append(root / filename)
     return paths, others
 
 
 # ----------------------------------------------------------------------------- command line
-def main(argv=None):
+def _parser():
     parser = argparse.ArgumentParser(prog="python -m grading.lms", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     imp = sub.add_parser("import", help="an LMS bulk download into submitted/")
@@ -484,16 +553,18 @@ def main(argv=None):
     for flag, trait in (("--canvas-assignment", "canvas_assignment"),
                         ("--canvas-assignment-id", "canvas_assignment_id"), ("--moodle-item", "moodle_item")):
         exp.add_argument(flag, dest=trait, help=LmsExport.class_traits()[trait].help)
-    args = parser.parse_args(argv)
-    if args.command == "import":  # named from where the command runs; nbgrader runs at the root
-        args.archive, args.roster = os.path.abspath(args.archive), os.path.abspath(args.roster)
-    os.chdir(COURSE_ROOT)
-    if args.command == "import":
-        import warnings
-        warnings.filterwarnings("ignore", message=".*not in session.*")  # harmless: a new student
-        result = import_archive(args.archive, args.roster, duedate=args.duedate)
-        print_import(result)
-        return 2 if result.error else (1 if result.problems or result.late_unstamped else 0)
+    return parser
+
+
+def _import_command(args):
+    import warnings
+    warnings.filterwarnings("ignore", message=".*not in session.*")  # harmless: a new student
+    result = import_archive(args.archive, args.roster, duedate=args.duedate)
+    print_import(result)
+    return 2 if result.error else (1 if result.problems or result.late_unstamped else 0)
+
+
+def _export_command(args):
     options = LmsExport(config=load_config())
     for trait in ("canvas_assignment", "canvas_assignment_id", "moodle_item"):
         if getattr(args, trait) is not None:
@@ -503,6 +574,14 @@ def main(argv=None):
     if others:
         print(f"  not exported (no LMS id: not in an imported roster): {', '.join(others)}")
     return 0
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    if args.command == "import":  # named from where the command runs; nbgrader runs at the root
+        args.archive, args.roster = os.path.abspath(args.archive), os.path.abspath(args.roster)
+    os.chdir(COURSE_ROOT)
+    return _import_command(args) if args.command == "import" else _export_command(args)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import nbformat
 
+from grading.cells import grade_id, is_manually_graded
 from grading.course import ASSIGNMENT
 
 
@@ -21,9 +22,8 @@ def manual_answers(folder):
         except Exception:  # an unreadable old copy: treat its answers as changed
             continue
         for cell in nb.cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("grade") and meta.get("solution"):
-                answers[(path.stem, meta["grade_id"])] = cell.source
+            if is_manually_graded(cell):
+                answers[(path.stem, grade_id(cell))] = cell.source
     return answers
 
 

@@ -18,6 +18,8 @@ is not a dict (a student's edit), and no key of ours may come from a student's c
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
 
+from grading.cells import grade_id
+
 DELETED_TEST_MESSAGE = (
     "The test cell {cell_id!r} was deleted from this notebook. It has been put back and scores 0: "
     "never delete or re-create test cells (restore a notebook from the release if you did by accident).")
@@ -27,7 +29,10 @@ OWN_KEYS = ("grading_guard", "grading")  # cell metadata keys only the grader ma
 
 
 def malformed_cells(nb):
-    """Indexes of cells whose ``nbgrader`` metadata is not a dict (nbgrader cannot read them)."""
+    """Indexes of cells whose ``nbgrader`` metadata is not a dict (nbgrader cannot read them).
+
+    Reads the metadata raw, on purpose: grading/cells.py reads such metadata as none at all,
+    which is right everywhere else but would hide exactly what is looked for here."""
     return [i for i, c in enumerate(nb.cells) if "nbgrader" in c.get("metadata", {})
             and not isinstance(c.metadata["nbgrader"], dict)]
 
@@ -47,8 +52,12 @@ class DropMalformedMetadata(NbGraderPreprocessor):
         return nb, resources
 
 
-def _grade_id(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
+def _position(order, name, present):
+    """Where the deleted cell ``name`` goes back: after the nearest instructor cell before it (in
+    the source's ``order``) that survived (``present``: {grade_id: index}), else first."""
+    earlier = order[:order.index(name)]
+    anchors = [present[n] for n in earlier if n in present]
+    return anchors[-1] + 1 if anchors else 0
 
 
 class RestoreMasterCells(OverwriteCells):
@@ -64,6 +73,8 @@ class RestoreMasterCells(OverwriteCells):
         grades = {c.name: c for c in master.grade_cells}
         solutions = {c.name for c in master.solution_cells}
         for cell in nb.cells:
+            # raw, not grading/cells.py: this rewrites the metadata in place (DropMalformedMetadata
+            # has already removed any that is not a dict)
             meta = cell.metadata.get("nbgrader")
             if meta is None:
                 continue
@@ -85,15 +96,13 @@ class RestoreMasterCells(OverwriteCells):
         source = {c.name: c for c in master.source_cells}
         solutions = {c.name for c in master.solution_cells}
         for grade_cell in master.grade_cells:
-            present = {_grade_id(c): i for i, c in enumerate(nb.cells) if _grade_id(c)}
+            present = {grade_id(c): i for i, c in enumerate(nb.cells) if grade_id(c)}
             if grade_cell.name in present:
                 continue
             self.log.warning("Missing grade cell %s encountered, adding to notebook", grade_cell.name)
             cell = self.missing_cell_transform(source[grade_cell.name], grade_cell.max_score,
                                                is_solution=grade_cell.name in solutions)
-            earlier = order[:order.index(grade_cell.name)]
-            anchors = [present[name] for name in earlier if name in present]
-            nb.cells.insert(anchors[-1] + 1 if anchors else 0, cell)
+            nb.cells.insert(_position(order, grade_cell.name, present), cell)
         return nb, resources
 
     def add_missing_task_cells(self, nb, resources):

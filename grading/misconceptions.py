@@ -20,9 +20,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grading.cells import grade_id, is_answer_cell, is_test_cell
 from grading.course import ASSIGNMENT, COURSE_ROOT
 
 HINT = re.compile(r"-- hint:\s*(.+?)(?:\n|$)")
+_HEADER = ("<tr><th>#</th><th>function</th><th>misconception</th><th>students</th><th>who</th>"
+           "<th>example</th></tr>")
 
 
 @dataclass
@@ -40,9 +43,45 @@ def _owner(test_id, answers, previous):
     return max(owners, key=len) if owners else (previous or test_id.removeprefix("test_"))
 
 
-def _is_test(cell):
-    meta = cell.metadata.get("nbgrader")
-    return cell.cell_type == "code" and isinstance(meta, dict) and meta.get("grade") and not meta.get("solution")
+def _first_error(cell):
+    return next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+
+
+def _failures(nb):
+    """{function: [(test cell id, its first error output)]} of the test cells that failed."""
+    answers = [grade_id(c) for c in nb.cells if is_answer_cell(c)]
+    failing, previous = {}, None
+    for cell in nb.cells:
+        if is_answer_cell(cell) and cell.cell_type == "code":
+            previous = grade_id(cell)
+        error = _first_error(cell) if is_test_cell(cell) else None
+        if error is not None:
+            test_id = grade_id(cell) or ""
+            failing.setdefault(_owner(test_id, answers, previous), []).append((test_id, error))
+    return failing
+
+
+def _label(failures):
+    """(label, example error) of one student's failures of one function: the first hint in
+    notebook order names the mistake (one mistake per student and function), else the cells."""
+    hinted = [(m.group(1).strip()[:200], e) for _, e in failures
+              for m in [HINT.search(e.get("evalue", ""))] if m]
+    if hinted:
+        return hinted[0]
+    return "fails " + ", ".join(sorted(g for g, _ in failures)), failures[0][1]
+
+
+def _count(student, failing, found, skipped):
+    """Count one student's failures into ``found`` (misconceptions) and ``skipped`` (not attempted)."""
+    for function, failures in failing.items():
+        # the stub still raises, or the names it should define do not exist
+        if any(e.get("ename") in ("NotImplementedError", "NameError") for _, e in failures):
+            skipped.setdefault(function, set()).add(student)
+            continue
+        label, error = _label(failures)
+        item = found.setdefault((function, label), Misconception(function, label))
+        item.students.add(student)
+        item.example = item.example or f"{error.get('ename', 'Error')}: {error.get('evalue', '')}"[:400]
 
 
 def collect(root=COURSE_ROOT):
@@ -50,36 +89,11 @@ def collect(root=COURSE_ROOT):
     import nbformat
     found, skipped = {}, {}
     for path in sorted(Path(root, "autograded").glob(f"*/{ASSIGNMENT}/*.ipynb")):
-        student = path.parts[-3]
         try:
             nb = nbformat.read(path, as_version=4)
         except Exception:  # a graded copy that cannot be read has nothing to say here
             continue
-        answers = [c.metadata["nbgrader"].get("grade_id") for c in nb.cells
-                   if isinstance(c.metadata.get("nbgrader"), dict) and c.metadata["nbgrader"].get("solution")]
-        failing, previous = {}, None
-        for cell in nb.cells:
-            meta = cell.metadata.get("nbgrader")
-            if isinstance(meta, dict) and meta.get("solution") and cell.cell_type == "code":
-                previous = meta.get("grade_id")
-            if not _is_test(cell):
-                continue
-            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-            if errors:
-                failing.setdefault(_owner(meta.get("grade_id", ""), answers, previous), []).append(
-                    (meta.get("grade_id", ""), errors[0]))
-        for function, failures in failing.items():
-            # the stub still raises, or the names it should define do not exist
-            if any(e.get("ename") in ("NotImplementedError", "NameError") for _, e in failures):
-                skipped.setdefault(function, set()).add(student)
-                continue
-            # one mistake per student and function: the first hint in notebook order names it
-            hinted = [(m.group(1).strip()[:200], e) for _, e in failures
-                      for m in [HINT.search(e.get("evalue", ""))] if m]
-            label, error = hinted[0] if hinted else ("fails " + ", ".join(sorted(g for g, _ in failures)), failures[0][1])
-            item = found.setdefault((function, label), Misconception(function, label))
-            item.students.add(student)
-            item.example = item.example or f"{error.get('ename', 'Error')}: {error.get('evalue', '')}"[:400]
+        _count(path.parts[-3], _failures(nb), found, skipped)
     ranked = sorted(found.values(), key=lambda m: (-len(m.students), m.function, m.label))
     return ranked, {f: sorted(s) for f, s in sorted(skipped.items())}
 
@@ -96,6 +110,7 @@ def _chart(ranked, top=8):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     from grading.report import png_base64
     shown = ranked[:top][::-1]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(shown) + 1))
@@ -122,7 +137,7 @@ def report_section(root=COURSE_ROOT):
 <p>The mistakes the tests named (their hints), or the cells of a function that failed together,
 most common first. Students who never wrote a function are listed apart, below.</p>
 {chart}
-<table id="misconceptions"><tr><th>#</th><th>function</th><th>misconception</th><th>students</th><th>who</th><th>example</th></tr>
+<table id="misconceptions">{_HEADER}
 {rows}</table>
 <h2>Not attempted</h2>
 <table id="not-attempted"><tr><th>function</th><th>students</th><th>who</th></tr>

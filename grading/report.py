@@ -14,7 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from grading.course import ASSIGNMENT, COURSE_ROOT, load_config
+from grading.course import ASSIGNMENT, COURSE_ROOT
+from grading.gradebook import read_grades
 
 
 @dataclass
@@ -37,26 +38,27 @@ def collect(db_url=None):
     cells: [CellStats], autograded test cells, most failed first
     manual: {student: [(notebook, grade_id)]} of cells still needing a grader
     """
-    from nbgrader.api import Gradebook
-    db_url = db_url or load_config().CourseDirectory.db_url
     scores, cells, manual = {}, {}, {}
-    with Gradebook(db_url) as gb:
-        for submission in gb.assignment_submissions(ASSIGNMENT):
-            student = submission.student_id
-            for nb in submission.notebooks:
-                scores.setdefault(nb.name, {})[student] = (nb.score, nb.max_score)
-                for grade in nb.grades:
-                    if grade.needs_manual_grade:
-                        manual.setdefault(student, []).append((nb.name, grade.name))
-                    if grade.cell_type != "code" or grade.auto_score is None and grade.manual_score is None:
-                        continue
-                    stats = cells.setdefault((nb.name, grade.name),
-                                             CellStats(nb.name, grade.name, grade.max_score, [], 0))
-                    stats.graded += 1
-                    if grade.score < grade.max_score:
-                        stats.failed.append(student)
+    for student, notebooks in read_grades(db_url).items():
+        for nb in notebooks:
+            scores.setdefault(nb.name, {})[student] = (nb.score, nb.max_score)
+            for cell in nb.cells:
+                if cell.needs_manual_grade:
+                    manual.setdefault(student, []).append((nb.name, cell.grade_id))
+                _tally(cells, nb.name, student, cell)
     ordered = sorted(cells.values(), key=lambda c: (-c.failure_rate, c.notebook, c.grade_id))
     return scores, ordered, {s: sorted(v) for s, v in sorted(manual.items())}
+
+
+def _tally(cells, notebook, student, cell):
+    """Count one student's grade of an autograded code cell into ``cells``; other cells (written
+    answers, and tests with no score yet) are not counted."""
+    if cell.cell_type != "code" or cell.auto_score is None and cell.manual_score is None:
+        return
+    stats = cells.setdefault((notebook, cell.grade_id), CellStats(notebook, cell.grade_id, cell.max_score, [], 0))
+    stats.graded += 1
+    if cell.score < cell.max_score:
+        stats.failed.append(student)
 
 
 def png_base64(fig, dpi=90):
@@ -75,7 +77,7 @@ def _histograms(scores):
     import matplotlib.pyplot as plt
     names = sorted(scores)
     fig, axes = plt.subplots(1, max(len(names), 1), figsize=(3.2 * max(len(names), 1), 2.6), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    for ax, name in zip(axes[0], names, strict=False):  # one empty axis when there are no scores
         values = [s for s, _ in scores[name].values()]
         top = max(m for _, m in scores[name].values())
         ax.hist(values, bins=min(10, max(int(top), 1)), range=(0, top), color="#3b6ea5", edgecolor="white")
@@ -99,6 +101,9 @@ def histogram_description(scores):
     return "Histograms of the score distribution per question. " + "; ".join(parts) + "."
 
 
+_FAILURES_HEADER = ("<tr><th>notebook</th><th>test cell</th><th>points</th><th>failed</th><th>rate</th>"
+                    "<th>students</th></tr>")
+
 # The page runs no script at all: even a string that escaped escaping could not run.
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
@@ -119,6 +124,8 @@ def render(scores, cells, manual, similarity_section=""):
     summary = "\n".join(
         f"<tr><td>{e(n)}</td><td>{len(v)}</td><td>{sum(s for s, _ in v.values()) / max(len(v), 1):.1f}"
         f" / {max(m for _, m in v.values()):g}</td></tr>" for n, v in sorted(scores.items()))
+    histograms = (f'<img alt="{e(histogram_description(scores))}" src="data:image/png;base64,{_histograms(scores)}">'
+                  if scores else '<p>No scores yet.</p>')
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}"><title>{e(ASSIGNMENT)}: class report</title>
@@ -129,10 +136,10 @@ th{{background:#eef}}</style></head><body><main>
 <h2>Scores per question</h2>
 <table id="summary"><tr><th>notebook</th><th>students</th><th>mean score</th></tr>
 {summary}</table>
-{f'<img alt="{e(histogram_description(scores))}" src="data:image/png;base64,{_histograms(scores)}">' if scores else '<p>No scores yet.</p>'}
+{histograms}
 <h2>Test cells by failure rate</h2>
 <p>Each row is one autograded test cell; the most common mistake is at the top.</p>
-<table id="failures"><tr><th>notebook</th><th>test cell</th><th>points</th><th>failed</th><th>rate</th><th>students</th></tr>
+<table id="failures">{_FAILURES_HEADER}
 {rows}</table>
 <h2>Still to grade by hand</h2>
 <table id="manual"><tr><th>student</th><th>cells needing a grader</th></tr>

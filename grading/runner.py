@@ -39,7 +39,6 @@ from grading.settings import Runner, Sandbox
 from grading.worker import GradeTask, GradingJob, StudentResult, quiet_known_noise, warm_up
 
 
-
 @dataclass
 class NotebookProblem:
     student: str
@@ -94,6 +93,7 @@ def _gradable_problems(student, name, path):
     """Problems of a notebook nbgrader can still grade (old format, malformed metadata); raises
     if it cannot be read as a notebook at all."""
     import nbformat
+
     from grading.master_cells import malformed_cells
     nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
     version = nb.get("nbformat", 0)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 
+from grading.cells import grade_id, is_answer_cell
 from grading.course import ASSIGNMENT, RELEASE, SOURCE, SUBMITTED
 
 Q1 = "q1_cross_entropy_gradient"
@@ -62,7 +63,8 @@ STUDENTS = [
                               "f_minus = f(W_work)"),
                          Edit(Q1, "numerical_gradient", "(f_plus - f_minus) / (2 * eps)",
                               "(f_plus - f_minus) / eps"))),
-    SampleStudent("q2_mse_grad_no_jacobian", "returns dL/dP = (2/k)(P - y) as the logit gradient, skipping the softmax Jacobian",
+    SampleStudent("q2_mse_grad_no_jacobian",
+                  "returns dL/dP = (2/k)(P - y) as the logit gradient, skipping the softmax Jacobian",
                   edits=(Edit(Q2, "mse_grad_logits",
                               "return P * (dL_dP - np.sum(dL_dP * P, axis=-1, keepdims=True))",
                               "return dL_dP"),)),
@@ -111,10 +113,6 @@ STUDENTS = [
 _SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
 
 
-def _grade_id(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
 def solution_code(cell):
     """The source cell's code as a student who solved it would write it (markers removed)."""
     return _SOLUTION_MARKERS.sub("", cell.source + "\n").rstrip("\n")
@@ -128,13 +126,12 @@ def written_answer(cell):
 def solved_notebook(name, source_dir=SOURCE, release_dir=RELEASE, written=True):
     """The release notebook with every answer cell filled from the source solution."""
     release = nbformat.read(release_dir / f"{name}.ipynb", as_version=4)
-    source = {_grade_id(c): c for c in nbformat.read(source_dir / f"{name}.ipynb", as_version=4).cells
-              if _grade_id(c)}
+    source = {grade_id(c): c for c in nbformat.read(source_dir / f"{name}.ipynb", as_version=4).cells
+              if grade_id(c)}
     for cell in release.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if not meta.get("solution"):
+        if not is_answer_cell(cell):
             continue
-        src = source[meta["grade_id"]]
+        src = source[grade_id(cell)]
         if cell.cell_type == "code":
             cell.source = solution_code(src)
         elif written:
@@ -144,7 +141,7 @@ def solved_notebook(name, source_dir=SOURCE, release_dir=RELEASE, written=True):
 
 def apply_edit(nb, edit, student_id):
     for cell in nb.cells:
-        if _grade_id(cell) == edit.cell:
+        if grade_id(cell) == edit.cell:
             count = cell.source.count(edit.old)
             if count != 1:
                 raise ValueError(
@@ -156,27 +153,35 @@ def apply_edit(nb, edit, student_id):
     raise ValueError(f"sample student {student_id!r}: no cell {edit.cell!r} in {edit.notebook}.ipynb")
 
 
+def _delete_cell(nb, student):
+    """The student's deleted test cell taken out of ``nb`` (it must be there, once)."""
+    before = len(nb.cells)
+    nb.cells = [c for c in nb.cells if grade_id(c) != student.deleted_cell[1]]
+    if len(nb.cells) != before - 1:
+        raise ValueError(f"sample student {student.id!r}: no cell {student.deleted_cell[1]!r} to delete")
+
+
+def _student_notebook(student, name, source_dir, release_dir):
+    """One notebook of one sample student, as the text of the file they submit."""
+    if student.untouched:
+        nb = nbformat.read(Path(release_dir) / f"{name}.ipynb", as_version=4)
+    else:
+        nb = solved_notebook(name, source_dir, release_dir, written=student.written)
+    for edit in student.edits:
+        if edit.notebook == name:
+            apply_edit(nb, edit, student.id)
+    if student.deleted_cell and student.deleted_cell[0] == name:
+        _delete_cell(nb, student)
+    text = nbformat.writes(nb)
+    if student.invalid_json == name:
+        text = text[: len(text) // 2]  # an upload cut off half-way
+    return text
+
+
 def student_notebooks(student, source_dir=SOURCE, release_dir=RELEASE):
     """{notebook name: notebook text} for one sample student."""
     names = sorted(p.stem for p in Path(source_dir).glob("*.ipynb"))
-    out = {}
-    for name in names:
-        if student.untouched:
-            nb = nbformat.read(Path(release_dir) / f"{name}.ipynb", as_version=4)
-        else:
-            nb = solved_notebook(name, source_dir, release_dir, written=student.written)
-        for edit in student.edits:
-            if edit.notebook == name:
-                apply_edit(nb, edit, student.id)
-        if student.deleted_cell and student.deleted_cell[0] == name:
-            before = len(nb.cells)
-            nb.cells = [c for c in nb.cells if _grade_id(c) != student.deleted_cell[1]]
-            if len(nb.cells) != before - 1:
-                raise ValueError(f"sample student {student.id!r}: no cell {student.deleted_cell[1]!r} to delete")
-        text = nbformat.writes(nb)
-        if student.invalid_json == name:
-            text = text[: len(text) // 2]  # an upload cut off half-way
-        out[name] = text
+    out = {name: _student_notebook(student, name, source_dir, release_dir) for name in names}
     for edit in student.edits:
         if edit.notebook not in names:
             raise ValueError(f"sample student {student.id!r}: no notebook {edit.notebook}.ipynb")

@@ -27,8 +27,10 @@ kernel is started inside these layers (outermost first):
    below it, for a Python installed in root's home, say) are made empty and 0711: passable, not
    listable.
    No network; its own pid/ipc/uts namespaces; killed if the grader dies.
-2. ``setpriv``: an unprivileged user (a uid of its own per grading process, or
-   ``Sandbox.user``), no capabilities, no new privileges.
+2. ``setpriv``: an unprivileged user, no capabilities, no new privileges. Not ``nobody``: a uid
+   of its own per grading process (2,000,000 + the grading process's pid mod 1,000,000, with
+   nobody's group; ``student`` in the kernel's /etc/passwd), or the uid and group of the account
+   ``Sandbox.user`` names.
 3. ``prlimit``, per process, as a backstop: address space 4 GiB, CPU 120 s, 64 processes for the
    uid, files up to 100 MiB, 256 open files.
 
@@ -81,7 +83,6 @@ import time
 from jupyter_client.manager import AsyncKernelManager
 
 from grading.settings import Sandbox, course_settings
-
 
 # address space 4 GiB, CPU 120 s (a backstop: Execute.timeout stops loops), 64 processes/threads
 # for the uid, files up to 100 MiB, 256 open files. Per process: the cgroup bounds them together.
@@ -136,6 +137,36 @@ def _parents(path):
     return parents[::-1]
 
 
+def _etc_entries(box):
+    """bwrap arguments for /etc: a few host files, and the box's passwd and group."""
+    cmd = ["--perms", "0755", "--dir", "/etc"]  # bwrap would make it 0700: unreadable to the kernel
+    for path in ETC_FILES:
+        if os.path.exists(path):
+            cmd += ["--ro-bind", path, path]
+    for name in ("passwd", "group"):
+        if os.path.exists(os.path.join(box, name)):
+            cmd += ["--ro-bind", os.path.join(box, name), "/etc/" + name]
+    return cmd
+
+
+def _bind_entries(workdir, box):
+    """bwrap arguments for the Python environment, ``workdir`` and ``box`` (read-only; the box's
+    ``sock`` folder writable), each after the folders leading to it."""
+    cmd = []
+    made = {"/usr", "/tmp", "/run", "/dev", "/proc", "/etc"}
+    binds = [("--ro-bind", p) for p in _python_dirs()] + [("--ro-bind", workdir), ("--ro-bind", box)]
+    sock = os.path.join(box, "sock")
+    if os.path.isdir(sock):
+        binds.append(("--bind", sock))
+    for kind, path in binds:
+        for parent in _parents(path):  # the folders leading to a bind: passable, not listable
+            if parent not in made:
+                made.add(parent)
+                cmd += ["--perms", "0711", "--dir", parent]
+        cmd += [kind, path, path]
+    return cmd
+
+
 def wrap(kernel_cmd, workdir, box, user, env_pass=None, cgroup_procs=(), font_cache=None):
     """The command that starts ``kernel_cmd`` inside the sandbox as ``user`` (uid, gid):
     ``workdir`` read-only (the cwd), ``box`` read-only but for its ``sock`` folder,
@@ -148,24 +179,8 @@ def wrap(kernel_cmd, workdir, box, user, env_pass=None, cgroup_procs=(), font_ca
     for path in ("/tmp", "/run"):
         cmd += ["--perms", "1777", "--tmpfs", path]
     cmd += ["--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm", "--proc", "/proc"]
-    cmd += ["--perms", "0755", "--dir", "/etc"]  # bwrap would make it 0700: unreadable to the kernel
-    for path in ETC_FILES:
-        if os.path.exists(path):
-            cmd += ["--ro-bind", path, path]
-    for name in ("passwd", "group"):
-        if os.path.exists(os.path.join(box, name)):
-            cmd += ["--ro-bind", os.path.join(box, name), "/etc/" + name]
-    made = {"/usr", "/tmp", "/run", "/dev", "/proc", "/etc"}
-    binds = [("--ro-bind", p) for p in _python_dirs()] + [("--ro-bind", workdir), ("--ro-bind", box)]
-    sock = os.path.join(box, "sock")
-    if os.path.isdir(sock):
-        binds.append(("--bind", sock))
-    for kind, path in binds:
-        for parent in _parents(path):  # the folders leading to a bind: passable, not listable
-            if parent not in made:
-                made.add(parent)
-                cmd += ["--perms", "0711", "--dir", parent]
-        cmd += [kind, path, path]
+    cmd += _etc_entries(box)
+    cmd += _bind_entries(workdir, box)
     cmd += ["--perms", "1777", "--dir", SANDBOX_MPLCONFIGDIR]
     if font_cache:
         cmd += ["--ro-bind", font_cache, os.path.join(SANDBOX_MPLCONFIGDIR, os.path.basename(font_cache))]

@@ -58,15 +58,24 @@ ID_PREFIX = "student-content-"
 
 
 def _attribute_filter(tag, attr, value):
-    if attr in ("href", "src"):
-        url = value.strip()
-        scheme = urlsplit(url).scheme.lower() if ":" in url else ""
-        if scheme == "data":
-            return url if tag == "img" and attr == "src" and DATA_IMAGE.match(url) else None
-        if scheme and scheme not in URL_SCHEMES:
-            return None
-        if attr == "href" and url.startswith("#") and not url.startswith("#" + ID_PREFIX):
-            return "#" + ID_PREFIX + url[1:]  # in-page links follow the prefixed ids
+    return _url_filter(tag, attr, value) if attr in ("href", "src") else value
+
+
+def _data_url(tag, attr, url):
+    """A data: URL is kept only as the src of an image, and only of an image type."""
+    return url if tag == "img" and attr == "src" and DATA_IMAGE.match(url) else None
+
+
+def _url_filter(tag, attr, value):
+    """An href or src kept, rewritten (in-page links) or dropped (None)."""
+    url = value.strip()
+    scheme = urlsplit(url).scheme.lower() if ":" in url else ""
+    if scheme == "data":
+        return _data_url(tag, attr, url)
+    if scheme and scheme not in URL_SCHEMES:
+        return None
+    if attr == "href" and url.startswith("#") and not url.startswith("#" + ID_PREFIX):
+        return "#" + ID_PREFIX + url[1:]  # in-page links follow the prefixed ids
     return value
 
 
@@ -213,19 +222,27 @@ class SanitizeStudentHTML(Preprocessor):
             elif mime in CLEANED_OUTPUT:
                 clean = CLEANED_OUTPUT[mime]
                 cleaned[mime] = clean(value) if clean else value
-        if "text/latex" in data and "text/html" not in cleaned:
-            mathml = latex_output_to_html(data["text/latex"])  # shown without MathJax
-            if mathml:
-                cleaned["text/html"] = mathml
-        svg = data.get("image/svg+xml")
-        if svg and "text/html" not in cleaned:
-            # an SVG as an image: the browser runs no script inside an <img>
-            text = svg if isinstance(svg, str) else "".join(svg)
-            encoded = base64.b64encode(text.encode()).decode()
-            cleaned["text/html"] = f'<img src="data:image/svg+xml;base64,{encoded}" alt="SVG output">'
+        stand_in = None if "text/html" in cleaned else _html_stand_in(data)
+        if stand_in:
+            cleaned["text/html"] = stand_in
         if not cleaned:
             cleaned["text/plain"] = "[output removed: " + ", ".join(sorted(data)) + "]"
         return cleaned
+
+
+def _html_stand_in(data):
+    """HTML for an output without any: its LaTeX as MathML (shown without MathJax), else its SVG
+    as an image (the browser runs no script inside an <img>); None if it has neither."""
+    if "text/latex" in data:
+        mathml = latex_output_to_html(data["text/latex"])
+        if mathml:
+            return mathml
+    svg = data.get("image/svg+xml")
+    if svg:
+        text = svg if isinstance(svg, str) else "".join(svg)
+        encoded = base64.b64encode(text.encode()).decode()
+        return f'<img src="data:image/svg+xml;base64,{encoded}" alt="SVG output">'
+    return None
 
 
 class SanitizedMarkdown(Configurable):
@@ -304,11 +321,15 @@ def accessible_css():
         ".btn-info { background-color: #1b6d85; border-color: #175e72; }",
         # the formgrader's own (formgrade.css: translucent colours over the blue panel heading)
         ".scoring-buttons button { background-color: #286090; }",
-        ".scoring-buttons button.btn-success, .scoring-buttons button.btn-success:hover { background-color: #2d7a2d; border-color: #1e521e; }",
-        ".scoring-buttons button.btn-danger, .scoring-buttons button.btn-danger:hover { background-color: #b52b27; border-color: #782d2d; }",
-        ".scoring-buttons button.btn-warning, .scoring-buttons button.btn-warning:hover { background-color: #9a5b00; border-color: #6b3f00; }",
+        ".scoring-buttons button.btn-success, .scoring-buttons button.btn-success:hover "
+        "{ background-color: #2d7a2d; border-color: #1e521e; }",
+        ".scoring-buttons button.btn-danger, .scoring-buttons button.btn-danger:hover "
+        "{ background-color: #b52b27; border-color: #782d2d; }",
+        ".scoring-buttons button.btn-warning, .scoring-buttons button.btn-warning:hover "
+        "{ background-color: #9a5b00; border-color: #6b3f00; }",
         ".navbar-default a, .navbar-default .navbar-nav > li > a, .breadcrumb > .active { color: #555555; }",
-        ".highlight pre, .output_area pre, .output pre { white-space: pre-wrap; overflow-wrap: anywhere; overflow: visible; }",
+        ".highlight pre, .output_area pre, .output pre "
+        "{ white-space: pre-wrap; overflow-wrap: anywhere; overflow: visible; }",
     ]
     return "\n".join(rules)
 

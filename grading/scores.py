@@ -4,19 +4,13 @@
 """
 import sys
 
-from grading.course import ASSIGNMENT, load_config
+from grading.gradebook import read_grades
 
 
 def class_scores(db_url=None):
     """{student: {notebook: (score, max_score, needs_manual_grade)}} for every submission."""
-    from nbgrader.api import Gradebook
-    db_url = db_url or load_config().CourseDirectory.db_url
-    table = {}
-    with Gradebook(db_url) as gb:
-        for submission in gb.assignment_submissions(ASSIGNMENT):
-            table[submission.student_id] = {
-                nb.name: (nb.score, nb.max_score, nb.needs_manual_grade) for nb in submission.notebooks}
-    return table
+    return {student: {nb.name: (nb.score, nb.max_score, nb.needs_manual_grade) for nb in notebooks}
+            for student, notebooks in read_grades(db_url).items()}
 
 
 def format_table(table):

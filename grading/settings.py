@@ -133,6 +133,7 @@ def course_settings(kind, config=None):
 def main():
     """Print every grading option, its value under this course's configuration, and its help."""
     import textwrap
+
     from grading.course import load_config
     config = load_config()
     overrides = {(s, o): n for n, (s, o, _) in ENVIRONMENT_OVERRIDES.items()}

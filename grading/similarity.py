@@ -20,8 +20,9 @@ fingerprint spans a cut, so pasting starter or test code next to one's own adds 
 
 * **Code**: Python's ``tokenize``; comments and blank lines dropped; identifiers become ``V``
   (except keywords, builtins, imported module names, the function names the release defines,
-  attribute names after ``.`` and keyword argument names, which a renaming leaves alone), numbers ``N``, strings ``S``; indentation kept
-  as block tokens, so whitespace and layout are invisible but structure is not. Hashes of
+  attribute names after ``.`` and keyword argument names, which a renaming leaves alone),
+  numbers ``N``, strings ``S``; indentation kept as block tokens, so whitespace and layout are
+  invisible but structure is not. Hashes of
   ``K_CODE``-token windows are **winnowed** as in MOSS (Schleimer, Wilkerson and Aiken 2003:
   the minimum of every ``W_CODE`` consecutive hashes), which keeps a match of at least
   ``K_CODE + W_CODE - 1`` tokens visible while storing about 2/(W+1) of the hashes, and being
@@ -65,6 +66,8 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
+from grading.cells import grade_id as grade_id_of
+from grading.cells import is_answer_cell
 from grading.course import ASSIGNMENT, COURSE_ROOT, RELEASE, SUBMITTED
 
 K_CODE = 5  # tokens per code fingerprint
@@ -119,30 +122,38 @@ def code_tokens(src, keep=frozenset()):
     out, depth = [], 0
     for i, t in enumerate(sig):
         start = offsets[t.start[0] - 1] + t.start[1]
-        end = offsets[t.end[0] - 1] + t.end[1]
-        if t.type == tokenize.NEWLINE:
-            norm = ";"
-        elif t.type == tokenize.INDENT:
-            norm, end = "{", start
-        elif t.type == tokenize.DEDENT:
-            norm, end = "}", start
-        elif t.type == tokenize.NAME:
-            prev = sig[i - 1].string if i else ""
-            nxt = sig[i + 1].string if i + 1 < len(sig) else ""
-            kept = t.string in _KEEP or t.string in keep or prev == "." or (depth > 0 and nxt == "=")
-            norm = t.string if kept else "V"
-        elif t.type == tokenize.NUMBER:
-            norm = "N"
-        elif t.type == tokenize.STRING:
-            norm = "S"
-        else:
-            norm = t.string
-            if norm in "([{":
-                depth += 1
-            elif norm in ")]}":
-                depth = max(0, depth - 1)
+        end = start if t.type in (tokenize.INDENT, tokenize.DEDENT) else offsets[t.end[0] - 1] + t.end[1]
+        norm, depth = _normalised(sig, i, keep, depth)
         out.append((norm, start, end))
     return out
+
+
+# what a token of these types becomes, whatever its text
+_FIXED = {tokenize.NEWLINE: ";", tokenize.INDENT: "{", tokenize.DEDENT: "}", tokenize.NUMBER: "N", tokenize.STRING: "S"}
+
+
+def _name(sig, i, keep, depth):
+    """A name token as itself where a renaming leaves it alone (keywords, builtins, ``keep``,
+    attributes after ``.``, keyword arguments inside brackets), else ``V``."""
+    t = sig[i]
+    prev = sig[i - 1].string if i else ""
+    nxt = sig[i + 1].string if i + 1 < len(sig) else ""
+    kept = t.string in _KEEP or t.string in keep or prev == "." or (depth > 0 and nxt == "=")
+    return t.string if kept else "V"
+
+
+def _normalised(sig, i, keep, depth):
+    """(token i of ``sig`` normalised, the bracket depth after it)."""
+    t = sig[i]
+    if t.type == tokenize.NAME:
+        return _name(sig, i, keep, depth), depth
+    if t.type in _FIXED:
+        return _FIXED[t.type], depth
+    if t.string in "([{":
+        depth += 1
+    elif t.string in ")]}":
+        depth = max(0, depth - 1)
+    return t.string, depth
 
 
 def _fallback_tokens(src, keep):
@@ -239,8 +250,15 @@ class Comparison:
                 for p in self.pairs if p.score > 0]
 
 
-def _grade_id(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+def _starter(nb, keep):
+    """{"code": hashes, "markdown": hashes}: every fingerprint of the release notebook ``nb``."""
+    starter = {"code": set(), "markdown": set()}
+    for c in nb.cells:
+        if c.cell_type == "code":
+            starter["code"] |= {h for h, _, _ in kgrams(code_tokens(c.source, keep), K_CODE)}
+        elif c.cell_type == "markdown":
+            starter["markdown"] |= {h for h, _, _ in kgrams(text_tokens(c.source), K_TEXT)}
+    return starter
 
 
 def answer_cells(release_dir=RELEASE):
@@ -250,16 +268,10 @@ def answer_cells(release_dir=RELEASE):
         nb = nbformat.read(path, as_version=4)
         code_text = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
         keep[path.stem] = frozenset(imported_names(code_text) | set(_DEFINED.findall(code_text)))
-        starter = {"code": set(), "markdown": set()}
+        starter = _starter(nb, keep[path.stem])
         for c in nb.cells:
-            if c.cell_type == "code":
-                starter["code"] |= {h for h, _, _ in kgrams(code_tokens(c.source, keep[path.stem]), K_CODE)}
-            elif c.cell_type == "markdown":
-                starter["markdown"] |= {h for h, _, _ in kgrams(text_tokens(c.source), K_TEXT)}
-        for c in nb.cells:
-            meta = c.metadata.get("nbgrader", {})
-            if meta.get("solution") and c.cell_type in ("code", "markdown"):
-                cells.append(AnswerCell(path.stem, meta["grade_id"], c.cell_type, starter[c.cell_type]))
+            if is_answer_cell(c) and c.cell_type in ("code", "markdown"):
+                cells.append(AnswerCell(path.stem, grade_id_of(c), c.cell_type, starter[c.cell_type]))
     return cells, keep
 
 
@@ -280,7 +292,7 @@ def load_submissions(submitted_dir=SUBMITTED, assignment=ASSIGNMENT):
 
 def _answer_text(nb, grade_id):
     for cell in (nb or {}).get("cells", []):
-        if _grade_id(cell) == grade_id:
+        if grade_id_of(cell) == grade_id:
             src = cell.get("source", "")
             return "".join(src) if isinstance(src, list) else str(src)
     return ""
@@ -299,7 +311,7 @@ def answer_grams(text, cell, keep):
         if h in cell.starter:
             covered[i:i + k] = [True] * min(k, len(tokens) - i)
     runs, run = [], []
-    for token, gone in zip(tokens, covered):
+    for token, gone in zip(tokens, covered, strict=True):
         if gone:
             if run:
                 runs.append(run)
@@ -316,6 +328,67 @@ def _fingerprints(text, cell, keep):
     if cell.kind == "code":
         runs = [winnow(r, W_CODE) for r in runs]
     return {h for r in runs for h, _, _ in r}
+
+
+def _document_frequency(sets):
+    """{fingerprint: how many of the students' sets hold it}."""
+    df = {}
+    for fp in sets:
+        for h in fp:
+            df[h] = df.get(h, 0) + 1
+    return df
+
+
+def _membership(sets, shared):
+    """students x ``shared`` matrix: 1 where the student's set holds the fingerprint."""
+    column = {h: k for k, h in enumerate(shared)}
+    member = np.zeros((len(sets), len(shared)), dtype=np.float32)
+    for i, fp in enumerate(sets):
+        cols = [column[h] for h in fp if h in column]
+        member[i, cols] = 1.0
+    return member
+
+
+def _cell_excess(sets, df, iu):
+    """(excess, sim) of one cell, students x students: each pair's weighted cosine similarity,
+    and how far above the class's pairs it is (see the module docstring); None where no
+    fingerprint is shared by some but not all students (nothing tells pairs apart)."""
+    n = len(sets)
+    weight = {h: math.log(n / c) for h, c in df.items()}
+    totals = np.array([sum(weight[h] for h in fp) for fp in sets])
+    shared = [h for h, c in df.items() if 2 <= c < n]
+    if not shared:
+        return None
+    member = _membership(sets, shared)
+    w = np.array([weight[h] for h in shared], dtype=np.float32)
+    inter = (member * w) @ member.T
+    norm = np.sqrt(np.outer(totals, totals))
+    sim = np.divide(inter, norm, out=np.zeros_like(norm), where=norm > 0)
+    pair_sims = sim[iu]
+    mu, sigma = float(pair_sims.mean()), max(float(pair_sims.std()), SIGMA_MIN)
+    excess = np.clip((sim - mu) / sigma - Z_FLOOR, 0.0, Z_CAP - Z_FLOOR)
+    excess[sim <= 0] = 0.0
+    np.fill_diagonal(excess, 0.0)
+    return excess, sim
+
+
+def _ranked_pairs(students, scores, evidence):
+    """[PairResult] of every pair with evidence, highest score first."""
+    pairs = []
+    for (i, j), ev in evidence.items():
+        ordered = sorted(ev, key=lambda g: -ev[g][0])
+        pairs.append(PairResult(students[i], students[j], float(scores[i, j]), ordered, ev))
+    pairs.sort(key=lambda p: (-p.score, p.a, p.b))
+    return pairs
+
+
+def _flag_line(pair_scores):
+    """The score from which a pair is flagged: an outlier of the class's pair scores."""
+    if not pair_scores.size:
+        return FLAG_MIN
+    med = float(np.median(pair_scores))
+    mad = float(np.median(np.abs(pair_scores - med)))
+    return max(FLAG_MIN, med + FLAG_MAD * 1.4826 * mad)
 
 
 def compare(submissions, release_dir=RELEASE):
@@ -336,48 +409,17 @@ def compare(submissions, release_dir=RELEASE):
             text = _answer_text(submissions[s].get(cell.notebook), cell.grade_id)
             sources[(s, cell.grade_id)] = text
             sets.append(_fingerprints(text, cell, keep[cell.notebook]))
-        df = {}
-        for fp in sets:
-            for h in fp:
-                df[h] = df.get(h, 0) + 1
-        dfs[cell.grade_id] = df
-        if n < 3:
+        df = dfs[cell.grade_id] = _document_frequency(sets)
+        found = _cell_excess(sets, df, iu) if n >= 3 else None
+        if found is None:
             continue
-        weight = {h: math.log(n / c) for h, c in df.items()}
-        totals = np.array([sum(weight[h] for h in fp) for fp in sets])
-        shared = [h for h, c in df.items() if 2 <= c < n]
-        if not shared:
-            continue
-        column = {h: k for k, h in enumerate(shared)}
-        member = np.zeros((n, len(shared)), dtype=np.float32)
-        for i, fp in enumerate(sets):
-            cols = [column[h] for h in fp if h in column]
-            member[i, cols] = 1.0
-        w = np.array([weight[h] for h in shared], dtype=np.float32)
-        inter = (member * w) @ member.T
-        norm = np.sqrt(np.outer(totals, totals))
-        sim = np.divide(inter, norm, out=np.zeros_like(norm), where=norm > 0)
-        pair_sims = sim[iu]
-        mu, sigma = float(pair_sims.mean()), max(float(pair_sims.std()), SIGMA_MIN)
-        excess = np.clip((sim - mu) / sigma - Z_FLOOR, 0.0, Z_CAP - Z_FLOOR)
-        excess[sim <= 0] = 0.0
-        np.fill_diagonal(excess, 0.0)
+        excess, sim = found
         scores += excess
-        for i, j in zip(*np.nonzero(np.triu(excess))):
+        for i, j in zip(*np.nonzero(np.triu(excess)), strict=True):
             evidence.setdefault((int(i), int(j)), {})[cell.grade_id] = (float(excess[i, j]), float(sim[i, j]))
-    pairs = []
-    for (i, j), ev in evidence.items():
-        ordered = sorted(ev, key=lambda g: -ev[g][0])
-        pairs.append(PairResult(students[i], students[j], float(scores[i, j]), ordered, ev))
-    pairs.sort(key=lambda p: (-p.score, p.a, p.b))
     pair_scores = scores[iu] if n > 1 else np.zeros(0)
-    flag_line = FLAG_MIN
-    if pair_scores.size:
-        med = float(np.median(pair_scores))
-        mad = float(np.median(np.abs(pair_scores - med)))
-        flag_line = max(FLAG_MIN, med + FLAG_MAD * 1.4826 * mad)
-    return Comparison(students, cells, pairs, scores, flag_line, sources, keep, dfs,
-                      time.perf_counter() - start)
+    return Comparison(students, cells, _ranked_pairs(students, scores, evidence), scores, _flag_line(pair_scores),
+                      sources, keep, dfs, time.perf_counter() - start)
 
 
 # --- the evidence, as HTML ---------------------------------------------------------------------
@@ -398,7 +440,12 @@ def shared_spans(comparison, a, b, grade_id):
     ga, gb = grams(comparison.sources[(a, grade_id)]), grams(comparison.sources[(b, grade_id)])
     common = {h for h, _, _ in ga} & {h for h, _, _ in gb}
     common = {h for h in common if df.get(h, 2) <= max(2, n // 2)}
-    return _merge([(s, e) for h, s, e in ga if h in common]), _merge([(s, e) for h, s, e in gb if h in common])
+    return _spans(ga, common), _spans(gb, common)
+
+
+def _spans(grams, common):
+    """The merged character spans of the k-grams whose hash is in ``common``."""
+    return _merge([(s, e) for h, s, e in grams if h in common])
 
 
 def _merge(spans):
@@ -455,6 +502,36 @@ SECTION_STYLE = """<style>
 </style>"""
 
 
+def _pairs_table(c, n, flagged, table_rows):
+    """The ranked pairs: how many are flagged, and the first ``table_rows`` of them."""
+    rows = "\n".join(
+        f'<tr><td>{k}</td><td>{_e(p.a)}</td><td>{_e(p.b)}</td><td>{p.score:.1f}</td>'
+        f'<td>{"<span class=flag>look</span>" if p.score >= c.flag_line else ""}</td>'
+        f'<td>{_e(", ".join(p.cells))}</td></tr>' for k, p in enumerate(c.pairs[:table_rows], 1))
+    return (f"<p>{len(flagged)} of {n * (n - 1) // 2} pairs are above the flag line (score "
+            f"{c.flag_line:.1f}: an outlier of this class's pair scores). The full ranking is in "
+            "<code>reports/similarity.json</code>.</p>"
+            '<table id="similarity-pairs"><tr><th>rank</th><th>student</th><th>student</th><th>score</th>'
+            "<th></th><th>cells, most alike first</th></tr>\n"
+            f"{rows or '<tr><td colspan=6>no pair stands out</td></tr>'}</table>")
+
+
+def _pair_details(c, p, open_, cells_per_pair):
+    """One pair's most alike cells side by side, what they share highlighted (``open_``: shown unfolded)."""
+    blocks = []
+    for grade_id in p.cells[:cells_per_pair]:
+        sa, sb = shared_spans(c, p.a, p.b, grade_id)
+        excess, sim = p.evidence[grade_id]
+        blocks.append(
+            f'<h4><code>{_e(grade_id)}</code>: similarity {sim:.2f}, {excess + Z_FLOOR:.1f} standard '
+            "deviations above the class</h4>"
+            f'<table class="pair"><tr><th>{_e(p.a)}</th><th>{_e(p.b)}</th></tr><tr>'
+            f"<td><pre>{highlighted(c.sources[(p.a, grade_id)], sa)}</pre></td>"
+            f"<td><pre>{highlighted(c.sources[(p.b, grade_id)], sb)}</pre></td></tr></table>")
+    return (f'<details class="evidence"{" open" if open_ else ""}><summary>{_e(p.a)} and '
+            f"{_e(p.b)}: score {p.score:.1f} over {len(p.cells)} cells</summary>{''.join(blocks)}</details>")
+
+
 def section_html(comparison, top=5, cells_per_pair=4, table_rows=20):
     """The report section: a heat map, the ranked pairs, and for the top pairs the matched cells
     side by side with what they share (and the class mostly does not) highlighted. Escaped; no script."""
@@ -473,29 +550,8 @@ def section_html(comparison, top=5, cells_per_pair=4, table_rows=20):
     alt = (f"Heat map of pair scores for {n} students, darker is more alike; "
            f"{len(flagged)} pairs are above the flag line {c.flag_line:.1f}; the highest: {top_text}")
     img = f'<img id="similarity-heatmap" alt="{_e(alt)}" src="data:image/png;base64,{png}">'
-    rows = "\n".join(
-        f'<tr><td>{k}</td><td>{_e(p.a)}</td><td>{_e(p.b)}</td><td>{p.score:.1f}</td>'
-        f'<td>{"<span class=flag>look</span>" if p.score >= c.flag_line else ""}</td>'
-        f'<td>{_e(", ".join(p.cells))}</td></tr>' for k, p in enumerate(c.pairs[:table_rows], 1))
-    table = (f"<p>{len(flagged)} of {n * (n - 1) // 2} pairs are above the flag line (score "
-             f"{c.flag_line:.1f}: an outlier of this class's pair scores). The full ranking is in "
-             "<code>reports/similarity.json</code>.</p>"
-             '<table id="similarity-pairs"><tr><th>rank</th><th>student</th><th>student</th><th>score</th>'
-             f"<th></th><th>cells, most alike first</th></tr>\n{rows or '<tr><td colspan=6>no pair stands out</td></tr>'}</table>")
-    details = []
-    for k, p in enumerate((flagged or c.pairs)[:top]):
-        blocks = []
-        for grade_id in p.cells[:cells_per_pair]:
-            sa, sb = shared_spans(c, p.a, p.b, grade_id)
-            excess, sim = p.evidence[grade_id]
-            blocks.append(
-                f'<h4><code>{_e(grade_id)}</code>: similarity {sim:.2f}, {excess + Z_FLOOR:.1f} standard '
-                "deviations above the class</h4>"
-                f'<table class="pair"><tr><th>{_e(p.a)}</th><th>{_e(p.b)}</th></tr><tr>'
-                f"<td><pre>{highlighted(c.sources[(p.a, grade_id)], sa)}</pre></td>"
-                f"<td><pre>{highlighted(c.sources[(p.b, grade_id)], sb)}</pre></td></tr></table>")
-        details.append(f'<details class="evidence"{" open" if k == 0 else ""}><summary>{_e(p.a)} and '
-                       f"{_e(p.b)}: score {p.score:.1f} over {len(p.cells)} cells</summary>{''.join(blocks)}</details>")
+    table = _pairs_table(c, n, flagged, table_rows)
+    details = [_pair_details(c, p, k == 0, cells_per_pair) for k, p in enumerate((flagged or c.pairs)[:top])]
     return head + img + table + "<h3>The top pairs, cell by cell</h3>" + "".join(details) + "</section>"
 
 

@@ -17,11 +17,12 @@ JupyterLab, where they run in the kernel as ordinary cells):
   of the assignment (release/, else source/), never from the student's folder. Anything else in
   a set-up cell (a figure, a data set built by a call of a bare name) runs in the kernel only;
   a test that needs data builds it itself or calls a helper module's function.
-- **Names a test reads** (before or after it binds them) resolve in this order: what earlier test cells and the set-up bound
-  here; Python's builtins; then the student's kernel. A student's function becomes a stand-in
-  that calls it through the channel; a student's constant (``N_WEIGHTS``) is copied as plain
-  data when the test cell starts; anything else is an ``Unreadable`` stand-in that fails any
-  check. Student code can therefore not replace ``np``, ``abs`` or ``isinstance`` for a test.
+- **Names a test reads** (before or after it binds them) resolve in this order: what earlier
+  test cells and the set-up bound here; Python's builtins; then the student's kernel. A
+  student's function becomes a stand-in that calls it through the channel; a student's constant
+  (``N_WEIGHTS``) is copied as plain data when the test cell starts; anything else is an
+  ``Unreadable`` stand-in that fails any check. Student code can therefore not replace ``np``,
+  ``abs`` or ``isinstance`` for a test.
 - **Arguments and results** are plain data: numbers, strings, booleans, None, lists, tuples,
   dicts and numeric numpy arrays. The student's function works on copies; what it changes in
   place is copied back into the test's own arrays and lists, so "leaves its input unchanged"
@@ -62,12 +63,6 @@ from grading.channel import KernelDied, KernelHung, StudentFunction
 MAX_TEST_STDOUT = 20_000  # characters of what a test cell itself prints
 
 
-def is_test_cell(cell):
-    meta = cell.metadata.get("nbgrader")
-    return (cell.cell_type == "code" and isinstance(meta, dict) and bool(meta.get("grade"))
-            and not meta.get("solution"))
-
-
 def _bound_and_loaded(tree):
     """(names the code binds anywhere, names it loads)."""
     bound, loaded = set(), set()
@@ -99,11 +94,16 @@ def setup_statements(source):
             kept.append(node)
             if isinstance(node, ast.Import):
                 modules.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
-              and isinstance(node.value.func, ast.Attribute) and isinstance(node.value.func.value, ast.Name)
-              and node.value.func.value.id in modules):
+        elif _module_call(node, modules):
             kept.append(node)
     return kept
+
+
+def _module_call(node, modules):
+    """Whether the statement is a bare call of a function of one of ``modules`` (``np.seed(0)``)."""
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute) and isinstance(node.value.func.value, ast.Name)
+            and node.value.func.value.id in modules)
 
 
 @contextlib.contextmanager
@@ -157,6 +157,20 @@ def _source_stand_in(name, source):
     return types.FunctionType(stub, {})
 
 
+def _verdict(printed, error):
+    """A test cell's outputs: what the test printed (cut to MAX_TEST_STDOUT), then its error if
+    it failed, as the exception's type and message only."""
+    outputs = []
+    text = printed[:MAX_TEST_STDOUT]
+    if text:
+        outputs.append(new_output("stream", name="stdout", text=text))
+    if error is not None:
+        ename = type(error).__name__
+        evalue = str(error)
+        outputs.append(new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]))
+    return outputs
+
+
 class TrustedTests:
     """The test cells of one notebook, run on the grader's side against one student kernel."""
 
@@ -187,12 +201,7 @@ class TrustedTests:
         student = {}
         try:
             tree = ast.parse(source)
-            bound, loaded = _bound_and_loaded(tree)  # a name may be read before it is bound, or only rebound
-            wanted = {n for n in bound | loaded if n not in self.namespace and not hasattr(builtins, n)}
-            student = self.channel.describe(wanted) if wanted else {}
-            for name, value in student.items():
-                if isinstance(value, StudentFunction) and name in self.sources:
-                    value.__wrapped__ = _source_stand_in(name, self.sources[name])
+            student = self._student_names(tree)
             scope = dict(self.namespace)
             scope.update(student)
             self.channel.scope, self.channel.resolved = scope, student
@@ -204,23 +213,32 @@ class TrustedTests:
         except BaseException as err:  # noqa: B036  (the verdict of any failure is the same: failed)
             error = err
         finally:
-            if scope is not None:
-                self._keep(scope, student)
-            self.channel.scope = self.channel.resolved = None
-            try:
-                self.channel.end()
-            except (KernelDied, KernelHung):
-                if error is None:
-                    raise
-        outputs = []
-        text = printed.getvalue()[:MAX_TEST_STDOUT]
-        if text:
-            outputs.append(new_output("stream", name="stdout", text=text))
-        if error is not None:
-            ename = type(error).__name__
-            evalue = str(error)
-            outputs.append(new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]))
-        return outputs
+            self._finish(scope, student, error)
+        return _verdict(printed.getvalue(), error)
+
+    def _student_names(self, tree):
+        """{name: stand-in} of the names the test reads or binds that only the student's kernel
+        has (a name may be read before it is bound, or only rebound); a student function whose
+        ``def`` is in the notebook carries that source for ``inspect.getsource``."""
+        bound, loaded = _bound_and_loaded(tree)
+        wanted = {n for n in bound | loaded if n not in self.namespace and not hasattr(builtins, n)}
+        student = self.channel.describe(wanted) if wanted else {}
+        for name, value in student.items():
+            if isinstance(value, StudentFunction) and name in self.sources:
+                value.__wrapped__ = _source_stand_in(name, self.sources[name])
+        return student
+
+    def _finish(self, scope, student, error):
+        """After a test cell: keep what it bound, close the session. A kernel that died or hung
+        while closing propagates, unless the test had already failed."""
+        if scope is not None:
+            self._keep(scope, student)
+        self.channel.scope = self.channel.resolved = None
+        try:
+            self.channel.end()
+        except (KernelDied, KernelHung):
+            if error is None:
+                raise
 
     def _keep(self, scope, student):
         """What the test cell bound stays for later test cells (as in a kernel, also when it

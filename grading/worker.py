@@ -90,6 +90,7 @@ def grade_student(student, notebooks=None, root=str(COURSE_ROOT)):
     Returns a StudentResult; nbgrader's failure is its error, not an exception."""
     from nbgrader.api import Gradebook
     from nbgrader.utils import temp_attrs
+
     from grading.manual_grades import manual_answers, settle_unchanged
     api = course_api(root)
     start = time.perf_counter()

@@ -11,6 +11,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from grading.course import ASSIGNMENT, copy_course  # noqa: E402
+from grading.gradebook import cell_table, read_grades  # noqa: E402
 
 
 def course_env(**extra):
@@ -39,13 +40,8 @@ def make_course(root):
 def grade_table(root, db_url=None):
     """{student: {grade_id: (score, max_score)}} from the course copy's gradebook (its SQLite
     file, or the gradebook at ``db_url``)."""
-    from nbgrader.api import Gradebook
-    table = {}
-    with Gradebook(db_url or f"sqlite:///{root}/gradebook.db") as gb:
-        for submission in gb.assignment_submissions(ASSIGNMENT):
-            table[submission.student_id] = {
-                g.name: (g.score, g.max_score) for nb in submission.notebooks for g in nb.grades}
-    return table
+    grades = read_grades(db_url or f"sqlite:///{root}/gradebook.db")
+    return cell_table(grades, lambda cell: (cell.score, cell.max_score))
 
 
 def feedback_text(root, folder="feedback"):

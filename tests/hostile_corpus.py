@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import nbformat
 
 from grading import sample_class
+from grading.cells import grade_id as _gid
+from grading.cells import is_test_cell, nbgrader_metadata
 from grading.sample_class import Q1
 
 # Honest but wrong answers: right shapes, wrong values (what the attackers would otherwise get).
@@ -23,10 +25,6 @@ WRONG = {
     "sgd_step": "def sgd_step(W, x, c, lr):\n    return np.array(W, dtype=float)",
     "numerical_gradient": "def numerical_gradient(f, W, eps=1e-5):\n    return np.zeros_like(np.asarray(W, dtype=float))",
 }
-
-
-def _gid(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
 def wrong_q1():
@@ -503,7 +501,7 @@ def _replace_all(nb, change):
 
 def _mark_cells(nb, keys):
     for cell in nb.cells:
-        if cell.metadata.get("nbgrader"):
+        if nbgrader_metadata(cell):
             cell.metadata.update(keys)
     return nb
 
@@ -525,14 +523,14 @@ def _edit_test(nb, grade_id, source):
 
 
 def _delete_tests(nb):
-    nb.cells = [c for c in nb.cells if not (c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code")]
+    nb.cells = [c for c in nb.cells if not is_test_cell(c)]
     return nb
 
 
 def _tamper_metadata(nb):
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade") and cell.cell_type == "code":
+        meta = cell.metadata.get("nbgrader", {})  # written to: the student's edits
+        if is_test_cell(cell):
             meta["points"] = 100
         if _gid(cell) == "test_softmax_values":
             meta["grade"] = False

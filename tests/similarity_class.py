@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from grading import sample_class  # noqa: E402
+from grading.cells import grade_id, is_answer_cell  # noqa: E402
 from grading.course import notebook_names  # noqa: E402
 
 # --- code variants: function bodies (4-space indented), put under the starter's def and docstring
@@ -599,12 +600,12 @@ def honest_choices(n, seed=0, max_shared=MAX_SHARED):
                       else rng.randrange(len(_variants(g))) for g in VARIED)
         if combo in seen:
             continue
-        if max_shared is not None and any(sum(a == b for a, b in zip(combo, other)) > max_shared
+        if max_shared is not None and any(sum(a == b for a, b in zip(combo, other, strict=True)) > max_shared
                                           for other in chosen):
             continue
         seen.add(combo)
         chosen.append(combo)
-    return [dict(zip(VARIED, combo), _voice=rng.randrange(1 << 30)) for combo in chosen]
+    return [dict(zip(VARIED, combo, strict=True), _voice=rng.randrange(1 << 30)) for combo in chosen]
 
 
 def written_answer(grade_id, choice, voice=None):
@@ -642,8 +643,8 @@ def student(choice):
     for name in notebook_names():
         nb = sample_class.solved_notebook(name)
         for cell in nb.cells:
-            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if not cell.metadata.get("nbgrader", {}).get("solution") or gid not in choice:
+            gid = grade_id(cell)
+            if not is_answer_cell(cell) or gid not in choice:
                 continue
             if gid in WRITTEN:
                 cell.source = written_answer(gid, choice[gid], choice.get("_voice"))
@@ -752,8 +753,7 @@ def disguise(original, k):
     for name, nb in original.items():
         nb = copy.deepcopy(nb)
         for cell in nb.cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if not meta.get("solution"):
+            if not is_answer_cell(cell):
                 continue
             if cell.cell_type == "markdown":
                 cell.source = reword(cell.source, k)

@@ -5,6 +5,8 @@ parallel runner in a throwaway copy of the course (conftest.graded_class).
 """
 import pytest
 
+from grading.cells import grade_id as grade_id_of
+from grading.cells import is_test_cell
 from grading.sample_class import STUDENTS
 
 # submission -> the autograded test cells it must fail (every other autograded cell must pass).
@@ -20,7 +22,8 @@ EXPECTED_FAILURES = {
                           "test_ce_grad_logits_single", "test_ce_grad_logits_batch"},
     "q1_overflowing_softmax": {"test_softmax_large_logits", "test_softmax_batch"},
     # a property cell also checks values (nothing passes by doing nothing), so a wrong value fails it too
-    "q1_forward_difference": {"test_numerical_gradient_known_functions", "test_numerical_gradient_leaves_input_unchanged"},
+    "q1_forward_difference": {"test_numerical_gradient_known_functions",
+                              "test_numerical_gradient_leaves_input_unchanged"},
     "deleted_test_cell": {"test_softmax_large_logits"},
     "q2_mse_grad_no_jacobian": {
         "test_mse_grad_logits_small_example", "test_mse_grad_logits_finite_differences",
@@ -51,9 +54,7 @@ ZERO_NOTEBOOKS = {
 
 def _autograded_cells(source_notebooks):
     """{grade_id: notebook} of the code test cells (manual answers are graded by hand)."""
-    return {c.metadata["nbgrader"]["grade_id"]: name for name, nb in source_notebooks.items()
-            for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
-            and not c.metadata["nbgrader"].get("solution")}
+    return {grade_id_of(c): name for name, nb in source_notebooks.items() for c in nb.cells if is_test_cell(c)}
 
 
 def test_every_sample_student_has_an_expectation():
@@ -97,7 +98,7 @@ def test_deleted_test_cell_is_restored_in_the_graded_copy(graded_class):
     import nbformat
     path = graded_class["root"] / "autograded" / "deleted_test_cell" / "conceptual" / "q1_cross_entropy_gradient.ipynb"
     nb = nbformat.read(path, as_version=4)
-    restored = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_softmax_large_logits"]
+    restored = [c for c in nb.cells if grade_id_of(c) == "test_softmax_large_logits"]
     assert len(restored) == 1, "the deleted test cell must be put back"
     errors = [o for o in restored[0].outputs if o.output_type == "error"]
     assert errors and "was deleted" in errors[0].evalue
@@ -107,7 +108,7 @@ def test_q3_explorer_is_not_built_during_autograding(graded_class):
     """Under NBGRADER_EXECUTION the widget is skipped (one line), its static picture and Figure 1 stay."""
     import nbformat
     path = graded_class["root"] / "autograded" / "reference" / "conceptual" / "q3_gradient_descent.ipynb"
-    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nbformat.read(path, as_version=4).cells}
+    cells = {grade_id_of(c): c for c in nbformat.read(path, as_version=4).cells}
     explorer = cells["explorer"].outputs
     assert [o.get("text", "").strip() for o in explorer if o.output_type == "stream"] == [
         "The explorer is not built during autograding; its default view is drawn below."], explorer

@@ -253,6 +253,7 @@ def test_a_test_that_fails_before_putting_a_name_back_leaves_nothing_behind(kern
 
 def test_a_test_reads_the_students_source_from_the_notebook_never_from_the_kernel(kernel, tmp_path):
     import nbformat.v4 as v4
+
     from grading.verdicts import student_sources
     km, channel = kernel
     km.student_runs("def looped(xs):\n    return [x for x in xs]\n")

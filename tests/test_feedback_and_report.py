@@ -6,6 +6,8 @@ import sys
 import pytest
 
 from course_helpers import run
+from grading.cells import grade_id as grade_id_of
+from grading.cells import is_test_cell
 from grading.course import ASSIGNMENT
 
 
@@ -36,8 +38,8 @@ def _hidden_lines(source_notebooks):
 
 
 def _leaks(texts, hidden):
-    return {key: [l for l in hidden if l in text] for key, text in texts.items()
-            if any(l in text for l in hidden)}
+    return {key: [line for line in hidden if line in text] for key, text in texts.items()
+            if any(line in text for line in hidden)}
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +79,7 @@ def test_hidden_test_messages_reach_feedback(feedback):
     assert "Traceback" not in text and "---->" not in text
 
 
-def test_report_numbers_match_the_gradebook(graded_class):
+def test_report_numbers_match_the_gradebook(graded_class, source_notebooks):
     root = graded_class["root"]
     run([sys.executable, "-m", "grading.report", "--out", str(root / "report.html")], cwd=root)
     page = (root / "report.html").read_text()
@@ -85,7 +87,7 @@ def test_report_numbers_match_the_gradebook(graded_class):
     failures = re.search(r'<table id="failures">(.*?)</table>', page, re.S).group(1)
     rows = re.findall(r"<code>(\w+)</code></td><td>[\d.]+</td><td>(\d+)/(\d+)</td>", failures)
     table = graded_class["table"]
-    code_cells = {g for grades in table.values() for g in grades if g.startswith("test_")}
+    code_cells = {grade_id_of(c) for nb in source_notebooks.values() for c in nb.cells if is_test_cell(c)}
     assert {g for g, _, _ in rows} == code_cells
     for grade_id, failed, total in rows:
         expected = sum(1 for grades in table.values() if grades[grade_id][0] < grades[grade_id][1])

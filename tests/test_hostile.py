@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import threading
-
 from pathlib import Path
 
 import nbformat
@@ -19,6 +18,7 @@ import pytest
 
 import hostile_corpus
 from course_helpers import REPO, course_env, feedback_text, grade_table, make_course
+from grading.cells import grade_id, is_grade, is_test_cell
 from grading.course import ASSIGNMENT
 from grading.sample_class import Q1
 
@@ -28,11 +28,12 @@ ENTRIES = {h.id: h for h in hostile_corpus.corpus(port=0)}
 def _q1_cells():
     """grade_ids of question 1's cells (the corpus submits q1 only), in notebook order."""
     nb = nbformat.read(REPO / "source" / ASSIGNMENT / f"{Q1}.ipynb", as_version=4)
-    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    return [grade_id(c) for c in nb.cells if is_grade(c)]
 
 
 def _autograded(table):
-    return {g for g in _q1_cells() if g.startswith("test_")}
+    nb = nbformat.read(REPO / "source" / ASSIGNMENT / f"{Q1}.ipynb", as_version=4)
+    return {grade_id(c) for c in nb.cells if is_test_cell(c)}
 
 
 def _hidden_lines():
@@ -153,7 +154,7 @@ def test_hostile_submission_gets_its_outcome(entry, hostile_class):
     elif h.outcome.startswith("killed_after:"):
         nb = nbformat.read(hostile_class["root"] / "submitted" / entry / ASSIGNMENT / f"{Q1}.ipynb", as_version=4)
         killer = h.outcome.split(":")[1]
-        ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+        ids = [grade_id(c) for c in nb.cells]
         after = {g for g in cells if ids.index(g) > ids.index(killer)}
         before = set(cells) - after
         assert after and all(got[g] == 0 for g in after), f"{entry}: cells after the kernel died must score 0"
@@ -172,13 +173,13 @@ def test_hostile_submission_gets_its_outcome(entry, hostile_class):
     assert not leaked, f"{entry}: hidden test code in its graded copy's outputs: {sorted(leaked)[:3]}"
     if graded is not None:  # nothing the student's code printed during a test reaches a test cell
         for cell in graded.cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            if is_test_cell(cell):
                 kinds = [o.output_type for o in cell.outputs]
-                assert kinds in ([], ["error"]), f"{entry}: test cell {meta.get('grade_id')} has outputs {kinds}"
+                assert kinds in ([], ["error"]), f"{entry}: test cell {grade_id(cell)} has outputs {kinds}"
     if h.blocked:
         printed = "".join(o.get("text", "") for o in outputs)
-        assert "ATTACK BLOCKED" in printed and "ATTACK SUCCEEDED" not in printed, f"{entry} was not blocked: {printed[-300:]}"
+        assert "ATTACK BLOCKED" in printed and "ATTACK SUCCEEDED" not in printed, \
+            f"{entry} was not blocked: {printed[-300:]}"
 
 
 @pytest.mark.parametrize("entry", ["huge_output", "huge_single_line"])
@@ -210,7 +211,7 @@ def test_feedback_for_the_hostile_class_is_written_and_leaks_no_hidden_test(host
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     pages = feedback_text(root)
     assert {s for s, _ in pages} == set(hostile_class["graded"])
-    leaks = {key: [l for l in HIDDEN_LINES if l in text] for key, text in pages.items()}
+    leaks = {key: [line for line in HIDDEN_LINES if line in text] for key, text in pages.items()}
     leaks = {k: v for k, v in leaks.items() if v}
     assert not leaks, f"hidden test code in feedback: {dict(list(leaks.items())[:2])}"
     marker = pages[("hidden_marker_in_answer", f"{Q1}.html")]

@@ -143,7 +143,7 @@ def test_canvas_import_puts_exactly_the_latest_notebooks_in_place(canvas, templa
                         ("bob_LATE_1002_7002_everything.zip", "an archive inside the archive"),
                         ("carol_1003_7003_question2.ipynb", "a notebook the assignment does not have"),
                         (f"erin_1099_7099_{q1}.ipynb", "Canvas user 1099 (erin) is not in the roster")):
-        line = next((l for l in out.splitlines() if name in l), "")
+        line = next((text for text in out.splitlines() if name in text), "")
         assert words in line and " -- " in line, (name, out)
     assert "(its cells are those of q2_mse_vs_cross_entropy.ipynb)" in out
     assert "4 files NOT imported" in out
@@ -190,9 +190,9 @@ def expected_grades(root):
 
 def check_cells(got, want):
     assert len(got) == len(want), (got, want)
-    for r, (g_row, w_row) in enumerate(zip(got, want)):
+    for r, (g_row, w_row) in enumerate(zip(got, want, strict=True)):
         assert len(g_row) == len(w_row), (r, g_row, w_row)
-        for c, (g, w) in enumerate(zip(g_row, w_row)):
+        for c, (g, w) in enumerate(zip(g_row, w_row, strict=True)):
             if isinstance(w, float):
                 assert g != "" and abs(float(g) - w) < 0.005, (r, c, g, w)
             else:
@@ -320,7 +320,7 @@ def test_moodle_download_all_submissions(template, tmp_path):
                         ("Q1.ipynb", f"does not have, from carol (Moodle 503) (its cells are those of {q1}.ipynb)"),
                         ("Zed Zero_599", "Moodle user 599 (Zed Zero) is not in the roster"),
                         (f"../{q1}.ipynb", "a path outside the archive")):
-        line = next((l for l in out.splitlines() if name in l), "")
+        line = next((text for text in out.splitlines() if name in text), "")
         assert words in line and " -- " in line, (name, out)
     assert lms(root, "import", archive, roster).stdout.count("0 new, 0 updated, 2 unchanged") == 1
     from nbgrader.api import Gradebook
@@ -336,5 +336,5 @@ def test_late_without_a_due_date_is_imported_and_named(template, tmp_path):
     want = expected_canvas(template[1])
     del want[f"bob/{ASSIGNMENT}/timestamp.txt"]  # no due date: nothing to be late after
     assert contents(root) == want
-    line = next(l for l in proc.stdout.splitlines() if "no due date" in l)
+    line = next(text for text in proc.stdout.splitlines() if "no due date" in text)
     assert "bob" in line and "alice" not in line and "DUEDATE=" in line

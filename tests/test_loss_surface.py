@@ -119,4 +119,4 @@ def test_figure_has_a_3d_surface_and_a_contour_map():
     fig = ls.plot_loss_surface(n=31)
     kinds = [ax.name for ax in fig.axes]
     assert "3d" in kinds and "rectilinear" in kinds
-    assert "Loss Manifold Visualization" in fig._suptitle.get_text()
+    assert "Loss Manifold Visualization" in fig.get_suptitle()

@@ -21,20 +21,17 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
+from grading.cells import grade_id as _gid  # noqa: E402
+from grading.cells import is_answer_cell, is_setup_cell, is_test_cell  # noqa: E402
 from grading.channel import KernelChannel, channel_client  # noqa: E402
 from grading.course import ASSIGNMENT  # noqa: E402
 from grading.sample_class import solution_code  # noqa: E402
-from grading.verdicts import TrustedTests, is_test_cell, setup_statements, student_sources  # noqa: E402
+from grading.verdicts import TrustedTests, setup_statements, student_sources  # noqa: E402
 from mutation_corpus import CORRECT, MUTANTS  # noqa: E402
 
 SOURCE = REPO / "source" / ASSIGNMENT
 RELEASE = REPO / "release" / ASSIGNMENT
 TESTS_OF = {"figure_1_facts": ("test_n_weights", "test_reaches_global_min_from_flat_start")}
-
-
-def _gid(cell):
-    meta = cell.metadata.get("nbgrader")
-    return meta.get("grade_id") if isinstance(meta, dict) else None
 
 
 class Bench:
@@ -43,10 +40,9 @@ class Bench:
     def __init__(self, notebook, folder):
         from jupyter_client.manager import KernelManager
         self.nb = nbformat.read(SOURCE / f"{notebook}.ipynb", as_version=4)
-        self.setup = [c.source for c in self.nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("locked")
-                      and not c.metadata["nbgrader"].get("grade") and not c.metadata["nbgrader"].get("solution")]
+        self.setup = [c.source for c in self.nb.cells if is_setup_cell(c)]
         self.answers = [(_gid(c), solution_code(c)) for c in self.nb.cells
-                        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+                        if c.cell_type == "code" and is_answer_cell(c)]
         self.tests = {_gid(c): c.source for c in self.nb.cells if is_test_cell(c)}
         self.km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(folder) / "ipc"))
         self.km.start_kernel(cwd=str(RELEASE), env=dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="agg"),
@@ -109,11 +105,13 @@ def corpus_results(tmp_path_factory):
 def test_the_corpus_covers_every_graded_function():
     for notebook in MUTANTS:
         nb = nbformat.read(SOURCE / f"{notebook}.ipynb", as_version=4)
-        answers = {_gid(c) for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
+        answers = {_gid(c) for c in nb.cells if c.cell_type == "code" and is_answer_cell(c)}
         graded = {a for a in answers if a in TESTS_OF or any(
             _gid(c) and _gid(c).startswith(f"test_{a}_") for c in nb.cells if is_test_cell(c))}
-        assert graded <= set(MUTANTS[notebook]), f"{notebook}: no mistakes for {sorted(graded - set(MUTANTS[notebook]))}"
-        assert graded <= set(CORRECT[notebook]), f"{notebook}: no correct variants for {sorted(graded - set(CORRECT[notebook]))}"
+        assert graded <= set(MUTANTS[notebook]), \
+            f"{notebook}: no mistakes for {sorted(graded - set(MUTANTS[notebook]))}"
+        assert graded <= set(CORRECT[notebook]), \
+            f"{notebook}: no correct variants for {sorted(graded - set(CORRECT[notebook]))}"
 
 
 def test_the_reference_passes_its_own_tests(tmp_path):
@@ -146,7 +144,7 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as tmp:
         results = grade_corpus(tmp)
     rows = {}
-    for (nb, cell, kind, name), failed in results.items():
+    for (_, cell, kind, name), failed in results.items():
         row = rows.setdefault(cell, {"mutant": [0, 0], "correct": [0, 0]})
         row[kind][0] += 1
         row[kind][1] += bool(failed) if kind == "mutant" else not failed
@@ -154,7 +152,8 @@ if __name__ == "__main__":
             print(f"  {'SURVIVED' if kind == 'mutant' else 'FALSE FAILURE'}: {cell}:{name} {sorted(failed)}")
     print(f"{'function':26s} {'mistakes caught':>16s} {'correct kept':>13s}")
     for cell, row in rows.items():
-        print(f"{cell:26s} {row['mutant'][1]:>7d} of {row['mutant'][0]:<6d} {row['correct'][1]:>5d} of {row['correct'][0]}")
+        print(f"{cell:26s} {row['mutant'][1]:>7d} of {row['mutant'][0]:<6d} "
+              f"{row['correct'][1]:>5d} of {row['correct'][0]}")
     m = [v for k, v in results.items() if k[2] == "mutant"]
     c = [v for k, v in results.items() if k[2] == "correct"]
     print(f"kill rate {sum(bool(v) for v in m) / len(m):.1%} of {len(m)} mistakes; "

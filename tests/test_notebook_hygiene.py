@@ -4,11 +4,12 @@ from collections import Counter
 
 import pytest
 
+from grading.cells import grade_id, is_answer_cell, is_grade, is_locked, points
 from grading.course import notebook_names
 
 
 def _grade_cells(nb):
-    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    return [c for c in nb.cells if is_grade(c)]
 
 
 def test_grade_ids_unique_across_the_assignment(source_notebooks):
@@ -16,15 +17,13 @@ def test_grade_ids_unique_across_the_assignment(source_notebooks):
     # the whole assignment too: the sample class and the score tables name them by grade_id alone.
     # Locked cells may repeat across notebooks (each notebook opens with "header" and "imports").
     for name, nb in source_notebooks.items():
-        ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if "nbgrader" in c.metadata]
+        ids = [grade_id(c) for c in nb.cells if "nbgrader" in c.metadata]
         dupes = [i for i, n in Counter(ids).items() if n > 1]
         assert not dupes, f"duplicate grade_ids in {name}: {dupes}"
-    ids = [c.metadata["nbgrader"]["grade_id"] for nb in source_notebooks.values() for c in nb.cells
-           if c.metadata.get("nbgrader", {}).get("grade") or c.metadata.get("nbgrader", {}).get("solution")]
+    ids = [grade_id(c) for nb in source_notebooks.values() for c in nb.cells if is_grade(c) or is_answer_cell(c)]
     dupes = [i for i, n in Counter(ids).items() if n > 1]
     assert not dupes, f"graded or answer cells with the same grade_id in two notebooks: {dupes}"
-    ids = [c.metadata["nbgrader"]["grade_id"] for nb in source_notebooks.values() for c in nb.cells
-           if "nbgrader" in c.metadata]
+    ids = [grade_id(c) for nb in source_notebooks.values() for c in nb.cells if "nbgrader" in c.metadata]
     bad = [i for i in ids if not re.fullmatch(r"[a-z][a-z0-9_]*", i)]
     assert not bad, f"grade_ids should be snake_case: {bad}"
 
@@ -33,8 +32,8 @@ def test_grade_ids_unique_across_the_assignment(source_notebooks):
 def test_points_match_the_header(name, source_notebooks):
     nb = source_notebooks[name]
     header = nb.cells[0]
-    assert header.metadata.get("nbgrader", {}).get("locked"), "the first cell must be the locked header"
-    total = sum(c.metadata["nbgrader"]["points"] for c in _grade_cells(nb))
+    assert is_locked(header), "the first cell must be the locked header"
+    total = sum(points(c) for c in _grade_cells(nb))
     m = re.search(r"worth \*\*(\d+) points\*\*", header.source)
     assert m, "the header must say 'worth **N points**'"
     assert int(m.group(1)) == total, f"header says {m.group(1)} points, the cells' metadata add up to {total}"
@@ -44,7 +43,7 @@ def test_points_match_the_header(name, source_notebooks):
 
 def test_points_add_up_to_100(source_notebooks):
     assert len(source_notebooks) == 4, f"the assignment has four notebooks, found {sorted(source_notebooks)}"
-    total = sum(c.metadata["nbgrader"]["points"] for nb in source_notebooks.values() for c in _grade_cells(nb))
+    total = sum(points(c) for nb in source_notebooks.values() for c in _grade_cells(nb))
     assert total == 100, f"the assignment's points add up to {total}, not 100"
 
 
@@ -64,4 +63,4 @@ def test_every_graded_function_has_a_visible_and_a_hidden_check(name, source_not
     assert any("### BEGIN HIDDEN TESTS" in c.source for c in tests)
     for c in tests:
         assert "assert " in c.source or "raise AssertionError" in c.source, \
-            f"test cell {c.metadata['nbgrader']['grade_id']} checks nothing"
+            f"test cell {grade_id(c)} checks nothing"

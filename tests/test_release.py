@@ -6,6 +6,7 @@ import nbformat
 import pytest
 
 from course_helpers import REPO, make_course
+from grading.cells import is_written_answer
 from grading.course import ASSIGNMENT, notebook_names
 
 
@@ -29,8 +30,7 @@ def _secret_and_visible_lines(nb):
     every line a student legitimately sees."""
     secret, visible = set(), set()
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "markdown" and meta.get("solution"):
+        if is_written_answer(cell):
             secret.update(cell.source.splitlines())
             continue
         region = None
@@ -40,7 +40,8 @@ def _secret_and_visible_lines(nb):
                 region = m.group(2) if m.group(1) == "BEGIN" else None
                 continue
             (secret if region else visible).add(line)
-    strip = lambda lines: {l.strip() for l in lines if len(l.strip()) >= 12}
+    def strip(lines):
+        return {line.strip() for line in lines if len(line.strip()) >= 12}
     return strip(secret), strip(visible)
 
 
@@ -54,8 +55,8 @@ def test_release_has_no_solutions_or_hidden_tests(name, source_notebooks):
     release_lines = set()
     for p in (REPO / "release" / ASSIGNMENT).glob("*.ipynb"):
         for cell in nbformat.read(p, as_version=4).cells:
-            release_lines.update(l.strip() for l in cell.source.splitlines())
-    release_lines.update(l.strip() for l in release_text.splitlines())
+            release_lines.update(line.strip() for line in cell.source.splitlines())
+    release_lines.update(line.strip() for line in release_text.splitlines())
     leaked = sorted(only_secret & release_lines)
     assert not leaked, f"{len(leaked)} solution or hidden-test lines of {name} appear in release/: {leaked[:5]}"
     assert not MARKERS.search(release_text), "a BEGIN/END SOLUTION or HIDDEN TESTS marker is in release/"

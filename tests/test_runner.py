@@ -5,6 +5,7 @@ import nbformat
 
 from course_helpers import grade_table, make_course, run
 from grading import sample_class
+from grading.cells import grade_id, is_grade
 from grading.course import ASSIGNMENT
 
 
@@ -13,6 +14,7 @@ def test_grades_identical_to_stock_nbgrader(graded_class, tmp_path):
     run([sys.executable, "-m", "grading.sample_class"], cwd=root)
     # stock nbgrader, one process; it exits 1 because of the broken notebook, and grades the rest
     import subprocess
+
     from course_helpers import course_env
     subprocess.run(["nbgrader", "autograde", ASSIGNMENT, "--force"], cwd=root, env=course_env(),
                    capture_output=True)
@@ -23,7 +25,7 @@ def test_grades_identical_to_stock_nbgrader(graded_class, tmp_path):
     for student in broken:  # stock fails the whole student; the runner zeroes only the broken notebook
         nb = next(s for s in sample_class.STUDENTS if s.id == student).invalid_json
         source = nbformat.read(graded_class["root"] / "source" / ASSIGNMENT / f"{nb}.ipynb", as_version=4)
-        cells = {c.metadata["nbgrader"]["grade_id"] for c in source.cells if c.metadata.get("nbgrader", {}).get("grade")}
+        cells = {grade_id(c) for c in source.cells if is_grade(c)}
         assert cells and all(ours[student][gid][0] == 0 for gid in cells), (student, nb)
 
 
@@ -65,7 +67,7 @@ def test_regrade_keeps_manual_grades_of_unchanged_answers(tmp_path):
 
     # a changed derivation keeps the old grade visible but asks for review
     nb = nbformat.read(path, as_version=4)
-    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "derivation")
+    cell = next(c for c in nb.cells if grade_id(c) == "derivation")
     cell.source += "\n\nAdded after the deadline."
     nbformat.write(nb, path)
     run(grade, cwd=root)
@@ -79,10 +81,8 @@ def test_runner_reports_progress_and_names_failures(graded_class):
 
 
 def _auto_scores(root):
-    from nbgrader.api import Gradebook
-    with Gradebook(f"sqlite:///{root}/gradebook.db") as gb:
-        return {s.student_id: {g.name: g.auto_score for nb in s.notebooks for g in nb.grades}
-                for s in gb.assignment_submissions(ASSIGNMENT)}
+    from grading.gradebook import cell_table, read_grades
+    return cell_table(read_grades(f"sqlite:///{root}/gradebook.db"), lambda cell: cell.auto_score)
 
 
 def test_grading_three_times_gives_identical_grades(graded_class):
@@ -102,6 +102,7 @@ def _fake_grade(student, always_kill, flags):
     import signal
     import time
     from pathlib import Path
+
     from grading.worker import StudentResult
     if student.startswith("victim"):
         flag = Path(flags) / student
@@ -146,6 +147,7 @@ class _RebuildablePool:
 
 def _fan_out_with_a_dying_worker(tmp_path, always_kill):
     import io
+
     from grading import runner
     students = ["s0", "s1", "victim", "s2", "s3", "s4", "s5"]
     backend = _RebuildablePool(_FakeTask(always_kill, str(tmp_path)))

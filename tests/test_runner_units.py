@@ -139,7 +139,8 @@ def test_the_plan_grades_what_can_be_read_and_zeros_the_rest(tmp_path):
 
 
 def test_importing_the_runner_imports_no_dask():
-    code = "import sys, grading.runner; print(sorted(m for m in sys.modules if m.split('.')[0] in {'dask', 'distributed'}))"
+    code = ("import sys, grading.runner; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in {'dask', 'distributed'}))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
 

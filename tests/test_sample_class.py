@@ -4,11 +4,12 @@ import json
 import pytest
 
 from grading import sample_class as sc
+from grading.cells import is_answer_cell
 
 
 def test_solution_markers_are_removed():
     nb = sc.solved_notebook(sc.Q1)
-    text = "\n".join(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    text = "\n".join(c.source for c in nb.cells if is_answer_cell(c))
     assert "BEGIN SOLUTION" not in text and "NotImplementedError()" not in text
     assert "YOUR ANSWER HERE" not in text
 

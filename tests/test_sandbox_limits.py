@@ -13,7 +13,6 @@ import os
 import shutil
 import sqlite3
 import stat
-import sys
 import tempfile
 import textwrap
 import uuid
@@ -172,8 +171,8 @@ def test_the_kernel_sees_only_the_allow_list(other_courses, graded_folder):
                 listable.append(path)
             except OSError:
                 pass
-        print(json.dumps({{"tried": tried, "visible": sorted(visible), "listable": listable, "mine": open("mine.txt").read(),
-                           "passwd": open("/etc/passwd").read(), "cwd": os.getcwd(),
+        print(json.dumps({{"tried": tried, "visible": sorted(visible), "listable": listable,
+                           "mine": open("mine.txt").read(), "passwd": open("/etc/passwd").read(), "cwd": os.getcwd(),
                            "roots": sorted(os.listdir("/"))}}))
     """
     out, _ = in_kernel(graded_folder, code)
@@ -240,14 +239,16 @@ def test_the_kernel_cannot_write_the_host_disk(graded_folder):
 
     def inspect(km):
         sock = os.path.join(km._box, "sock")
-        owned = [str(p) for p in Path(km._box).rglob("*") if p.lstat().st_uid == uid and not stat.S_ISSOCK(p.lstat().st_mode)]
+        owned = [str(p) for p in Path(km._box).rglob("*")
+                 if p.lstat().st_uid == uid and not stat.S_ISSOCK(p.lstat().st_mode)]
         st = os.stat(sock)
         return {"owned": owned, "sock_owner": st.st_uid, "sock_mode": stat.S_IMODE(st.st_mode)}
 
     out, host = in_kernel(graded_folder, code, inspect=inspect)
     seen = last_json(out[0])
     # the memory mounts by name (the course itself may live under /tmp, as in a CI checkout)
-    disk = [t for t in seen["wrote"] if t not in ("/tmp", "/tmp/matplotlib", "/dev/shm", "/run", "chmod", "rename", "unlink")]
+    memory = ("/tmp", "/tmp/matplotlib", "/dev/shm", "/run", "chmod", "rename", "unlink")
+    disk = [t for t in seen["wrote"] if t not in memory]
     assert len(disk) >= 10
     assert all(seen["wrote"][t] != "WROTE" for t in disk), seen["wrote"]
     assert all(seen["wrote"][a] != "DONE" for a in ("chmod", "rename", "unlink")), seen["wrote"]
@@ -377,7 +378,8 @@ def test_without_cgroups_a_watchdog_kills_the_tree_past_the_budget(graded_folder
         import subprocess, sys
         # three processes of 300 MiB each, none over the budget alone, 900 MiB together
         grow = ("import time\\nparts = []\\nfor _ in range(10):\\n"
-                "    parts.append(bytearray(30 << 20))\\n    parts[-1][::4096] = b'x' * len(range(0, 30 << 20, 4096))\\n"
+                "    parts.append(bytearray(30 << 20))\\n"
+                "    parts[-1][::4096] = b'x' * len(range(0, 30 << 20, 4096))\\n"
                 "    time.sleep(0.05)\\ntime.sleep(60)")
         procs = [subprocess.Popen([sys.executable, "-c", grow]) for _ in range(3)]
         print([p.wait() for p in procs])

@@ -5,7 +5,6 @@ tests/browser/test_formgrader_hostile.py.)"""
 import re
 from html.parser import HTMLParser
 
-import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
@@ -33,7 +32,7 @@ HOSTILE = [
     '<base href="http://attacker.example/">',
     f'<meta http-equiv="refresh" content="0;url=javascript:{PAYLOAD}">',
     f'<details open ontoggle="{PAYLOAD}">d</details>',
-    f'<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">d</a>',
+    '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">d</a>',
     f'<img src="data:text/html,<script>{PAYLOAD}</script>">',
     '<style>@import url(http://attacker.example/x.css);</style>',
     f'<math><maction actiontype="statusline" xlink:href="javascript:{PAYLOAD}">m</maction></math>',
@@ -114,7 +113,8 @@ def _hostile_notebook():
         new_output("display_data", data={"text/html": HOSTILE[0] + HOSTILE[1] + "<b>kept</b>",
                                          "text/plain": "x"}),
         new_output("display_data", data={"application/javascript": PAYLOAD, "text/plain": "js"}),
-        new_output("display_data", data={"image/svg+xml": f'<svg xmlns="http://www.w3.org/2000/svg" onload="{PAYLOAD}"/>'}),
+        new_output("display_data",
+                   data={"image/svg+xml": f'<svg xmlns="http://www.w3.org/2000/svg" onload="{PAYLOAD}"/>'}),
         new_output("display_data", data={"text/html": f"<script>{PAYLOAD}</script>"},
                    metadata={"text/html": {"isolated": True}}),
         new_output("display_data", data={"text/markdown": HOSTILE[0]}),
@@ -350,6 +350,7 @@ def test_accessible_css_reaches_wcag_contrast():
 
 def test_feedback_and_formgrader_pages_get_lang_and_labels():
     from nbgrader.converters import GenerateFeedback
+
     from grading.sanitize import FeedbackHTMLExporter
     assert GenerateFeedback(config=load_config(REPO)).exporter_class is FeedbackHTMLExporter
     page = formgrader_csp.accessible_formgrader_page(_formgrade_page(_hostile_notebook(), load_config(REPO)))

@@ -7,7 +7,6 @@ per student and per grade_id, with the reference: the SQLite run of conftest.gra
 PostgreSQL must be installed (`apt-get install -y postgresql`; .ci/run does it): without it these
 tests fail and say so.
 """
-import os
 import shutil
 import signal
 import socket
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from course_helpers import REPO, course_env, grade_table, run
+from grading.cells import grade_id
 from grading.course import ASSIGNMENT, copy_course
 from grading.sample_class import STUDENTS
 from pg_server import ThrowawayPostgres, bin_dir, free_port
@@ -222,5 +222,5 @@ def test_ship_files_mode_on_workers_without_the_course_gives_the_same_grades(tmp
     import nbformat
     nb = nbformat.read(root / "autograded" / "deleted_test_cell" / ASSIGNMENT / "q1_cross_entropy_gradient.ipynb",
                        as_version=4)
-    restored = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_softmax_large_logits"]
+    restored = [c for c in nb.cells if grade_id(c) == "test_softmax_large_logits"]
     assert len(restored) == 1 and any(o.output_type == "error" for o in restored[0].outputs)

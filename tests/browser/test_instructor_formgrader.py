@@ -61,10 +61,12 @@ def test_formgrader_lists_class_and_saves_a_manual_grade(instructor_lab, course,
         shots(page, "submissions")
         missing = [s.id for s in STUDENTS if s.id not in listed]
         assert not missing, f"formgrader does not list {missing}"
-        rows = {row.split()[2]: row for row in frame.locator("table tbody tr").all_inner_texts()}  # "None, None <id> ..."
+        # each row reads "None, None <id> ..."
+        rows = {row.split()[2]: row for row in frame.locator("table tbody tr").all_inner_texts()}
         for student in STUDENTS:
             expected = AUTOGRADED.get(student.id, "needs autograding")
-            assert expected in rows.get(student.id, ""), f"{student.id}: expected {expected!r}, row {rows.get(student.id)!r}"
+            assert expected in rows.get(student.id, ""), \
+                f"{student.id}: expected {expected!r}, row {rows.get(student.id)!r}"
 
         # grade the written derivation of the reference student through the page
         frame.locator("a[href*='/gradebook']").first.click()

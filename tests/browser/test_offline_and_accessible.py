@@ -195,6 +195,7 @@ def test_figure_descriptions_follow_the_data():
     """Each helper's figure carries alt text (as image/png metadata for IPython) computed from what
     it draws: other data, other words."""
     import numpy as np
+
     from course_helpers import REPO
     sys.path.insert(0, str(REPO / "source" / ASSIGNMENT))
     import descent_explorer

@@ -6,7 +6,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import similarity_class as sc  # noqa: E402
-
 from grading import report, similarity  # noqa: E402
 
 

@@ -3,9 +3,8 @@ drawn; the release copy's stubs fail nbgrader's Validate button and the answers 
 import nbformat
 import pytest
 
-from grading.course import notebook_names
-
 from browser_helpers import open_notebook, png_is_drawn, run_all, save
+from grading.course import notebook_names
 
 
 @pytest.mark.parametrize("name", notebook_names())

@@ -1,0 +1,25 @@
+"""The checks `make lint` runs, in the suite so CI enforces them: ruff with the configuration in
+pyproject.toml, and no function of grading/ above a cyclomatic complexity of 10 (radon)."""
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def test_ruff_passes_with_the_committed_configuration():
+    proc = subprocess.run([str(BIN / "ruff"), "check", "grading", "bench", "tests"], cwd=REPO,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_no_function_of_grading_is_above_complexity_10(tmp_path):
+    radon = [str(BIN / "radon"), "cc", "-n", "C", "-s"]
+    proc = subprocess.run(radon + ["grading"], cwd=REPO, capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "", proc.stdout
+    # the check can fail: eleven branches in one function
+    branches = "".join(f"    if x == {i}:\n        return {i}\n" for i in range(11))
+    (tmp_path / "complex.py").write_text(f"def f(x):\n{branches}    return -1\n")
+    probe = subprocess.run(radon + [str(tmp_path / "complex.py")], capture_output=True, text=True, check=True)
+    assert "F 1:0 f - C (12)" in probe.stdout, probe.stdout
