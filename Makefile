@@ -14,6 +14,9 @@
 #   make similarity  which pairs of students wrote alike answers, cell by cell (reports/similarity.json and .html)
 #   make import ARCHIVE=submissions.zip ROSTER=roster.csv   an LMS bulk download (Canvas, Moodle) into submitted/ (docs/lms.md)
 #   make lms-export   grades-canvas.csv and grades-moodle.csv from the gradebook, for the LMS's grade import
+#   make setup  the virtualenv from requirements.txt + constraints.txt (every target runs it first)
+#   make grading-tools / test-tools   the Debian packages grading / the tests need (bubblewrap; chromium, postgresql)
+#   make clean  removes what the pipeline wrote (submitted/, autograded/, feedback/, the gradebook, grades files)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PYTHON ?= python3

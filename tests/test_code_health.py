@@ -23,3 +23,16 @@ def test_no_function_of_grading_is_above_complexity_10(tmp_path):
     (tmp_path / "complex.py").write_text(f"def f(x):\n{branches}    return -1\n")
     probe = subprocess.run(radon + [str(tmp_path / "complex.py")], capture_output=True, text=True, check=True)
     assert "F 1:0 f - C (12)" in probe.stdout, probe.stdout
+
+
+def test_make_help_names_every_phony_target():
+    import re
+    makefile = (REPO / "Makefile").read_text()
+    phony = set()
+    for line in makefile.splitlines():
+        if line.startswith(".PHONY:"):
+            phony |= set(line.split(":", 1)[1].split())
+    shown = subprocess.run(["make", "--no-print-directory", "-s", "help"], cwd=REPO, capture_output=True,
+                           text=True, check=True).stdout
+    named = set(re.findall(r"make ([a-z][a-z-]*)", shown)) | set(re.findall(r"/ ([a-z][a-z-]*)", shown))
+    assert phony - {"help"} and phony - {"help"} <= named, sorted(phony - {"help"} - named)
