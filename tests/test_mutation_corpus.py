@@ -7,9 +7,13 @@ kernel, grading/verdicts.py). At least 95 % of the mistakes must fail a test, an
 variant must pass them all.
 
     python tests/test_mutation_corpus.py     prints the kill rate per function
+    python tests/test_mutation_corpus.py --reseed 1 2 3
+        the same with every hidden test's random inputs drawn from other seeds: a mistake caught
+        only for a lucky draw, or a correct answer failed by an unlucky one, shows up here
 """
 import ast
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -37,13 +41,13 @@ TESTS_OF = {"figure_1_facts": ("test_n_weights", "test_reaches_global_min_from_f
 class Bench:
     """One kernel for one notebook, and a way to grade one variant of one answer cell."""
 
-    def __init__(self, notebook, folder):
+    def __init__(self, notebook, folder, reseed=0):
         from jupyter_client.manager import KernelManager
         self.nb = nbformat.read(SOURCE / f"{notebook}.ipynb", as_version=4)
         self.setup = [c.source for c in self.nb.cells if is_setup_cell(c)]
         self.answers = [(_gid(c), solution_code(c)) for c in self.nb.cells
                         if c.cell_type == "code" and is_answer_cell(c)]
-        self.tests = {_gid(c): c.source for c in self.nb.cells if is_test_cell(c)}
+        self.tests = {_gid(c): _reseeded(c.source, reseed) for c in self.nb.cells if is_test_cell(c)}
         self.km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(folder) / "ipc"))
         self.km.start_kernel(cwd=str(RELEASE), env=dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="agg"),
                              extra_arguments=["--HistoryManager.hist_file=:memory:"])
@@ -82,11 +86,18 @@ class Bench:
         self.km.shutdown_kernel(now=True)
 
 
-def grade_corpus(tmp):
+def _reseeded(test, reseed):
+    """The test cell with each ``default_rng(N)`` drawing from another seed (none if reseed is 0)."""
+    if not reseed:
+        return test
+    return re.sub(r"default_rng\((\d+)\)", lambda m: f"default_rng({int(m.group(1)) * 7919 + reseed})", test)
+
+
+def grade_corpus(tmp, reseed=0):
     """{(notebook, cell, kind, name): failing test cells} for every entry of the corpus."""
     results = {}
     for notebook in sorted(set(MUTANTS) | set(CORRECT)):
-        bench = Bench(notebook, tmp)
+        bench = Bench(notebook, tmp, reseed)
         try:
             for kind, table in (("mutant", MUTANTS), ("correct", CORRECT)):
                 for cell, variants in table.get(notebook, {}).items():
@@ -124,6 +135,22 @@ def test_the_reference_passes_its_own_tests(tmp_path):
         bench.close()
 
 
+def test_reseeding_draws_every_random_test_input_from_another_seed():
+    """What `--reseed` relies on: every hidden test that draws random inputs draws them through
+    default_rng(N) with a literal seed, and reseeding changes each of them."""
+    seeded = 0
+    for path in sorted(SOURCE.glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if not is_test_cell(cell) or "random" not in cell.source:
+                continue
+            seeds = re.findall(r"default_rng\((\d+)\)", cell.source)
+            assert seeds and "np.random.seed" not in cell.source, f"{_gid(cell)} draws without a literal seed"
+            again = re.findall(r"default_rng\((\d+)\)", _reseeded(cell.source, 3))
+            assert len(again) == len(seeds) and not set(again) & set(seeds), _gid(cell)
+            seeded += 1
+    assert seeded >= 20
+
+
 def test_at_least_95_percent_of_the_mistakes_lose_points(corpus_results):
     mutants = {k: v for k, v in corpus_results.items() if k[2] == "mutant"}
     survivors = sorted(f"{nb}:{cell}:{name}" for (nb, cell, _, name), failed in mutants.items() if not failed)
@@ -138,11 +165,7 @@ def test_every_correct_variant_keeps_full_marks(corpus_results):
     assert not wrong, f"correct answers that lose points: {wrong}"
 
 
-if __name__ == "__main__":
-    import tempfile
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        results = grade_corpus(tmp)
+def _print_table(results, start):
     rows = {}
     for (_, cell, kind, name), failed in results.items():
         row = rows.setdefault(cell, {"mutant": [0, 0], "correct": [0, 0]})
@@ -158,3 +181,16 @@ if __name__ == "__main__":
     c = [v for k, v in results.items() if k[2] == "correct"]
     print(f"kill rate {sum(bool(v) for v in m) / len(m):.1%} of {len(m)} mistakes; "
           f"false failures {sum(bool(v) for v in c)} of {len(c)} correct variants; {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    import argparse
+    import tempfile
+    parser = argparse.ArgumentParser(description="The hidden tests against the mutation corpus.")
+    parser.add_argument("--reseed", type=int, nargs="*", default=[0],
+                        help="grade again with every test's seeds shifted by each of these (0: as written)")
+    for shift in parser.parse_args().reseed:
+        print(f"seeds {'as written' if not shift else f'shifted by {shift}'}:")
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            _print_table(grade_corpus(tmp, shift), started)
