@@ -60,6 +60,10 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 # Budgets of one notebook (grading/execute.py): all its cells and tests together, and its outputs.
+# Late submissions (grading/late_penalty.py): 10 % of a notebook's score per started day after the
+# due date plus the student's extension. The due date is the gradebook's (nbgrader db assignment add).
+c.AssignLatePenalties.plugin_class = "grading.late_penalty.FractionPerDayLate"
+c.FractionPerDayLate.fraction_per_day = 0.1
 c.SandboxedExecute.notebook_budget = int(os.environ.get("GRADING_NOTEBOOK_BUDGET", "120"))  # seconds
 c.SandboxedExecute.max_cell_output_bytes = 1_000_000
 c.SandboxedExecute.max_notebook_output_bytes = 5_000_000

@@ -15,5 +15,7 @@
 - report: the instructor's HTML report (score distributions, failure rate per test cell, manual queue)
 - manual_grades: a regrade keeps the manual grades of written answers that did not change
 - similarity: which students wrote alike answers, cell by cell against the class (report section, make similarity)
+- late_penalty: the late-submission penalty nbgrader applies (a fraction per day) and per-student extensions
+- hub: the course on a JupyterHub: accounts, exchange and course set up; collect and grade there
 - lms: courses without a hub: an LMS bulk download in (nbgrader zip_collect), the LMS grades file out
 """

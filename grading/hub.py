@@ -21,7 +21,8 @@ account (the spawn fails with "Permission denied ... jupyterhub-singleuser").
 
     python -m grading.hub setup      set up the default layout (as root)
     python -m grading.hub logins     print the logins and the URL
-    python -m grading.hub grade      grade the hub's course with the sandboxed runner (as root)
+    python -m grading.hub grade      grade the hub's course with the sandboxed runner (as root):
+                                     every collected student of the gradebook; others named
 """
 import argparse
 import dataclasses
@@ -180,6 +181,36 @@ def setup(layout=None):
     return layout
 
 
+def gradebook_students(layout):
+    """Student ids in the hub course's gradebook (the roster)."""
+    from nbgrader.api import Gradebook
+    from grading.course import load_config
+    config = load_config(layout.course_dir)
+    with Gradebook(config.CourseDirectory.db_url, COURSE_ID) as gb:
+        return sorted(s.id for s in gb.students)
+
+
+def unknown_submitters(layout):
+    """Students with a collected submission who are not in the gradebook: named, not graded."""
+    submitted = layout.course_dir / "submitted"
+    found = sorted(p.name for p in submitted.iterdir() if (p / ASSIGNMENT).is_dir()) if submitted.is_dir() else []
+    roster = set(gradebook_students(layout))
+    return [s for s in found if s not in roster]
+
+
+def grade_roster(layout, check=True):
+    """Grade every collected student who is in the gradebook; name the others (not graded, their
+    submission kept in submitted/) with what to do. Returns (runner result, unknown students)."""
+    unknown = unknown_submitters(layout)
+    for student in unknown:
+        print(f"{student} submitted {ASSIGNMENT} but is not in the gradebook: not graded, the submission "
+              f"is kept in submitted/{student}/. If they belong to the course: "
+              f"nbgrader db student add {student}, then grade again.", file=sys.stderr)
+    roster = [s for s in gradebook_students(layout)
+              if (layout.course_dir / "submitted" / s / ASSIGNMENT).is_dir()]
+    return (grade(layout, roster, check=check) if roster else None), unknown
+
+
 def grade(layout, students=(), check=True):
     """The course's parallel, sandboxed runner (``python -m grading.runner``) on the hub's course
     root, then everything it wrote handed back to the instructor. Run as root: the sandbox
@@ -233,7 +264,13 @@ def main(argv=None):
     elif args.command == "logins":
         print_logins(layout)
     else:
-        proc = grade(layout, args.student, check=False)
+        if args.student:
+            proc = grade(layout, args.student, check=False)
+        else:
+            proc, _ = grade_roster(layout, check=False)
+        if proc is None:
+            print("nothing to grade: no collected submission of a student in the gradebook")
+            return 0
         sys.stdout.write(proc.stdout)
         sys.stderr.write(proc.stderr)
         return proc.returncode

@@ -9,3 +9,6 @@ import os
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "ml-conceptual"
 c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE_ROOT", "/srv/nbgrader/exchange")
+# A submission without every notebook of the release (a renamed or deleted one) is refused, and
+# the student is told which: nothing half-submitted reaches the instructor.
+c.ExchangeSubmit.strict = True

@@ -11,7 +11,8 @@ import html
 import json
 import re
 import sys
-import tempfile
+import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import nbformat
@@ -186,3 +187,151 @@ def test_students_submit_and_read_feedback_instructor_grades_in_the_formgrader(h
     assert "Clear derivation (graded on the hub)." in ada_q1
     for context, _ in sessions.values():
         context.close()
+
+
+KERNEL_EXEC_JS = """
+async ([user, code, xsrf]) => {
+  const h = {'X-XSRFToken': xsrf, 'Content-Type': 'application/json'};
+  const k = await (await fetch(`/user/${user}/api/kernels`, {method: 'POST', headers: h,
+                                body: JSON.stringify({name: 'python3'})})).json();
+  const ws = new WebSocket(`ws://${location.host}/user/${user}/api/kernels/${k.id}/channels`);
+  await new Promise(r => ws.onopen = r);
+  const msg_id = 'probe-' + Math.random();
+  const out = [];
+  const done = new Promise(resolve => { ws.onmessage = ev => {
+    const m = JSON.parse(ev.data);
+    if (!m.parent_header || m.parent_header.msg_id !== msg_id) return;
+    if (m.msg_type === 'stream') out.push(m.content.text);
+    if (m.msg_type === 'error') out.push(m.content.ename + ': ' + m.content.evalue);
+    if (m.msg_type === 'status' && m.content.execution_state === 'idle') resolve();
+  }; });
+  ws.send(JSON.stringify({header: {msg_id, username: user, session: msg_id, msg_type: 'execute_request',
+                                   version: '5.3', date: new Date().toISOString()},
+                          parent_header: {}, metadata: {}, channel: 'shell', buffers: [],
+                          content: {code, silent: false, store_history: false, user_expressions: {},
+                                    allow_stdin: false, stop_on_error: true}}));
+  await done;
+  ws.close();
+  await fetch(`/user/${user}/api/kernels/${k.id}`, {method: 'DELETE', headers: h});
+  return out.join('');
+}
+"""
+
+PROBE = """
+import glob, json, os
+results = {}
+for key, path in json.loads(%r).items():
+    try:
+        if os.path.isdir(path):
+            os.listdir(path)
+            results[key] = "listed"
+        elif "*" in path:
+            results[key] = "found" if glob.glob(path) else "nothing found"
+        else:
+            with open(path, "rb") as f:
+                f.read(1)
+            results[key] = "read"
+    except OSError as err:
+        results[key] = type(err).__name__
+print(json.dumps(results))
+"""
+
+
+def test_a_students_kernel_reads_none_of_source_gradebook_other_submissions_or_homes(hub, browser):
+    """Run from ada's own kernel (started by her server, so as her Linux account)."""
+    from hub_helpers import xsrf_headers
+    layout = hub.layout
+    course = layout.course_dir
+    inbound = Path(layout.exchange) / course_hub.COURSE_ID / "inbound"
+    ben_submission = next(inbound.glob(f"{BEN}+{ASSIGNMENT}+*"))  # the test (root) knows its name
+    targets = {
+        "own work": str(layout.home(ADA) / ASSIGNMENT / f"{Q1}.ipynb"),  # the control: must be "read"
+        "source": str(course / "source" / ASSIGNMENT / f"{Q1}.ipynb"),
+        "source folder": str(course / "source"),
+        "gradebook": str(course / "gradebook.db"),
+        "instructor home": str(layout.home(layout.instructor)),
+        "other submissions (list)": str(inbound),
+        "ben's submission (guess)": str(inbound / f"{BEN}+{ASSIGNMENT}+*" / f"{Q1}.ipynb"),
+        "ben's collected submission": str(course / "submitted" / BEN / ASSIGNMENT / f"{Q1}.ipynb"),
+        "ben's home": str(layout.home(BEN)),
+        "ben's work": str(layout.home(BEN) / ASSIGNMENT / f"{Q1}.ipynb"),
+        "ben's nbgrader cache": str(layout.home(BEN) / ".local" / "share" / "jupyter" / "nbgrader_cache"),
+    }
+    assert ben_submission.is_dir() and (layout.home(BEN) / ASSIGNMENT / f"{Q1}.ipynb").exists()
+    context, page = login(browser, hub, ADA)
+    out = page.evaluate(KERNEL_EXEC_JS, [ADA, PROBE % json.dumps(targets), xsrf_headers(page, ADA)["X-XSRFToken"]])
+    context.close()
+    results = json.loads(out.strip().splitlines()[-1])
+    assert results.pop("own work") == "read", out
+    assert results.pop("ben's submission (guess)") == "nothing found", out
+    assert results == {key: "PermissionError" for key in results}, results
+
+
+def _submit_as(layout, student, files, expect_ok=True):
+    """The student's work written into their folder and `nbgrader submit` run as them (what the
+    Assignments panel's Submit runs); returns its output."""
+    folder = layout.home(student) / ASSIGNMENT
+    if not folder.exists():
+        as_user(layout, student, "nbgrader", "fetch_assignment", ASSIGNMENT)
+    for name, text in files.items():
+        as_user(layout, student, "python", "-c", f"open({str(folder / name)!r}, 'w').write({text!r})")
+    proc = as_user(layout, student, "nbgrader", "submit", ASSIGNMENT, check=False)
+    assert (proc.returncode == 0) == expect_ok, proc.stdout + proc.stderr
+    return proc.stdout + proc.stderr
+
+
+def _texts(sample_id):
+    return {f"{name}.ipynb": json.dumps(nb) for name, nb in _notebooks_of(sample_id).items()}
+
+
+def test_a_renamed_notebook_is_refused_with_the_reason_and_the_work_kept(hub):
+    layout = hub.layout
+    texts = _texts("reference")
+    q2 = next(n for n in texts if n.startswith("q2"))
+    texts[q2.replace(".ipynb", " (copy).ipynb")] = texts.pop(q2)
+    as_user(layout, CY, "nbgrader", "fetch_assignment", ASSIGNMENT)
+    as_user(layout, CY, "rm", str(layout.home(CY) / ASSIGNMENT / q2))
+    message = _submit_as(layout, CY, texts, expect_ok=False)
+    assert "not submitted" in message and "missing notebooks" in message and q2 in message, message
+    assert (layout.home(CY) / ASSIGNMENT / q2.replace(".ipynb", " (copy).ipynb")).exists()
+    inbound = Path(layout.exchange) / course_hub.COURSE_ID / "inbound"
+    assert not list(inbound.glob(f"{CY}+*"))
+
+
+def test_late_submission_penalty_and_extension_and_the_latest_of_two_quick_submissions(hub):
+    layout = hub.layout
+    # cy now submits properly, twice a second apart: a damaged q1 first, then the right one
+    texts = _texts("reference")
+    as_user(layout, CY, "mv", str(layout.home(CY) / ASSIGNMENT / f"{next(n for n in texts if n.startswith('q2'))[:-6]} (copy).ipynb"),
+            str(layout.home(CY) / ASSIGNMENT / next(n for n in texts if n.startswith("q2"))))
+    _submit_as(layout, CY, dict(texts, **{f"{Q1}.ipynb": texts[f"{Q1}.ipynb"][:500]}))
+    time.sleep(1)
+    _submit_as(layout, CY, texts)
+    # the due date: 3 days before now (the gradebook's, set by nbgrader's command)
+    due = datetime.now(timezone.utc) - timedelta(days=3)
+    instructor(layout, "nbgrader", "db", "assignment", "add", ASSIGNMENT,
+               "--duedate=" + due.strftime("%Y-%m-%d %H:%M:%S UTC"), "--log-level=WARN")
+    hub.restart()  # a restart between submit and collect loses nothing
+    instructor(layout, "nbgrader", "collect", ASSIGNMENT, "--update", "--log-level=WARN")
+    assert json.loads((layout.course_dir / "submitted" / CY / ASSIGNMENT / f"{Q1}.ipynb").read_text())  # the latest: whole
+    course_hub.grade(layout, [CY])
+    score, max_score, penalty, _ = _scores(layout, CY)
+    # 3 started days late: 30 % of each notebook's score (the gradebook's score is before the penalty)
+    assert score > 50 and penalty == pytest.approx(0.3 * score, abs=0.05), (score, penalty)
+    # an extension of 4 days: no longer late
+    instructor(layout, "python", "-m", "grading.late_penalty", "extend", CY, "--hours", "96")
+    course_hub.grade(layout, [CY])
+    score2, _, penalty2, _ = _scores(layout, CY)
+    assert penalty2 == 0 and score2 == pytest.approx(score), (score2, penalty2)
+
+
+def test_a_student_not_in_the_gradebook_is_named_not_graded_and_kept(hub, capsys):
+    layout = hub.layout
+    _submit_as(layout, DEE, _texts("reference"))
+    instructor(layout, "nbgrader", "collect", ASSIGNMENT, "--update", "--log-level=WARN")
+    assert (layout.course_dir / "submitted" / DEE / ASSIGNMENT / f"{Q1}.ipynb").exists()
+    proc, unknown = course_hub.grade_roster(layout)
+    assert unknown == [DEE]
+    assert f"{DEE} submitted {ASSIGNMENT} but is not in the gradebook" in capsys.readouterr().err
+    assert DEE not in course_hub.gradebook_students(layout)
+    assert not (layout.course_dir / "autograded" / DEE).exists()
