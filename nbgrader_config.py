@@ -75,6 +75,7 @@ c.LimitOutput.max_traceback = 50
 # (Feedback HTML is also script-free: the HTMLExporter settings at the end of this file.)
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
+    "grading.late_penalty.DueDateInFeedback",  # the due date, the submission's time, how late
     "grading.feedback_filter.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

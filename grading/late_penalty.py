@@ -11,6 +11,9 @@ The due date is the gradebook's, set once by the instructor (nbgrader's command)
 
     nbgrader db assignment add conceptual --duedate="2026-12-08 23:59:00 UTC"
 
+The feedback of every notebook starts with the due date (with the student's extension), when it
+was submitted and how late (``DueDateInFeedback``, in ``GenerateFeedback.preprocessors``).
+
 An extension is the gradebook's too, on one student's submission (nbgrader has no command for it):
 
     python -m grading.late_penalty extend STUDENT --hours 48     (after collecting; then re-grade)
@@ -20,6 +23,7 @@ import math
 import sys
 from datetime import timedelta
 
+from nbconvert.preprocessors import Preprocessor
 from nbgrader.plugins import LateSubmissionPlugin
 from traitlets import Float
 
@@ -33,6 +37,39 @@ class FractionPerDayLate(LateSubmissionPlugin):
     def late_submission_penalty(self, student_id, score, total_seconds_late):
         days = math.ceil(total_seconds_late / 86400)
         return round(min(score, score * self.fraction_per_day * days), 2)
+
+
+class DueDateInFeedback(Preprocessor):
+    """A first cell in the feedback: the due date (with this student's extension), the time of
+    the graded submission, and how late it was; nbgrader's template shows the penalty itself."""
+
+    def preprocess(self, nb, resources):
+        import nbformat
+        from nbgrader.api import Gradebook, MissingEntry
+        info = resources.get("nbgrader", {})
+        try:
+            with Gradebook(info["db_url"]) as gb:
+                sub = gb.find_submission(info["assignment"], info["student"])
+                due, extension, stamp, late = sub.duedate, sub.extension, sub.timestamp, sub.total_seconds_late
+        except (KeyError, MissingEntry):
+            return nb, resources
+        if due is None:
+            text = "**Due date:** none set."
+        else:
+            text = f"**Due:** {due:%Y-%m-%d %H:%M} UTC"
+            if extension:
+                text += f" (including your extension of {extension.total_seconds() / 3600:g} hours)"
+            if stamp is not None:
+                text += f". **Submitted:** {stamp:%Y-%m-%d %H:%M:%S} UTC"
+            if late > 0:
+                days = math.ceil(late / 86400)
+                text += (f", late by {late / 3600:.1f} hours ({days} started day{'s' if days > 1 else ''}): "
+                         "the late-submission penalty is shown above")
+            else:
+                text += ", on time"
+            text += "."
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(text))
+        return nb, resources
 
 
 def extend(student, hours, assignment=ASSIGNMENT):

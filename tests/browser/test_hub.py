@@ -318,11 +318,29 @@ def test_late_submission_penalty_and_extension_and_the_latest_of_two_quick_submi
     score, max_score, penalty, _ = _scores(layout, CY)
     # 3 started days late: 30 % of each notebook's score (the gradebook's score is before the penalty)
     assert score > 50 and penalty == pytest.approx(0.3 * score, abs=0.05), (score, penalty)
+    feedback = _released_feedback(layout, CY)
+    assert "Late submission penalty" in feedback[Q1] and "late by 72." in feedback[Q1], feedback[Q1][:2000]
+    assert f"Due: {due:%Y-%m-%d %H:%M} UTC" in feedback[Q1]
     # an extension of 4 days: no longer late
     instructor(layout, "python", "-m", "grading.late_penalty", "extend", CY, "--hours", "96")
     course_hub.grade(layout, [CY])
     score2, _, penalty2, _ = _scores(layout, CY)
     assert penalty2 == 0 and score2 == pytest.approx(score), (score2, penalty2)
+    feedback = _released_feedback(layout, CY)
+    assert "Late submission penalty" not in feedback[Q1]
+    assert f"Due: {due + timedelta(hours=96):%Y-%m-%d %H:%M} UTC (including your extension of 96 hours)" in feedback[Q1]
+    assert ", on time." in feedback[Q1]
+
+
+def _released_feedback(layout, student):
+    """Feedback generated and released for one student and fetched by them (as Fetch Feedback
+    does); {notebook: text} of the newest."""
+    instructor(layout, "nbgrader", "generate_feedback", ASSIGNMENT, "--student", student, "--force", "--log-level=WARN")
+    instructor(layout, "nbgrader", "release_feedback", ASSIGNMENT, "--student", student, "--log-level=WARN")
+    as_user(layout, student, "nbgrader", "fetch_feedback", ASSIGNMENT, "--log-level=WARN")
+    newest = max((layout.home(student) / ASSIGNMENT / "feedback").iterdir())
+    return {p.stem: html.unescape(re.sub(r"<[^>]+>", "", re.sub(r"<(script|style)\b.*?</\1>", "", p.read_text(), flags=re.S)))
+            for p in newest.glob("*.html")}
 
 
 def test_a_student_not_in_the_gradebook_is_named_not_graded_and_kept(hub, capsys):
