@@ -40,8 +40,9 @@ class FractionPerDayLate(LateSubmissionPlugin):
 
 
 class DueDateInFeedback(Preprocessor):
-    """A first cell in the feedback: the due date (with this student's extension), the time of
-    the graded submission, and how late it was; nbgrader's template shows the penalty itself."""
+    """A first cell in the feedback when the assignment has a due date: the due date (with this
+    student's extension), the time of the graded submission, and how late it was; nbgrader's
+    template shows the penalty itself."""
 
     def preprocess(self, nb, resources):
         import nbformat
@@ -53,21 +54,20 @@ class DueDateInFeedback(Preprocessor):
                 due, extension, stamp, late = sub.duedate, sub.extension, sub.timestamp, sub.total_seconds_late
         except (KeyError, MissingEntry):
             return nb, resources
-        if due is None:
-            text = "**Due date:** none set."
+        if due is None:  # no due date, nothing to say (the sample class, courses without deadlines)
+            return nb, resources
+        text = f"**Due:** {due:%Y-%m-%d %H:%M} UTC"
+        if extension:
+            text += f" (including your extension of {extension.total_seconds() / 3600:g} hours)"
+        if stamp is not None:
+            text += f". **Submitted:** {stamp:%Y-%m-%d %H:%M:%S} UTC"
+        if late > 0:
+            days = math.ceil(late / 86400)
+            text += (f", late by {late / 3600:.1f} hours ({days} started day{'s' if days > 1 else ''}): "
+                     "the late-submission penalty is shown above")
         else:
-            text = f"**Due:** {due:%Y-%m-%d %H:%M} UTC"
-            if extension:
-                text += f" (including your extension of {extension.total_seconds() / 3600:g} hours)"
-            if stamp is not None:
-                text += f". **Submitted:** {stamp:%Y-%m-%d %H:%M:%S} UTC"
-            if late > 0:
-                days = math.ceil(late / 86400)
-                text += (f", late by {late / 3600:.1f} hours ({days} started day{'s' if days > 1 else ''}): "
-                         "the late-submission penalty is shown above")
-            else:
-                text += ", on time"
-            text += "."
+            text += ", on time"
+        text += "."
         nb.cells.insert(0, nbformat.v4.new_markdown_cell(text))
         return nb, resources
 
