@@ -25,7 +25,7 @@ from datetime import timedelta
 
 from nbconvert.preprocessors import Preprocessor
 from nbgrader.plugins import LateSubmissionPlugin
-from traitlets import Float
+from traitlets import Bool, Float
 
 from grading.course import ASSIGNMENT
 
@@ -43,6 +43,7 @@ class DueDateInFeedback(Preprocessor):
     """A first cell in the feedback when the assignment has a due date: the due date (with this
     student's extension), the time of the graded submission, and how late it was; nbgrader's
     template shows the penalty itself."""
+    enabled = Bool(True).tag(config=True)  # nbconvert's preprocessors are off unless enabled
 
     def preprocess(self, nb, resources):
         import nbformat
