@@ -186,8 +186,11 @@ def gradebook_students(layout):
     from nbgrader.api import Gradebook
     from grading.course import load_config
     config = load_config(layout.course_dir)
-    with Gradebook(config.CourseDirectory.db_url, COURSE_ID) as gb:
-        return sorted(s.id for s in gb.students)
+    try:
+        with Gradebook(config.CourseDirectory.db_url, COURSE_ID) as gb:
+            return sorted(s.id for s in gb.students)
+    finally:  # a gradebook made just now by root is the instructor's
+        _chown_tree(layout.course_dir, pwd.getpwnam(layout.instructor))
 
 
 def unknown_submitters(layout):
