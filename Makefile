@@ -13,6 +13,8 @@
 #   make lint   ruff over grading/, bench/ and tests/; no function of grading/ above complexity 10 (radon)
 #   make similarity  which pairs of students wrote alike answers, cell by cell (reports/similarity.json and .html)
 #   make import ARCHIVE=submissions.zip ROSTER=roster.csv   an LMS bulk download (Canvas, Moodle) into submitted/ (docs/lms.md)
+#   make hub    the course on a JupyterHub on loopback: accounts for the sample class, logins, the URL (docs/jupyterhub.md)
+#   make hub-setup  what make hub needs, as root: accounts, the exchange, the hub's environment and its npm proxy
 #   make lms-export   grades-canvas.csv and grades-moodle.csv from the gradebook, for the LMS's grade import
 #   make setup  the virtualenv from requirements.txt + constraints.txt (every target runs it first)
 #   make grading-tools / test-tools   the Debian packages grading / the tests need (bubblewrap; chromium, postgresql)
@@ -28,7 +30,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | cksum | cut -d' ' -f1)
 ASSIGNMENT := conceptual
 
-.PHONY: help setup constraints grading-tools test-tools release sample autograde feedback export scores report demo test lint lab bench import lms-export similarity clean
+.PHONY: help setup constraints grading-tools test-tools release sample autograde feedback export scores report demo test lint lab bench import lms-export similarity hub hub-setup clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -101,7 +103,7 @@ demo: setup  ## resets submitted/, autograded/, feedback/ and the gradebook, the
 	find autograded -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
 	$(MAKE) --no-print-directory release sample autograde feedback export report scores
 
-test: setup test-tools
+test: setup test-tools hub-setup
 	python -m pytest tests
 	python -m pytest --nbval-lax -p no:cacheprovider source/$(ASSIGNMENT)
 
@@ -132,3 +134,40 @@ bench: setup  ## every benchmark (~30 min); one section: make bench SECTIONS="wi
 clean:
 	rm -rf submitted feedback gradebook.db grades.csv grades-canvas.csv grades-moodle.csv .bench
 	find autograded -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
+
+# The course on a JupyterHub (docs/jupyterhub.md, grading/hub.py, hub/). hub-setup, as root:
+# Debian's python3.11 with venv and Node/npm when missing; the environment every account's
+# server runs from, in a world-readable place and from requirements.txt (Python under /root,
+# mode 0700, cannot be run by other accounts); the proxy from hub/package-lock.json; the
+# accounts, the exchange and the instructor's course. Stamp files make a second run fast.
+HUB_HOME := /opt/ml-conceptual-hub
+HUB_ENV := $(HUB_HOME)/env
+HUB_STAMP := $(HUB_ENV)/.installed-$(shell cksum requirements.txt constraints.txt hub/nbgrader_config.py hub/overrides.json | cksum | cut -d' ' -f1)
+HUB_PROXY_STAMP := hub/node_modules/.installed-$(shell cksum hub/package-lock.json | cut -d' ' -f1)
+
+$(HUB_STAMP): requirements.txt constraints.txt hub/nbgrader_config.py hub/overrides.json
+	@test -x /usr/bin/python3.11 && /usr/bin/python3.11 -c 'import ensurepip, venv' 2>/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11 python3.11-venv >/dev/null; }
+	mkdir -p $(HUB_HOME)
+	test -x $(HUB_ENV)/bin/python || /usr/bin/python3.11 -m venv $(HUB_ENV)
+	$(HUB_ENV)/bin/python -m pip install -q --upgrade pip
+	$(HUB_ENV)/bin/python -m pip install -q -r requirements.txt
+	$(HUB_ENV)/bin/python -m pip uninstall -y -q rfc3987-syntax
+	mkdir -p $(HUB_ENV)/etc/jupyter $(HUB_ENV)/share/jupyter/lab/settings
+	cp hub/nbgrader_config.py $(HUB_ENV)/etc/jupyter/nbgrader_config.py
+	cp hub/overrides.json $(HUB_ENV)/share/jupyter/lab/settings/overrides.json
+	chmod -R a+rX $(HUB_HOME)
+	rm -f $(HUB_ENV)/.installed-*
+	touch $@
+
+$(HUB_PROXY_STAMP): hub/package.json hub/package-lock.json
+	$(call system-packages,node:nodejs npm:npm)
+	cd hub && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+hub-setup: setup $(HUB_STAMP) $(HUB_PROXY_STAMP)
+	python -m grading.hub setup
+
+hub: hub-setup  ## JupyterHub on loopback until Ctrl-C; its state is kept in /var/lib/ml-conceptual-hub
+	python -m grading.hub logins
+	cd /var/lib/ml-conceptual-hub && exec $(HUB_ENV)/bin/jupyterhub -f $(CURDIR)/hub/jupyterhub_config.py

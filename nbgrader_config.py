@@ -65,6 +65,10 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 # Budgets of one notebook (grading/execute.py): all its cells and tests together, and its outputs.
+# Late submissions (grading/late_penalty.py): 10 % of a notebook's score per started day after the
+# due date plus the student's extension. The due date is the gradebook's (nbgrader db assignment add).
+c.AssignLatePenalties.plugin_class = "grading.late_penalty.FractionPerDayLate"
+c.FractionPerDayLate.fraction_per_day = 0.1
 c.SandboxedExecute.notebook_budget = 120  # seconds
 c.SandboxedExecute.max_cell_output_bytes = 1_000_000
 c.SandboxedExecute.max_notebook_output_bytes = 5_000_000
@@ -90,6 +94,7 @@ c.Runner.ship_files = None  # None: submissions travel as bytes exactly when a s
 # (Feedback HTML is also script-free: the HTMLExporter settings at the end of this file.)
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
+    "grading.late_penalty.DueDateInFeedback",  # the due date, the submission's time, how late
     "grading.feedback_filter.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

@@ -1,7 +1,7 @@
 """`make bench`: every benchmark of the course, medians of several runs.
 
     python -m bench [section ...]      sections: notebooks, autograde, demo, widget, browser, class, scale,
-                                       similarity, lms
+                                       similarity, lms, hub
                                        (default: all, about half an hour on 2 cores)
 """
 import os
@@ -347,9 +347,16 @@ def bench_similarity(n_students=300, runs=3):
     ranking(results[-1], big_planted)
 
 
+def bench_hub():
+    """The course through a real JupyterHub (bench/hub_bench.py): login, Fetch, Validate, Submit,
+    collect + grade."""
+    from bench.hub_bench import bench_hub as run
+    run()
+
+
 SECTIONS = {"notebooks": bench_notebooks, "autograde": bench_autograde, "demo": bench_demo,
             "widget": bench_widget, "browser": bench_browser, "class": bench_class_section,
-            "scale": bench_scale, "lms": bench_lms, "similarity": bench_similarity}
+            "scale": bench_scale, "lms": bench_lms, "similarity": bench_similarity, "hub": bench_hub}
 
 # all of them: class (~10 min) and scale (~15 min) grade synthetic classes of 40 and 200
 DEFAULT = list(SECTIONS)

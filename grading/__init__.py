@@ -21,6 +21,8 @@
 - misconceptions: the report's misconceptions section (failures grouped by the mistake the tests name)
 - manual_grades: a regrade keeps the manual grades of written answers that did not change
 - similarity: which students wrote alike answers, cell by cell against the class (report section, make similarity)
+- late_penalty: the late-submission penalty nbgrader applies (a fraction per day) and per-student extensions
+- hub: the course on a JupyterHub: accounts, exchange and course set up; collect and grade there
 - lms: courses without a hub: an LMS bulk download in (nbgrader zip_collect), the LMS grades file out
 
 (The notebooks' own helper modules, figure_text.py among them, live beside the notebooks in

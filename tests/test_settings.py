@@ -76,7 +76,8 @@ NBGRADER_DEFAULTS = {
 # ours, in place of nbgrader's (each a subclass of what it replaces), and ours added
 REPLACED = {"grading.master_cells.RestoreMasterCells": "nbgrader.preprocessors.OverwriteCells",
             "grading.execute.SandboxedExecute": "nbgrader.preprocessors.Execute"}
-ADDED = {"grading.master_cells.DropMalformedMetadata", "grading.feedback_filter.HideHiddenTests"}
+ADDED = {"grading.master_cells.DropMalformedMetadata", "grading.feedback_filter.HideHiddenTests",
+         "grading.late_penalty.DueDateInFeedback"}
 
 
 def _public_name(cls):

@@ -1,0 +1,105 @@
+"""Late submissions: the penalty nbgrader applies (``c.AssignLatePenalties.plugin_class``) and
+per-student extensions.
+
+nbgrader's own plugin knows only "none" and "zero". ``FractionPerDayLate`` takes a fraction of the
+notebook's score for every started day late (``c.FractionPerDayLate.fraction_per_day``, default
+0.1: 10 % a day, nothing left after 10 days). nbgrader computes how late a submission is from its
+timestamp, the assignment's due date and the student's extension, and the feedback shows the
+penalty ("Late submission penalty") under each notebook's score.
+
+The due date is the gradebook's, set once by the instructor (nbgrader's command):
+
+    nbgrader db assignment add conceptual --duedate="2026-12-08 23:59:00 UTC"
+
+The feedback of every notebook starts with the due date (with the student's extension), when it
+was submitted and how late (``DueDateInFeedback``, in ``GenerateFeedback.preprocessors``).
+
+An extension is the gradebook's too, on one student's submission (nbgrader has no command for it):
+
+    python -m grading.late_penalty extend STUDENT --hours 48     (after collecting; then re-grade)
+"""
+import argparse
+import math
+import sys
+from datetime import timedelta
+
+from nbconvert.preprocessors import Preprocessor
+from nbgrader.plugins import LateSubmissionPlugin
+from traitlets import Bool, Float
+
+from grading.course import ASSIGNMENT
+
+
+class FractionPerDayLate(LateSubmissionPlugin):
+    """A fraction of the notebook's score per started day late, never more than the score."""
+    fraction_per_day = Float(0.1, help="fraction of the notebook's score lost per started day late").tag(config=True)
+
+    def late_submission_penalty(self, student_id, score, total_seconds_late):
+        days = math.ceil(total_seconds_late / 86400)
+        return round(min(score, score * self.fraction_per_day * days), 2)
+
+
+class DueDateInFeedback(Preprocessor):
+    """A first cell in the feedback when the assignment has a due date: the due date (with this
+    student's extension), the time of the graded submission, and how late it was; nbgrader's
+    template shows the penalty itself."""
+    enabled = Bool(True).tag(config=True)  # nbconvert's preprocessors are off unless enabled
+
+    def preprocess(self, nb, resources):
+        import nbformat
+        from nbgrader.api import Gradebook, MissingEntry
+        info = resources.get("nbgrader", {})
+        try:
+            with Gradebook(info["db_url"]) as gb:
+                sub = gb.find_submission(info["assignment"], info["student"])
+                due, extension, stamp, late = sub.duedate, sub.extension, sub.timestamp, sub.total_seconds_late
+        except (KeyError, MissingEntry):
+            return nb, resources
+        if due is None:  # no due date, nothing to say (the sample class, courses without deadlines)
+            return nb, resources
+        text = f"**Due:** {due:%Y-%m-%d %H:%M} UTC"
+        if extension:
+            text += f" (including your extension of {extension.total_seconds() / 3600:g} hours)"
+        if stamp is not None:
+            text += f". **Submitted:** {stamp:%Y-%m-%d %H:%M:%S} UTC"
+        if late > 0:
+            days = math.ceil(late / 86400)
+            text += (f", late by {late / 3600:.1f} hours ({days} started day{'s' if days > 1 else ''}): "
+                     "the late-submission penalty is shown above")
+        else:
+            text += ", on time"
+        text += "."
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(text))
+        return nb, resources
+
+
+def extend(student, hours, assignment=ASSIGNMENT):
+    """Give ``student`` an extension of ``hours`` on their collected submission (replacing any)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from grading.course import nbgrader_api
+    api = nbgrader_api()
+    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            raise SystemExit(f"{student} has no collected submission of {assignment}: collect first "
+                             f"(nbgrader collect {assignment}), then extend and grade") from None
+        submission.extension = timedelta(hours=hours)
+        gb.db.commit()
+    print(f"{student}: extension of {hours:g} h on {assignment}; re-grade them to apply it")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m grading.late_penalty")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ext = sub.add_parser("extend", help="an extension for one student")
+    ext.add_argument("student")
+    ext.add_argument("--hours", type=float, required=True)
+    args = parser.parse_args(argv)
+    extend(args.student, args.hours)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
