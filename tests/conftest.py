@@ -5,16 +5,11 @@ fresh clone has (source/, the config, the grading package) into a temporary cour
 run the real commands there.
 """
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
-
-from course_helpers import grade_table, make_course, run  # noqa: E402
-from grading.course import ASSIGNMENT, notebook_names  # noqa: E402
+from course_helpers import REPO, grade_table, make_course, run
+from grading.course import ASSIGNMENT, notebook_names
 
 
 @pytest.fixture(scope="session")
