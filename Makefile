@@ -103,8 +103,8 @@ demo: setup  ## resets submitted/, autograded/, feedback/ and the gradebook, the
 	find autograded -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
 	$(MAKE) --no-print-directory release sample autograde feedback export report scores
 
-test: setup test-tools hub-setup
-	python -m pytest tests
+test: setup test-tools hub-setup  ## the slowest tests are printed at the end (--durations=15), in CI's output too
+	python -m pytest tests --durations=15
 	python -m pytest --nbval-lax -p no:cacheprovider source/$(ASSIGNMENT)
 
 # radon cc -n C lists every function of complexity C (above 10) or worse: any line of output fails.

@@ -15,8 +15,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+# the grading package, and tests/ for the helpers the benchmarks share with the tests
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
+from course_helpers import course_env, synthetic_class  # noqa: E402
 from grading.course import ASSIGNMENT, SOURCE, copy_course, notebook_names  # noqa: E402
 
 RUNS = 5
@@ -83,24 +85,6 @@ def bench_demo():
     print(f"make demo (environment already installed): median {med:5.1f} s   runs: {fmt(times)}")
 
 
-def _synthetic_class(root, n):
-    """n submissions in root/submitted: copies of the sample students under new ids (broken_json
-    left out: it has nothing to run). Returns the ids and {id: sample student it copies}."""
-    from grading import sample_class
-    staging = root / "sample"
-    sample_class.build(staging, [s for s in sample_class.STUDENTS if s.id != "broken_json"],
-                       root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT)
-    kinds = sorted(p.name for p in staging.iterdir())
-    ids, of = [], {}
-    for i in range(n):
-        kind = kinds[i % len(kinds)]
-        sid = f"s{i:04d}"
-        shutil.copytree(staging / kind, root / "submitted" / sid)
-        ids.append(sid)
-        of[sid] = kind
-    return ids, of
-
-
 def _run_runner(root, env, n, workers):
     """Grade root/submitted with the runner; (wall seconds, seconds per task per worker in the
     steady state after every worker's first task, runner stderr)."""
@@ -120,7 +104,6 @@ def _run_runner(root, env, n, workers):
 def bench_scale():
     """A synthetic class (SCALE_STUDENTS, default 200) graded into PostgreSQL on a local Dask
     cluster and by the local process pool; the in-process floor; a projection to 2,000 students."""
-    sys.path.insert(0, str(REPO / "tests"))
     from grading import runner, worker
     from pg_server import ThrowawayPostgres, bin_dir
     if bin_dir() is None:
@@ -132,9 +115,8 @@ def bench_scale():
     with ThrowawayPostgres(max_connections=200) as pg, tempfile.TemporaryDirectory() as tmp:
         template = pg.new_database("course")
         root = copy_course(Path(tmp) / "course", db_url=template)
-        ids, of = _synthetic_class(root, n)
-        base_env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
-        base_env.pop("DASK_SCHEDULER_ADDRESS", None)
+        of = synthetic_class(root, n)
+        ids = list(of)
 
         # the in-process floor: grade_student in this process, one submission of each kind
         floor_db = pg.new_database("floor", template="course")
@@ -168,7 +150,7 @@ def bench_scale():
         for mode, extra in (("Dask LocalCluster", {"GRADING_EXECUTOR": "dask"}),
                             ("local process pool", {"GRADING_EXECUTOR": "local"})):
             url = pg.new_database(re.sub(r"\W", "_", mode.lower()), template="course")
-            env = dict(base_env, GRADEBOOK_URL=url, GRADING_WORKERS=str(workers), **extra)
+            env = course_env(GRADEBOOK_URL=url, GRADING_WORKERS=str(workers), **extra)
             wall, steady, _ = _run_runner(root, env, n, workers)
             results[mode] = (wall, steady)
             print(f"  {mode:20s} wall {wall:6.1f} s | {n / wall / workers:.3f} submissions/s per worker "
@@ -245,8 +227,7 @@ def bench_lms(students=300):
                 for nb, data in notebooks.items():
                     zf.writestr(f"student{i}_{10000 + i}_{50000 + i}_{nb}.ipynb", data)
         shutil.copy(root / "gradebook.db", tmp / "gradebook.empty")
-        env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
-        env.pop("GRADEBOOK_URL", None)
+        env = course_env()
 
         def once(fresh):
             if fresh:
@@ -292,8 +273,6 @@ def bench_similarity(n_students=300, runs=3):
     n_students (honest students from tests/similarity_class.py's variants, 10 disguised copies)
     read from disk and compared, median of `runs` (targets: every planted pair above every honest
     pair, at most 5 % of honest pairs flagged, 300 students in at most 60 s)."""
-    import nbformat
-    sys.path.insert(0, str(REPO / "tests"))
     import similarity_class as sc
     from grading import similarity
 
@@ -318,19 +297,11 @@ def bench_similarity(n_students=300, runs=3):
     ranking(similarity.compare(subs), planted)
 
     n_copies = 10
-    choices = sc.honest_choices(n_students - n_copies, seed=1, max_shared=None)
-    big = {f"s{i:03d}": sc.student(c) for i, c in enumerate(choices)}
-    sources = [f"s{i:03d}" for i in range(0, n_students - n_copies, (n_students - n_copies) // n_copies)][:n_copies]
-    big_planted = []
-    for k, src in enumerate(sources):
-        big[f"copy{k}"] = sc.disguise(big[src], k)
-        big_planted.append((f"copy{k}", src))
+    n_honest = n_students - n_copies
+    big, big_planted = sc.build_class(n_honest, sources=range(0, n_honest, n_honest // n_copies)[:n_copies],
+                                      seed=1, max_shared=None)
     with tempfile.TemporaryDirectory() as tmp:
-        for student, nbs in big.items():
-            folder = Path(tmp) / student / ASSIGNMENT
-            folder.mkdir(parents=True)
-            for name, nb in nbs.items():
-                nbformat.write(nb, folder / f"{name}.ipynb")
+        sc.write_class(big, tmp)
         results = []
 
         def once():

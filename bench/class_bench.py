@@ -6,7 +6,6 @@ the same notebooks with nbclient, no nbgrader. Prints medians, the speed-up, the
 cost against the floor, and whether both gave identical grades.
 """
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -14,37 +13,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from grading import sample_class
+from course_helpers import course_env, synthetic_class  # tests/, on the path by bench/__main__.py
 from grading.course import ASSIGNMENT, copy_course, notebook_names
 
 N_STUDENTS = int(os.environ.get("BENCH_CLASS_SIZE", "40"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 
 
-def synthetic_class(out, n=N_STUDENTS, source=None, release=None):
-    """n submissions cycling through the gradable sample students (not the damaged upload)."""
-    kinds = [s for s in sample_class.STUDENTS if not s.invalid_json]
-    template = Path(out) / "_templates"
-    sample_class.build(template, kinds, source, release)
-    ids = []
-    for i in range(n):
-        kind = kinds[i % len(kinds)]
-        sid = f"s{i:03d}_{kind.id}"
-        shutil.copytree(template / kind.id, Path(out) / sid)
-        ids.append(sid)
-    shutil.rmtree(template)
-    return ids
-
-
-def _env():
-    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
-    env.pop("GRADEBOOK_URL", None)
-    return env
-
-
 def _timed(cmd, cwd):
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True)
+    subprocess.run(cmd, cwd=cwd, env=course_env(), capture_output=True)
     return time.perf_counter() - start
 
 
@@ -82,8 +60,7 @@ def bench_class(workers=None):
         stock_root = copy_course(Path(tmp) / "stock")
         ours_root = copy_course(Path(tmp) / "ours")
         for root in (stock_root, ours_root):
-            students = synthetic_class(root / "submitted", source=root / "source" / ASSIGNMENT,
-                                       release=root / "release" / ASSIGNMENT)
+            students = list(synthetic_class(root, N_STUDENTS))
         print(f"class benchmark: {len(students)} submissions x {len(notebook_names())} notebooks, "
               f"{ROUNDS} rounds, runner with {workers} workers")
         stock, ours = [], []

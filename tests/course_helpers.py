@@ -1,24 +1,32 @@
-"""Helpers the tests share: a throwaway copy of the course and its gradebook.
+"""Helpers the tests and the benchmarks share: a throwaway copy of the course, the environment to
+run commands in it, a synthetic class, its gradebook, a free port.
 
-Kept out of conftest.py so test modules can import them by a name no other conftest shadows.
+Kept out of conftest.py so test modules (and bench/) can import them by a name no other conftest
+shadows. The tests find this module by pytest.ini's ``pythonpath``; bench/ puts tests/ on its path.
 """
 import os
+import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from grading import sample_class
+from grading.course import ASSIGNMENT, copy_course
+from grading.gradebook import cell_table, read_grades
 
-from grading.course import ASSIGNMENT, copy_course  # noqa: E402
-from grading.gradebook import cell_table, read_grades  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 
 def course_env(**extra):
-    """Environment for nbgrader subprocesses: the venv's bin first (nbgrader runs `alembic`)."""
+    """The environment for nbgrader, the runner or JupyterLab in a course copy: this Python's bin
+    first on PATH (nbgrader runs `alembic` by name); the gradebook is the copy's own SQLite file
+    and grading uses local worker processes unless ``extra`` says otherwise (GRADEBOOK_URL,
+    DASK_SCHEDULER_ADDRESS from the caller's shell are dropped); no NBGRADER_EXECUTION left over."""
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env.pop("GRADEBOOK_URL", None)  # tests use the course copy's own SQLite gradebook
+    for name in ("GRADEBOOK_URL", "DASK_SCHEDULER_ADDRESS", "NBGRADER_EXECUTION"):
+        env.pop(name, None)
     env.update(extra)
     return env
 
@@ -32,9 +40,40 @@ def run(cmd, cwd, **env):
     return proc
 
 
-def make_course(root):
-    """A fresh course at root: source, config and grading code, release generated there."""
-    return copy_course(root, REPO)
+def make_course(root, db_url=None):
+    """A fresh course at root: source, config and grading code, release generated there (into
+    the gradebook at ``db_url`` when given, else the copy's own SQLite file)."""
+    return copy_course(root, REPO, db_url=db_url)
+
+
+def students(*ids):
+    """The sample students with these ids (grading/sample_class.py), in that order."""
+    by_id = {s.id: s for s in sample_class.STUDENTS}
+    return [by_id[i] for i in ids]
+
+
+def build_students(root, ids):
+    """The sample students ``ids`` written into root/submitted (as `make sample` writes them all)."""
+    sample_class.build(root / "submitted", students(*ids), root / "source" / ASSIGNMENT,
+                       root / "release" / ASSIGNMENT)
+
+
+def synthetic_class(root, n, kinds=None):
+    """n submissions in root/submitted (a course copy): copies of sample students under new ids
+    ``s0000_<kind>``, cycling through ``kinds`` (sample students; default: every one whose
+    notebooks can be read, as the damaged upload has nothing to run). Returns {new id: the sample
+    student's id}. The one builder of synthetic classes: `bench class`, `bench scale`, test_scale.py."""
+    kinds = kinds or [s for s in sample_class.STUDENTS if not s.invalid_json]
+    staging = Path(root) / "synthetic-templates"
+    sample_class.build(staging, kinds, Path(root) / "source" / ASSIGNMENT, Path(root) / "release" / ASSIGNMENT)
+    of = {}
+    for i in range(n):
+        kind = kinds[i % len(kinds)].id
+        sid = f"s{i:04d}_{kind}"
+        shutil.copytree(staging / kind, Path(root) / "submitted" / sid)
+        of[sid] = kind
+    shutil.rmtree(staging)
+    return of
 
 
 def grade_table(root, db_url=None):
@@ -53,3 +92,11 @@ def feedback_text(root, folder="feedback"):
         text = re.sub(r"<(script|style)\b.*?</\1>", "", path.read_text(), flags=re.S)
         out[(path.parts[-3], path.name)] = html.unescape(re.sub(r"<[^>]+>", "", text))
     return out
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now (a server started on it may still
+    lose it to another process: start it and retry on failure)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

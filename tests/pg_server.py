@@ -13,10 +13,11 @@ import glob
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from course_helpers import free_port
 
 USER = "grader"
 
@@ -33,12 +34,6 @@ def bin_dir():
             return 0.0
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: version(Path(p).parent))
     return Path(found[-1]).parent if found else None
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ThrowawayPostgres:

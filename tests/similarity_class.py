@@ -14,15 +14,11 @@ and written answers re-worded (a few words changed, sentences reordered).
 """
 import random
 import re
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from grading import sample_class  # noqa: E402
-from grading.cells import grade_id, is_answer_cell  # noqa: E402
-from grading.course import notebook_names  # noqa: E402
+from grading import sample_class
+from grading.cells import grade_id, is_answer_cell
+from grading.course import notebook_names
 
 # --- code variants: function bodies (4-space indented), put under the starter's def and docstring
 
@@ -769,9 +765,12 @@ def disguise(original, k):
     return out
 
 
-def build_class(n_honest=32, sources=(3, 8, 15, 21, 27), seed=0):
-    """(submissions {student: {notebook: nb}}, planted pairs [(copier, source)])."""
-    choices = honest_choices(n_honest, seed)
+def build_class(n_honest=32, sources=(3, 8, 15, 21, 27), seed=0, max_shared=MAX_SHARED):
+    """(submissions {student: {notebook: nb}}, planted pairs [(copier, source)]): n_honest honest
+    students, and one disguised copy of each honest student numbered in ``sources``. The tests'
+    class by default; `bench similarity` builds a big one (max_shared=None: no limit on what two
+    honest students share, as rejection sampling would take too long)."""
+    choices = honest_choices(n_honest, seed, max_shared)
     subs = {f"honest{i:02d}": student(c) for i, c in enumerate(choices)}
     planted = []
     for k, i in enumerate(sources):
@@ -780,3 +779,15 @@ def build_class(n_honest=32, sources=(3, 8, 15, 21, 27), seed=0):
         subs[copier] = disguise(subs[src], k)
         planted.append((copier, src))
     return subs, planted
+
+
+def write_class(subs, submitted):
+    """The submissions {student: {notebook: nb}} as files: submitted/<student>/conceptual/<nb>.ipynb."""
+    import nbformat
+
+    from grading.course import ASSIGNMENT
+    for name, nbs in subs.items():
+        folder = Path(submitted) / name / ASSIGNMENT
+        folder.mkdir(parents=True)
+        for notebook, nb in nbs.items():
+            nbformat.write(nb, folder / f"{notebook}.ipynb")

@@ -5,16 +5,11 @@ status line, the path data and the PNG are read back. Redraw speed is measured b
 `python -m bench widget`, not asserted here.
 """
 import io
-import sys
-from pathlib import Path
 
+import descent_explorer as de  # source/conceptual/, on the path by pytest.ini's pythonpath
+import loss_surface as ls
 import numpy as np
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "source" / "conceptual"))
-import descent_explorer as de  # noqa: E402
-import loss_surface as ls  # noqa: E402
 
 GLOBAL = "Reached the global minimum"
 LOCAL = "Stopped in a local minimum"

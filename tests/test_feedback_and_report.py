@@ -1,23 +1,15 @@
-"""Feedback keeps hidden tests hidden but shows their messages; the report's numbers are right."""
-import html
+"""Feedback keeps hidden tests hidden but shows their messages; the report's numbers are right.
+
+All of it reads the sample class graded once (conftest.graded_class): its feedback is generated
+once, its report written once."""
 import re
-import sys
 
 import pytest
 
-from course_helpers import run
+from course_helpers import feedback_text, run
 from grading.cells import grade_id as grade_id_of
 from grading.cells import is_test_cell
 from grading.course import ASSIGNMENT
-
-
-def _feedback_text(root, folder="feedback"):
-    """{(student, file): visible text} of every feedback HTML file, tags stripped."""
-    out = {}
-    for path in (root / folder).glob(f"*/{ASSIGNMENT}/*.html"):
-        text = re.sub(r"<(script|style)\b.*?</\1>", "", path.read_text(), flags=re.S)
-        out[(path.parts[-3], path.name)] = html.unescape(re.sub(r"<[^>]+>", "", text))
-    return out
 
 
 def _hidden_lines(source_notebooks):
@@ -43,10 +35,13 @@ def _leaks(texts, hidden):
 
 
 @pytest.fixture(scope="module")
-def feedback(graded_class):
-    root = graded_class["root"]
-    run(["nbgrader", "generate_feedback", ASSIGNMENT, "--force"], cwd=root)
-    return _feedback_text(root)
+def feedback(class_feedback):
+    return feedback_text(class_feedback["root"])
+
+
+@pytest.fixture(scope="module")
+def report_page(class_report):
+    return class_report.read_text()
 
 
 def test_every_graded_student_gets_feedback(feedback, graded_class):
@@ -69,7 +64,7 @@ def test_the_leak_check_catches_stock_feedback(graded_class, source_notebooks, t
     run(["nbgrader", "generate_feedback", ASSIGNMENT, "--force", "--student=reference",
          "--CourseDirectory.feedback_directory=feedback_stock",
          "--GenerateFeedback.preprocessors=['nbgrader.preprocessors.GetGrades']"], cwd=root)
-    assert _leaks(_feedback_text(root, "feedback_stock"), _hidden_lines(source_notebooks))
+    assert _leaks(feedback_text(root, "feedback_stock"), _hidden_lines(source_notebooks))
 
 
 def test_hidden_test_messages_reach_feedback(feedback):
@@ -79,10 +74,8 @@ def test_hidden_test_messages_reach_feedback(feedback):
     assert "Traceback" not in text and "---->" not in text
 
 
-def test_report_numbers_match_the_gradebook(graded_class, source_notebooks):
-    root = graded_class["root"]
-    run([sys.executable, "-m", "grading.report", "--out", str(root / "report.html")], cwd=root)
-    page = (root / "report.html").read_text()
+def test_report_numbers_match_the_gradebook(graded_class, report_page, source_notebooks):
+    page = report_page
     assert "data:image/png;base64," in page and "<script" not in page  # plots inline, opens offline
     failures = re.search(r'<table id="failures">(.*?)</table>', page, re.S).group(1)
     rows = re.findall(r"<code>(\w+)</code></td><td>[\d.]+</td><td>(\d+)/(\d+)</td>", failures)
@@ -102,7 +95,7 @@ def test_report_numbers_match_the_gradebook(graded_class, source_notebooks):
     assert "q1_" not in queue.get("broken_json", ""), "an unreadable notebook has nothing to grade by hand"
 
 
-def test_report_ranks_misconceptions_with_not_attempted_apart(graded_class):
+def test_report_ranks_misconceptions_with_not_attempted_apart(graded_class, report_page):
     """One mistake counts once per student (not once per failing cell), under the hint the tests
     give for it; a student who wrote nothing is 'not attempted', never a misconception."""
     from grading import misconceptions
@@ -118,9 +111,7 @@ def test_report_ranks_misconceptions_with_not_attempted_apart(graded_class):
     assert "reference" not in {s for m in ranked for s in m.students}
     counts = [len(m.students) for m in ranked]
     assert counts == sorted(counts, reverse=True)
-    root = graded_class["root"]
-    run([sys.executable, "-m", "grading.report", "--out", str(root / "report-m.html")], cwd=root)
-    page = (root / "report-m.html").read_text()
+    page = report_page
     section = re.search(r'<table id="misconceptions">(.*?)</table>', page, re.S).group(1)
     assert "did you leave out the -1?" in section and "q1_no_minus_one" in section
     assert re.search(r'<img alt="Bar chart of the most common misconceptions[^"]+" src="data:image/png', page)

@@ -1,13 +1,7 @@
 """Figure 1's surface (source/conceptual/loss_surface.py) has the properties question 3(e) needs."""
-import sys
-from pathlib import Path
-
+import loss_surface as ls  # source/conceptual/, on the path by pytest.ini's pythonpath
 import numpy as np
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "source" / "conceptual"))
-import loss_surface as ls  # noqa: E402
 
 
 def _fd_grad(w, eps=1e-6):

@@ -22,8 +22,8 @@ import nbformat
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
+if __name__ == "__main__":  # run as a script: the repository, as pytest.ini's pythonpath gives the tests
+    sys.path.insert(0, str(REPO))
 
 from grading.cells import grade_id as _gid  # noqa: E402
 from grading.cells import is_answer_cell, is_setup_cell, is_test_cell  # noqa: E402

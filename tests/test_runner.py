@@ -1,26 +1,36 @@
-"""The parallel runner grades exactly as stock nbgrader does, and keeps graders' work on regrade."""
+"""The parallel runner grades exactly as stock nbgrader does, and keeps graders' work on regrade.
+
+What only reads the sample class's grades reads conftest.graded_class (graded once); a test that
+grades again (regrade, a killed worker, repeated runs) does it on a few students in its own copy.
+"""
+import subprocess
 import sys
 
 import nbformat
 
-from course_helpers import grade_table, make_course, run
+from course_helpers import build_students, course_env, grade_table, make_course, run
 from grading import sample_class
 from grading.cells import grade_id, is_grade
 from grading.course import ASSIGNMENT
 
+# one of each way a submission is graded: full marks, the untouched release (every stub raises),
+# a wrong answer whose test calls the student's other functions, a deleted test cell, a damaged file
+STOCK = ["reference", "untouched", "q1_flipped_sign", "deleted_test_cell", "broken_json"]
+
 
 def test_grades_identical_to_stock_nbgrader(graded_class, tmp_path):
+    """Stock nbgrader (one process, a student after the other) on one submission of each kind
+    gives the grades the runner gave the same students in the whole class's run."""
     root = make_course(tmp_path / "stock")
-    run([sys.executable, "-m", "grading.sample_class"], cwd=root)
+    build_students(root, STOCK)
     # stock nbgrader, one process; it exits 1 because of the broken notebook, and grades the rest
-    import subprocess
 
-    from course_helpers import course_env
     subprocess.run(["nbgrader", "autograde", ASSIGNMENT, "--force"], cwd=root, env=course_env(),
                    capture_output=True)
     stock, ours = grade_table(root), graded_class["table"]
     broken = {s.id for s in sample_class.STUDENTS if s.invalid_json}
-    for student in set(ours) - broken:
+    assert broken <= set(STOCK) and set(stock) <= set(STOCK)
+    for student in set(STOCK) - broken:
         assert ours[student] == stock[student], f"{student}: runner and stock nbgrader disagree"
     for student in broken:  # stock fails the whole student; the runner zeroes only the broken notebook
         nb = next(s for s in sample_class.STUDENTS if s.id == student).invalid_json
@@ -49,8 +59,7 @@ def _manual_state(root, student, grade_id, notebook):
 
 def test_regrade_keeps_manual_grades_of_unchanged_answers(tmp_path):
     root = make_course(tmp_path / "course")
-    reference = next(s for s in sample_class.STUDENTS if s.id == "reference")
-    sample_class.build(root / "submitted", [reference], root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT)
+    build_students(root, ["reference"])
     grade = [sys.executable, "-m", "grading.runner", "--workers", "1"]
     run(grade, cwd=root)
     q1 = sample_class.Q1
@@ -85,12 +94,24 @@ def _auto_scores(root):
     return cell_table(read_grades(f"sqlite:///{root}/gradebook.db"), lambda cell: cell.auto_score)
 
 
-def test_grading_three_times_gives_identical_grades(graded_class):
-    """The sample class graded once by the fixture, then twice more: every automatic score the same."""
-    root = graded_class["root"]
+# a full-marks, an unreadable, a restored-cell and an overflowing submission: two rounds on two workers
+REPEATED = ["reference", "broken_json", "deleted_test_cell", "q1_overflowing_softmax"]
+
+
+def test_grading_three_times_gives_identical_grades(graded_class, tmp_path):
+    """A few sample students graded three times in their own copy (two workers, so the students
+    meet in other orders and pairings): every automatic score the same each time, and every
+    grade the one the whole class's run gave them."""
+    root = make_course(tmp_path / "course")
+    build_students(root, REPEATED)
+    grade = [sys.executable, "-m", "grading.runner", "--workers", "2"]
+    run(grade, cwd=root)
     first = _auto_scores(root)
+    assert set(first) == set(REPEATED)
+    table = grade_table(root)
+    assert {s: table[s] for s in REPEATED} == {s: graded_class["table"][s] for s in REPEATED}
     for _ in range(2):
-        run([sys.executable, "-m", "grading.runner", "--workers", "2"], cwd=root)
+        run(grade, cwd=root)
         assert _auto_scores(root) == first
 
 
@@ -187,7 +208,7 @@ def test_runner_survives_a_worker_killed_while_grading(tmp_path):
     root = make_course(tmp_path / "course")
     chosen = [s for s in sample_class.STUDENTS if s.id in {"reference", "untouched", "q1_flipped_sign"}]
     assert len(chosen) == 3
-    sample_class.build(root / "submitted", chosen, root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT)
+    build_students(root, [s.id for s in chosen])
     victim = chosen[0].id
     flag = tmp_path / "killed"
     proc = run([sys.executable, "-m", "grading.runner", "--workers", "2"], cwd=root,

@@ -1,8 +1,12 @@
 """Grading beyond one machine: a PostgreSQL gradebook and Dask workers give the same grades.
 
-Every test grades the sample class in its own course copy whose gradebook is its own database
-on a throwaway PostgreSQL server (tests/pg_server.py, loopback only), and compares the grades,
-per student and per grade_id, with the reference: the SQLite run of conftest.graded_class.
+Every test grades a small synthetic class (course_helpers.synthetic_class: copies of sample
+students under new ids, the same builder `bench scale` uses for its 200-submission load) in its
+own course copy whose gradebook is its own database on a throwaway PostgreSQL server
+(tests/pg_server.py, loopback only), and compares the grades, per student and per grade_id, with
+the reference: what the SQLite run of conftest.graded_class gave the sample student copied.
+The kinds copied are the ones these paths can get wrong: full marks, an unreadable notebook, a
+deleted test cell, a wrong answer. The load itself is `python -m bench scale`.
 
 PostgreSQL must be installed (`apt-get install -y postgresql`; .ci/run does it): without it these
 tests fail and say so.
@@ -17,13 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from course_helpers import REPO, course_env, grade_table, run
+from course_helpers import course_env, free_port, grade_table, make_course, run, students, synthetic_class
 from grading.cells import grade_id
-from grading.course import ASSIGNMENT, copy_course
-from grading.sample_class import STUDENTS
-from pg_server import ThrowawayPostgres, bin_dir, free_port
+from grading.course import ASSIGNMENT
+from pg_server import ThrowawayPostgres, bin_dir
 
-STUDENT_IDS = {s.id for s in STUDENTS}
+# sample students copied into the synthetic class (twice each: two workers, several rounds)
+KINDS = ("reference", "broken_json", "deleted_test_cell", "q1_flipped_sign")
+CLASS_SIZE = 2 * len(KINDS)
 
 
 @pytest.fixture(scope="session")
@@ -36,13 +41,19 @@ def pg():
 
 @pytest.fixture(scope="session")
 def pg_course(tmp_path_factory, pg):
-    """A course copy with the sample class in submitted/, its release generated into a
+    """A course copy with the synthetic class in submitted/, its release generated into a
     PostgreSQL database that each test clones (CREATE DATABASE ... TEMPLATE): faster than
     generating the release again for every test."""
     url = pg.new_database("course_template")
-    root = copy_course(tmp_path_factory.mktemp("course_template"), REPO, db_url=url)
-    run([sys.executable, "-m", "grading.sample_class"], cwd=root)
+    root = make_course(tmp_path_factory.mktemp("course_template"), db_url=url)
+    synthetic_class(root, CLASS_SIZE, kinds=students(*KINDS))
     return root
+
+
+@pytest.fixture(scope="session")
+def of(pg_course):
+    """{synthetic student: the sample student it copies}."""
+    return {p.name: p.name.split("_", 1)[1] for p in (pg_course / "submitted").iterdir()}
 
 
 def fresh_course(tmp_path_factory, pg, pg_course, name):
@@ -53,8 +64,8 @@ def fresh_course(tmp_path_factory, pg, pg_course, name):
     return root, url
 
 
-def grade_sample_class_in_postgres(tmp_path_factory, pg, pg_course, name, runner_args=(), **env):
-    """The sample class graded by the runner in a fresh course copy whose gradebook is a new
+def grade_class_in_postgres(tmp_path_factory, pg, pg_course, name, runner_args=(), **env):
+    """The synthetic class graded by the runner in a fresh course copy whose gradebook is a new
     PostgreSQL database. Returns (root, db_url, finished runner process)."""
     root, url = fresh_course(tmp_path_factory, pg, pg_course, name)
     proc = run([sys.executable, "-m", "grading.runner", *runner_args], cwd=root, GRADEBOOK_URL=url, **env)
@@ -62,7 +73,7 @@ def grade_sample_class_in_postgres(tmp_path_factory, pg, pg_course, name, runner
 
 
 def assert_same_grades(table, reference, what):
-    assert set(table) == set(reference) == STUDENT_IDS, f"{what}: students {sorted(set(table) ^ set(reference))}"
+    assert set(table) == set(reference), f"{what}: students {sorted(set(table) ^ set(reference))}"
     diffs = [f"{student}/{grade_id}: {table[student].get(grade_id)} != {reference[student][grade_id]}"
              for student in sorted(reference) for grade_id in sorted(reference[student])
              if table[student].get(grade_id) != reference[student][grade_id]]
@@ -82,27 +93,27 @@ def graded_once_each(stderr):
 
 
 @pytest.fixture(scope="session")
-def reference(graded_class):
-    """The reference grades: the sample class graded into SQLite by local worker processes
-    (conftest.graded_class; test_autograde_sample_class checks them against the expected
-    failures of every student)."""
-    return graded_class["table"]
+def reference(graded_class, of):
+    """The reference grades of the synthetic class: each student gets what its sample student
+    got in SQLite from local worker processes (conftest.graded_class; test_autograde_sample_class
+    checks those against the expected failures of every sample student)."""
+    assert len(of) == CLASS_SIZE and set(of.values()) == set(KINDS), of
+    return {student: graded_class["table"][kind] for student, kind in of.items()}
 
 
 def test_postgres_gradebook_gives_the_sqlite_grades(tmp_path_factory, pg, pg_course, reference):
-    root, url, proc = grade_sample_class_in_postgres(tmp_path_factory, pg, pg_course, "local_pool",
-                                                     ["--workers", "2"])
+    root, url, proc = grade_class_in_postgres(tmp_path_factory, pg, pg_course, "local_pool", ["--workers", "2"])
     assert "grading on Dask" not in proc.stderr  # the default stays local worker processes
     assert_same_grades(grade_table(root, url), reference, "PostgreSQL gradebook")
-    assert graded_once_each(proc.stderr) == {s: 1 for s in STUDENT_IDS}
+    assert graded_once_each(proc.stderr) == {s: 1 for s in reference}
 
 
 def test_dask_local_cluster_gives_the_same_grades(tmp_path_factory, pg, pg_course, reference):
-    root, url, proc = grade_sample_class_in_postgres(
+    root, url, proc = grade_class_in_postgres(
         tmp_path_factory, pg, pg_course, "dask_local", GRADING_EXECUTOR="dask", GRADING_WORKERS="2")
     assert "grading on Dask, a local cluster: 2 worker processes" in proc.stderr, proc.stderr[-2000:]
     assert_same_grades(grade_table(root, url), reference, "Dask local cluster")
-    assert graded_once_each(proc.stderr) == {s: 1 for s in STUDENT_IDS}
+    assert graded_once_each(proc.stderr) == {s: 1 for s in reference}
 
 
 def test_a_worker_killed_mid_task_loses_and_duplicates_nobody(tmp_path_factory, pg, pg_course, reference):
@@ -147,10 +158,10 @@ def test_a_worker_killed_mid_task_loses_and_duplicates_nobody(tmp_path_factory, 
     assert runner.returncode == 0, f"runner exited {runner.returncode}\n{stdout}\n{stderr[-3000:]}"
     assert not alive, f"the killed worker left processes running: {alive}"
     assert "retrying" in stderr, f"the lost task was not retried:\n{stderr[-3000:]}"
-    assert graded_once_each(stderr) == {s: 1 for s in STUDENT_IDS}, stderr[-3000:]
+    assert graded_once_each(stderr) == {s: 1 for s in reference}, stderr[-3000:]
     assert_same_grades(grade_table(root, url), reference, "Dask with a killed worker")
     graded = {p.parent.name for p in (root / "autograded").glob(f"*/{ASSIGNMENT}")}
-    assert graded == STUDENT_IDS  # broken_json too: only its q1 is unreadable
+    assert graded == set(reference)  # the broken_json copies too: only their q1 is unreadable
 
 
 def still_running(processes, seconds):
@@ -184,7 +195,7 @@ def _wait_for_port(port, proc, log, seconds=60):
 
 
 def test_ship_files_mode_on_workers_without_the_course_gives_the_same_grades(tmp_path_factory, pg, pg_course,
-                                                                            reference):
+                                                                            reference, of):
     """A scheduler and two workers started as on other hosts: in a folder without the course,
     without GRADEBOOK_URL. The runner ships each submission and brings the graded copy back."""
     elsewhere = tmp_path_factory.mktemp("worker_host")
@@ -202,8 +213,8 @@ def test_ship_files_mode_on_workers_without_the_course_gives_the_same_grades(tmp
         workers = subprocess.Popen([dask, "worker", address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard",
                                     "--local-directory", str(elsewhere)],
                                    cwd=elsewhere, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        root, url, proc = grade_sample_class_in_postgres(tmp_path_factory, pg, pg_course, "shipped",
-                                                         DASK_SCHEDULER_ADDRESS=address)
+        root, url, proc = grade_class_in_postgres(tmp_path_factory, pg, pg_course, "shipped",
+                                                  DASK_SCHEDULER_ADDRESS=address)
     finally:
         for p in (workers, scheduler):
             if p is not None:
@@ -217,10 +228,11 @@ def test_ship_files_mode_on_workers_without_the_course_gives_the_same_grades(tmp
         log.close()
     assert f"grading on Dask, the scheduler at {address}" in proc.stderr and "shipped as bytes" in proc.stderr
     assert_same_grades(grade_table(root, url), reference, "ship-files mode")
-    assert graded_once_each(proc.stderr) == {s: 1 for s in STUDENT_IDS}
+    assert graded_once_each(proc.stderr) == {s: 1 for s in reference}
     # the graded copies came back to the coordinator's autograded/, with the deleted test restored
     import nbformat
-    nb = nbformat.read(root / "autograded" / "deleted_test_cell" / ASSIGNMENT / "q1_cross_entropy_gradient.ipynb",
-                       as_version=4)
-    restored = [c for c in nb.cells if grade_id(c) == "test_softmax_large_logits"]
-    assert len(restored) == 1 and any(o.output_type == "error" for o in restored[0].outputs)
+    for student in (s for s, kind in of.items() if kind == "deleted_test_cell"):
+        nb = nbformat.read(root / "autograded" / student / ASSIGNMENT / "q1_cross_entropy_gradient.ipynb",
+                           as_version=4)
+        restored = [c for c in nb.cells if grade_id(c) == "test_softmax_large_logits"]
+        assert len(restored) == 1 and any(o.output_type == "error" for o in restored[0].outputs), student

@@ -170,11 +170,7 @@ def test_paraphrase_is_not_a_copy_but_a_pasted_paragraph_is():
 
 def test_json_has_the_documented_shape(tmp_path, planted_class):
     subs, planted, _ = planted_class
-    for student, nbs in subs.items():
-        folder = tmp_path / "submitted" / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        for name, nb in nbs.items():
-            nbformat.write(nb, folder / f"{name}.ipynb")
+    sc.write_class(subs, tmp_path / "submitted")
     (tmp_path / "submitted" / "honest00" / ASSIGNMENT / "q4_stacked_linear_layers.ipynb").write_text("{ cut off")
     out = tmp_path / "reports" / "similarity.json"
     proc = subprocess.run([sys.executable, "-m", "grading.similarity", "--submitted", str(tmp_path / "submitted"),

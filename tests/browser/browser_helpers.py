@@ -9,14 +9,17 @@ directory, so a test sees exactly what a fresh student or instructor would.
 import base64
 import io
 import json
-import os
+import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from playwright.sync_api import expect
+
+from course_helpers import course_env, free_port
 
 REPO_ROOT = REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / ".screenshots"
@@ -25,30 +28,20 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Lab:
     """A running JupyterLab server rooted at `root`."""
 
     def __init__(self, root, state):
-        self.root, self.token, self.port = Path(root), "browser-test-token", _free_port()
+        self.root, self.token, self.port = Path(root), "browser-test-token", free_port()
         state = Path(state)
         settings = state / "settings"
         (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
         (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text(
             json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-        env = dict(os.environ,
-                   PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"],
-                   JUPYTER_CONFIG_DIR=str(state / "config"), JUPYTER_DATA_DIR=str(state / "data"),
-                   JUPYTER_RUNTIME_DIR=str(state / "runtime"), IPYTHONDIR=str(state / "ipython"),
-                   MPLCONFIGDIR=str(state / "mpl"))
-        env.pop("GRADEBOOK_URL", None)
-        env.pop("NBGRADER_EXECUTION", None)
         # data dir is isolated: the venv's own share/jupyter still provides the kernelspec and extensions
+        env = course_env(JUPYTER_CONFIG_DIR=str(state / "config"), JUPYTER_DATA_DIR=str(state / "data"),
+                         JUPYTER_RUNTIME_DIR=str(state / "runtime"), IPYTHONDIR=str(state / "ipython"),
+                         MPLCONFIGDIR=str(state / "mpl"))
         self.log = open(state / "lab.log", "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "jupyter", "lab", "--allow-root", "--no-browser",
@@ -57,6 +50,8 @@ class Lab:
              f"--LabApp.workspaces_dir={state / 'workspaces'}", f"--LabApp.user_settings_dir={settings}",
              "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
             cwd=self.root, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        # Start-up poll of the server (no browser involved): Jupyter Server binds its port in its
+        # event loop's first callback, after it has logged its URL, so there is no line to wait for.
         deadline = time.time() + 60
         while True:
             try:
@@ -87,27 +82,63 @@ class Lab:
 
 def open_notebook(page, lab, path):
     page.goto(lab.url(f"lab/tree/{path}?reset"))
-    page.wait_for_selector(".jp-Notebook", timeout=60000)
-    page.wait_for_function(
-        "() => { const k = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar-kernelName');"
-        " return k && /Python/.test(k.textContent); }", timeout=60000)
+    kernel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar-kernelName").first
+    expect(kernel).to_contain_text("Python", timeout=60000)
     wait_idle(page)
 
 
 def wait_idle(page, timeout=60000):
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=timeout)
+    idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    expect(idle.first).to_be_attached(timeout=timeout)
 
 
-def run_all(page):
+RAN = re.compile(r"^\s*\[\d+\]:\s*$")  # a code cell's prompt once it has run: [12]:
+
+
+def run_all(page, timeout=120000):
+    """Run All Cells, and wait until every code cell of the notebook shows an execution count
+    (none queued [*] or unrun [ ]) and the kernel is idle."""
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-    page.wait_for_timeout(500)
-    wait_idle(page, timeout=120000)
+    code = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell")
+    prompts = code.locator(".jp-InputArea-prompt")
+    expect(prompts.filter(has_text=RAN)).to_have_count(code.count(), timeout=timeout)
+    wait_idle(page, timeout=timeout)
 
 
 def save(page):
+    """Save the notebook (Ctrl+S) and wait until JupyterLab says it is saved: its tab is no
+    longer marked dirty."""
     page.keyboard.press("Control+s")
-    page.wait_for_timeout(800)
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current").first
+    expect(tab).not_to_have_class(re.compile(r"\bjp-mod-dirty\b"))
+
+
+def open_formgrader(page, lab):
+    """JupyterLab's Nbgrader menu, Formgrader: the formgrader's frame."""
+    page.goto(lab.url("lab?reset"))
+    menu = page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader")
+    expect(menu).to_be_visible(timeout=60000)
+    menu.click()
+    page.locator(".lm-Menu .lm-Menu-itemLabel").filter(has_text=re.compile(r"^Formgrader$")).click()
+    return page.frame_locator("#formgrader-iframe iframe")
+
+
+def saved(page, what):
+    """Context manager: wait for the formgrader's save of a grade (what="grade") or a comment
+    (what="comment"): the PUT to its API and the answer."""
+    return page.expect_response(lambda r: f"/formgrader/api/{what}/" in r.url and r.request.method == "PUT"
+                                and r.ok)
+
+
+def settled(page):
+    """Every frame of the page has fired its load event: every image has loaded or failed and
+    every subframe has loaded, so whatever a payload hangs on those events has had its turn."""
+    for frame in page.frames:
+        try:
+            frame.wait_for_load_state("load")
+        except Exception:  # noqa: BLE001 - a frame that went away (navigated, detached)
+            continue
 
 
 def png_is_drawn(data):

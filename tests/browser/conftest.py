@@ -1,19 +1,17 @@
-"""Fixtures for the browser tests (see browser_helpers.py and notes on browser testing)."""
+"""Fixtures for the browser tests (see browser_helpers.py). Chromium and the student's
+JupyterLab are package-scoped: they start with the first browser test that needs them and stop
+after the last browser test, not at the end of the whole suite."""
 import shutil
-import sys
-from pathlib import Path
 
+import nbformat
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import nbformat  # noqa: E402
-
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, REPO, SCREENSHOTS, Lab  # noqa: E402
-from grading import sample_class  # noqa: E402
-from grading.course import ASSIGNMENT, notebook_names  # noqa: E402
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, REPO, SCREENSHOTS, Lab
+from grading import sample_class
+from grading.course import ASSIGNMENT, notebook_names
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
@@ -40,7 +38,7 @@ def shots(request):
 
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def student_lab(tmp_path_factory):
     work = tmp_path_factory.mktemp("student")
     shutil.copytree(REPO / "source" / ASSIGNMENT, work / "source")

@@ -3,16 +3,16 @@ and the status line, the flat start says stuck, a large learning rate says diver
 picture is never blank. The slider-to-picture time is measured and printed (for `make bench`),
 never asserted."""
 import json
+import re
 import statistics
-import sys
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from browser_helpers import REPO, open_notebook, png_is_drawn, run_all
 from grading import sample_class
 from grading.cells import grade_id
-from grading.course import ASSIGNMENT
 
 Q3 = "q3_gradient_descent"
 TIMING_FILE = REPO / ".bench" / "browser_explorer.json"
@@ -21,8 +21,7 @@ TIMING_FILE = REPO / ".bench" / "browser_explorer.json"
 @pytest.fixture(scope="module")
 def expected():
     """status(lr, start, steps) -> the exact status text, from the helper and the reference."""
-    sys.path.insert(0, str(REPO / "source" / ASSIGNMENT))
-    import descent_explorer
+    import descent_explorer  # source/conceptual/, on the path by pytest.ini's pythonpath
     nb = sample_class.solved_notebook(Q3)
     namespace = {}
     exec("import numpy as np\n" + next(c.source for c in nb.cells
@@ -32,9 +31,9 @@ def expected():
 
 
 def _status(page, prefixes):
-    texts = page.locator(".widget-label").all_inner_texts()
-    found = [t for t in texts if t.startswith(prefixes)]
-    return found[0] if found else None
+    """The status line: the first label that starts with one of the status texts."""
+    starts = re.compile("^(" + "|".join(map(re.escape, prefixes)) + ")")
+    return page.locator(".widget-label").filter(has_text=starts).first
 
 
 def _slider(page, label):
@@ -53,15 +52,23 @@ def _picture(page):
     return page.locator(".widget-image").first
 
 
+def _src(page):
+    """The picture's data URL (the Image widget is an <img>, or holds one)."""
+    img = _picture(page).locator("img")
+    return img.get_attribute("src") if img.count() else _picture(page).get_attribute("src")
+
+
+def _wait_for_new_picture(page, old, timeout=15000):
+    page.wait_for_function(
+        "(old) => { const i = document.querySelector('.widget-image');"
+        " return i && (i.getAttribute('src') || (i.querySelector('img') || {}).src) !== old; }",
+        arg=old, timeout=timeout)
+
+
 def _wait_for(page, prefixes, want, timeout=15000):
-    """Wait until the status line reads exactly `want`; fail with what it reads instead."""
-    start, now = time.perf_counter(), None
-    while time.perf_counter() - start < timeout / 1000:
-        now = _status(page, prefixes)
-        if now == want:
-            return now
-        page.wait_for_timeout(20)
-    raise AssertionError(f"status line: expected {want!r}, got {now!r}")
+    """Wait until the status line reads exactly `want` (fails with what it reads instead)."""
+    expect(_status(page, prefixes)).to_have_text(want, use_inner_text=True, timeout=timeout)
+    return _status(page, prefixes).inner_text()
 
 
 def test_explorer_in_jupyterlab(student_lab, browser, shots, expected):
@@ -78,25 +85,29 @@ def test_explorer_in_jupyterlab(student_lab, browser, shots, expected):
         for label in ("learning rate", "steps", "start w1", "start w2"):
             assert _slider(page, label).is_visible(), f"slider {label!r} did not render"
         lo, hi = de.DEFAULTS["start"]
-        assert _status(page, prefixes) == status_for(de.DEFAULTS["lr"], (lo, hi), de.DEFAULTS["n_steps"])
+        _wait_for(page, prefixes, status_for(de.DEFAULTS["lr"], (lo, hi), de.DEFAULTS["n_steps"]))
         picture = _picture(page).screenshot()
         assert png_is_drawn(picture), "the first picture is blank"
 
         # the flat start, exactly (-2, 2), by the button
+        before = _src(page)
         page.locator(".widget-button", has_text="start at (-2, 2)").click()
         now = _wait_for(page, prefixes, status_for(de.DEFAULTS["lr"], (-2.0, 2.0), de.DEFAULTS["n_steps"]))
         assert now.startswith(de.STUCK)
-        page.wait_for_timeout(300)
+        _wait_for_new_picture(page, before)
         shots(page, "flat_start_stuck")
         assert png_is_drawn(_picture(page).screenshot())
 
         # a large learning rate from a start off the plateau diverges
         _type_value(page, "start w1", "0")
+        _wait_for(page, prefixes, status_for(de.DEFAULTS["lr"], (0.0, 2.0), de.DEFAULTS["n_steps"]))
         _type_value(page, "start w2", "0.2")
+        _wait_for(page, prefixes, status_for(de.DEFAULTS["lr"], (0.0, 0.2), de.DEFAULTS["n_steps"]))
+        before = _src(page)
         _type_value(page, "learning rate", "10")
         now = _wait_for(page, prefixes, status_for(10.0, (0.0, 0.2), de.DEFAULTS["n_steps"]))
         assert now.startswith(de.DIVERGED)
-        page.wait_for_timeout(300)
+        _wait_for_new_picture(page, before)
         shots(page, "large_lr_diverged")
 
         # back to a moderate rate, then time slider moves (arrow keys) until the picture changes
@@ -106,14 +117,10 @@ def test_explorer_in_jupyterlab(student_lab, browser, shots, expected):
         handle.focus()
         times, blank = [], 0
         for k in range(1, 13):
-            img = _picture(page).locator("img")
-            before_src = img.get_attribute("src") if img.count() else _picture(page).get_attribute("src")
+            before_src = _src(page)
             start = time.perf_counter()
             page.keyboard.press("ArrowRight")  # start w1 moves by one step of 0.05
-            page.wait_for_function(
-                "(old) => { const i = document.querySelector('.widget-image');"
-                " return i && (i.getAttribute('src') || (i.querySelector('img') || {}).src) !== old; }",
-                arg=before_src, timeout=15000)
+            _wait_for_new_picture(page, before_src)
             times.append(time.perf_counter() - start)
             _wait_for(page, prefixes, status_for(0.3, (round(0.05 * k, 10), 0.2), de.DEFAULTS["n_steps"]))
             blank += not png_is_drawn(_picture(page).screenshot())

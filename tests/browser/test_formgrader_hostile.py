@@ -23,8 +23,9 @@ import sys
 import nbformat
 import pytest
 from nbformat.v4 import new_markdown_cell
+from playwright.sync_api import expect
 
-from browser_helpers import Lab
+from browser_helpers import Lab, open_formgrader, saved, settled
 from course_helpers import make_course, run
 from grading import sample_class
 from grading.cells import grade_id
@@ -233,7 +234,6 @@ def _pwned(page):
 
 def test_formgrader_runs_no_student_script(instructor_lab, course, browser, shots):
     from nbgrader.api import Gradebook
-    from test_instructor_formgrader import open_formgrader
     before_grades, before_files = _gradebook_state(course), _files(course)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     rec = Recorder(context, instructor_lab.base)
@@ -251,7 +251,7 @@ def test_formgrader_runs_no_student_script(instructor_lab, course, browser, shot
         frame.locator(f"a[href*='submissions/{sub_id}']").first.click()
         score = frame.locator("input#derivation.score")
         score.wait_for(timeout=30000)
-        page.wait_for_timeout(2000)  # time for any payload to fire
+        settled(page)  # every image failed to load and every frame loaded: what the payloads wait for
         shots(page, "hostile_submission")
         assert not _pwned(page), f"student script ran: {_pwned(page)}"
         assert not rec.attacker_requests(), rec.attacker_requests()
@@ -272,22 +272,25 @@ def test_formgrader_runs_no_student_script(instructor_lab, course, browser, shot
         assert not found, f"script-capable markup reached the formgrader page: {found}"
         # the formgrader still works: grade and comment the written answer
         score.fill("3")
-        score.press("Tab")
+        with saved(page, "grade"):
+            score.press("Tab")
         comment = frame.locator("textarea#derivation-comment")
         comment.fill("Looked at it; nothing ran.")
-        comment.press("Tab")
-        page.wait_for_timeout(1500)
+        with saved(page, "comment"):
+            comment.press("Tab")
         # an instructor clicks what the answer offers
         for selector in ("a#student-content-js-link", "button#student-content-form-button", "summary"):
             for el in content.locator(selector).all():
                 el.click(timeout=5000)
-        page.wait_for_timeout(800)
+        settled(page)
         shots(page, "after_clicks")
         assert not _pwned(page), _pwned(page)
-        frame.locator("a#student-content-file-link").click()  # the student's evil.html, served by the formgrader
-        page.wait_for_timeout(1500)
+        # the student's evil.html, served by the formgrader, opens in the formgrader's frame
+        with page.expect_event("framenavigated", lambda f: f.url.split("?")[0].endswith("evil.html")):
+            frame.locator("a#student-content-file-link").click()
+        expect(frame.locator("body")).to_contain_text("evil")
+        settled(page)  # evil.html loaded: its script had its chance
         shots(page, "evil_file")
-        assert "evil" in frame.locator("body").inner_text()
         assert not _pwned(page), _pwned(page)
     finally:
         context.close()
@@ -322,14 +325,13 @@ def test_feedback_runs_no_student_script(feedback, browser, shots):
     rec = Recorder(context, "file:")
     page = context.new_page()
     try:
-        page.goto(page_file.as_uri())
-        page.wait_for_timeout(2000)
+        page.goto(page_file.as_uri())  # returns once the page has loaded
+        expect(page.locator("body")).to_contain_text("bold words")
+        settled(page)
         shots(page, "feedback")
-        body = page.locator("body")
-        assert "bold words" in body.inner_text()
         for el in page.locator("a#student-content-js-link, summary").all():
             el.click(timeout=5000)
-        page.wait_for_timeout(800)
+        settled(page)
         assert not _pwned(page)
     finally:
         context.close()

@@ -11,16 +11,13 @@ import html
 import json
 import re
 import sqlite3
-import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import nbformat
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hub_helpers import (  # noqa: E402
+from hub_helpers import (
     TEST_STUDENTS,
     Hub,
     as_user,

@@ -2,16 +2,17 @@
 class, and a written answer graded through the page lands in the gradebook.
 
 The course here is its own copy (grading through the page must not change the gradebook other
-tests read): the whole sample class submitted and in the gradebook, three of them autograded as
-`make demo` does it (the runner). Grading all 23 would triple the suite's time and show the page
-nothing new."""
-import re
-import sys
+tests read): a copy of the sample class as the runner graded it for the whole suite
+(conftest.graded_class), with the autograding of all but three students undone (their
+submissions removed from the gradebook, their graded copies deleted). So the whole class is
+submitted and in the gradebook, three of them autograded, as after `make autograde` of those
+three: the page sees students in every state without grading anyone again."""
+import shutil
 
 import pytest
+from playwright.sync_api import expect
 
-from browser_helpers import Lab
-from course_helpers import make_course, run
+from browser_helpers import Lab, open_formgrader, saved
 from grading.course import ASSIGNMENT
 from grading.sample_class import Q1, STUDENTS
 
@@ -21,15 +22,18 @@ AUTOGRADED = {"reference": "needs manual grading", "untouched": "graded", "q1_fl
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
+def course(graded_class, tmp_path_factory):
     from nbgrader.api import Gradebook
-    root = make_course(tmp_path_factory.mktemp("formgrader_course"))
-    run([sys.executable, "-m", "grading.sample_class"], cwd=root)
+    root = tmp_path_factory.mktemp("formgrader_course") / "course"
+    shutil.copytree(graded_class["root"], root, ignore=shutil.ignore_patterns("feedback*", "reports"))
     with Gradebook(f"sqlite:///{root}/gradebook.db") as gb:
         for student in STUDENTS:
-            gb.update_or_create_student(student.id)
-    args = [arg for student in AUTOGRADED for arg in ("--student", student)]
-    run([sys.executable, "-m", "grading.runner", "--workers", "2", *args], cwd=root)
+            if student.id not in AUTOGRADED:
+                gb.remove_submission(ASSIGNMENT, student.id)
+                shutil.rmtree(root / "autograded" / student.id)
+        assert {s.student_id for s in gb.assignment_submissions(ASSIGNMENT)} == set(AUTOGRADED)
+        assert {s.id for s in gb.students} == {s.id for s in STUDENTS}
+    assert (root / "submitted").is_dir() and len(list((root / "submitted").iterdir())) == len(STUDENTS)
     return root
 
 
@@ -40,14 +44,6 @@ def instructor_lab(course, tmp_path_factory):
     lab.stop()
 
 
-def open_formgrader(page, lab):
-    page.goto(lab.url("lab?reset"))
-    page.wait_for_selector(".lm-MenuBar-itemLabel", timeout=60000)
-    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
-    page.locator(".lm-Menu .lm-Menu-itemLabel").filter(has_text=re.compile(r"^Formgrader$")).click()
-    return page.frame_locator("#formgrader-iframe iframe")
-
-
 def test_formgrader_lists_class_and_saves_a_manual_grade(instructor_lab, course, browser, shots):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
@@ -55,8 +51,7 @@ def test_formgrader_lists_class_and_saves_a_manual_grade(instructor_lab, course,
         frame.locator(f"a[href*='manage_submissions/{ASSIGNMENT}']").first.wait_for(timeout=60000)
         shots(page, "assignments")
         frame.locator(f"a[href*='manage_submissions/{ASSIGNMENT}']").first.click()
-        frame.locator("table tbody tr").first.wait_for(timeout=30000)
-        page.wait_for_timeout(1000)
+        expect(frame.locator("table tbody tr")).to_have_count(len(STUDENTS), timeout=30000)  # one row each
         listed = frame.locator("table tbody").inner_text()
         shots(page, "submissions")
         missing = [s.id for s in STUDENTS if s.id not in listed]
@@ -72,23 +67,23 @@ def test_formgrader_lists_class_and_saves_a_manual_grade(instructor_lab, course,
         frame.locator("a[href*='/gradebook']").first.click()
         frame.locator(f"a[href*='gradebook/{ASSIGNMENT}']").first.click()
         frame.locator(f"a[href*='gradebook/{ASSIGNMENT}/{Q1}']").first.click()
-        rows = frame.locator("table tbody tr")
-        rows.first.wait_for(timeout=30000)
-        page.wait_for_timeout(800)
-        shots(page, "notebook_submissions")
         # submission links are anonymous ("Submission #n"): find the reference's by its id
         from nbgrader.api import Gradebook
         with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
             sub_id = gb.find_submission_notebook(Q1, ASSIGNMENT, "reference").id
-        frame.locator(f"a[href*='submissions/{sub_id}']").first.click()
+        link = frame.locator(f"a[href*='submissions/{sub_id}']").first
+        expect(link).to_be_visible(timeout=30000)
+        shots(page, "notebook_submissions")
+        link.click()
         score = frame.locator("input.score").first
         score.wait_for(timeout=30000)
         score.fill("6")
-        score.press("Tab")
+        with saved(page, "grade"):
+            score.press("Tab")
         comment = frame.locator("textarea.comment").first
         comment.fill("Clear derivation; state dz_j/dw_ij = x_i explicitly.")
-        comment.press("Tab")
-        page.wait_for_timeout(1500)
+        with saved(page, "comment"):
+            comment.press("Tab")
         score.scroll_into_view_if_needed()
         shots(page, "graded")
         with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:

@@ -1,9 +1,10 @@
 """What students and instructors read renders without the internet and passes accessibility checks.
 
-A course copy with two students graded by the runner, their feedback written by
-``nbgrader generate_feedback`` and the instructor's report by ``grading.report``. Chromium opens
-them with every request that does not go to the local server (or a file) aborted, as on a machine
-without internet:
+The sample class as graded once for the whole suite (conftest.graded_class), its feedback
+written by ``nbgrader generate_feedback`` (conftest.class_feedback) and the instructor's report by
+``grading.report`` (conftest.class_report); nothing here changes them. Chromium opens them with
+every request that does not go to the local server (or a file) aborted, as on a machine without
+internet:
 
 - the formgrader's page for question 1 of the reference student, and the reference student's
   question 1 feedback file: no ``$...$`` or ``\\frac`` left as text, MathML elements rendered
@@ -11,39 +12,29 @@ without internet:
 - no ``<img>`` without ``alt`` in any feedback file or the report, and ``generate_feedback``
   logs no "Alternative text is missing" (the helper modules give every figure a description);
 - axe-core (bundled by ``axe-playwright-python``), WCAG 2.1 A and AA rules, on the feedback
-  files, the report and the formgrader's grading page: no serious or critical violation.
+  files of two students (the reference and a wrong answer), the report and the formgrader's
+  grading page: no serious or critical violation.
 """
 import re
-import sys
 from collections import Counter
 from importlib.resources import files
 
 import pytest
+from playwright.sync_api import expect
 
 from browser_helpers import Lab
-from course_helpers import make_course, run
 from grading.course import ASSIGNMENT, notebook_names
 from grading.sample_class import Q1
 
-STUDENTS = ("reference", "q1_flipped_sign")
+STUDENTS = ("reference", "q1_flipped_sign")  # whose feedback axe reads
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 LATEX_LEFT = re.compile(r"\$[^$\n]+\$|\\(frac|sum|partial|log|begin)\b")
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    from nbgrader.api import Gradebook
-    root = make_course(tmp_path_factory.mktemp("offline_course"))
-    run([sys.executable, "-m", "grading.sample_class"], cwd=root)
-    with Gradebook(f"sqlite:///{root}/gradebook.db") as gb:
-        for student in STUDENTS:
-            gb.update_or_create_student(student)
-    args = [arg for student in STUDENTS for arg in ("--student", student)]
-    run([sys.executable, "-m", "grading.runner", "--workers", "2", *args], cwd=root)
-    proc = run(["nbgrader", "generate_feedback", ASSIGNMENT, "--force"], cwd=root)
-    (root / "feedback.log").write_text(proc.stdout + proc.stderr)
-    run([sys.executable, "-m", "grading.report"], cwd=root)
-    return root
+def course(class_feedback, class_report):
+    """The graded sample class's course copy, with its feedback and report written."""
+    return class_feedback["root"]
 
 
 @pytest.fixture(scope="module")
@@ -105,11 +96,12 @@ def serious(violations):
     return [v for v in violations if v[1] in ("serious", "critical")]
 
 
-def test_feedback_logs_no_missing_alt_and_every_image_has_one(course):
-    log = (course / "feedback.log").read_text()
+def test_feedback_logs_no_missing_alt_and_every_image_has_one(course, class_feedback):
+    log = class_feedback["log"]
     assert "Alternative text is missing" not in log, log[-3000:]
     pages = sorted((course / "feedback").glob(f"*/{ASSIGNMENT}/*.html")) + [course / "reports" / "report.html"]
-    assert len(pages) == len(STUDENTS) * len(notebook_names()) + 1, pages
+    graded = list((course / "autograded").glob(f"*/{ASSIGNMENT}/*.ipynb"))  # a page for each
+    assert len(graded) >= len(STUDENTS) * len(notebook_names()) and len(pages) == len(graded) + 1, pages
     figures = 0
     for page in pages:
         html = page.read_text()
@@ -127,7 +119,7 @@ def test_feedback_math_offline_and_accessible(course, browser, shots):
     found = {}
     try:
         page.goto((course / "feedback" / "reference" / ASSIGNMENT / f"{Q1}.html").as_uri())
-        page.wait_for_timeout(1000)
+        expect(page.locator("math").first).to_be_visible()
         shots(page, "q1_feedback")
         count = assert_math_rendered(page, "body")
         page.locator("math").nth(count // 2).scroll_into_view_if_needed()
@@ -166,7 +158,7 @@ def test_formgrader_math_offline_and_accessible(course, instructor_lab, browser,
     try:
         page.goto(instructor_lab.url(f"formgrader/submissions/{sub_id}/"))
         page.locator("input#derivation.score").wait_for(timeout=30000)
-        page.wait_for_timeout(1000)
+        expect(page.locator("#notebook math").first).to_be_visible()
         shots(page, "formgrader_q1")
         assert_math_rendered(page, "#notebook")
         page.locator("input#derivation.score").scroll_into_view_if_needed()
@@ -194,13 +186,10 @@ def test_formgrader_math_offline_and_accessible(course, instructor_lab, browser,
 def test_figure_descriptions_follow_the_data():
     """Each helper's figure carries alt text (as image/png metadata for IPython) computed from what
     it draws: other data, other words."""
-    import numpy as np
-
-    from course_helpers import REPO
-    sys.path.insert(0, str(REPO / "source" / ASSIGNMENT))
-    import descent_explorer
+    import descent_explorer  # source/conceptual/, on the path by pytest.ini's pythonpath
     import loss_surface
     import mse_ce_data
+    import numpy as np
     import xor_data
 
     def alt(fig):

@@ -1,12 +1,8 @@
 """The similarity section of the instructor's report in Chromium: under the report's script-free
 Content-Security-Policy the heat map shows, the ranked pairs start with the planted copies, and the
 top pair's cells stand side by side with the shared passages highlighted."""
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import similarity_class as sc  # noqa: E402
-from grading import report, similarity  # noqa: E402
+import similarity_class as sc
+from grading import report, similarity
 
 
 def test_similarity_section_renders_with_highlights(tmp_path, browser, shots):
