@@ -40,8 +40,34 @@ def test_conda_installs_the_same_file():
     assert "- -r requirements.txt" in text and "python=3.11" in text
 
 
+def _installed():
+    """{name: distribution} of this environment; copies vendored inside another package (setuptools
+    carries its own importlib_metadata, zipp, packaging, ... in setuptools/_vendor) do not count."""
+    return {_canonical(d.metadata["Name"]): d for d in importlib.metadata.distributions()
+            if "_vendor" not in Path(str(d.locate_file(""))).parts}
+
+
 def test_the_running_environment_is_exactly_the_pinned_one():
-    installed = {_canonical(d.metadata["Name"]): d.version for d in importlib.metadata.distributions()}
+    installed = {name: d.version for name, d in _installed().items()}
     wrong = {name: (version, installed.get(name)) for name, version in _pins("constraints.txt").items()
              if name not in REMOVED_AFTER_INSTALL and installed.get(name) != version}
     assert wrong == {}, "installed versions differ from constraints.txt (run make setup): " + repr(wrong)
+
+
+# Debian 12's python3.11, which the hub's environment is built from (accounts other than root
+# cannot run a Python under /root): every pin must install there too.
+OLDEST_PYTHON = "3.11.2"
+
+
+def test_every_pin_installs_on_the_oldest_python_the_course_runs_on():
+    from packaging.specifiers import SpecifierSet
+    installed = _installed()
+    too_new = {}
+    for name in _pins("constraints.txt"):
+        dist = installed.get(name)
+        needs = dist.metadata.get("Requires-Python") if dist is not None else None
+        if needs and OLDEST_PYTHON not in SpecifierSet(needs):
+            too_new[name] = needs
+    assert too_new == {}, f"pins that need a newer Python than {OLDEST_PYTHON} (run make constraints): {too_new}"
+    # the check can fail: soupsieve 4.1.3 (once pinned here) says Requires-Python >=3.11.5
+    assert OLDEST_PYTHON not in SpecifierSet(">=3.11.5")
