@@ -162,13 +162,37 @@ class Problem:
         return f"{self.file}: {self.reason} -- {self.advice}"
 
 
+def _outside(name):
+    """An archive entry that would be written outside the extraction folder (absolute, or with ..)."""
+    return name.startswith("/") or "\\" in name or ".." in name.split("/")
+
+
+def _copy_without(path, folder, unwanted):
+    """A copy of the zip archive ``path`` in ``folder``, under the same name, without ``unwanted``."""
+    copy = os.path.join(folder, os.path.basename(path))
+    with zipfile.ZipFile(path) as zf, zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in zf.infolist():
+            if info.filename not in unwanted:
+                out.writestr(info, zf.read(info))
+    return copy
+
+
 class FlatExtractor(ExtractorPlugin):
-    """nbgrader's extractor without unpacking archives found inside the archive."""
+    """nbgrader's extractor without unpacking archives found inside the archive, and without the
+    entries that would land outside the extraction folder: import_archive names those, and the
+    rest of the class is imported (setuptools' extraction, which nbgrader uses, skipped them up to
+    setuptools 70 and refuses the whole archive since)."""
 
     def extract(self, archive_path, extracted_path):
         for name in sorted(os.listdir(archive_path)):
-            unzip(os.path.join(archive_path, name), extracted_path, zip_ext=self.zip_ext,
-                  create_own_folder=True, tree=False)
+            path = os.path.join(archive_path, name)
+            unwanted = set()
+            if zipfile.is_zipfile(path):
+                with zipfile.ZipFile(path) as zf:
+                    unwanted = {n for n in zf.namelist() if _outside(n)}
+            with tempfile.TemporaryDirectory() as folder:
+                source = _copy_without(path, folder, unwanted) if unwanted else path
+                unzip(source, extracted_path, zip_ext=self.zip_ext, create_own_folder=True, tree=False)
 
 
 def _lms_match(parts, base, rel):
@@ -376,7 +400,7 @@ def _read_inputs(archive, roster):
                 return f"{archive} is an empty zip archive: nothing imported; download it again"
             unsafe = [Problem(i.filename, "a path outside the archive (absolute, or with ..): not extracted",
                               "an LMS does not write these: download the archive again from the LMS")
-                      for i in zf.infolist() if i.filename.startswith("/") or ".." in i.filename.split("/")]
+                      for i in zf.infolist() if _outside(i.filename)]
     except RosterError as err:
         return f"{err}: nothing imported"
     except (zipfile.BadZipFile, OSError, EOFError) as err:
