@@ -28,6 +28,21 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+
+def wait_until_serving(url, proc, seconds, failure):
+    """Poll ``url`` until it answers 200; RuntimeError(failure) if ``proc`` exits or time runs out."""
+    deadline = time.time() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            raise RuntimeError(failure)
+        time.sleep(0.3)
+
 class Lab:
     """A running JupyterLab server rooted at `root`."""
 
@@ -52,17 +67,8 @@ class Lab:
             cwd=self.root, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         # Start-up poll of the server (no browser involved): Jupyter Server binds its port in its
         # event loop's first callback, after it has logged its URL, so there is no line to wait for.
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.base}/api/status?token={self.token}", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"JupyterLab did not start: see {state / 'lab.log'}")
-            time.sleep(0.3)
+        wait_until_serving(f"{self.base}/api/status?token={self.token}", self.proc, 60,
+                           f"JupyterLab did not start: see {state / 'lab.log'}")
 
     @property
     def base(self):

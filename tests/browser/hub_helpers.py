@@ -12,10 +12,9 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
+from browser_helpers import wait_until_serving
 from grading import hub as course_hub
 from grading.course import ASSIGNMENT
 from grading.hub import HUB_ENV, HubLayout
@@ -81,17 +80,7 @@ class Hub:
         self.proc = subprocess.Popen([str(HUB_ENV / "bin" / "jupyterhub"), "-f", str(HUB_CONFIG)],
                                      cwd=state, env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/hub/api", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"JupyterHub did not start: see {state / 'hub.log'}")
-            time.sleep(0.3)
+        wait_until_serving(f"{self.url}/hub/api", self.proc, 90, f"JupyterHub did not start: see {state / 'hub.log'}")
 
     @property
     def url(self):
