@@ -17,6 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat
 from playwright.sync_api import expect
 
 from course_helpers import course_env, free_port
@@ -53,6 +54,11 @@ class Lab:
         (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
         (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text(
             json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+        # JupyterLab 4 attaches a long notebook's cells to the page a few at a time (windowing):
+        # a test counting cells right after opening would see only the first ones.
+        (settings / "@jupyterlab" / "notebook-extension").mkdir(parents=True)
+        (settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
+            json.dumps({"windowingMode": "none"}))
         # data dir is isolated: the venv's own share/jupyter still provides the kernelspec and extensions
         env = course_env(JUPYTER_CONFIG_DIR=str(state / "config"), JUPYTER_DATA_DIR=str(state / "data"),
                          JUPYTER_RUNTIME_DIR=str(state / "runtime"), IPYTHONDIR=str(state / "ipython"),
@@ -101,14 +107,17 @@ def wait_idle(page, timeout=60000):
 RAN = re.compile(r"^\s*\[\d+\]:\s*$")  # a code cell's prompt once it has run: [12]:
 
 
-def run_all(page, timeout=120000):
-    """Run All Cells, and wait until every code cell of the notebook shows an execution count
-    (none queued [*] or unrun [ ]) and the kernel is idle."""
+def run_all(page, notebook, timeout=120000):
+    """Run All Cells, and wait until every code cell of ``notebook`` (its file: the number of code
+    cells is read from it, not from the page, which may not have attached them all yet) shows an
+    execution count in the page (none queued [*] or unrun [ ]) and the kernel is idle."""
+    cells = nbformat.read(notebook, as_version=4).cells
+    n_code = sum(c.cell_type == "code" for c in cells)
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
     code = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell")
-    prompts = code.locator(".jp-InputArea-prompt")
-    expect(prompts.filter(has_text=RAN)).to_have_count(code.count(), timeout=timeout)
+    expect(code).to_have_count(n_code, timeout=timeout)
+    expect(code.locator(".jp-InputArea-prompt").filter(has_text=RAN)).to_have_count(n_code, timeout=timeout)
     wait_idle(page, timeout=timeout)
 
 

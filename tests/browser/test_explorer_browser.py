@@ -77,7 +77,7 @@ def test_explorer_in_jupyterlab(student_lab, browser, shots, expected):
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
     try:
         open_notebook(page, student_lab, f"explorer/{Q3}.ipynb")
-        run_all(page)
+        run_all(page, student_lab.root / "explorer" / f"{Q3}.ipynb")
         lr = _slider(page, "learning rate")
         lr.wait_for(timeout=60000)
         lr.scroll_into_view_if_needed()

@@ -13,7 +13,7 @@ def test_source_notebook_runs_clean_in_jupyterlab(name, student_lab, browser, sh
     try:
         open_notebook(page, student_lab, f"source/{name}.ipynb")
         shots(page, "opened")
-        run_all(page)
+        run_all(page, student_lab.root / "source" / f"{name}.ipynb")
         shots(page, "ran_all")
         save(page)
         nb = nbformat.read(student_lab.root / "source" / f"{name}.ipynb", as_version=4)
