@@ -145,10 +145,10 @@ clean:
 # accounts, the exchange and the instructor's course. Stamp files make a second run fast.
 HUB_HOME := /opt/ml-conceptual-hub
 HUB_ENV := $(HUB_HOME)/env
-HUB_STAMP := $(HUB_ENV)/.installed-$(shell cksum requirements.txt constraints.txt hub/nbgrader_config.py hub/overrides.json | cksum | cut -d' ' -f1)
+HUB_STAMP := $(HUB_ENV)/.installed-$(shell cksum requirements.txt constraints.txt hub/nbgrader_config.py hub/overrides.json hub/student-config/labconfig/page_config.json | cksum | cut -d' ' -f1)
 HUB_PROXY_STAMP := hub/node_modules/.installed-$(shell cksum hub/package-lock.json | cut -d' ' -f1)
 
-$(HUB_STAMP): requirements.txt constraints.txt hub/nbgrader_config.py hub/overrides.json
+$(HUB_STAMP): requirements.txt constraints.txt hub/nbgrader_config.py hub/overrides.json hub/student-config/labconfig/page_config.json
 	@test -x /usr/bin/python3.11 && /usr/bin/python3.11 -c 'import ensurepip, venv' 2>/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11 python3.11-venv >/dev/null; }
 	mkdir -p $(HUB_HOME)
@@ -159,6 +159,7 @@ $(HUB_STAMP): requirements.txt constraints.txt hub/nbgrader_config.py hub/overri
 	mkdir -p $(HUB_ENV)/etc/jupyter $(HUB_ENV)/share/jupyter/lab/settings
 	cp hub/nbgrader_config.py $(HUB_ENV)/etc/jupyter/nbgrader_config.py
 	cp hub/overrides.json $(HUB_ENV)/share/jupyter/lab/settings/overrides.json
+	rm -rf $(HUB_ENV)/etc/jupyter-student && cp -r hub/student-config $(HUB_ENV)/etc/jupyter-student
 	chmod -R a+rX $(HUB_HOME)
 	rm -f $(HUB_ENV)/.installed-*
 	touch $@

@@ -40,6 +40,7 @@ from grading.course import ASSIGNMENT, COURSE_ROOT
 HUB_DIR = COURSE_ROOT / "hub"
 HUB_HOME = Path("/opt/ml-conceptual-hub")
 HUB_ENV = HUB_HOME / "env"
+STUDENT_CONFIG = HUB_ENV / "etc" / "jupyter-student"  # hub/student-config/, copied by hub-setup
 PROXY = HUB_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
 COURSE_ID = "ml-conceptual"
 

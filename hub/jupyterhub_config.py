@@ -8,7 +8,10 @@ It reads the layout that grading/hub.py's set-up wrote (accounts, exchange, stat
   layout's instructor and students may log in. Servers: the default LocalProcessSpawner, each
   one started as its own Linux user from the shared environment (grading/hub.py: HUB_ENV).
 - Students' servers run without nbgrader's instructor extensions (formgrader, Create
-  Assignment, course list); the instructor's server has them. What a student can read is
+  Assignment, course list): neither their server parts (``jpserver_extensions``) nor their
+  JupyterLab parts, so a student's Nbgrader menu has only Assignment List (hub/student-config/,
+  installed in HUB_ENV by hub-setup, is on their JUPYTER_CONFIG_PATH). The instructor's server
+  has them. What a student can read is
   decided by file permissions, not by which extensions run (tests/hub: the isolation tests).
 - The formgrader in the instructor's JupyterLab: JupyterHub >= 4.1 gives every single-user
   page ``Content-Security-Policy: frame-ancestors 'none'``, which blocks the formgrader's iframe
@@ -22,7 +25,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from grading.hub import HUB_ENV, PROXY, HubLayout  # noqa: E402
+from grading.hub import HUB_ENV, PROXY, STUDENT_CONFIG, HubLayout  # noqa: E402
 
 c = get_config()  # noqa: F821
 
@@ -58,6 +61,8 @@ def pre_spawn_hook(spawner):
     if spawner.user.name != layout.instructor:
         spawner.args = [*spawner.args,
                         *(f"--ServerApp.jpserver_extensions={name}=False" for name in _INSTRUCTOR_ONLY)]
+        # labconfig/page_config.json there: JupyterLab leaves the instructor's plugins out
+        spawner.environment = {**spawner.environment, "JUPYTER_CONFIG_PATH": str(STUDENT_CONFIG)}
 
 
 c.Spawner.pre_spawn_hook = pre_spawn_hook

@@ -144,6 +144,16 @@ def wait_lab(page, user):
     page.wait_for_selector(".lm-MenuBar-itemLabel:text-is('Nbgrader')", timeout=120000)
 
 
+def nbgrader_menu(page):
+    """The labels of JupyterLab's Nbgrader menu, as the user sees them (the menu is closed again)."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first.click()
+    items = page.locator(".lm-Menu .lm-Menu-item:not(.lm-mod-hidden) .lm-Menu-itemLabel")
+    items.first.wait_for(timeout=30000)
+    labels = [label.strip() for label in items.all_inner_texts()]
+    page.keyboard.press("Escape")
+    return labels
+
+
 def open_assignments(page):
     """nbgrader's Assignments panel (Nbgrader → Assignment List)."""
     page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first.click()

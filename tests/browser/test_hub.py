@@ -25,6 +25,7 @@ from hub_helpers import (
     get_file,
     instructor,
     login,
+    nbgrader_menu,
     open_assignments,
     put_notebook,
     refresh_assignments,
@@ -133,6 +134,9 @@ def test_students_submit_and_read_feedback_instructor_grades_in_the_formgrader(h
         context, page = login(browser, hub, who, shots)
         sessions[who] = (context, page)
         shots(page, f"{who}_lab")
+        # a student's JupyterLab offers nbgrader's student parts only (no Formgrader, no Create
+        # Assignment, no course list: their server does not serve them)
+        assert nbgrader_menu(page) == ["Assignment List"]
         _fetch(page, shots, who)
         for name, nb in _notebooks_of(sample_id).items():  # the student's work, saved as JupyterLab saves
             put_notebook(page, hub, who, f"{ASSIGNMENT}/{name}.ipynb", nb)
@@ -152,6 +156,7 @@ def test_students_submit_and_read_feedback_instructor_grades_in_the_formgrader(h
     assert graded.returncode == 0, graded.stdout + graded.stderr
 
     context, page = login(browser, hub, layout.instructor, shots)
+    assert {"Assignment List", "Course List", "Formgrader"} <= set(nbgrader_menu(page))
     page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first.click()
     page.locator(".lm-Menu .lm-Menu-itemLabel:text-is('Formgrader')").click()
     frame = page.frame_locator("#formgrader-iframe iframe")
