@@ -56,6 +56,12 @@ def _hidden_lines():
 
 
 HIDDEN_LINES = _hidden_lines()
+# The grading limits the corpus is graded under: a cell's timeout and a notebook's budget (both
+# seconds; c.Execute.timeout and c.SandboxedExecute.notebook_budget through their overrides). The
+# budget is well above what the reference's question 1 takes, and what the entries that sleep or
+# loop are cut at: a longer one only makes the batch wait for them.
+CELL_TIMEOUT, BUDGET = 4, 20
+LIMITS = {"GRADING_CELL_TIMEOUT": str(CELL_TIMEOUT), "GRADING_NOTEBOOK_BUDGET": str(BUDGET)}
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +95,7 @@ def hostile_class(tmp_path_factory, elsewhere):
     threading.Thread(target=listen, daemon=True).start()
     hostile_corpus.write(root / "submitted", server.getsockname()[1], str(elsewhere))
     proc = subprocess.run([sys.executable, "-m", "grading.runner", "--workers", "2"], cwd=root,
-                          env=course_env(GRADING_CELL_TIMEOUT="4", GRADING_NOTEBOOK_BUDGET="40"),
+                          env=course_env(**LIMITS),
                           capture_output=True, text=True)
     server.close()
     graded = {}
@@ -194,7 +200,7 @@ def test_a_sleepy_notebook_holds_its_worker_no_longer_than_its_budget(hostile_cl
     assert unrun, "the budget never stopped the notebook"
     slept = sum(1 for c in graded.cells if c.cell_type == "code" and "time.sleep" in c.source and not any(
         o.get("ename") for o in c.outputs))
-    assert slept * 3.8 <= 40 + 4, f"{slept} sleeping cells ran: more than the budget allows"
+    assert slept * 3.8 <= BUDGET + CELL_TIMEOUT, f"{slept} sleeping cells ran: more than the budget allows"
 
 
 def test_the_reference_keeps_full_marks_on_every_notebook_cell(hostile_class):
@@ -229,7 +235,7 @@ def test_racy_entries_get_identical_grades_three_times(hostile_class):
     args = [a for s in RACY for a in ("--student", s)]
     for _ in range(2):
         proc = subprocess.run([sys.executable, "-m", "grading.runner", "--workers", "2", *args], cwd=root,
-                              env=course_env(GRADING_CELL_TIMEOUT="4", GRADING_NOTEBOOK_BUDGET="40"),
+                              env=course_env(**LIMITS),
                               capture_output=True, text=True)
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
         again = grade_table(root)
