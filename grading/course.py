@@ -31,23 +31,33 @@ def nbgrader_api(root=COURSE_ROOT, config=None):
     return NbGraderAPI(coursedir=coursedir, config=config)
 
 
+def course_env(**extra):
+    """The environment for nbgrader, the runner or JupyterLab in a course copy: this Python's bin
+    first on PATH (nbgrader runs `alembic` by name); the gradebook is the copy's own SQLite file
+    and grading uses local worker processes unless ``extra`` says otherwise (GRADEBOOK_URL,
+    DASK_SCHEDULER_ADDRESS from the caller's shell are dropped); no NBGRADER_EXECUTION left over."""
+    import os
+    import sys
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    for name in ("GRADEBOOK_URL", "DASK_SCHEDULER_ADDRESS", "NBGRADER_EXECUTION"):
+        env.pop(name, None)
+    env.update(extra)
+    return env
+
+
 def copy_course(dest, root=COURSE_ROOT, db_url=None):
     """A fresh course at dest with what a clone has (source, config, grading code) and release/
     generated there: a throwaway place for tests and benchmarks to grade in. The gradebook is
     the copy's own SQLite file, or the empty database at ``db_url`` (as GRADEBOOK_URL)."""
-    import os
     import shutil
     import subprocess
-    import sys
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copytree(root / "source", dest / "source")
     shutil.copytree(root / "grading", dest / "grading", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(root / "nbgrader_config.py", dest / "nbgrader_config.py")
-    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
-    env.pop("GRADEBOOK_URL", None)
-    if db_url:
-        env["GRADEBOOK_URL"] = db_url
+    env = course_env(**({"GRADEBOOK_URL": db_url} if db_url else {}))
     subprocess.run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force", "--log-level=WARN"],
                    cwd=dest, env=env, check=True, capture_output=True)
     return dest

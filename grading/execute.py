@@ -88,13 +88,13 @@ class SandboxedExecute(Execute):
                                        traceback=[f"NotebookBudgetExceeded: {message}"])]
             return cell
         if is_test_cell(cell):
-            return self._judge(cell, cell_index)
+            return self._judge(cell)
         student_sources([cell], self._sources)  # what a later test's inspect.getsource reads
         return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
 
     execute_cell = run_sync(async_execute_cell)  # nbclient binds its own coroutine here
 
-    def _judge(self, cell, cell_index):
+    def _judge(self, cell):
         """A test cell, run on this side against the kernel; its verdict becomes its output."""
         if self._tests is None:
             self._tests = TrustedTests(self._master["setup"], self._master["helpers"], self._channel(),

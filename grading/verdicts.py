@@ -49,6 +49,7 @@ JupyterLab, where they run in the kernel as ordinary cells):
 import ast
 import builtins
 import contextlib
+import functools
 import io
 import os
 import sys
@@ -80,12 +81,23 @@ def _bound_and_loaded(tree):
     return bound, loaded
 
 
+@functools.cache
+def _transformer():
+    from IPython.core.inputtransformer2 import TransformerManager
+    return TransformerManager()
+
+
+def python_text(source):
+    """A cell's source as plain Python, as IPython would run it (magics and ``!`` lines become
+    calls); one TransformerManager per process, made on first use."""
+    return _transformer().transform_cell(source)
+
+
 def setup_statements(source):
     """The statements of an instructor's set-up cell that tests may rely on: imports, and calls
     of functions of the modules imported (IPython magics are dropped first)."""
-    from IPython.core.inputtransformer2 import TransformerManager
     try:
-        tree = ast.parse(TransformerManager().transform_cell(source))
+        tree = ast.parse(python_text(source))
     except SyntaxError:
         return []
     modules, kept = set(), []
@@ -126,13 +138,12 @@ def student_sources(cells, found=None):
     """{name: source of the def} for names whose last top-level binding in these code cells is
     a ``def`` (the notebook's text, parsed and never run); other bindings remove the name.
     ``found``: a dict from earlier cells to update in place."""
-    from IPython.core.inputtransformer2 import TransformerManager
     found = {} if found is None else found
     for cell in cells:
         if cell.get("cell_type") != "code":
             continue
         try:
-            text = TransformerManager().transform_cell(cell.get("source", ""))
+            text = python_text(cell.get("source", ""))
             tree = ast.parse(text)
         except (SyntaxError, ValueError):
             continue

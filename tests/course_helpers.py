@@ -1,34 +1,20 @@
 """Helpers the tests and the benchmarks share: a throwaway copy of the course, the environment to
-run commands in it, a synthetic class, its gradebook, a free port.
+run commands in it (grading.course.course_env, which copy_course uses too), a synthetic class,
+its gradebook, a free port.
 
 Kept out of conftest.py so test modules (and bench/) can import them by a name no other conftest
 shadows. The tests find this module by pytest.ini's ``pythonpath``; bench/ puts tests/ on its path.
 """
-import os
 import shutil
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 from grading import sample_class
-from grading.course import ASSIGNMENT, copy_course
+from grading.course import ASSIGNMENT, copy_course, course_env
 from grading.gradebook import cell_table, read_grades
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def course_env(**extra):
-    """The environment for nbgrader, the runner or JupyterLab in a course copy: this Python's bin
-    first on PATH (nbgrader runs `alembic` by name); the gradebook is the copy's own SQLite file
-    and grading uses local worker processes unless ``extra`` says otherwise (GRADEBOOK_URL,
-    DASK_SCHEDULER_ADDRESS from the caller's shell are dropped); no NBGRADER_EXECUTION left over."""
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    for name in ("GRADEBOOK_URL", "DASK_SCHEDULER_ADDRESS", "NBGRADER_EXECUTION"):
-        env.pop(name, None)
-    env.update(extra)
-    return env
 
 
 def run(cmd, cwd, **env):
