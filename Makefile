@@ -145,10 +145,12 @@ clean:
 # accounts, the exchange and the instructor's course. Stamp files make a second run fast.
 HUB_HOME := /opt/ml-conceptual-hub
 HUB_ENV := $(HUB_HOME)/env
-HUB_STAMP := $(HUB_ENV)/.installed-$(shell cksum requirements.txt constraints.txt hub/nbgrader_config.py hub/overrides.json hub/student-config/labconfig/page_config.json | cksum | cut -d' ' -f1)
+# what the hub's environment is built from: a change to any of them rebuilds it
+HUB_INPUTS := requirements.txt constraints.txt hub/nbgrader_config.py hub/overrides.json $(wildcard hub/student-config/*/*)
+HUB_STAMP := $(HUB_ENV)/.installed-$(shell cksum $(HUB_INPUTS) | cksum | cut -d' ' -f1)
 HUB_PROXY_STAMP := hub/node_modules/.installed-$(shell cksum hub/package-lock.json | cut -d' ' -f1)
 
-$(HUB_STAMP): requirements.txt constraints.txt hub/nbgrader_config.py hub/overrides.json hub/student-config/labconfig/page_config.json
+$(HUB_STAMP): $(HUB_INPUTS)
 	@test -x /usr/bin/python3.11 && /usr/bin/python3.11 -c 'import ensurepip, venv' 2>/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11 python3.11-venv >/dev/null; }
 	mkdir -p $(HUB_HOME)

@@ -190,9 +190,12 @@ class FlatExtractor(ExtractorPlugin):
             if zipfile.is_zipfile(path):
                 with zipfile.ZipFile(path) as zf:
                     unwanted = {n for n in zf.namelist() if _outside(n)}
+            if not unwanted:
+                unzip(path, extracted_path, zip_ext=self.zip_ext, create_own_folder=True, tree=False)
+                continue
             with tempfile.TemporaryDirectory() as folder:
-                source = _copy_without(path, folder, unwanted) if unwanted else path
-                unzip(source, extracted_path, zip_ext=self.zip_ext, create_own_folder=True, tree=False)
+                unzip(_copy_without(path, folder, unwanted), extracted_path, zip_ext=self.zip_ext,
+                      create_own_folder=True, tree=False)
 
 
 def _lms_match(parts, base, rel):

@@ -11,8 +11,8 @@ It reads the layout that grading/hub.py's set-up wrote (accounts, exchange, stat
   Assignment, course list): neither their server parts (``jpserver_extensions``) nor their
   JupyterLab parts, so a student's Nbgrader menu has only Assignment List (hub/student-config/,
   installed in HUB_ENV by hub-setup, is on their JUPYTER_CONFIG_PATH). The instructor's server
-  has them. What a student can read is
-  decided by file permissions, not by which extensions run (tests/hub: the isolation tests).
+  has them. What a student can read is decided by file permissions, not by which extensions
+  run (tests/browser/test_hub.py: the isolation tests).
 - The formgrader in the instructor's JupyterLab: JupyterHub >= 4.1 gives every single-user
   page ``Content-Security-Policy: frame-ancestors 'none'``, which blocks the formgrader's iframe
   (nbgrader#1870). The course's nbgrader_config.py installs grading/formgrader_csp.py in the

@@ -29,7 +29,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-
 def wait_until_serving(url, proc, seconds, failure):
     """Poll ``url`` until it answers 200; RuntimeError(failure) if ``proc`` exits or time runs out."""
     deadline = time.time() + seconds
@@ -43,6 +42,7 @@ def wait_until_serving(url, proc, seconds, failure):
         if proc.poll() is not None or time.time() > deadline:
             raise RuntimeError(failure)
         time.sleep(0.3)
+
 
 class Lab:
     """A running JupyterLab server rooted at `root`."""
@@ -130,9 +130,15 @@ def save(page):
 
 
 def open_formgrader(page, lab):
-    """JupyterLab's Nbgrader menu, Formgrader: the formgrader's frame."""
+    """The formgrader in a fresh JupyterLab page of ``lab``: its frame."""
     page.goto(lab.url("lab?reset"))
-    menu = page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader")
+    return formgrader_from_menu(page)
+
+
+def formgrader_from_menu(page):
+    """JupyterLab's Nbgrader menu, Formgrader, in the page as it is (a local Lab or a hub's
+    user server): the formgrader's frame."""
+    menu = page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first
     expect(menu).to_be_visible(timeout=60000)
     menu.click()
     page.locator(".lm-Menu .lm-Menu-itemLabel").filter(has_text=re.compile(r"^Formgrader$")).click()

@@ -31,9 +31,10 @@ from hub_helpers import (
     refresh_assignments,
 )
 
-from grading import hub as course_hub  # noqa: E402
-from grading import sample_class  # noqa: E402
-from grading.course import ASSIGNMENT, SOURCE, notebook_names  # noqa: E402
+from browser_helpers import formgrader_from_menu
+from grading import hub as course_hub
+from grading import sample_class
+from grading.course import ASSIGNMENT, SOURCE, notebook_names
 
 ADA, BEN, CY, DEE = TEST_STUDENTS  # ada answers fully, ben has a misconception, cy is late, dee is unknown
 Q1 = "q1_cross_entropy_gradient"
@@ -157,9 +158,7 @@ def test_students_submit_and_read_feedback_instructor_grades_in_the_formgrader(h
 
     context, page = login(browser, hub, layout.instructor, shots)
     assert {"Assignment List", "Course List", "Formgrader"} <= set(nbgrader_menu(page))
-    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first.click()
-    page.locator(".lm-Menu .lm-Menu-itemLabel:text-is('Formgrader')").click()
-    frame = page.frame_locator("#formgrader-iframe iframe")
+    frame = formgrader_from_menu(page)
     frame.locator(f"a[href*='manage_submissions/{ASSIGNMENT}']").first.wait_for(timeout=60000)
     shots(page, "instructor_formgrader")
     frame.locator("a[href*='/gradebook']").first.click()
