@@ -92,14 +92,37 @@ def _sha256(text):
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
+# formgrade.js's init() calls ``MathJax.Hub.Startup.signal.Interest(...)`` (in
+# configureScrolling) on the window's load event and throws where MathJax did not load (offline:
+# nbconvert's MathJax comes from a CDN), so the formgrader's keyboard shortcuts (Tab to the next
+# field, Ctrl+. to the next submission...) and its focus on the first field were never set up.
+# This script, put right after formgrade.js, wraps that method: when it runs (at load, when MathJax
+# has had its chance) and MathJax is absent, a stand-in answers the one call as MathJax would
+# once done. Math still shows, as MathML (grading/sanitize.py). Allowed by its hash, like
+# nbgrader's own inline scripts. (A stand-in defined earlier would stop a MathJax that is still
+# loading: MathJax 2 does not start where ``MathJax.Hub`` already exists.)
+MATHJAX_STANDIN = ("(function () { var configure = FormGrader.prototype.configureScrolling;"
+                   " FormGrader.prototype.configureScrolling = function () {"
+                   " if (!(window.MathJax && window.MathJax.Hub)) {"
+                   " window.MathJax = {Hub: {Startup: {signal: {Interest: function (f) { f('End'); }}}}}; }"
+                   " return configure.apply(this, arguments); }; })();")
+_FORMGRADE_JS = re.compile(r'<script\b[^>]*\bsrc="[^"<>]*/formgrader/static/js/formgrade\.js"[^>]*>\s*</script>')
+
+
+def with_mathjax_standin(page):
+    """A submission page with MATHJAX_STANDIN right after its formgrade.js (other pages unchanged)."""
+    return _FORMGRADE_JS.sub(lambda m: f"{m.group(0)}\n<script>{MATHJAX_STANDIN}</script>", page, count=1)
+
+
 def inline_script_hashes(page):
-    """Hashes of the inline scripts in ``page`` that nbgrader's templates wrote."""
+    """Hashes of the inline scripts in ``page`` that nbgrader's templates (or
+    ``with_mathjax_standin``) wrote."""
     patterns, _ = template_scripts()
     found = []
     for attrs, body in _SCRIPT.findall(page):
         if "src" in attrs.lower() or _script_type(attrs) not in _EXECUTABLE_TYPES:
             continue
-        if any(p.fullmatch(body) for p in patterns):
+        if body == MATHJAX_STANDIN or any(p.fullmatch(body) for p in patterns):
             found.append(_sha256(body))
     return sorted(set(found))
 
@@ -187,7 +210,7 @@ def make_transform(base_url, mathjax_url=""):
                 origin = f"{self.request.protocol}://{self.request.host}"
                 page = chunk.decode("utf-8", "replace") if "html" in headers.get("Content-Type", "") else ""
                 if page and finishing and handler is not SubmissionFilesHandler and "<html" in page[:500]:
-                    page = accessible_formgrader_page(page)
+                    page = with_mathjax_standin(accessible_formgrader_page(page))
                     chunk = page.encode("utf-8")
                     if "Content-Length" in headers:
                         headers["Content-Length"] = str(len(chunk))

@@ -243,6 +243,19 @@ def test_csp_allows_exactly_nbgraders_inline_scripts():
         assert formgrader_csp.inline_script_hashes(f"<script>{body}</script>") == [], body
 
 
+def test_submission_page_gets_the_mathjax_standin_before_formgrade_js_allowed_by_hash():
+    page = _formgrade_page(_hostile_notebook(), load_config(REPO))
+    assert formgrader_csp.MATHJAX_STANDIN not in page
+    fixed = formgrader_csp.with_mathjax_standin(page)
+    standin = fixed.index(f"<script>{formgrader_csp.MATHJAX_STANDIN}</script>")
+    assert standin > fixed.index("/formgrader/static/js/formgrade.js")  # it wraps what that defines
+    assert fixed.count(formgrader_csp.MATHJAX_STANDIN) == 1
+    assert formgrader_csp._sha256(formgrader_csp.MATHJAX_STANDIN) in formgrader_csp.inline_script_hashes(fixed)
+    assert formgrader_csp._sha256(formgrader_csp.MATHJAX_STANDIN) not in formgrader_csp.inline_script_hashes(page)
+    listing = "<html><head><script src='/formgrader/static/js/manage_assignments.js'></script></head></html>"
+    assert formgrader_csp.with_mathjax_standin(listing) == listing  # only submission pages
+
+
 def test_csp_policy_has_no_unsafe_inline_and_sandboxes_student_files():
     from tornado.httputil import HTTPHeaders, HTTPServerRequest
     transform_cls = formgrader_csp.make_transform("/")
@@ -259,6 +272,7 @@ def test_csp_policy_has_no_unsafe_inline_and_sandboxes_student_files():
     assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src
     assert "http://127.0.0.1:8888/formgrader/static/" in script_src
     assert len(re.findall(r"'sha256-", script_src)) >= 3
+    assert formgrader_csp._sha256(formgrader_csp.MATHJAX_STANDIN) in script_src
     assert "object-src 'none'" in submission and "base-uri 'none'" in submission
     assert "frame-ancestors 'self'" in submission and "sandbox" not in submission
     for listing in ("/formgrader", "/formgrader/gradebook/conceptual/q1", "/formgrader/manage_students"):

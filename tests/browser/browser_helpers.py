@@ -145,6 +145,26 @@ def formgrader_from_menu(page):
     return page.frame_locator("#formgrader-iframe iframe")
 
 
+def ready_to_grade(frame, timeout=60):
+    """Wait until the formgrader's submission page can take a grade. Its script binds the score
+    and comment inputs only after the window's load event (every figure of the notebook loaded)
+    and after it has fetched the submission's grades and comments: a score typed before that
+    fires a change event nothing listens to, and the fetch then re-renders the empty value, so
+    no PUT is ever sent (seen on a loaded CI machine). Polled with evaluate(), which the
+    formgrader's Content-Security-Policy (no 'unsafe-eval') does not block. "init done" fails
+    where the page's script stopped half-way (it did offline, before
+    grading/formgrader_csp.py's MathJax stand-in)."""
+    if hasattr(frame, "owner"):  # a FrameLocator: the Frame of its iframe
+        frame = frame.owner.element_handle().content_frame()
+    state = ("() => { const f = window.formgrader; return f === undefined ? 'no formgrader' :"
+             " [f.loaded, !!(f.grades && f.grades.loaded), !!(f.comments && f.comments.loaded)].join(); }")
+    deadline = time.monotonic() + timeout
+    while (seen := frame.evaluate(state)) != "true,true,true":
+        assert time.monotonic() < deadline, f"the formgrader page never got ready to grade " \
+            f"(init done, grades loaded, comments loaded: {seen}) at {frame.url}"
+        frame.page.wait_for_timeout(100)
+
+
 def saved(page, what):
     """Context manager: wait for the formgrader's save of a grade (what="grade") or a comment
     (what="comment"): the PUT to its API and the answer."""

@@ -25,7 +25,7 @@ import pytest
 from nbformat.v4 import new_markdown_cell
 from playwright.sync_api import expect
 
-from browser_helpers import Lab, open_formgrader, saved, settled
+from browser_helpers import Lab, open_formgrader, ready_to_grade, saved, settled
 from course_helpers import make_course, run
 from grading import sample_class
 from grading.cells import grade_id
@@ -271,6 +271,7 @@ def test_formgrader_runs_no_student_script(instructor_lab, course, browser, shot
         found = content.evaluate(DANGEROUS_ELEMENTS)
         assert not found, f"script-capable markup reached the formgrader page: {found}"
         # the formgrader still works: grade and comment the written answer
+        ready_to_grade(frame)
         score.fill("3")
         with saved(page, "grade"):
             score.press("Tab")

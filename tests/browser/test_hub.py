@@ -31,7 +31,7 @@ from hub_helpers import (
     refresh_assignments,
 )
 
-from browser_helpers import formgrader_from_menu
+from browser_helpers import formgrader_from_menu, ready_to_grade, saved
 from grading import hub as course_hub
 from grading import sample_class
 from grading.course import ASSIGNMENT, SOURCE, notebook_names
@@ -167,12 +167,14 @@ def test_students_submit_and_read_feedback_instructor_grades_in_the_formgrader(h
     frame.locator("table tbody tr", has_text=ADA).locator("a[href*='submissions/']").first.click()
     score = frame.locator(f"input.score[id='{WRITTEN}']")  # the derivation, a written answer
     score.wait_for(timeout=60000)
+    ready_to_grade(frame)
     score.fill("4")
-    score.press("Tab")
+    with saved(page, "grade"):
+        score.press("Tab")
     comment = frame.locator(f"textarea.comment[id='{WRITTEN}-comment']")
     comment.fill("Clear derivation (graded on the hub).")
-    comment.press("Tab")
-    page.wait_for_timeout(1500)
+    with saved(page, "comment"):
+        comment.press("Tab")
     shots(page, "instructor_manual_grade")
     context.close()
 
@@ -188,8 +190,8 @@ def test_students_submit_and_read_feedback_instructor_grades_in_the_formgrader(h
         _, page = sessions[who]
         open_assignments(page)
         submitted = "#submitted_assignments_list .list_item:has-text('conceptual')"
-        page.locator(f"{submitted} button:text-is('Fetch Feedback')").first.click()
-        page.wait_for_timeout(2000)
+        with page.expect_response(lambda r: "/assignments/fetch_feedback" in r.url and r.ok, timeout=60000):
+            page.locator(f"{submitted} button:text-is('Fetch Feedback')").first.click()
         refresh_assignments(page)
         shots(page, f"{who}_feedback_fetched")
         texts = _feedback_text(page, hub, who)

@@ -12,7 +12,7 @@ import shutil
 import pytest
 from playwright.sync_api import expect
 
-from browser_helpers import Lab, open_formgrader, saved
+from browser_helpers import Lab, open_formgrader, ready_to_grade, saved
 from grading.course import ASSIGNMENT
 from grading.sample_class import Q1, STUDENTS
 
@@ -46,6 +46,8 @@ def instructor_lab(course, tmp_path_factory):
 
 def test_formgrader_lists_class_and_saves_a_manual_grade(instructor_lab, course, browser, shots):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors = []  # uncaught script errors of JupyterLab or a formgrader page (offline: MathJax)
+    page.on("pageerror", lambda err: errors.append(str(err)))
     try:
         frame = open_formgrader(page, instructor_lab)
         frame.locator(f"a[href*='manage_submissions/{ASSIGNMENT}']").first.wait_for(timeout=60000)
@@ -77,6 +79,7 @@ def test_formgrader_lists_class_and_saves_a_manual_grade(instructor_lab, course,
         link.click()
         score = frame.locator("input.score").first
         score.wait_for(timeout=30000)
+        ready_to_grade(frame)
         score.fill("6")
         with saved(page, "grade"):
             score.press("Tab")
@@ -91,5 +94,6 @@ def test_formgrader_lists_class_and_saves_a_manual_grade(instructor_lab, course,
             comment_row = gb.find_comment("derivation", Q1, ASSIGNMENT, "reference")
             assert grade.manual_score == 6.0
             assert comment_row.manual_comment == "Clear derivation; state dz_j/dw_ij = x_i explicitly."
+        assert not errors, f"script errors on the instructor's pages: {errors}"
     finally:
         page.close()
