@@ -1,6 +1,6 @@
 """Helpers the tests and the benchmarks share: a throwaway copy of the course, the environment to
 run commands in it (grading.course.course_env, which copy_course uses too), a synthetic class,
-its gradebook, a free port.
+its gradebook, a free port, and the hidden-test lines nothing a student sees may contain.
 
 Kept out of conftest.py so test modules (and bench/) can import them by a name no other conftest
 shadows. The tests find this module by pytest.ini's ``pythonpath``; bench/ puts tests/ on its path.
@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 from grading import sample_class
-from grading.course import ASSIGNMENT, copy_course, course_env
+from grading.course import ASSIGNMENT, copy_course, course_env, notebook_names
 from grading.gradebook import cell_table, read_grades
 
 REPO = Path(__file__).resolve().parent.parent
@@ -86,3 +86,27 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def hidden_test_lines(names=None, min_length=12):
+    """Lines of source/'s hidden tests (between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN
+    TESTS``) of the notebooks ``names`` (default: all), stripped, at least ``min_length``
+    characters long, that no visible line also contains: text that, found in feedback or in
+    anything else a student sees, can only have come from a hidden test."""
+    import nbformat
+    hidden, visible = set(), []
+    for name in names or notebook_names():
+        for cell in nbformat.read(REPO / "source" / ASSIGNMENT / f"{name}.ipynb", as_version=4).cells:
+            inside = False
+            for line in cell.source.splitlines():
+                if "### BEGIN HIDDEN TESTS" in line:
+                    inside = True
+                elif "### END HIDDEN TESTS" in line:
+                    inside = False
+                elif inside:
+                    if len(line.strip()) >= min_length:
+                        hidden.add(line.strip())
+                else:
+                    visible.append(line)
+    shown = "\n".join(visible)
+    return {line for line in hidden if line not in shown}

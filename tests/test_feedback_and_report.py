@@ -6,27 +6,10 @@ import re
 
 import pytest
 
-from course_helpers import feedback_text, run
+from course_helpers import feedback_text, hidden_test_lines, run
 from grading.cells import grade_id as grade_id_of
 from grading.cells import is_test_cell
 from grading.course import ASSIGNMENT
-
-
-def _hidden_lines(source_notebooks):
-    """Hidden-test lines of source/ that no visible cell also contains."""
-    hidden, visible = set(), set()
-    for nb in source_notebooks.values():
-        for cell in nb.cells:
-            region = None
-            for line in cell.source.splitlines():
-                if "### BEGIN HIDDEN TESTS" in line:
-                    region = "hidden"
-                elif "### END HIDDEN TESTS" in line:
-                    region = None
-                elif len(line.strip()) >= 12:
-                    (hidden if region else visible).add(line.strip())
-    visible_text = "\n".join(visible)
-    return {line for line in hidden if line not in visible_text}
 
 
 def _leaks(texts, hidden):
@@ -51,7 +34,7 @@ def test_every_graded_student_gets_feedback(feedback, graded_class):
 
 
 def test_no_hidden_test_line_reaches_feedback(feedback, source_notebooks):
-    hidden = _hidden_lines(source_notebooks)
+    hidden = hidden_test_lines()
     assert len(hidden) > 20
     leaks = _leaks(feedback, hidden)
     assert not leaks, f"hidden-test code in feedback: {dict(list(leaks.items())[:2])}"
@@ -64,7 +47,7 @@ def test_the_leak_check_catches_stock_feedback(graded_class, source_notebooks, t
     run(["nbgrader", "generate_feedback", ASSIGNMENT, "--force", "--student=reference",
          "--CourseDirectory.feedback_directory=feedback_stock",
          "--GenerateFeedback.preprocessors=['nbgrader.preprocessors.GetGrades']"], cwd=root)
-    assert _leaks(feedback_text(root, "feedback_stock"), _hidden_lines(source_notebooks))
+    assert _leaks(feedback_text(root, "feedback_stock"), hidden_test_lines())
 
 
 def test_hidden_test_messages_reach_feedback(feedback):

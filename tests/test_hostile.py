@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 import hostile_corpus
-from course_helpers import REPO, course_env, feedback_text, grade_table, make_course
+from course_helpers import REPO, course_env, feedback_text, grade_table, hidden_test_lines, make_course
 from grading.cells import grade_id, is_grade, is_test_cell
 from grading.course import ASSIGNMENT
 from grading.sample_class import Q1
@@ -36,26 +36,7 @@ def _autograded(table):
     return {grade_id(c) for c in nb.cells if is_test_cell(c)}
 
 
-def _hidden_lines():
-    """Lines of question 1's hidden tests that no visible cell also contains (long enough to
-    be telling)."""
-    nb = nbformat.read(REPO / "source" / ASSIGNMENT / f"{Q1}.ipynb", as_version=4)
-    hidden, visible, inside = set(), [], False
-    for cell in nb.cells:
-        for line in cell.source.splitlines():
-            if "BEGIN HIDDEN TESTS" in line:
-                inside = True
-            elif "END HIDDEN TESTS" in line:
-                inside = False
-            elif inside and len(line.strip()) > 25:
-                hidden.add(line.strip())
-            else:
-                visible.append(line)
-    shown = "\n".join(visible)
-    return {line for line in hidden if line not in shown}
-
-
-HIDDEN_LINES = _hidden_lines()
+HIDDEN_LINES = hidden_test_lines([Q1], min_length=26)  # question 1's, long enough to be telling
 # The grading limits the corpus is graded under: a cell's timeout and a notebook's budget (both
 # seconds; c.Execute.timeout and c.SandboxedExecute.notebook_budget through their overrides). The
 # budget is well above what the reference's question 1 takes, and what the entries that sleep or

@@ -15,7 +15,6 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import nbformat
 import pytest
 from hub_helpers import (
     TEST_STUDENTS,
@@ -32,9 +31,10 @@ from hub_helpers import (
 )
 
 from browser_helpers import formgrader_from_menu, ready_to_grade, saved
+from course_helpers import hidden_test_lines
 from grading import hub as course_hub
 from grading import sample_class
-from grading.course import ASSIGNMENT, SOURCE, notebook_names
+from grading.course import ASSIGNMENT, notebook_names
 
 ADA, BEN, CY, DEE = TEST_STUDENTS  # ada answers fully, ben has a misconception, cy is late, dee is unknown
 Q1 = "q1_cross_entropy_gradient"
@@ -97,22 +97,6 @@ def _feedback_text(page, hub, user):
             text = re.sub(r"<(script|style)\b.*?</\1>", "", raw, flags=re.S)
             out[item["name"][:-5]] = html.unescape(re.sub(r"<[^>]+>", "", text))
     return out
-
-
-def _hidden_lines():
-    hidden, visible = set(), set()
-    for name in notebook_names():
-        for cell in nbformat.read(SOURCE / f"{name}.ipynb", as_version=4).cells:
-            region = False
-            for line in cell.source.splitlines():
-                if "### BEGIN HIDDEN TESTS" in line:
-                    region = True
-                elif "### END HIDDEN TESTS" in line:
-                    region = False
-                elif len(line.strip()) >= 12:
-                    (hidden if region else visible).add(line.strip())
-    visible_text = "\n".join(visible)
-    return {line for line in hidden if line not in visible_text}
 
 
 def _scores(layout, student):
@@ -185,7 +169,7 @@ def test_students_submit_and_read_feedback_instructor_grades_in_the_formgrader(h
     ada_score, max_score, _, _ = _scores(layout, ADA)
     ben_score, _, _, _ = _scores(layout, BEN)
     assert ben_score < ada_score
-    hidden = _hidden_lines()
+    hidden = hidden_test_lines()
     for who, expected in ((ADA, ada_score), (BEN, ben_score)):
         _, page = sessions[who]
         open_assignments(page)
