@@ -44,7 +44,14 @@ JupyterLab, where they run in the kernel as ordinary cells):
   the student's function, as they would in a kernel. Here the source comes from the notebook
   being graded, never from the kernel: the ``def`` that last binds the name in a code cell before
   the test (read as text, never run). If the name's last binding is not a ``def`` (an
-  assignment, an import), ``getsource`` raises ``OSError`` and the test should fail.
+  assignment, an import), ``getsource`` raises ``OSError`` and the test should fail. So does
+  every name once a code cell the student could edit can rebind names where the text does not
+  show it (``globals()``, ``exec``, ``setattr``, ``__code__``, ``sys.modules``, a star import,
+  ``%run``...; ``rebinds_invisibly`` lists them): from there on the text no longer says which
+  code a name runs. The functions a student's function calls are found as in a kernel:
+  ``inspect.getclosurevars(inspect.unwrap(f)).globals`` holds, by name, each student function
+  its ``def`` reads (with its own source), so a test can follow a helper, or the loop version
+  it delegates to.
 """
 import ast
 import builtins
@@ -59,6 +66,7 @@ from pathlib import Path
 
 from nbformat.v4 import new_output
 
+from grading.cells import is_locked
 from grading.channel import KernelDied, KernelHung, StudentFunction
 
 MAX_TEST_STDOUT = 20_000  # characters of what a test cell itself prints
@@ -134,38 +142,147 @@ def _helpers_from(folder):
         sys.path.remove(folder)
 
 
+# Calls, attributes, modules and magics through which code rebinds a name (or swaps the code
+# behind it) without a binding statement the text shows.
+_REBINDING_CALLS = {"globals", "vars", "locals", "exec", "eval", "setattr", "delattr", "__import__"}
+_REBINDING_ATTRS = {"__code__", "__globals__", "__dict__", "__builtins__", "__closure__", "modules",
+                    "user_ns", "user_global_ns", "push", "f_globals", "f_locals"}
+_REBINDING_MODULES = {"builtins", "ctypes", "gc", "importlib"}
+_REBINDING_MAGICS = {"run", "load", "store", "macro", "recall", "rerun", "writefile", "aimport",
+                     "autoreload", "reset"}
+UNTRUSTED = "<the notebook's text no longer says which code its names run>"  # key in student_sources
+
+
+def _call_name(node):
+    """``f`` of a call ``f(...)``, ``attr`` of ``x.attr(...)``, else ""."""
+    func = node.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def _literal(node, index):
+    """The string constant at position ``index`` of a call's arguments, else None."""
+    arg = node.args[index] if len(node.args) > index else None
+    return arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else None
+
+
+def _rebinding_call(node):
+    name = _call_name(node)
+    if isinstance(node.func, ast.Name) and name in _REBINDING_CALLS:
+        return f"{name}()"
+    if isinstance(node.func, ast.Name) and name == "getattr" and (_literal(node, 1) or "__").startswith("__"):
+        return "getattr() of a computed or dunder name"
+    if name in ("run_line_magic", "run_cell_magic") and _literal(node, 0) in _REBINDING_MAGICS:
+        return f"%{_literal(node, 0)}"
+    return None
+
+
+def _rebinding_import(node):
+    modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+    if any(m.split(".")[0] in _REBINDING_MODULES for m in modules):
+        return "import " + ", ".join(modules)
+    if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+        return f"from {node.module} import *"
+    return None
+
+
+def _rebinding_node(node):
+    """What of ``node`` can rebind names invisibly to the text, or None."""
+    if isinstance(node, ast.Call):
+        return _rebinding_call(node)
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return _rebinding_import(node)
+    if isinstance(node, ast.Attribute) and node.attr in _REBINDING_ATTRS:
+        return f".{node.attr}"
+    if isinstance(node, ast.Name) and node.id == "__builtins__":
+        return "__builtins__"
+    return None
+
+
+def rebinds_invisibly(tree):
+    """The first thing in ``tree`` through which code can rebind a name, or swap the code behind
+    it, where the text shows no binding (``globals()[name] = ...``, ``exec``, ``f.__code__ = ...``,
+    ``sys.modules``, a star import, ``%run``...), or None."""
+    for node in ast.walk(tree):
+        found = _rebinding_node(node)
+        if found:
+            return found
+    return None
+
+
 def student_sources(cells, found=None):
     """{name: source of the def} for names whose last top-level binding in these code cells is
     a ``def`` (the notebook's text, parsed and never run); other bindings remove the name.
-    ``found``: a dict from earlier cells to update in place."""
+    ``found``: a dict from earlier cells to update in place. Once a cell that is not locked (the
+    student's) rebinds invisibly (``rebinds_invisibly``), no name has a source any more, for the
+    rest of the notebook: ``found`` keeps only UNTRUSTED, with what did it."""
     found = {} if found is None else found
     for cell in cells:
-        if cell.get("cell_type") != "code":
+        if cell.get("cell_type") != "code" or UNTRUSTED in found:
             continue
         try:
             text = python_text(cell.get("source", ""))
             tree = ast.parse(text)
         except (SyntaxError, ValueError):
             continue
-        for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                start = min([node.lineno] + [d.lineno for d in node.decorator_list])
-                found[node.name] = "\n".join(text.splitlines()[start - 1:node.end_lineno]) + "\n"
-            else:
-                for name in _bound_and_loaded(ast.Module(body=[node], type_ignores=[]))[0]:
-                    found.pop(name, None)
+        how = None if is_locked(cell) else rebinds_invisibly(tree)
+        if how:
+            found.clear()
+            found[UNTRUSTED] = how
+        else:
+            _record_bindings(tree, text, found)
     return found
 
 
-def _source_stand_in(name, source):
-    """A function object whose ``inspect.getsource`` is ``source`` (registered in linecache
-    under a name of its own); its code is a stub, the student's code is never compiled here."""
+def _record_bindings(tree, text, found):
+    """A cell's top-level statements into ``found``: a def's text by its name; any other binding
+    removes the names it binds."""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            found[node.name] = "\n".join(text.splitlines()[start - 1:node.end_lineno]) + "\n"
+        else:
+            for name in _bound_and_loaded(ast.Module(body=[node], type_ignores=[]))[0]:
+                found.pop(name, None)
+
+
+def _free_names(source):
+    """Names a ``def``'s text reads that it does not bind itself (its globals, in a kernel)."""
+    try:
+        tree = ast.parse(source)
+        bound, loaded = _bound_and_loaded(tree)
+        inner = set()
+        for node in tree.body:  # the def's own name is a global inside it (a recursive call)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                inner |= _bound_and_loaded(ast.Module(body=node.body, type_ignores=[]))[0]
+                inner |= {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
+                if node.name not in inner:
+                    bound.discard(node.name)
+    except (SyntaxError, ValueError, RecursionError):
+        return set()
+    return loaded - bound
+
+
+def _source_stand_ins(sources):
+    """{name: function object} for the student's defs ``sources`` ({name: text}): each one's
+    ``inspect.getsource`` is its text (registered in linecache under a name of its own), and
+    ``inspect.getclosurevars(...).globals`` names the stand-ins of the student functions its text
+    reads. Their code is a stub that reads those names: the student's code is never compiled here."""
     import linecache
     import types
-    filename = f"<student's {name}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    stub = compile(f"def {name}():\n    pass\n", filename, "exec").co_consts[0]
-    return types.FunctionType(stub, {})
+    stand_ins, namespaces = {}, {}
+    for name, source in sources.items():
+        if not name.isidentifier():
+            continue
+        filename = f"<student's {name}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        reads = sorted(n for n in _free_names(source) if n in sources and n.isidentifier())
+        body = f"return ({', '.join(reads)},)" if reads else "pass"
+        stub = compile(f"def {name}():\n    {body}\n", filename, "exec").co_consts[0]
+        namespaces[name] = {"__builtins__": {}, "__name__": "__main__"}  # as a kernel's functions
+        stand_ins[name] = types.FunctionType(stub, namespaces[name], name)
+    for name, namespace in namespaces.items():
+        namespace.update({n: stand_ins[n] for n in stand_ins[name].__code__.co_names if n in stand_ins})
+    return stand_ins
 
 
 def _verdict(printed, error):
@@ -234,9 +351,11 @@ class TrustedTests:
         bound, loaded = _bound_and_loaded(tree)
         wanted = {n for n in bound | loaded if n not in self.namespace and not hasattr(builtins, n)}
         student = self.channel.describe(wanted) if wanted else {}
+        stand_ins = None
         for name, value in student.items():
             if isinstance(value, StudentFunction) and name in self.sources:
-                value.__wrapped__ = _source_stand_in(name, self.sources[name])
+                stand_ins = stand_ins or _source_stand_ins(self.sources)
+                value.__wrapped__ = stand_ins[name]
         return student
 
     def _finish(self, scope, student, error):

@@ -110,6 +110,18 @@ MUTANTS = {
             "unstable": "def batch_grad_vectorized(W, X, y):\n    E = np.exp(X @ W); P = E / E.sum(axis=1, keepdims=True)\n    P[np.arange(len(y)), y] -= 1.0\n    return X.T @ P / len(y)",
             "softmax_whole_batch": "def batch_grad_vectorized(W, X, y):\n    Z = X @ W; E = np.exp(Z - Z.max()); P = E / E.sum()\n    P[np.arange(len(y)), y] -= 1.0\n    return X.T @ P / len(y)",
             "columns_for_every_row": "def batch_grad_vectorized(W, X, y):\n    Z = X @ W; E = np.exp(Z - Z.max(axis=1, keepdims=True)); P = E / E.sum(axis=1, keepdims=True)\n    P[:, y] -= 1.0 / len(y)\n    return X.T @ P / len(y)",
+            # a loop moved out of sight: into the loop version, a helper, numpy's per-element helpers, recursion
+            "calls_the_loop_version": "def batch_grad_vectorized(W, X, y):\n    return batch_grad_loop(W, X, y)",
+            "loop_in_a_helper": "def _row_grad(W, x, c):\n    z = x @ W; e = np.exp(z - z.max()); p = e / e.sum(); p[c] -= 1.0\n    return np.outer(x, p)\n\ndef _all_rows(W, X, y):\n    G = np.zeros(W.shape)\n    for r in range(len(y)):\n        G += _row_grad(W, X[r], y[r])\n    return G\n\ndef batch_grad_vectorized(W, X, y):\n    return _all_rows(W, X, y) / len(y)",
+            "apply_along_axis": "def batch_grad_vectorized(W, X, y):\n    def _sm(z):\n        e = np.exp(z - z.max()); return e / e.sum()\n    P = np.apply_along_axis(_sm, 1, X @ W)\n    P[np.arange(len(y)), y] -= 1.0\n    return X.T @ P / len(y)",
+            "np_vectorize": "def batch_grad_vectorized(W, X, y):\n    Z = X @ W; E = np.exp(Z - Z.max(axis=1, keepdims=True)); P = E / E.sum(axis=1, keepdims=True)\n    onehot = np.vectorize(lambda j, c: 1.0 if j == c else 0.0)(np.arange(W.shape[1])[None, :], y[:, None])\n    return X.T @ (P - onehot) / len(y)",
+            "map_rows": "def batch_grad_vectorized(W, X, y):\n    def _g(r):\n        z = X[r] @ W; e = np.exp(z - z.max()); p = e / e.sum(); p[y[r]] -= 1.0\n        return np.outer(X[r], p)\n    return sum(map(_g, range(len(y)))) / len(y)",
+            "recursion": "def batch_grad_vectorized(W, X, y):\n    if len(y) == 0:\n        return np.zeros(W.shape)\n    z = X[0] @ W; e = np.exp(z - z.max()); p = e / e.sum(); p[y[0]] -= 1.0\n    n = len(y)\n    return (np.outer(X[0], p) + (n - 1) * batch_grad_vectorized(W, X[1:], y[1:])) / n",
+            # dishonest: the text shows a def without a loop, and what runs is the loop version
+            "decoy_rebound_through_globals": "def batch_grad_vectorized(W, X, y):\n    return X.T @ W\nglobals()['batch_grad_vectorized'] = batch_grad_loop",
+            "decoy_code_swapped": "def batch_grad_vectorized(W, X, y):\n    return X.T @ W\nbatch_grad_vectorized.__code__ = batch_grad_loop.__code__",
+            "decoy_rebound_by_exec": "def batch_grad_vectorized(W, X, y):\n    return X.T @ W\nexec('batch_grad_vectorized = batch_grad_' + 'loop')",
+            "decoy_rebound_by_a_hook": "def batch_grad_vectorized(W, X, y):\n    return X.T @ W\nget_ipython().events.register('post_run_cell', lambda *a: get_ipython().user_ns.update(batch_grad_vectorized=batch_grad_loop))",
         },
         "figure_1_facts": {
             "three_weights": "N_WEIGHTS = 3\nREACHES_GLOBAL_MIN_FROM_FLAT_START = False",
@@ -200,6 +212,7 @@ CORRECT = {
         },
         "batch_grad_vectorized": {
             "one_hot": "def batch_grad_vectorized(W, X, y):\n    Z = X @ W\n    Z = Z - Z.max(axis=1, keepdims=True)\n    P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)\n    return X.T @ (P - np.eye(W.shape[1])[y]) / X.shape[0]",
+            "vectorized_helpers": "def _softmax_rows(Z):\n    E = np.exp(Z - Z.max(axis=1, keepdims=True))\n    return E / E.sum(axis=1, keepdims=True)\n\ndef _one_hot(y, k):\n    return np.eye(k)[y]\n\ndef batch_grad_vectorized(W, X, y):\n    return X.T @ (_softmax_rows(X @ W) - _one_hot(y, W.shape[1])) / len(y)",
         },
         "figure_1_facts": {
             "numpy_types": "N_WEIGHTS = np.int64(2)\nREACHES_GLOBAL_MIN_FROM_FLAT_START = np.bool_(False)",

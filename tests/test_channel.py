@@ -1,4 +1,5 @@
 """The plain-data channel (grading/channel.py) against a real kernel, and its strict decoder."""
+import ast
 import base64
 import time
 import warnings
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 
 from grading import channel as ch
-from grading.verdicts import TrustedTests
+from grading.verdicts import TrustedTests, python_text
 
 STUDENT = '''
 import numpy as np
@@ -268,3 +269,74 @@ def test_a_test_reads_the_students_source_from_the_notebook_never_from_the_kerne
     tests.sources = {}
     failed = tests.run("import inspect\ninspect.getsource(looped)\n")
     assert failed and failed[-1]["ename"] in ("OSError", "TypeError")
+
+
+def test_a_test_follows_the_students_helpers_through_getclosurevars(kernel, tmp_path):
+    import nbformat.v4 as v4
+
+    from grading.verdicts import student_sources
+    km, channel = kernel
+    code = ("def rows(X):\n    return [x * 2 for x in X]\n"
+            "def fast(X):\n    return np.asarray(rows(X))\n"
+            "def again(n):\n    return 0 if n == 0 else again(n - 1)\n")
+    km.student_runs("import numpy as np\n" + code)
+    tests = TrustedTests([], tmp_path, channel, 10)
+    tests.sources = student_sources([v4.new_code_cell(code)])
+    follow = ("import inspect\nf = inspect.unwrap(fast)\ncalls = inspect.getclosurevars(f).globals\n"
+              "assert set(calls) == {'rows'}, calls\nassert inspect.isfunction(calls['rows']), 1\n"
+              "assert calls['rows'].__module__ == '__main__', calls['rows'].__module__\n"
+              "assert 'for x in X' in inspect.getsource(calls['rows']), 3\n"
+              "assert 'rows(X)' in inspect.getsource(f), 4\n"
+              "g = inspect.unwrap(again)\nassert set(inspect.getclosurevars(g).globals) == {'again'}, 5\n"
+              "assert inspect.getclosurevars(inspect.unwrap(rows)).globals == {}, 6\n")
+    assert tests.run(follow) == []
+    assert tests.run("assert fast([1, 2]).tolist() == [2, 4]") == []  # still the kernel's function
+
+
+@pytest.mark.parametrize("code", [
+    "globals()['fast'] = slow",
+    "globals().update(fast=slow)",
+    "exec('fast = slow')",
+    "fast.__code__ = slow.__code__",
+    "setattr(sys.modules['__main__'], 'fast', slow)",
+    "import builtins",
+    "from helpers import *",
+    "get_ipython().user_ns['fast'] = slow",
+    "%run other.py",
+    "getattr(__builtins__, 'glo' + 'bals')()['fast'] = slow",
+    "def later():\n    vars()['x'] = 1",
+])
+def test_text_that_can_rebind_invisibly_ends_the_notebooks_sources(code):
+    import nbformat.v4 as v4
+
+    from grading.verdicts import UNTRUSTED, rebinds_invisibly, student_sources
+    assert rebinds_invisibly(ast.parse(python_text(code)))
+    sources = student_sources([v4.new_code_cell("def fast(X):\n    return X\n"), v4.new_code_cell(code)])
+    assert set(sources) == {UNTRUSTED}
+    # for the rest of the notebook: a def after it gets no source either (a hook may rebind it later)
+    student_sources([v4.new_code_cell("def fast(X):\n    return X\n")], sources)
+    assert set(sources) == {UNTRUSTED}
+
+
+@pytest.mark.parametrize("code", [
+    "%timeit fast(X)",
+    "G = np.add.reduce(X, axis=0)",
+    "e = getattr(np, 'exp')(X)",
+    "import functools, numpy as np",
+    "timeit.repeat(lambda: fast(X), number=1, repeat=3)",
+])
+def test_ordinary_answers_keep_their_sources(code):
+    import nbformat.v4 as v4
+
+    from grading.verdicts import rebinds_invisibly, student_sources
+    assert rebinds_invisibly(ast.parse(python_text(code))) is None
+    assert set(student_sources([v4.new_code_cell("def fast(X):\n    return X\n"), v4.new_code_cell(code)])) == {"fast"}
+
+
+def test_the_instructors_locked_cells_may_use_what_a_students_may_not():
+    import nbformat.v4 as v4
+
+    from grading.verdicts import student_sources
+    locked = v4.new_code_cell("import builtins\n", metadata={"nbgrader": {
+        "locked": True, "solution": False, "grade": False, "grade_id": "imports", "schema_version": 3}})
+    assert set(student_sources([v4.new_code_cell("def fast(X):\n    return X\n"), locked])) == {"fast"}
