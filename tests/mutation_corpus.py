@@ -16,6 +16,11 @@ MUTANTS = {
             "unnormalised": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    return np.exp(z - z.max(axis=-1, keepdims=True))",
             "axis_zero": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z - z.max(axis=0, keepdims=True))\n    return e / e.sum(axis=0, keepdims=True)",
             "float32": "def softmax(z):\n    z = np.asarray(z, dtype=np.float32)\n    e = np.exp(z - z.max(axis=-1, keepdims=True))\n    return e / e.sum(axis=-1, keepdims=True)",
+            "in_place": "def softmax(z):\n    z -= np.max(z, axis=-1, keepdims=True)\n    e = np.exp(z)\n    return e / e.sum(axis=-1, keepdims=True)",
+            "shift_by_mean": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z - z.mean(axis=-1, keepdims=True))\n    return e / e.sum(axis=-1, keepdims=True)",
+            "no_keepdims": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z - np.max(z))\n    return e / np.sum(e, axis=-1)",
+            "shift_by_min": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z - z.min(axis=-1, keepdims=True))\n    return e / e.sum(axis=-1, keepdims=True)",
+            "rounded": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z - z.max(axis=-1, keepdims=True))\n    return np.round(e / e.sum(axis=-1, keepdims=True), 4)",
         },
         "cross_entropy": {
             "no_minus": "def cross_entropy(P, c):\n    P = np.atleast_2d(P)\n    return float(np.mean(np.log(P[np.arange(P.shape[0]), np.reshape(c, -1)])))",
@@ -23,6 +28,9 @@ MUTANTS = {
             "all_classes": "def cross_entropy(P, c):\n    return float(-np.mean(np.sum(np.log(np.atleast_2d(P)), axis=-1)))",
             "log10": "def cross_entropy(P, c):\n    P = np.atleast_2d(P)\n    return float(-np.mean(np.log10(P[np.arange(P.shape[0]), np.reshape(c, -1)])))",
             "columns_not_rows": "def cross_entropy(P, c):\n    P = np.atleast_2d(P)\n    return float(-np.mean(np.log(P[:, np.reshape(c, -1)])))",
+            "index_rows": "def cross_entropy(P, c):\n    P = np.asarray(P, dtype=float)\n    return float(-np.mean(np.log(P[c])))",
+            "clipped_at_1e_7": "def cross_entropy(P, c):\n    P = np.clip(np.atleast_2d(P), 1e-7, 1.0)\n    return float(-np.mean(np.log(P[np.arange(P.shape[0]), np.reshape(c, -1)])))",
+            "first_row_only": "def cross_entropy(P, c):\n    P = np.atleast_2d(P)\n    return float(-np.log(P[0, np.reshape(c, -1)[0]]))",
         },
         "cross_entropy_from_logits": {
             "through_probabilities": "def cross_entropy_from_logits(z, c):\n    return cross_entropy(softmax(z), c)",
@@ -39,6 +47,7 @@ MUTANTS = {
             "columns_for_every_row": "def ce_grad_logits(z, c):\n    P = softmax(z).copy()\n    if P.ndim == 1:\n        P[c] -= 1.0\n    else:\n        P[:, c] -= 1.0\n    return P",
             "unstable_inline": "def ce_grad_logits(z, c):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z)\n    P = e / e.sum(axis=-1, keepdims=True)\n    return P - np.eye(P.shape[-1])[c]",
             "minus_half": "def ce_grad_logits(z, c):\n    P = softmax(z)\n    return P - 0.5 * np.eye(P.shape[-1])[c]",
+            "in_place_on_z": "def ce_grad_logits(z, c):\n    z = np.asarray(z)\n    z -= z.max(axis=-1, keepdims=True)\n    e = np.exp(z); P = e / e.sum(axis=-1, keepdims=True)\n    return P - np.eye(P.shape[-1])[c]",
         },
         "ce_grad_weights": {
             "outer_transposed": "def ce_grad_weights(W, x, c):\n    x = np.asarray(x, dtype=float)\n    dz = ce_grad_logits(x @ W, c)\n    if x.ndim == 1:\n        return np.outer(dz, x)\n    return dz.T @ x / x.shape[0]",
@@ -54,6 +63,7 @@ MUTANTS = {
             "no_lr": "def sgd_step(W, x, c, lr):\n    return W - ce_grad_weights(W, x, c)",
             "lr_squared": "def sgd_step(W, x, c, lr):\n    return W - lr * lr * ce_grad_weights(W, x, c)",
             "returns_gradient": "def sgd_step(W, x, c, lr):\n    return -lr * ce_grad_weights(W, x, c)",
+            "fixed_lr": "def sgd_step(W, x, c, lr):\n    return W - 0.1 * ce_grad_weights(W, x, c)",
         },
         "numerical_gradient": {
             "forward_difference": "def numerical_gradient(f, W, eps=1e-5):\n    W = np.array(W, dtype=float)\n    g = np.zeros_like(W)\n    for i in np.ndindex(W.shape):\n        o = W[i]; W[i] = o + eps; fp = f(W); W[i] = o\n        g[i] = (fp - f(W)) / eps\n    return g",
@@ -61,6 +71,9 @@ MUTANTS = {
             "not_restored": "def numerical_gradient(f, W, eps=1e-5):\n    g = np.zeros_like(W, dtype=float)\n    for i in np.ndindex(W.shape):\n        o = W[i]; W[i] = o + eps; fp = f(W); W[i] = o - eps; fm = f(W)\n        g[i] = (fp - fm) / (2 * eps)\n    return g",
             "two_d_only": "def numerical_gradient(f, W, eps=1e-5):\n    W = np.array(W, dtype=float)\n    g = np.zeros_like(W)\n    for a in range(W.shape[0]):\n        for b in range(W.shape[1]):\n            o = W[a, b]; W[a, b] = o + eps; fp = f(W); W[a, b] = o - eps; fm = f(W); W[a, b] = o\n            g[a, b] = (fp - fm) / (2 * eps)\n    return g",
             "big_eps": "def numerical_gradient(f, W, eps=1e-5):\n    eps = 1e-2\n    W = np.array(W, dtype=float)\n    g = np.zeros_like(W)\n    for i in np.ndindex(W.shape):\n        o = W[i]; W[i] = o + eps; fp = f(W); W[i] = o - eps; fm = f(W); W[i] = o\n        g[i] = (fp - fm) / (2 * eps)\n    return g",
+            "all_at_once": "def numerical_gradient(f, W, eps=1e-5):\n    W = np.array(W, dtype=float)\n    return np.full_like(W, (f(W + eps) - f(W - eps)) / (2 * eps))",
+            "precedence": "def numerical_gradient(f, W, eps=1e-5):\n    W = np.array(W, dtype=float)\n    g = np.zeros_like(W)\n    for i in np.ndindex(W.shape):\n        o = W[i]; W[i] = o + eps; fp = f(W); W[i] = o - eps; fm = f(W); W[i] = o\n        g[i] = (fp - fm) / 2 * eps\n    return g",
+            "ignores_eps": "def numerical_gradient(f, W, eps=1e-5):\n    W = np.array(W, dtype=float)\n    g = np.zeros_like(W)\n    for i in np.ndindex(W.shape):\n        o = W[i]; W[i] = o + 1e-4; fp = f(W); W[i] = o - 1e-4; fm = f(W); W[i] = o\n        g[i] = (fp - fm) / 2e-4\n    return g",
         },
     },
     "q2_mse_vs_cross_entropy": {
@@ -96,6 +109,8 @@ MUTANTS = {
             "stops_when_flat": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w = np.array(w0, dtype=float); T = [w.copy()]\n    for _ in range(n_steps):\n        g = np.asarray(grad_fn(w))\n        if np.linalg.norm(g) < 1e-12:\n            break\n        w = w - lr * g; T.append(w.copy())\n    return np.array(T)",
             "clipped_steps": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w = np.array(w0, dtype=float); T = [w.copy()]\n    for _ in range(n_steps):\n        w = w - np.clip(lr * np.asarray(grad_fn(w)), -1, 1); T.append(w.copy())\n    return np.array(T)",
             "same_row_every_step": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w = np.array(w0, dtype=float); T = [w]\n    for _ in range(n_steps):\n        w -= lr * np.asarray(grad_fn(w)); T.append(w)\n    return np.array(T)",
+            "stale_gradient": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w = np.array(w0, dtype=float); g = grad_fn(w)\n    out = [w.copy()]\n    for _ in range(n_steps):\n        w = w - lr * g; out.append(w.copy())\n    return np.array(out)",
+            "returns_list": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w = np.array(w0, dtype=float)\n    out = [w.copy()]\n    for _ in range(n_steps):\n        w = w - lr * np.asarray(grad_fn(w)); out.append(w.copy())\n    return out",
         },
         "batch_grad_loop": {
             "sum": "def batch_grad_loop(W, X, y):\n    G = np.zeros(W.shape)\n    for r in range(X.shape[0]):\n        z = X[r] @ W; e = np.exp(z - z.max()); p = e / e.sum(); p[y[r]] -= 1.0\n        G += np.outer(X[r], p)\n    return G",
@@ -152,6 +167,8 @@ MUTANTS = {
             "absolute": "def relu(a):\n    return np.abs(np.asarray(a, dtype=float))",
             "max_of_array": "def relu(a):\n    return np.max(np.asarray(a, dtype=float), 0)",
             "leaky": "def relu(a):\n    a = np.asarray(a, dtype=float)\n    return np.where(a > 0, a, 0.01 * a)",
+            "returns_mask": "def relu(a):\n    return (np.asarray(a, dtype=float) > 0).astype(float)",
+            "small_threshold": "def relu(a):\n    a = np.asarray(a, dtype=float)\n    return np.where(a >= 1e-3, a, 0.0)",
         },
         "two_layer": {
             "activation_on_output": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    out = linear(linear(x, W1, b1), W2, b2)\n    return activation(out) if activation is not None else out",
@@ -167,10 +184,12 @@ CORRECT = {
         "softmax": {
             "log_sum_exp": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    m = np.max(z, axis=-1, keepdims=True)\n    lse = m + np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True))\n    return np.exp(z - lse)",
             "row_loop": "def softmax(z):\n    z = np.array(z, dtype=float)\n    rows = z.reshape(-1, z.shape[-1])\n    out = np.empty_like(rows)\n    for i, row in enumerate(rows):\n        e = np.exp(row - row.max())\n        out[i] = e / e.sum()\n    return out.reshape(z.shape)",
+            "copy_then_in_place": "def softmax(z):\n    z = np.array(z, dtype=float)\n    z -= z.max(axis=-1, keepdims=True)\n    np.exp(z, out=z)\n    z /= z.sum(axis=-1, keepdims=True)\n    return z",
         },
         "cross_entropy": {
             "one_hot": "def cross_entropy(P, c):\n    P = np.atleast_2d(np.asarray(P, dtype=float))\n    Y = np.eye(P.shape[1])[np.reshape(c, -1)]\n    return float(-np.sum(Y * np.log(P)) / P.shape[0])",
             "take_along": "def cross_entropy(P, c):\n    P = np.atleast_2d(P)\n    return -np.log(np.take_along_axis(P, np.reshape(c, (-1, 1)), axis=1)).mean()",
+            "clipped_at_1e_15": "def cross_entropy(P, c):\n    P = np.clip(np.atleast_2d(np.asarray(P, dtype=float)), 1e-15, 1.0)\n    return float(-np.mean(np.log(P[np.arange(P.shape[0]), np.reshape(c, -1)])))",
         },
         "cross_entropy_from_logits": {
             "log_softmax_row_loop": "def cross_entropy_from_logits(z, c):\n    Z = np.atleast_2d(np.asarray(z, dtype=float)); total = 0.0\n    for row, label in zip(Z, np.reshape(c, -1)):\n        m = row.max()\n        total += -(row[label] - m - np.log(np.sum(np.exp(row - m))))\n    return total / len(Z)",
@@ -231,6 +250,7 @@ CORRECT = {
         },
         "relu": {
             "mask": "def relu(a):\n    a = np.asarray(a, dtype=float)\n    return a * (a > 0)",
+            "where": "def relu(a):\n    a = np.asarray(a, dtype=float)\n    return np.where(a > 0, a, 0.0)",
         },
         "two_layer": {
             "inline": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    act = activation or (lambda h: h)\n    return linear(act(linear(x, W1, b1)), W2, b2)",
