@@ -83,6 +83,8 @@ MUTANTS = {
             "sum_over_rows": "def mse_loss(P, c):\n    P = np.asarray(P, dtype=float)\n    return float(np.sum(np.mean((P - np.eye(P.shape[-1])[c]) ** 2, axis=-1)))",
             "root_mean": "def mse_loss(P, c):\n    P = np.asarray(P, dtype=float)\n    return float(np.mean(np.sqrt(np.mean((P - np.eye(P.shape[-1])[c]) ** 2, axis=-1))))",
             "absolute": "def mse_loss(P, c):\n    P = np.asarray(P, dtype=float)\n    return float(np.mean(np.abs(P - np.eye(P.shape[-1])[c])))",
+            "half_mse": "def mse_loss(P, c):\n    P = np.asarray(P, dtype=float)\n    Y = np.eye(P.shape[-1])[c]\n    return float(0.5 * np.mean((P - Y) ** 2))",
+            "label_as_probability_one": "def mse_loss(P, c):\n    P = np.asarray(P, dtype=float)\n    return float(np.mean((P - 1.0) ** 2))",
         },
         "mse_grad_logits": {
             "no_jacobian": "def mse_grad_logits(z, c):\n    P = softmax(z)\n    return 2.0 / P.shape[-1] * (P - np.eye(P.shape[-1])[c])",
@@ -91,6 +93,8 @@ MUTANTS = {
             "sign_flipped": "def mse_grad_logits(z, c):\n    P = softmax(z)\n    v = 2.0 / P.shape[-1] * (P - np.eye(P.shape[-1])[c])\n    return -P * (v - np.sum(v * P, axis=-1, keepdims=True))",
             "batch_axis_zero": "def mse_grad_logits(z, c):\n    P = softmax(z)\n    v = 2.0 / P.shape[-1] * (P - np.eye(P.shape[-1])[c])\n    return P * (v - np.sum(v * P, axis=0, keepdims=True))",
             "unstable_inline": "def mse_grad_logits(z, c):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z)\n    P = e / e.sum(axis=-1, keepdims=True)\n    v = 2.0 / P.shape[-1] * (P - np.eye(P.shape[-1])[c])\n    return P * (v - np.sum(v * P, axis=-1, keepdims=True))",
+            "no_two": "def mse_grad_logits(z, c):\n    P = softmax(z); k = P.shape[-1]\n    d = 1.0 / k * (P - np.eye(k)[c])\n    return P * (d - np.sum(d * P, axis=-1, keepdims=True))",
+            "no_over_k": "def mse_grad_logits(z, c):\n    P = softmax(z); k = P.shape[-1]\n    d = 2.0 * (P - np.eye(k)[c])\n    return P * (d - np.sum(d * P, axis=-1, keepdims=True))",
         },
         "train_softmax_regression": {
             "no_divide_by_n": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    W = np.array(W0, dtype=float); L = []; A = []\n    for t in range(epochs + 1):\n        Z = X @ W\n        L.append(cross_entropy(softmax(Z), y) if loss == 'ce' else mse_loss(softmax(Z), y))\n        A.append(np.mean(Z.argmax(axis=1) == y))\n        G = ce_grad_logits(Z, y) if loss == 'ce' else mse_grad_logits(Z, y)\n        if t < epochs:\n            W = W - lr * X.T @ G\n    return np.array(L), np.array(A)",
@@ -99,6 +103,8 @@ MUTANTS = {
             "ce_gradient_for_both": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    W = np.array(W0, dtype=float); L = []; A = []\n    for t in range(epochs + 1):\n        Z = X @ W\n        L.append(cross_entropy(softmax(Z), y) if loss == 'ce' else mse_loss(softmax(Z), y))\n        A.append(np.mean(Z.argmax(axis=1) == y))\n        if t < epochs:\n            W = W - lr * X.T @ ce_grad_logits(Z, y) / X.shape[0]\n    return np.array(L), np.array(A)",
             "accuracy_axis_zero": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    W = np.array(W0, dtype=float); L = []; A = []\n    for t in range(epochs + 1):\n        Z = X @ W\n        L.append(cross_entropy(softmax(Z), y) if loss == 'ce' else mse_loss(softmax(Z), y))\n        A.append(np.mean(Z.argmax(axis=0)[:len(y)] == y[:Z.shape[1]]))\n        if t < epochs:\n            G = ce_grad_logits(Z, y) if loss == 'ce' else mse_grad_logits(Z, y)\n            W = W - lr * X.T @ G / X.shape[0]\n    return np.array(L), np.array(A)",
             "one_step_short": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    W = np.array(W0, dtype=float); L = []; A = []\n    for t in range(epochs):\n        Z = X @ W\n        L.append(cross_entropy(softmax(Z), y) if loss == 'ce' else mse_loss(softmax(Z), y))\n        A.append(np.mean(Z.argmax(axis=1) == y))\n        G = ce_grad_logits(Z, y) if loss == 'ce' else mse_grad_logits(Z, y)\n        W = W - lr * X.T @ G / X.shape[0]\n    return np.array(L), np.array(A)",
+            "ignores_lr": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    X = np.asarray(X, dtype=float); W = np.array(W0, dtype=float)\n    L, A = [], []\n    for t in range(epochs + 1):\n        Z = X @ W\n        if loss == 'ce':\n            L.append(cross_entropy(softmax(Z), y)); G = ce_grad_logits(Z, y)\n        else:\n            L.append(mse_loss(softmax(Z), y)); G = mse_grad_logits(Z, y)\n        A.append(np.mean(np.argmax(Z, axis=1) == y))\n        if t < epochs:\n            W = W - 1.0 * X.T @ G / len(y)\n    return np.array(L), np.array(A)",
+            "accuracy_percent": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    X = np.asarray(X, dtype=float); W = np.array(W0, dtype=float)\n    L, A = [], []\n    for t in range(epochs + 1):\n        Z = X @ W\n        if loss == 'ce':\n            L.append(cross_entropy(softmax(Z), y)); G = ce_grad_logits(Z, y)\n        else:\n            L.append(mse_loss(softmax(Z), y)); G = mse_grad_logits(Z, y)\n        A.append(100.0 * np.mean(np.argmax(Z, axis=1) == y))\n        if t < epochs:\n            W = W - lr * X.T @ G / len(y)\n    return np.array(L), np.array(A)",
         },
     },
     "q3_gradient_descent": {
@@ -175,6 +181,9 @@ MUTANTS = {
             "ignores_activation": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    return linear(linear(x, W1, b1), W2, b2)",
             "always_relu": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    return linear(np.maximum(linear(x, W1, b1), 0.0), W2, b2)",
             "no_second_bias": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    h = linear(x, W1, b1)\n    if activation is not None:\n        h = activation(h)\n    return linear(h, W2, np.zeros_like(b2))",
+            "activation_twice": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    h = linear(x, W1, b1)\n    if activation is not None:\n        h = activation(activation(h))\n    return linear(h, W2, b2)",
+            "relu_whatever_is_given": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    h = linear(x, W1, b1)\n    if activation:\n        h = np.maximum(h, 0)\n    return linear(h, W2, b2)",
+            "activation_before_bias": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    x = np.asarray(x, dtype=float)\n    h = x @ W1.T\n    if activation is not None:\n        h = activation(h)\n    return linear(h + b1, W2, b2)",
         },
     },
 }
@@ -220,6 +229,7 @@ CORRECT = {
         },
         "train_softmax_regression": {
             "record_then_step": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    if loss not in ('ce', 'mse'):\n        raise ValueError(loss)\n    W = W0.copy(); n = len(y)\n    def record(W):\n        Z = X @ W; P = softmax(Z)\n        return (cross_entropy(P, y) if loss == 'ce' else mse_loss(P, y)), np.mean(np.argmax(Z, 1) == y)\n    L, A = [record(W)[0]], [record(W)[1]]\n    for _ in range(epochs):\n        Z = X @ W\n        G = ce_grad_logits(Z, y) if loss == 'ce' else mse_grad_logits(Z, y)\n        W = W - lr * (X.T @ G) / n\n        l, a = record(W); L.append(l); A.append(a)\n    return np.asarray(L, dtype=float), np.asarray(A, dtype=float)",
+            "lists_and_else_branch": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    X = np.asarray(X, dtype=float); W = np.array(W0, dtype=float)\n    L, A = [], []\n    for t in range(epochs + 1):\n        Z = X @ W\n        if loss == 'ce':\n            L.append(cross_entropy(softmax(Z), y)); G = ce_grad_logits(Z, y)\n        else:\n            L.append(mse_loss(softmax(Z), y)); G = mse_grad_logits(Z, y)\n        A.append(float(np.mean(np.argmax(Z, axis=1) == y)))\n        if t < epochs:\n            W = W - lr * X.T @ G / len(y)\n    return L, A",
         },
     },
     "q3_gradient_descent": {
@@ -254,6 +264,7 @@ CORRECT = {
         },
         "two_layer": {
             "inline": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    act = activation or (lambda h: h)\n    return linear(act(linear(x, W1, b1)), W2, b2)",
+            "activation_by_truthiness": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    h = np.asarray(x, dtype=float) @ W1.T + b1\n    h = activation(h) if activation else h\n    return h @ W2.T + b2",
         },
     },
 }
