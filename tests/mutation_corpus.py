@@ -39,6 +39,7 @@ MUTANTS = {
             "shift_forgotten": "def cross_entropy_from_logits(z, c):\n    Z = np.atleast_2d(np.asarray(z, dtype=float)); m = Z.max(axis=1)\n    return float(np.mean(np.log(np.exp(Z - m[:, None]).sum(axis=1)) - Z[np.arange(len(Z)), np.reshape(c, -1)]))",
             "sign_flipped": "def cross_entropy_from_logits(z, c):\n    Z = np.atleast_2d(np.asarray(z, dtype=float)); m = Z.max(axis=1)\n    return float(np.mean(Z[np.arange(len(Z)), np.reshape(c, -1)] - m - np.log(np.exp(Z - m[:, None]).sum(axis=1))))",
             "batch_sum": "def cross_entropy_from_logits(z, c):\n    Z = np.atleast_2d(np.asarray(z, dtype=float)); m = Z.max(axis=1)\n    return float(np.sum(m + np.log(np.exp(Z - m[:, None]).sum(axis=1)) - Z[np.arange(len(Z)), np.reshape(c, -1)]))",
+            "shifts_its_input_in_place": "def cross_entropy_from_logits(z, c):\n    Z = np.atleast_2d(np.asarray(z))\n    Z -= Z.max(axis=1, keepdims=True)\n    return float(np.mean(np.log(np.exp(Z).sum(axis=1)) - Z[np.arange(len(Z)), np.reshape(c, -1)]))",
         },
         "ce_grad_logits": {
             "no_minus_one": "def ce_grad_logits(z, c):\n    return softmax(z)",
@@ -56,6 +57,7 @@ MUTANTS = {
             "probabilities_only": "def ce_grad_weights(W, x, c):\n    x = np.asarray(x, dtype=float)\n    P = softmax(x @ W)\n    if x.ndim == 1:\n        return np.outer(x, P)\n    return x.T @ P / x.shape[0]",
             "divide_by_k": "def ce_grad_weights(W, x, c):\n    x = np.asarray(x, dtype=float)\n    dz = ce_grad_logits(x @ W, c)\n    if x.ndim == 1:\n        return np.outer(x, dz)\n    return x.T @ dz / W.shape[1]",
             "single_only": "def ce_grad_weights(W, x, c):\n    x = np.asarray(x, dtype=float)\n    return np.outer(x.reshape(-1)[:W.shape[0]], ce_grad_logits(x.reshape(-1)[:W.shape[0]] @ W, np.reshape(c, -1)[0]))",
+            "scales_x_in_place": "def ce_grad_weights(W, x, c):\n    x = np.asarray(x)\n    dz = ce_grad_logits(x @ W, c)\n    if x.ndim == 1:\n        return np.outer(x, dz)\n    x /= x.shape[0]\n    return x.T @ dz",
         },
         "sgd_step": {
             "ascent": "def sgd_step(W, x, c, lr):\n    return W + lr * ce_grad_weights(W, x, c)",
@@ -85,6 +87,7 @@ MUTANTS = {
             "absolute": "def mse_loss(P, c):\n    P = np.asarray(P, dtype=float)\n    return float(np.mean(np.abs(P - np.eye(P.shape[-1])[c])))",
             "half_mse": "def mse_loss(P, c):\n    P = np.asarray(P, dtype=float)\n    Y = np.eye(P.shape[-1])[c]\n    return float(0.5 * np.mean((P - Y) ** 2))",
             "label_as_probability_one": "def mse_loss(P, c):\n    P = np.asarray(P, dtype=float)\n    return float(np.mean((P - 1.0) ** 2))",
+            "subtracts_in_place": "def mse_loss(P, c):\n    P = np.asarray(P)\n    P -= np.eye(P.shape[-1])[c]\n    return float(np.mean(np.mean(P ** 2, axis=-1)))",
         },
         "mse_grad_logits": {
             "no_jacobian": "def mse_grad_logits(z, c):\n    P = softmax(z)\n    return 2.0 / P.shape[-1] * (P - np.eye(P.shape[-1])[c])",
@@ -95,6 +98,7 @@ MUTANTS = {
             "unstable_inline": "def mse_grad_logits(z, c):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z)\n    P = e / e.sum(axis=-1, keepdims=True)\n    v = 2.0 / P.shape[-1] * (P - np.eye(P.shape[-1])[c])\n    return P * (v - np.sum(v * P, axis=-1, keepdims=True))",
             "no_two": "def mse_grad_logits(z, c):\n    P = softmax(z); k = P.shape[-1]\n    d = 1.0 / k * (P - np.eye(k)[c])\n    return P * (d - np.sum(d * P, axis=-1, keepdims=True))",
             "no_over_k": "def mse_grad_logits(z, c):\n    P = softmax(z); k = P.shape[-1]\n    d = 2.0 * (P - np.eye(k)[c])\n    return P * (d - np.sum(d * P, axis=-1, keepdims=True))",
+            "shifts_its_input_in_place": "def mse_grad_logits(z, c):\n    z = np.asarray(z)\n    z -= z.max(axis=-1, keepdims=True)\n    e = np.exp(z); P = e / e.sum(axis=-1, keepdims=True); k = P.shape[-1]\n    d = 2.0 / k * (P - np.eye(k)[c])\n    return P * (d - np.sum(d * P, axis=-1, keepdims=True))",
         },
         "train_softmax_regression": {
             "no_divide_by_n": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    W = np.array(W0, dtype=float); L = []; A = []\n    for t in range(epochs + 1):\n        Z = X @ W\n        L.append(cross_entropy(softmax(Z), y) if loss == 'ce' else mse_loss(softmax(Z), y))\n        A.append(np.mean(Z.argmax(axis=1) == y))\n        G = ce_grad_logits(Z, y) if loss == 'ce' else mse_grad_logits(Z, y)\n        if t < epochs:\n            W = W - lr * X.T @ G\n    return np.array(L), np.array(A)",
@@ -123,6 +127,7 @@ MUTANTS = {
             "unstable": "def batch_grad_loop(W, X, y):\n    G = np.zeros(W.shape)\n    for r in range(X.shape[0]):\n        e = np.exp(X[r] @ W); p = e / e.sum(); p[y[r]] -= 1.0\n        G += np.outer(X[r], p)\n    return G / X.shape[0]",
             "sign": "def batch_grad_loop(W, X, y):\n    G = np.zeros(W.shape)\n    for r in range(X.shape[0]):\n        z = X[r] @ W; e = np.exp(z - z.max()); p = e / e.sum(); p[y[r]] -= 1.0\n        G -= np.outer(X[r], p)\n    return G / X.shape[0]",
             "no_minus_one": "def batch_grad_loop(W, X, y):\n    G = np.zeros(W.shape)\n    for r in range(X.shape[0]):\n        z = X[r] @ W; e = np.exp(z - z.max()); p = e / e.sum()\n        G += np.outer(X[r], p)\n    return G / X.shape[0]",
+            "accumulates_into_W": "def batch_grad_loop(W, X, y):\n    G = W\n    G[...] = 0.0\n    for r in range(X.shape[0]):\n        z = X[r] @ (W * 0); e = np.exp(z - z.max()); p = e / e.sum(); p[y[r]] -= 1.0\n        G += np.outer(X[r], p)\n    return G / X.shape[0]",
         },
         "batch_grad_vectorized": {
             "python_loop": "def batch_grad_vectorized(W, X, y):\n    G = np.zeros(W.shape)\n    for r in range(X.shape[0]):\n        z = X[r] @ W; e = np.exp(z - z.max()); p = e / e.sum(); p[y[r]] -= 1.0\n        G += np.outer(X[r], p)\n    return G / X.shape[0]",
@@ -142,7 +147,8 @@ MUTANTS = {
             "decoy_rebound_through_globals": "def batch_grad_vectorized(W, X, y):\n    return X.T @ W\nglobals()['batch_grad_vectorized'] = batch_grad_loop",
             "decoy_code_swapped": "def batch_grad_vectorized(W, X, y):\n    return X.T @ W\nbatch_grad_vectorized.__code__ = batch_grad_loop.__code__",
             "decoy_rebound_by_exec": "def batch_grad_vectorized(W, X, y):\n    return X.T @ W\nexec('batch_grad_vectorized = batch_grad_' + 'loop')",
-            "decoy_rebound_by_a_hook": "def batch_grad_vectorized(W, X, y):\n    return X.T @ W\nget_ipython().events.register('post_run_cell', lambda *a: get_ipython().user_ns.update(batch_grad_vectorized=batch_grad_loop))",
+            "decoy_rebound_by_a_hook": "def batch_grad_vectorized(W, X, y):\n    return X.T @ W\ndef _once(*a):\n    get_ipython().user_ns['batch_grad_vectorized'] = batch_grad_loop\n    get_ipython().events.unregister('post_run_cell', _once)\nget_ipython().events.register('post_run_cell', _once)",  # once: the corpus's kernel is shared
+            "scales_X_in_place": "def batch_grad_vectorized(W, X, y):\n    Z = X @ W; E = np.exp(Z - Z.max(axis=1, keepdims=True)); P = E / E.sum(axis=1, keepdims=True)\n    P[np.arange(len(y)), y] -= 1.0\n    X /= len(y)\n    return X.T @ P",
         },
         "figure_1_facts": {
             "three_weights": "N_WEIGHTS = 3\nREACHES_GLOBAL_MIN_FROM_FLAT_START = False",
@@ -167,6 +173,7 @@ MUTANTS = {
             "bias_b2_only": "def compose_linear(W1, b1, W2, b2):\n    return W2 @ W1, b2",
             "bias_added": "def compose_linear(W1, b1, W2, b2):\n    return W2 @ W1, b1 + b2",
             "elementwise": "def compose_linear(W1, b1, W2, b2):\n    return W2 * W1, W2 @ b1 + b2",
+            "adds_into_b2": "def compose_linear(W1, b1, W2, b2):\n    b2 += W2 @ b1\n    return W2 @ W1, b2",
         },
         "relu": {
             "in_place": "def relu(a):\n    a[a < 0] = 0.0\n    return a",
