@@ -148,8 +148,9 @@ _REBINDING_CALLS = {"globals", "vars", "locals", "exec", "eval", "setattr", "del
 _REBINDING_ATTRS = {"__code__", "__globals__", "__dict__", "__builtins__", "__closure__", "modules",
                     "user_ns", "user_global_ns", "push", "f_globals", "f_locals"}
 _REBINDING_MODULES = {"builtins", "ctypes", "gc", "importlib"}
-_REBINDING_MAGICS = {"run", "load", "store", "macro", "recall", "rerun", "writefile", "aimport",
-                     "autoreload", "reset"}
+# (not %autoreload, %load, %writefile or %reset: they bind no name by themselves, and the first
+# is a habit of honest notebooks)
+_REBINDING_MAGICS = {"run", "store", "macro", "recall", "rerun"}
 UNTRUSTED = "<the notebook's text no longer says which code its names run>"  # key in student_sources
 
 

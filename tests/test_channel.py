@@ -320,6 +320,7 @@ def test_text_that_can_rebind_invisibly_ends_the_notebooks_sources(code):
 
 @pytest.mark.parametrize("code", [
     "%timeit fast(X)",
+    "%load_ext autoreload\n%autoreload 2",
     "G = np.add.reduce(X, axis=0)",
     "e = getattr(np, 'exp')(X)",
     "import functools, numpy as np",
