@@ -251,12 +251,10 @@ def _free_names(source):
     try:
         tree = ast.parse(source)
         bound, loaded = _bound_and_loaded(tree)
-        inner = set()
         for node in tree.body:  # the def's own name is a global inside it (a recursive call)
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                inner |= _bound_and_loaded(ast.Module(body=node.body, type_ignores=[]))[0]
-                inner |= {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
-                if node.name not in inner:
+                inside = _bound_and_loaded(ast.Module(body=node.body, type_ignores=[]))[0]
+                if node.name not in inside | {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}:
                     bound.discard(node.name)
     except (SyntaxError, ValueError, RecursionError):
         return set()

@@ -33,14 +33,14 @@ def test_every_graded_student_gets_feedback(feedback, graded_class):
     assert students == graded and "reference" in students
 
 
-def test_no_hidden_test_line_reaches_feedback(feedback, source_notebooks):
+def test_no_hidden_test_line_reaches_feedback(feedback):
     hidden = hidden_test_lines()
     assert len(hidden) > 20
     leaks = _leaks(feedback, hidden)
     assert not leaks, f"hidden-test code in feedback: {dict(list(leaks.items())[:2])}"
 
 
-def test_the_leak_check_catches_stock_feedback(graded_class, source_notebooks, tmp_path):
+def test_the_leak_check_catches_stock_feedback(graded_class, tmp_path):
     """Without the filter nbgrader puts hidden tests in feedback (its issue #917): the check above
     must be able to see that, or it proves nothing."""
     root = graded_class["root"]

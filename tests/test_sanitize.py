@@ -243,7 +243,7 @@ def test_csp_allows_exactly_nbgraders_inline_scripts():
         assert formgrader_csp.inline_script_hashes(f"<script>{body}</script>") == [], body
 
 
-def test_submission_page_gets_the_mathjax_standin_before_formgrade_js_allowed_by_hash():
+def test_submission_page_gets_the_mathjax_standin_right_after_formgrade_js_allowed_by_hash():
     page = _formgrade_page(_hostile_notebook(), load_config(REPO))
     assert formgrader_csp.MATHJAX_STANDIN not in page
     fixed = formgrader_csp.with_mathjax_standin(page)
