@@ -1,6 +1,6 @@
 # The front door. Every target sets up what it needs (a virtualenv from requirements.txt).
 #   make demo   the full grading pipeline on the bundled sample class (SQLite gradebook)
-#   make test   pytest over tests/ and nbval over source/
+#   make test   pytest over tests/ on two processes (pytest-xdist) and nbval over source/
 #   make lab    JupyterLab on the student copy in release/
 #   make release    regenerate release/ from source/ (commit both)
 #   make sample     write the sample class into submitted/
@@ -107,7 +107,7 @@ demo: setup  ## resets submitted/, autograded/, feedback/ and the gradebook, the
 	$(MAKE) --no-print-directory release sample autograde feedback export report scores
 
 test: setup test-tools hub-setup  ## the slowest tests are printed at the end (--durations=15), in CI's output too
-	python -m pytest tests --durations=15
+	python -m pytest tests -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 	python -m pytest --nbval-lax -p no:cacheprovider source/$(ASSIGNMENT)
 
 # radon cc -n C lists every function of complexity C (above 10) or worse: any line of output fails.

@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 from grading import sample_class
+from grading.cells import grade_id
 from grading.course import ASSIGNMENT, copy_course, course_env, notebook_names
 from grading.gradebook import cell_table, read_grades
 
@@ -38,20 +39,38 @@ def students(*ids):
     return [by_id[i] for i in ids]
 
 
-def build_students(root, ids):
-    """The sample students ``ids`` written into root/submitted (as `make sample` writes them all)."""
+def build_students(root, ids, notebooks=None):
+    """The sample students ``ids`` written into root/submitted (as `make sample` writes them all);
+    with ``notebooks`` (names), each submits only those (the others are missing and score 0)."""
     sample_class.build(root / "submitted", students(*ids), root / "source" / ASSIGNMENT,
                        root / "release" / ASSIGNMENT)
+    for path in (root / "submitted").glob(f"*/{ASSIGNMENT}/*.ipynb") if notebooks else []:
+        if path.parts[-3] in ids and path.stem not in notebooks:
+            path.unlink()
 
 
-def synthetic_class(root, n, kinds=None):
+def submitted_only(grades, notebooks):
+    """A student's grades ({grade_id: (score, max_score)}) as they would be had the student
+    submitted only ``notebooks``: every cell of the others scores 0 of its points."""
+    import nbformat
+    kept = {grade_id(c) for name in notebooks
+            for c in nbformat.read(REPO / "source" / ASSIGNMENT / f"{name}.ipynb", as_version=4).cells}
+    return {g: score if g in kept else (0, score[1]) for g, score in grades.items()}
+
+
+def synthetic_class(root, n, kinds=None, notebooks=None):
     """n submissions in root/submitted (a course copy): copies of sample students under new ids
     ``s0000_<kind>``, cycling through ``kinds`` (sample students; default: every one whose
-    notebooks can be read, as the damaged upload has nothing to run). Returns {new id: the sample
-    student's id}. The one builder of synthetic classes: `bench class`, `bench scale`, test_scale.py."""
+    notebooks can be read, as the damaged upload has nothing to run). With ``notebooks``
+    ({sample student's id: notebook names}), the copies of a kind named there submit only those
+    (the others are missing and score 0). Returns {new id: the sample student's id}. The one
+    builder of synthetic classes: `bench class`, `bench scale`, test_scale.py."""
     kinds = kinds or [s for s in sample_class.STUDENTS if not s.invalid_json]
     staging = Path(root) / "synthetic-templates"
     sample_class.build(staging, kinds, Path(root) / "source" / ASSIGNMENT, Path(root) / "release" / ASSIGNMENT)
+    for path in staging.glob(f"*/{ASSIGNMENT}/*.ipynb"):
+        if path.stem not in (notebooks or {}).get(path.parts[-3], [path.stem]):
+            path.unlink()
     of = {}
     for i in range(n):
         kind = kinds[i % len(kinds)].id

@@ -36,3 +36,38 @@ def test_make_help_names_every_phony_target():
                            text=True, check=True).stdout
     named = set(re.findall(r"make ([a-z][a-z-]*)", shown)) | set(re.findall(r"/ ([a-z][a-z-]*)", shown))
     assert phony - {"help"} and phony - {"help"} <= named, sorted(phony - {"help"} - named)
+
+
+def _ask_once(shared, worker, made, at):
+    """One xdist process asking conftest.once_per_run for a fixture (in a process of its own),
+    at the time ``at`` (both processes ask together)."""
+    import os
+    import time
+    from types import SimpleNamespace
+
+    from conftest import once_per_run
+    os.environ["PYTEST_XDIST_WORKER"] = worker
+    basetemp = Path(shared) / f"popen-{worker}"
+    basetemp.mkdir(exist_ok=True)
+    factory = SimpleNamespace(getbasetemp=lambda: basetemp)
+
+    def make(folder):
+        with open(made, "a") as log:
+            log.write(f"{worker}\n")
+        time.sleep(1)  # the other process asks meanwhile
+        return {"folder": str(folder), "by": worker}
+    time.sleep(max(0.0, at - time.time()))
+    return once_per_run(factory, "expensive", make)
+
+
+def test_a_fixture_shared_by_the_processes_is_made_once(tmp_path):
+    """What lets `make test` run on two processes and still grade the sample class once:
+    two processes asking at the same time get one result, made by one of them."""
+    import concurrent.futures
+    import multiprocessing
+    import time
+    made, at = tmp_path / "made.log", time.time() + 5  # both processes started by then
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        answers = list(pool.map(_ask_once, [str(tmp_path)] * 2, ["gw0", "gw1"], [str(made)] * 2, [at] * 2))
+    assert len(made.read_text().split()) == 1, made.read_text()
+    assert answers[0] == answers[1] and Path(answers[0]["folder"]).parent == tmp_path

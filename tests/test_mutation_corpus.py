@@ -56,17 +56,45 @@ class Bench:
         self.client.wait_for_ready(timeout=60)
         self.channel_client = channel_client(self.km.connection_file)
         self.channel = KernelChannel(self.channel_client, self.km.is_alive)
+        self.clean = False  # whether the kernel holds the set-up and the reference answers, nothing else
+        self.bound = set().union(*(_bound(s) for text in self.setup for s in setup_statements(text)),
+                                 *(_bound(ast.parse(code)) for _, code in self.answers))
 
     def _run(self, code):
         reply = self.client.execute_interactive(code, timeout=60, output_hook=lambda msg: None)
         return reply["content"]["status"] == "ok"
 
-    def failures(self, cell, source):
-        """The test cells of answer cell ``cell`` that fail with ``source`` in its place."""
+    def _load(self, cell=None, source=None):
+        """The kernel as autograding leaves it: cleared, the set-up run, then every answer cell in
+        order (``source`` in answer cell ``cell``'s place; the reference answers if none)."""
         setup = "\n".join(ast.unparse(s) for text in self.setup for s in setup_statements(text))
         assert self._run("%reset -f\n" + setup), "the set-up cells fail"
         for gid, code in self.answers:
             self._run(source if gid == cell else code)
+        self.clean = cell is None
+
+    def failures(self, cell, source):
+        """The test cells of answer cell ``cell`` that fail with ``source`` in its place.
+
+        A variant that only defines functions and imports (as every ordinary mistake does) runs
+        in a kernel holding the reference answers, and the reference's cell runs again after it
+        (the names only the variant defined deleted): one cell per variant, not the notebook.
+        Anything else (a statement at the top of the cell, a ``global``) gets a kernel loaded afresh."""
+        tree = ast.parse(source)
+        if not _only_defines(tree):
+            self._load(cell, source)
+            return self._failing_tests(cell, source)
+        if not self.clean:
+            self._load()
+        self.clean = False
+        self._run(source)
+        try:
+            return self._failing_tests(cell, source)
+        finally:
+            extra = _bound(tree) - self.bound
+            self.clean = self._run("".join(f"del {name}\n" for name in sorted(extra)) + dict(self.answers)[cell])
+
+    def _failing_tests(self, cell, source):
         tests = TrustedTests(self.setup, RELEASE, self.channel, 10)
         tests.sources = student_sources([nbformat.v4.new_code_cell(source if gid == cell else code)
                                          for gid, code in self.answers])
@@ -84,6 +112,27 @@ class Bench:
         self.channel_client.stop_channels()
         self.client.stop_channels()
         self.km.shutdown_kernel(now=True)
+
+
+def _bound(tree):
+    """The names a statement (or a module's top level) binds in the kernel's namespace."""
+    names = set()
+    for stmt in getattr(tree, "body", None) if isinstance(tree, ast.Module) else [tree]:
+        if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
+            names.add(stmt.name)
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in stmt.names}
+        else:
+            names |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return names
+
+
+def _only_defines(tree):
+    """Whether a cell only defines functions and imports modules (a docstring aside), with no
+    ``global``/``nonlocal`` that would let a call change the kernel's other names."""
+    top = all(isinstance(s, (ast.FunctionDef, ast.Import, ast.ImportFrom))
+              or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)) for s in tree.body)
+    return top and not any(isinstance(n, (ast.Global, ast.Nonlocal)) for n in ast.walk(tree))
 
 
 def _reseeded(test, reseed):

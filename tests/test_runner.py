@@ -8,26 +8,32 @@ import sys
 
 import nbformat
 
-from course_helpers import build_students, course_env, grade_table, make_course, run
+from course_helpers import build_students, course_env, grade_table, make_course, run, submitted_only
 from grading import sample_class
 from grading.cells import grade_id, is_grade
 from grading.course import ASSIGNMENT
+from grading.sample_class import Q1
 
 # one of each way a submission is graded: full marks, the untouched release (every stub raises),
 # a wrong answer whose test calls the student's other functions, a deleted test cell, a damaged file
 STOCK = ["reference", "untouched", "q1_flipped_sign", "deleted_test_cell", "broken_json"]
+Q1_ONLY = [Q1]  # what the tests below submit for a student whose kind shows in question 1
 
 
 def test_grades_identical_to_stock_nbgrader(graded_class, tmp_path):
     """Stock nbgrader (one process, a student after the other) on one submission of each kind
-    gives the grades the runner gave the same students in the whole class's run."""
+    gives the grades the runner gave the same students in the whole class's run. The reference
+    submits every notebook (every test cell of the course, judged both ways, passes); the others
+    differ in question 1 and submit only that (the rest is missing: 0 both ways)."""
     root = make_course(tmp_path / "stock")
-    build_students(root, STOCK)
+    build_students(root, STOCK[:1])
+    build_students(root, STOCK[1:], notebooks=Q1_ONLY)
     # stock nbgrader, one process; it exits 1 because of the broken notebook, and grades the rest
 
     subprocess.run(["nbgrader", "autograde", ASSIGNMENT, "--force"], cwd=root, env=course_env(),
                    capture_output=True)
     stock, ours = grade_table(root), graded_class["table"]
+    ours = {s: ours[s] if s == STOCK[0] else submitted_only(ours[s], Q1_ONLY) for s in STOCK}
     broken = {s.id for s in sample_class.STUDENTS if s.invalid_json}
     assert broken <= set(STOCK) and set(stock) <= set(STOCK)
     for student in set(STOCK) - broken:
@@ -59,7 +65,7 @@ def _manual_state(root, student, grade_id, notebook):
 
 def test_regrade_keeps_manual_grades_of_unchanged_answers(tmp_path):
     root = make_course(tmp_path / "course")
-    build_students(root, ["reference"])
+    build_students(root, ["reference"], notebooks=Q1_ONLY)  # the answers that change are question 1's
     grade = [sys.executable, "-m", "grading.runner", "--workers", "1"]
     run(grade, cwd=root)
     q1 = sample_class.Q1
@@ -101,16 +107,16 @@ REPEATED = ["reference", "broken_json", "deleted_test_cell", "q1_overflowing_sof
 def test_grading_three_times_gives_identical_grades(graded_class, tmp_path):
     """A few sample students graded three times: once in the whole class's run
     (conftest.graded_class), twice more in their own copy (two workers, so the students meet in
-    other orders and pairings). Every grade the same in all three, every automatic score the same
-    in the last two."""
+    other orders and pairings; each submits question 1 only, where the four differ). Every grade
+    the same in all three, every automatic score the same in the last two."""
     root = make_course(tmp_path / "course")
-    build_students(root, REPEATED)
+    build_students(root, REPEATED, notebooks=Q1_ONLY)
     grade = [sys.executable, "-m", "grading.runner", "--workers", "2"]
     run(grade, cwd=root)
     first = _auto_scores(root)
     assert set(first) == set(REPEATED)
     table = grade_table(root)
-    assert {s: table[s] for s in REPEATED} == {s: graded_class["table"][s] for s in REPEATED}
+    assert {s: table[s] for s in REPEATED} == {s: submitted_only(graded_class["table"][s], Q1_ONLY) for s in REPEATED}
     run(grade, cwd=root)
     assert _auto_scores(root) == first
     assert grade_table(root) == table
@@ -209,7 +215,7 @@ def test_runner_survives_a_worker_killed_while_grading(tmp_path):
     root = make_course(tmp_path / "course")
     chosen = [s for s in sample_class.STUDENTS if s.id in {"reference", "untouched", "q1_flipped_sign"}]
     assert len(chosen) == 3
-    build_students(root, [s.id for s in chosen])
+    build_students(root, [s.id for s in chosen], notebooks=Q1_ONLY)
     victim = chosen[0].id
     flag = tmp_path / "killed"
     proc = run([sys.executable, "-m", "grading.runner", "--workers", "2"], cwd=root,

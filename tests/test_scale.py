@@ -1,7 +1,8 @@
 """Grading beyond one machine: a PostgreSQL gradebook and Dask workers give the same grades.
 
 Every test grades a small synthetic class (course_helpers.synthetic_class: copies of sample
-students under new ids, the same builder `bench scale` uses for its 200-submission load) in its
+students under new ids, each submitting question 1 only, with the builder `bench scale` uses for
+its 200-submission load of whole submissions) in its
 own course copy whose gradebook is its own database on a throwaway PostgreSQL server
 (tests/pg_server.py, loopback only), and compares the grades, per student and per grade_id, with
 the reference: what the SQLite run of conftest.graded_class gave the sample student copied.
@@ -21,15 +22,29 @@ from pathlib import Path
 
 import pytest
 
-from course_helpers import course_env, free_port, grade_table, make_course, run, students, synthetic_class
+from course_helpers import (
+    course_env,
+    free_port,
+    grade_table,
+    make_course,
+    run,
+    students,
+    submitted_only,
+    synthetic_class,
+)
 from grading.cells import grade_id
 from grading.course import ASSIGNMENT
+from grading.sample_class import Q1, Q4
 from pg_server import ThrowawayPostgres, bin_dir
 
 # sample students copied into the synthetic class, once each: four students on two workers is two
-# rounds, so every path still has tasks queued behind busy workers (and a worker to kill mid-task)
+# rounds, so every path still has tasks queued behind busy workers (and a worker to kill mid-task).
+# What tells these kinds apart is in question 1, so each copy submits question 1 only (a quarter
+# of the work; the other notebooks are missing and score 0, which the comparison checks too), and
+# the damaged upload question 4 beside it: a student whose readable notebooks are graded.
 KINDS = ("reference", "broken_json", "deleted_test_cell", "q1_flipped_sign")
 CLASS_SIZE = len(KINDS)
+SUBMITS = {kind: (Q1, Q4) if kind == "broken_json" else (Q1,) for kind in KINDS}
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +62,7 @@ def pg_course(tmp_path_factory, pg):
     generating the release again for every test."""
     url = pg.new_database("course_template")
     root = make_course(tmp_path_factory.mktemp("course_template"), db_url=url)
-    synthetic_class(root, CLASS_SIZE, kinds=students(*KINDS))
+    synthetic_class(root, CLASS_SIZE, kinds=students(*KINDS), notebooks=SUBMITS)
     return root
 
 
@@ -95,11 +110,12 @@ def graded_once_each(stderr):
 
 @pytest.fixture(scope="session")
 def reference(graded_class, of):
-    """The reference grades of the synthetic class: each student gets what its sample student
-    got in SQLite from local worker processes (conftest.graded_class; test_autograde_sample_class
-    checks those against the expected failures of every sample student)."""
+    """The reference grades of the synthetic class: on the notebooks it submits, each student gets
+    what its sample student got in SQLite from local worker processes (conftest.graded_class;
+    test_autograde_sample_class checks those against the expected failures of every sample
+    student); every cell of a notebook it did not submit scores 0 of its points."""
     assert len(of) == CLASS_SIZE and set(of.values()) == set(KINDS), of
-    return {student: graded_class["table"][kind] for student, kind in of.items()}
+    return {student: submitted_only(graded_class["table"][kind], SUBMITS[kind]) for student, kind in of.items()}
 
 
 def test_postgres_gradebook_gives_the_sqlite_grades(tmp_path_factory, pg, pg_course, reference):

@@ -193,11 +193,15 @@ def test_students_submit_and_read_feedback_instructor_grades_in_the_formgrader(h
 
 KERNEL_EXEC_JS = """
 async ([user, code, xsrf]) => {
+  // page.evaluate has no timeout of its own: a kernel that never starts or answers fails here
+  const late = (what) => new Promise((_, reject) => setTimeout(() => reject(new Error(what)), 120000));
   const h = {'X-XSRFToken': xsrf, 'Content-Type': 'application/json'};
-  const k = await (await fetch(`/user/${user}/api/kernels`, {method: 'POST', headers: h,
-                                body: JSON.stringify({name: 'python3'})})).json();
+  const started = await fetch(`/user/${user}/api/kernels`, {method: 'POST', headers: h,
+                                                         body: JSON.stringify({name: 'python3'})});
+  if (!started.ok) throw new Error(`starting a kernel: ${started.status} ${await started.text()}`);
+  const k = await started.json();
   const ws = new WebSocket(`ws://${location.host}/user/${user}/api/kernels/${k.id}/channels`);
-  await new Promise(r => ws.onopen = r);
+  await Promise.race([new Promise(r => ws.onopen = r), late('the kernel websocket never opened')]);
   const msg_id = 'probe-' + Math.random();
   const out = [];
   const done = new Promise(resolve => { ws.onmessage = ev => {
@@ -212,7 +216,7 @@ async ([user, code, xsrf]) => {
                           parent_header: {}, metadata: {}, channel: 'shell', buffers: [],
                           content: {code, silent: false, store_history: false, user_expressions: {},
                                     allow_stdin: false, stop_on_error: true}}));
-  await done;
+  await Promise.race([done, late('the kernel never finished the probe')]);
   ws.close();
   await fetch(`/user/${user}/api/kernels/${k.id}`, {method: 'DELETE', headers: h});
   return out.join('');
