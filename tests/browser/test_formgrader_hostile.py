@@ -26,10 +26,10 @@ from nbformat.v4 import new_markdown_cell
 from playwright.sync_api import expect
 
 from browser_helpers import Lab, open_formgrader, ready_to_grade, saved, settled
-from course_helpers import make_course, run
+from course_helpers import build_students, make_course, run
 from grading import sample_class
 from grading.cells import grade_id
-from grading.course import ASSIGNMENT, notebook_names
+from grading.course import ASSIGNMENT
 from grading.sample_class import Q1
 
 STUDENT = "hostile"
@@ -121,21 +121,20 @@ DANGEROUS_ELEMENTS = """root => {
 
 
 def hostile_submission(root):
-    """Write the hostile student's submission into root/submitted/ (q1 hostile, the rest solved)."""
+    """Write the hostile student's submission into root/submitted/: question 1, solved, with the
+    payloads (the other notebooks are not submitted: they would only be graded and rendered)."""
     folder = root / "submitted" / STUDENT / ASSIGNMENT
     folder.mkdir(parents=True)
-    for name in notebook_names():
-        nb = sample_class.solved_notebook(name, root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT)
-        if name == Q1:
-            for cell in nb.cells:
-                cell_id = grade_id(cell)
-                if cell_id == "derivation":
-                    cell.source = HOSTILE_MARKDOWN
-                elif cell_id == "softmax":
-                    cell.source += "\n" + HOSTILE_CODE
-            # an unmarked cell of the student's own, with the payload too
-            nb.cells.insert(3, new_markdown_cell(f'<img src=x onerror="{PAYLOAD}"> my own cell'))
-        nbformat.write(nb, folder / f"{name}.ipynb")
+    nb = sample_class.solved_notebook(Q1, root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT)
+    for cell in nb.cells:
+        cell_id = grade_id(cell)
+        if cell_id == "derivation":
+            cell.source = HOSTILE_MARKDOWN
+        elif cell_id == "softmax":
+            cell.source += "\n" + HOSTILE_CODE
+    # an unmarked cell of the student's own, with the payload too
+    nb.cells.insert(3, new_markdown_cell(f'<img src=x onerror="{PAYLOAD}"> my own cell'))
+    nbformat.write(nb, folder / f"{Q1}.ipynb")
     for helper in (root / "release" / ASSIGNMENT).glob("*.py"):
         (folder / helper.name).write_text(helper.read_text())
     (folder / "evil.html").write_text(EVIL_FILE)
@@ -146,8 +145,7 @@ def course(tmp_path_factory):
     from nbgrader.api import Gradebook
     root = make_course(tmp_path_factory.mktemp("hostile_course"))
     hostile_submission(root)
-    sample_class.build(root / "submitted", [s for s in sample_class.STUDENTS if s.id == "reference"],
-                       root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT)
+    build_students(root, ["reference"], notebooks=[Q1])  # another student, whose grades must not change
     with Gradebook(f"sqlite:///{root}/gradebook.db") as gb:
         for student in (STUDENT, "reference"):
             gb.update_or_create_student(student)

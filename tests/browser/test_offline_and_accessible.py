@@ -81,14 +81,12 @@ def assert_math_rendered(page, root_selector):
     return len(math)
 
 
-def axe_violations(page, context_selector=None):
+def axe_violations(page):
     """axe-core's WCAG 2.1 A/AA violations on the page: [(rule id, impact, node count)] (and the
     first few nodes of each printed)."""
-    if not page.evaluate("() => typeof axe !== 'undefined'"):
-        page.add_script_tag(path=str(files("axe_playwright_python") / "axe.min.js"))
+    page.add_script_tag(path=str(files("axe_playwright_python") / "axe.min.js"))
     result = page.evaluate(
-        "([ctx, tags]) => axe.run(ctx || document, {runOnly: {type: 'tag', values: tags}})",
-        [context_selector, WCAG])
+        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG)
     for v in result["violations"]:
         for node in v["nodes"][:4]:
             message = " ".join(check["message"] for check in node.get("any", [])[:1])
@@ -174,13 +172,12 @@ def test_formgrader_math_offline_and_accessible(course, instructor_lab, browser,
     try:
         page.goto(instructor_lab.url(f"formgrader/submissions/{sub_id}/"))
         page.locator("input#derivation.score").wait_for(timeout=30000)
+        # the whole page, the rendered submission (#notebook-container) with it: one axe run
+        # (about 14 s on this page), and a violation there is a violation of the page
         whole = axe_violations(page)
-        ours = axe_violations(page, "#notebook-container")
     finally:
         context.close()
     print("axe on the formgrader's grading page:", whole)
-    print("axe on the rendered submission in it:", ours)
-    assert not serious(ours), ours
     assert not serious(whole), whole
 
 
