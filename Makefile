@@ -107,8 +107,8 @@ demo: setup  ## resets submitted/, autograded/, feedback/ and the gradebook, the
 	$(MAKE) --no-print-directory release sample autograde feedback export report scores
 
 test: setup test-tools hub-setup  ## the slowest tests are printed at the end (--durations=15), in CI's output too
-	python -m pytest tests -n 2 --dist loadfile --no-loadscope-reorder --durations=15
-	python -m pytest --nbval-lax -p no:cacheprovider source/$(ASSIGNMENT)
+	@# one run for both: nbval's notebooks (a file each, cells in order) fill the processes' last minutes
+	python -m pytest tests source/$(ASSIGNMENT) --nbval-lax -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 
 # radon cc -n C lists every function of complexity C (above 10) or worse: any line of output fails.
 lint: setup
