@@ -234,6 +234,14 @@ def student_sources(cells, found=None):
     return found
 
 
+def statement_binds(node):
+    """The names a top-level statement binds in the notebook's namespace: a def its own name,
+    any other statement every name it binds (a class: its methods' too)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return {node.name}
+    return _bound_and_loaded(ast.Module(body=[node], type_ignores=[]))[0]
+
+
 def _record_bindings(tree, text, found):
     """A cell's top-level statements into ``found``: a def's text by its name; any other binding
     removes the names it binds."""
@@ -242,7 +250,7 @@ def _record_bindings(tree, text, found):
             start = min([node.lineno] + [d.lineno for d in node.decorator_list])
             found[node.name] = "\n".join(text.splitlines()[start - 1:node.end_lineno]) + "\n"
         else:
-            for name in _bound_and_loaded(ast.Module(body=[node], type_ignores=[]))[0]:
+            for name in statement_binds(node):
                 found.pop(name, None)
 
 

@@ -30,7 +30,7 @@ from grading.cells import is_answer_cell, is_setup_cell, is_test_cell  # noqa: E
 from grading.channel import KernelChannel, channel_client  # noqa: E402
 from grading.course import ASSIGNMENT  # noqa: E402
 from grading.sample_class import solution_code  # noqa: E402
-from grading.verdicts import TrustedTests, setup_statements, student_sources  # noqa: E402
+from grading.verdicts import TrustedTests, setup_statements, statement_binds, student_sources  # noqa: E402
 from mutation_corpus import CORRECT, MUTANTS  # noqa: E402
 
 SOURCE = REPO / "source" / ASSIGNMENT
@@ -57,7 +57,7 @@ class Bench:
         self.channel_client = channel_client(self.km.connection_file)
         self.channel = KernelChannel(self.channel_client, self.km.is_alive)
         self.clean = False  # whether the kernel holds the set-up and the reference answers, nothing else
-        self.bound = set().union(*(_bound(s) for text in self.setup for s in setup_statements(text)),
+        self.bound = set().union(*(statement_binds(s) for text in self.setup for s in setup_statements(text)),
                                  *(_bound(ast.parse(code)) for _, code in self.answers))
 
     def _run(self, code):
@@ -115,16 +115,8 @@ class Bench:
 
 
 def _bound(tree):
-    """The names a statement (or a module's top level) binds in the kernel's namespace."""
-    names = set()
-    for stmt in getattr(tree, "body", None) if isinstance(tree, ast.Module) else [tree]:
-        if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
-            names.add(stmt.name)
-        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            names |= {(a.asname or a.name).split(".")[0] for a in stmt.names}
-        else:
-            names |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    return names
+    """The names a cell's top-level statements bind in the kernel's namespace."""
+    return set().union(*(statement_binds(s) for s in tree.body))
 
 
 def _only_defines(tree):

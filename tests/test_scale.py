@@ -1,8 +1,8 @@
 """Grading beyond one machine: a PostgreSQL gradebook and Dask workers give the same grades.
 
 Every test grades a small synthetic class (course_helpers.synthetic_class: copies of sample
-students under new ids, each submitting question 1 only, with the builder `bench scale` uses for
-its 200-submission load of whole submissions) in its
+students under new ids, submitting question 1 only (the damaged upload question 4 too), with the
+builder `bench scale` uses for its 200-submission load of whole submissions) in its
 own course copy whose gradebook is its own database on a throwaway PostgreSQL server
 (tests/pg_server.py, loopback only), and compares the grades, per student and per grade_id, with
 the reference: what the SQLite run of conftest.graded_class gave the sample student copied.
