@@ -29,6 +29,7 @@ export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | cksum | cut -d' ' -f1)
 ASSIGNMENT := conceptual
+UV_OPTIONS = --native-tls --python $(BIN)/python -q
 
 .PHONY: help setup constraints grading-tools test-tools release sample autograde feedback export scores report demo test lint lab bench import lms-export similarity hub hub-setup clean
 
@@ -37,11 +38,13 @@ help:
 
 $(STAMP): requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements.txt
+	@# uv (its version pinned in constraints.txt) installs requirements.txt: the same versions as
+	@# pip, in about 14 s instead of 36 here. --native-tls: the system's certificates, as pip's.
+	$(BIN)/python -m pip install -q -c constraints.txt uv
+	$(BIN)/uv pip install $(UV_OPTIONS) --compile-bytecode -r requirements.txt
 	@# rfc3987-syntax (pulled in by jsonschema's format extras) builds a grammar at import: 2-3 s in
 	@# every nbgrader, nbconvert and nbval process. Only jsonschema's "iri" format check needs it.
-	$(BIN)/python -m pip uninstall -y -q rfc3987-syntax
+	$(BIN)/uv pip uninstall $(UV_OPTIONS) rfc3987-syntax
 	rm -f $(VENV)/.installed-*
 	touch $@
 

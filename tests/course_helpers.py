@@ -5,9 +5,11 @@ its gradebook, a free port, and the hidden-test lines nothing a student sees may
 Kept out of conftest.py so test modules (and bench/) can import them by a name no other conftest
 shadows. The tests find this module by pytest.ini's ``pythonpath``; bench/ puts tests/ on its path.
 """
+import atexit
 import shutil
 import socket
 import subprocess
+import tempfile
 from pathlib import Path
 
 from grading import sample_class
@@ -27,10 +29,24 @@ def run(cmd, cwd, **env):
     return proc
 
 
+_GENERATED = {}  # this process's course copy with release/ generated into its SQLite gradebook
+
+
 def make_course(root, db_url=None):
     """A fresh course at root: source, config and grading code, release generated there (into
-    the gradebook at ``db_url`` when given, else the copy's own SQLite file)."""
-    return copy_course(root, REPO, db_url=db_url)
+    the gradebook at ``db_url`` when given, else the copy's own SQLite file).
+
+    With the SQLite gradebook, ``nbgrader generate_assignment`` (about 3 s of CPU) runs once per
+    test process, in a course of its own; every course after that is a copy of it, its release/
+    and gradebook.db included."""
+    if db_url:
+        return copy_course(root, REPO, db_url=db_url)
+    if "course" not in _GENERATED:
+        folder = Path(tempfile.mkdtemp(prefix="generated-course-"))
+        atexit.register(shutil.rmtree, folder, True)
+        _GENERATED["course"] = copy_course(folder / "course", REPO)
+    shutil.copytree(_GENERATED["course"], root, dirs_exist_ok=True)
+    return Path(root)
 
 
 def students(*ids):
