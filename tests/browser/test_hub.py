@@ -111,8 +111,10 @@ def _scores(layout, student):
     return float(score), float(max_score), float(penalty), dict(kv.split("=") for kv in per_nb.split(","))
 
 
-def test_students_submit_and_read_feedback_instructor_grades_in_the_formgrader(hub, browser, shots):
+def test_students_submit_and_read_feedback_instructor_grades_in_the_formgrader(hub, browser, shots, capsys):
     layout = hub.layout
+    # dee, who is not in the gradebook, submits too (from a terminal): named, not graded, kept
+    _submit_as(layout, DEE, _texts("reference"))
     # --- two students: log in, fetch, work, validate, submit
     sessions = {}
     for who, sample_id in ((ADA, "reference"), (BEN, MISCONCEPTION)):
@@ -137,8 +139,13 @@ def test_students_submit_and_read_feedback_instructor_grades_in_the_formgrader(h
     for who in (ADA, BEN):
         collected = layout.course_dir / "submitted" / who / ASSIGNMENT
         assert sorted(p.stem for p in collected.glob("*.ipynb")) == notebook_names()
-    graded = course_hub.grade(layout, [ADA, BEN])
+    graded, unknown = course_hub.grade_roster(layout)  # the gradebook's students who submitted
     assert graded.returncode == 0, graded.stdout + graded.stderr
+    assert sorted(p.name for p in (layout.course_dir / "autograded").iterdir()) == sorted([ADA, BEN])
+    assert unknown == [DEE]
+    assert f"{DEE} submitted {ASSIGNMENT} but is not in the gradebook" in capsys.readouterr().err
+    assert DEE not in course_hub.gradebook_students(layout)
+    assert (layout.course_dir / "submitted" / DEE / ASSIGNMENT / f"{Q1}.ipynb").exists()
 
     context, page = login(browser, hub, layout.instructor, shots)
     assert {"Assignment List", "Course List", "Formgrader"} <= set(nbgrader_menu(page))
@@ -358,15 +365,3 @@ def _released_feedback(layout, student):
         return html.unescape(re.sub(r"<[^>]+>", "", re.sub(r"<(script|style)\b.*?</\1>", "", page, flags=re.S)))
     return {p.stem: text(p.read_text())
             for p in newest.glob("*.html")}
-
-
-def test_a_student_not_in_the_gradebook_is_named_not_graded_and_kept(hub, capsys):
-    layout = hub.layout
-    _submit_as(layout, DEE, _texts("reference"))
-    instructor(layout, "nbgrader", "collect", ASSIGNMENT, "--update", "--log-level=WARN")
-    assert (layout.course_dir / "submitted" / DEE / ASSIGNMENT / f"{Q1}.ipynb").exists()
-    proc, unknown = course_hub.grade_roster(layout)
-    assert unknown == [DEE]
-    assert f"{DEE} submitted {ASSIGNMENT} but is not in the gradebook" in capsys.readouterr().err
-    assert DEE not in course_hub.gradebook_students(layout)
-    assert not (layout.course_dir / "autograded" / DEE).exists()
