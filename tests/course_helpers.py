@@ -6,6 +6,7 @@ Kept out of conftest.py so test modules (and bench/) can import them by a name n
 shadows. The tests find this module by pytest.ini's ``pythonpath``; bench/ puts tests/ on its path.
 """
 import atexit
+import functools
 import shutil
 import socket
 import subprocess
@@ -29,7 +30,12 @@ def run(cmd, cwd, **env):
     return proc
 
 
-_GENERATED = {}  # this process's course copy with release/ generated into its SQLite gradebook
+@functools.cache
+def _generated_course():
+    """This process's course copy with release/ generated into its SQLite gradebook (removed at exit)."""
+    folder = Path(tempfile.mkdtemp(prefix="generated-course-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return copy_course(folder / "course", REPO)
 
 
 def make_course(root, db_url=None):
@@ -41,11 +47,7 @@ def make_course(root, db_url=None):
     and gradebook.db included."""
     if db_url:
         return copy_course(root, REPO, db_url=db_url)
-    if "course" not in _GENERATED:
-        folder = Path(tempfile.mkdtemp(prefix="generated-course-"))
-        atexit.register(shutil.rmtree, folder, True)
-        _GENERATED["course"] = copy_course(folder / "course", REPO)
-    shutil.copytree(_GENERATED["course"], root, dirs_exist_ok=True)
+    shutil.copytree(_generated_course(), root, dirs_exist_ok=True)
     return Path(root)
 
 
