@@ -6,13 +6,24 @@ kernel, in one silent request that allows stdin, to run grading/channel_kernel.p
 answers requests sent as replies to its ``input()`` prompts (about 1 ms a round trip, against
 about 3 ms for an execute request each):
 
-- ``describe``: for names a test reads, whether the kernel has them, and if so whether each is
-  callable (a student function) or a value (sent as plain data);
+- ``describe``: for the notebook's student names (the names its solution cells bind, decided
+  from the instructor's copy, the same list for every test: nothing of a test's text), whether
+  the kernel has them, and if so whether each is callable (a student function) or a value (sent
+  as plain data);
 - ``call``: call a student function with plain-data arguments; the answer is the return value,
-  the arguments the function changed in place, whether it returned one of its arguments, and the
-  warnings it raised (re-raised on the grader's side, so ``warnings.catch_warnings`` in a test
-  works). A trusted function passed as an argument (a callback such as ``lambda w: 2 * w``)
-  stays here: the kernel gets a stub that asks the grader to run it, with plain data both ways.
+  whether it returned one of its arguments, the warnings it raised (re-raised on the grader's
+  side, so ``warnings.catch_warnings`` in a test works) and, only when the test asks for it
+  (``StudentFunction.changed_arguments``), which arguments it changed in place. A trusted function
+  passed as an argument (a callback such as ``lambda w: 2 * w``) stays here: the kernel gets a
+  stub that asks the grader to run it, with plain data both ways. A student name the test has
+  rebound to a trusted function is rebound in the kernel for the call (as a callback); nothing
+  else a test binds or computes is ever sent to the kernel.
+
+What the kernel sends is hostile input with a budget: the stdin socket refuses messages over
+``MAX_MESSAGE_BYTES`` (ZMQ_MAXMSGSIZE, before anything is parsed), a reply may be at most
+``reply_limit`` characters for its request (a few MB, in proportion to the request), at most
+``MAX_NODES`` JSON values (counted before parsing), and every string in it is made valid
+Unicode (a lone surrogate becomes U+FFFD) as it is decoded.
 
 Plain data is JSON: null, booleans, numbers (NaN and infinities as Python's json writes them),
 strings, lists, and objects with exactly one key: ``t`` tuple, ``d`` dict (a list of pairs),
@@ -32,8 +43,13 @@ import time
 
 import numpy as np
 
-MAX_MESSAGE = 64 * 2**20  # characters of one message from the kernel
+MAX_MESSAGE = 16 * 2**20  # characters of any one message from the kernel (the hard cap)
+MAX_MESSAGE_BYTES = 4 * MAX_MESSAGE + 65536  # bytes of a ZMQ frame on the stdin socket (UTF-8, envelope)
+REPLY_BASE = 2 * 2**20  # characters every reply may have, whatever its request ...
+REPLY_PER_REQUEST = 8  # ... plus this many per character of the request (a call's own arguments)
+MAX_NODES = 500_000  # JSON values in one message, counted before it is parsed
 MAX_DEPTH = 40
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _DTYPE = re.compile(r"^[<>|=]?[biufc][0-9]{1,2}$")
 # pkgutil, not a path beside this file: Dask workers import this package from an uploaded zip
 _KERNEL_SIDE = pkgutil.get_data("grading", "channel_kernel.py").decode("utf-8")
@@ -50,6 +66,26 @@ class KernelHung(Exception):
 
 class StudentError(Exception):
     """An exception raised by the student's code whose type is not a built-in one."""
+
+
+class ReplyRefused(Exception):
+    """The kernel's reply broke the channel's budget (too long, too many values, malformed)."""
+
+
+def reply_limit(request_chars):
+    """Characters a reply to a request of ``request_chars`` characters may have."""
+    return min(MAX_MESSAGE, REPLY_BASE + REPLY_PER_REQUEST * request_chars)
+
+
+def valid_text(text):
+    """``text`` as valid Unicode: a lone surrogate (which no file can hold) becomes U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def too_many_nodes(text, limit=MAX_NODES):
+    """Whether JSON ``text`` may hold more than ``limit`` values: an upper bound counted from its
+    separators and brackets before anything is parsed (a string holding them only overcounts)."""
+    return text.count(",") + text.count("[") + text.count("{") > limit
 
 
 class Unreadable:
@@ -72,6 +108,13 @@ class StudentFunction:
 
     def __call__(self, *args, **kwargs):
         return self._channel.call(self.__name__, args, kwargs)
+
+    def changed_arguments(self, *args, **kwargs):
+        """Positions of the arguments (and names of the keyword arguments) the call changed in
+        place, in the kernel, on its own copies: the test's objects never change. The opt-in of
+        "leaves its arguments as they were" checks (a test never reads an argument after a call
+        to see what the call did to it)."""
+        return self._channel.call(self.__name__, args, kwargs, observe=True)
 
     def __repr__(self):
         return f"<student function {self.__name__}>"
@@ -128,8 +171,11 @@ def _encode_number(value, callbacks, depth):
 
 
 def decode(data, channel=None, depth=0):
-    """Trusted objects from plain data received from the kernel (strict; anything else raises)."""
-    if data is None or type(data) in (bool, int, float, str):
+    """Trusted objects from plain data received from the kernel (strict; anything else raises;
+    strings made valid Unicode)."""
+    if type(data) is str:
+        return valid_text(data)
+    if data is None or type(data) in (bool, int, float):
         return data
     if depth > MAX_DEPTH:
         raise ValueError("nested too deeply")
@@ -189,11 +235,14 @@ def _decode_scalar(body, channel, depth):
 
 
 def _decode_unreadable(body, channel, depth):
-    return Unreadable(body[:100]) if type(body) is str else _NOT_PLAIN
+    return Unreadable(valid_text(body[:100])) if type(body) is str else _NOT_PLAIN
 
 
 def _decode_function(body, channel, depth):
-    return StudentFunction(body, channel) if type(body) is str and channel is not None else _NOT_PLAIN
+    """A student function passed back by name: only one of the notebook's student names."""
+    if type(body) is not str or channel is None or body not in channel.student_names:
+        return _NOT_PLAIN
+    return StudentFunction(body, channel)
 
 
 _DECODERS = {"t": _decode_tuple, "d": _decode_dict, "c": _decode_complex, "a": _decode_array,
@@ -236,7 +285,8 @@ def _contains_unreadable(value, depth=0):
 def student_exception(kind, message):
     """The exception to raise in a test for one the student's code raised (built-in types keep
     their type, so ``except ValueError`` in a test works; any other type is a StudentError)."""
-    message = str(message)[:4000]
+    message = valid_text(str(message)[:4000])
+    kind = valid_text(str(kind)[:100])
     if kind == "KeyboardInterrupt":
         return TimeoutError("the student's code was stopped: it ran past the time limit of this test")
     if kind == "LinAlgError":
@@ -253,19 +303,6 @@ def _warning_class(name):
 
 
 # ----------------------------------------------------------------------------- the channel
-def _copy_into(target, new):
-    """``new``'s content into ``target`` in place, where both are arrays of one shape (and the
-    target is writeable), lists, or dicts; anything else is left alone."""
-    if isinstance(target, np.ndarray) and isinstance(new, np.ndarray) and target.flags.writeable:
-        if new.shape == target.shape:
-            target[...] = new
-    elif isinstance(target, list) and isinstance(new, list):
-        target[:] = new
-    elif isinstance(target, dict) and isinstance(new, dict):
-        target.clear()
-        target.update(new)
-
-
 def channel_client(connection_file):
     """A blocking kernel client with shell, stdin and control channels, whose stdin socket has
     finished its handshake with the kernel before it is used: the kernel's stdin socket is a
@@ -279,6 +316,7 @@ def channel_client(connection_file):
         def connect_stdin(self, identity=None):
             sock = self.context.socket(zmq.DEALER)
             sock.linger = 1000
+            sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)  # a bigger frame: the peer is cut off
             if identity:
                 sock.identity = identity
             monitor = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
@@ -297,14 +335,18 @@ def channel_client(connection_file):
     return client
 
 
-def _message_for(msg, seq):
-    """The channel's message in a stdin request of the kernel, if it answers request ``seq``."""
+def _message_for(msg, seq, limit=MAX_MESSAGE):
+    """The channel's message in a stdin request of the kernel, if it answers request ``seq``;
+    ReplyRefused if it does but breaks the budget (``limit`` characters, MAX_NODES values)."""
     prompt = msg.get("content", {}).get("prompt", "")
-    if not isinstance(prompt, str) or len(prompt) > MAX_MESSAGE:
+    if not isinstance(prompt, str):
         return None
+    if len(prompt) > limit or too_many_nodes(prompt):  # whoever asked: nothing so big is read
+        raise ReplyRefused(f"the student's code answered with {len(prompt)} characters (at most {limit} "
+                           f"for this call) or more than {MAX_NODES} values")
     try:
         message = json.loads(prompt)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(message, dict) or message.get("seq") != seq:
         return None
@@ -315,9 +357,12 @@ class KernelChannel:
     """One notebook's channel to its kernel. ``client``: a blocking kernel client with shell,
     stdin and control channels; ``alive``: a function that says whether the kernel still runs."""
 
-    def __init__(self, client, alive):
+    def __init__(self, client, alive, student_names=()):
         import secrets
         self.client, self.alive = client, alive
+        # the only names ever described, called or rebound in the kernel (from the instructor's side)
+        self.student_names = frozenset(student_names)
+        self.limit = MAX_MESSAGE  # characters the reply to the current request may have
         self.deadline = None
         self.serving = None  # msg_id of the serve request while a session is open
         self.seq = 0
@@ -389,7 +434,7 @@ class KernelChannel:
                 continue
             # anything else is the student's own input() (it waits until the time limit) or a
             # stale message; no answer: ipykernel drops unread answers before it asks again
-            message = _message_for(msg, seq)
+            message = _message_for(msg, seq, self.limit)
             if message is not None:
                 return message
 
@@ -425,44 +470,55 @@ class KernelChannel:
         if self.serving is None:
             self._open()
         self.seq += 1
-        self.client.input(json.dumps(dict(message, seq=self.seq)))
+        text = json.dumps(dict(message, seq=self.seq))
+        self.limit = reply_limit(len(text))
+        self.client.input(text)
         return self.seq
 
-    def describe(self, names):
-        """{name: StudentFunction | value | Unreadable} for the names the kernel has."""
-        seq = self.request({"op": "describe", "names": sorted(names)})
+    def describe(self):
+        """{name: StudentFunction | value | Unreadable} for the student names the kernel has."""
+        names = sorted(self.student_names)
+        if not names:
+            return {}
+        seq = self.request({"op": "describe", "names": names})
         message = self._receive(seq)
         if "ok" not in message or type(message["ok"]) is not dict:
             return {}
         found = {}
         for name, info in message["ok"].items():
-            if name not in names or type(info) is not dict:
+            if name not in self.student_names or type(info) is not dict:
                 continue
             if info.get("kind") == "callable":
                 found[name] = StudentFunction(name, self)
             elif info.get("kind") == "value":
                 try:
                     found[name] = decode(info.get("value"), self)
-                except (ValueError, TypeError):
+                except (ValueError, TypeError, RecursionError):
                     found[name] = Unreadable("malformed")
         return found
 
-    def call(self, name, args, kwargs):
+    def call(self, name, args, kwargs, observe=False):
+        """What student function ``name`` returns for these arguments; with ``observe``, the
+        positions (and keyword names) of the arguments it changed in place instead."""
         callbacks = []
         encoded = {"op": "call", "name": name, "args": [encode(a, callbacks) for a in args],
                    "kwargs": {str(k): encode(v, callbacks) for k, v in kwargs.items()},
-                   "errstate": np.geterr(), "globals": self._overrides(callbacks)}
+                   "errstate": np.geterr(), "globals": self._overrides(callbacks), "observe": bool(observe)}
         message = self._answer(self.request(encoded), callbacks)
         if "raised" in message:
             error = message["raised"] if type(message["raised"]) is dict else {}
             self._warn(error.get("warnings"))
             raise student_exception(error.get("type"), error.get("message", ""))
         result = message.get("ok") if type(message.get("ok")) is dict else {}
-        value = self._returned(name, result)
-        self._write_back(args, result.get("after"))
         self._warn(result.get("warnings"))
+        changed = _changed_keys(result.get("after"), len(args), kwargs)
+        if observe:
+            return changed
+        value = self._returned(name, result)
         same = result.get("same_as")
-        if type(same) is int and 0 <= same < len(args):
+        # the test's own argument back only when the call left it as it was (nothing is written
+        # into a test's objects: a function that changed and returned its input returns a copy)
+        if type(same) is int and 0 <= same < len(args) and same not in changed:
             return args[same]
         return value
 
@@ -486,17 +542,25 @@ class KernelChannel:
         return value
 
     def _overrides(self, callbacks):
-        """Kernel names the running test has rebound (``softmax = reference_softmax``): in a
-        kernel that rebinding is what the student's functions would see, so the call sees it
-        too (trusted functions as callbacks)."""
-        if not self.scope or not self.resolved:
+        """Student names the running test has rebound to a trusted function (``softmax =
+        reference_softmax``): in a kernel that rebinding is what the student's functions would see,
+        so the call sees it too, as a callback. Only student names, only functions: no value of a
+        test ever goes to the kernel this way."""
+        if not self.scope or self.resolved is None:
             return {}
         missing = object()
         changed = {}
-        for name, original in self.resolved.items():
+        for name in sorted(self.student_names):
             current = self.scope.get(name, missing)
-            if current is not missing and current is not original:
+            if current is missing or current is self.resolved.get(name, missing):
+                continue
+            if isinstance(current, StudentFunction):
+                changed[name] = {"fn": current.__name__}
+            elif callable(current) and not isinstance(current, type):
                 changed[name] = encode(current, callbacks)
+            else:
+                raise TypeError(f"the test rebound the student's name {name!r} to a value; only a function "
+                                "may stand in for a student's name")
         return changed
 
     def _run_callback(self, callbacks, message):
@@ -514,23 +578,22 @@ class KernelChannel:
         self.client.input(json.dumps(dict(answer, seq=-2)))
 
     @staticmethod
-    def _write_back(args, after):
-        """Arguments the student's function changed in place change here too (as in a kernel)."""
-        if type(after) is not dict:
-            return
-        for key, data in after.items():
-            if not (type(key) is str and key.isdigit() and int(key) < len(args)):
-                continue
-            target = args[int(key)]
-            try:
-                new = decode(data)
-            except (ValueError, TypeError):
-                continue
-            _copy_into(target, new)
-
-    @staticmethod
     def _warn(found):
         import warnings
         for item in (found or [])[:20]:
             if type(item) is list and len(item) == 2:
-                warnings.warn(str(item[1])[:500], _warning_class(item[0]), stacklevel=3)
+                warnings.warn(valid_text(str(item[1])[:500]), _warning_class(item[0]), stacklevel=3)
+
+
+def _changed_keys(after, n_args, kwargs):
+    """Which arguments the kernel says the call changed in place: positions below ``n_args`` and
+    names of ``kwargs``, from the keys of its ``after`` (anything else is ignored)."""
+    if type(after) is not dict:
+        return []
+    found = []
+    for key in list(after)[:n_args + len(kwargs)]:
+        if type(key) is str and key.isdigit() and int(key) < n_args:
+            found.append(int(key))
+        elif type(key) is str and key.startswith("k:") and key[2:] in kwargs:
+            found.append(key[2:])
+    return found

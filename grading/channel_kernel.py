@@ -113,7 +113,10 @@ def _grading_channel_serve():
         callback = make_callback(seq)
         args = [decode(a, callback) for a in request["args"]]
         kwargs = {k: decode(v, callback) for k, v in request["kwargs"].items()}
-        before = {i: json.dumps(encode(a)) for i, a in enumerate(args)
+        observed = dict(enumerate(args)) if request.get("observe") else {}
+        if request.get("observe"):
+            observed.update({"k:" + k: v for k, v in kwargs.items()})
+        before = {i: json.dumps(encode(a)) for i, a in observed.items()
                   if isinstance(a, (list, dict, numpy.ndarray))}
         function = user_ns[request["name"]]
         # names the test rebound (a reference softmax, say) are rebound here for this call only
@@ -135,12 +138,13 @@ def _grading_channel_serve():
                         user_ns.pop(k, None)
                     else:
                         user_ns[k] = old
-        after = {}
+        after = {}  # only when the test asked (observe): which arguments changed, not their values
         for i, old in before.items():
-            new = encode(args[i])
-            if json.dumps(new) != old:
-                after[str(i)] = new
+            if json.dumps(encode(observed[i])) != old:
+                after[str(i)] = True
         same_as = next((i for i, a in enumerate(args) if result is a), None)
+        if request.get("observe"):
+            result = None
         return {"ok": {"value": encode(result), "same_as": same_as, "after": after,
                        "warnings": [[w.category.__name__, str(w.message)[:500]] for w in caught[:20]]}}
 

@@ -2,7 +2,9 @@
 
 1. Student code runs in a sandboxed kernel (grading/sandbox.py) unless ``c.Sandbox.enabled = False``.
 2. Test cells never run in that kernel: grading/verdicts.py judges them in this process and
-   writes the verdict as the cell's output (the rules for test cells are in its docstring).
+   writes the verdict as the cell's output (the rules for test cells are in its docstring). A
+   test that inspects source runs against a fresh sandboxed kernel holding only the text it
+   reads (``source_kernel_program``), so the code checked is the code that runs.
 3. Budgets: a notebook gets ``notebook_budget`` seconds in all (cells past it do not run and say
    why; a cell's timeout is cut to what is left), and a cell's outputs are kept up to
    ``max_cell_output_bytes`` (the notebook's up to ``max_notebook_output_bytes``), then replaced
@@ -13,6 +15,10 @@ A kernel that dies (``os._exit``, a memory limit) or hangs past an interrupt cos
 did not run, not the whole notebook.
 """
 import json
+import os
+import queue
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +32,14 @@ from grading.cells import grade_id, is_test_cell
 from grading.channel import KernelChannel, KernelDied, KernelHung, channel_client
 from grading.sandbox import SandboxKernelManager
 from grading.settings import Sandbox
-from grading.verdicts import TrustedTests, student_sources
+from grading.verdicts import (
+    TrustedTests,
+    inspects_source,
+    setup_modules,
+    solution_names,
+    source_kernel_program,
+    student_sources,
+)
 
 
 def _output_bytes(output):
@@ -58,6 +71,7 @@ class SandboxedExecute(Execute):
         self._cell_bytes, self._notebook_bytes, self._cut = {}, 0, set()
         self._counter = 0
         self._sources = {}
+        self._code_cells = []
         try:
             return super().preprocess(nb, resources, km=km)
         except DeadKernelError as err:
@@ -88,13 +102,14 @@ class SandboxedExecute(Execute):
                                        traceback=[f"NotebookBudgetExceeded: {message}"])]
             return cell
         if is_test_cell(cell):
-            return self._judge(cell)
+            return await self._judge(cell)
         student_sources([cell], self._sources)  # what a later test's inspect.getsource reads
+        self._code_cells.append(cell)  # what a later source-inspecting test's own kernel holds
         return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
 
     execute_cell = run_sync(async_execute_cell)  # nbclient binds its own coroutine here
 
-    def _judge(self, cell):
+    async def _judge(self, cell):
         """A test cell, run on this side against the kernel; its verdict becomes its output."""
         if self._tests is None:
             self._tests = TrustedTests(self._master["setup"], self._master["helpers"], self._channel(),
@@ -103,8 +118,12 @@ class SandboxedExecute(Execute):
                 self.log.error("A set-up statement for the tests failed on the grader's side: %s", problem)
         self._tests.sources = self._sources
         deadline = time.monotonic() + min(self.timeout or 60, max(self._left(), 0.5))
+        source = self._test_source(cell)
         try:
-            cell.outputs = self._tests.run(self._test_source(cell), deadline)
+            if inspects_source(source):
+                cell.outputs = await self._judge_on_source_kernel(source, deadline)
+            else:
+                cell.outputs = self._tests.run(source, deadline)
         except KernelDied as err:
             raise DeadKernelError(str(err)) from None
         except KernelHung:
@@ -112,6 +131,32 @@ class SandboxedExecute(Execute):
         self._counter += 1
         cell.execution_count = self._counter
         return cell
+
+    async def _judge_on_source_kernel(self, source, deadline):
+        """A test that inspects source, run against a fresh sandboxed kernel that holds only the
+        text the test reads (its death or hang costs this test, not the notebook)."""
+        program = source_kernel_program(self._code_cells, setup_modules(self._master["setup"]))
+        folder = tempfile.mkdtemp(prefix="source-kernel-")
+        km = client = None
+        try:
+            _copy_helpers(self._master["helpers"], folder)
+            km = self.kernel_manager_class(config=self.config, kernel_name=self.km.kernel_name)
+            await km.start_kernel(extra_arguments=self.extra_arguments, cwd=folder)
+            client = channel_client(km.connection_file)
+            def alive():
+                return getattr(km.provisioner, "process", None) is not None and km.provisioner.process.poll() is None
+            _run_program(client, program, alive, time.monotonic() + (self.timeout or 60))
+            deadline = time.monotonic() + min(self.timeout or 60, max(self._left(), 0.5))  # the test's own time
+            channel = KernelChannel(client, alive, self._master["student_names"])
+            return self._tests.run(source, deadline, channel=channel)
+        except (KernelDied, KernelHung, TimeoutError, RuntimeError) as err:
+            return _failed(f"the kernel that runs only the text this test reads stopped: {err}")
+        finally:
+            if client is not None:
+                client.stop_channels()
+            if km is not None:
+                await km.shutdown_kernel(now=True)
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _test_source(self, cell):
         """The instructor's code of a test cell (RestoreMasterCells has put it back; a deleted
@@ -126,7 +171,7 @@ class SandboxedExecute(Execute):
     def _channel(self):
         client = channel_client(self.km.connection_file)
         self._client = client
-        return KernelChannel(client, self._kernel_alive)
+        return KernelChannel(client, self._kernel_alive, self._master["student_names"])
 
     def _kernel_alive(self):
         process = getattr(getattr(self.km, "provisioner", None), "process", None)
@@ -170,7 +215,7 @@ def _master_cells(resources):
     """From the gradebook: test cell sources by grade_id, the instructor's set-up cells, and the
     folder of the instructor's helper modules."""
     info = resources.get("nbgrader") or {}
-    found = {"sources": {}, "setup": [], "helpers": _helpers_folder(resources)}
+    found = {"sources": {}, "setup": [], "helpers": _helpers_folder(resources), "student_names": set()}
     if not info.get("db_url"):
         return found
     from nbgrader.api import Gradebook
@@ -184,7 +229,38 @@ def _master_cells(resources):
             found["sources"][cell.name] = cell.source
             if cell.locked and cell.name not in graded and cell.name not in solutions:
                 found["setup"].append(cell.source)
+        # the names the solution cells (the gradebook's copy, never the submission) bind
+        found["student_names"] = solution_names(
+            c.source for c in notebook.source_cells if c.name in solutions and c.cell_type == "code")
     return found
+
+
+def _copy_helpers(helpers, folder):
+    """The instructor's helper modules into ``folder`` (the source kernel's cwd), readable by the
+    sandbox's user: a module the student submitted never shadows them there."""
+    os.chmod(folder, 0o755)
+    for path in Path(helpers).glob("*.py") if helpers else ():
+        shutil.copyfile(path, Path(folder) / path.name)
+        os.chmod(Path(folder) / path.name, 0o644)
+
+
+def _run_program(client, program, alive, deadline):
+    """Run ``program`` in a fresh kernel through ``client`` and wait for its reply."""
+    msg_id = client.execute(program, silent=True, store_history=False, allow_stdin=False, stop_on_error=False)
+    while time.monotonic() < deadline:
+        try:
+            reply = client.get_shell_msg(timeout=0.2)
+        except queue.Empty:
+            if not alive():
+                raise KernelDied("the kernel died while the student's definitions were loaded") from None
+            continue
+        if reply.get("parent_header", {}).get("msg_id") == msg_id:
+            return
+    raise TimeoutError("loading the student's definitions ran past this test's time limit")
+
+
+def _failed(message):
+    return [new_output("error", ename="SourceKernelError", evalue=message, traceback=[f"SourceKernelError: {message}"])]
 
 
 def _helpers_folder(resources):

@@ -17,16 +17,22 @@ JupyterLab, where they run in the kernel as ordinary cells):
   of the assignment (release/, else source/), never from the student's folder. Anything else in
   a set-up cell (a figure, a data set built by a call of a bare name) runs in the kernel only;
   a test that needs data builds it itself or calls a helper module's function.
-- **Names a test reads** (before or after it binds them) resolve in this order: what earlier
-  test cells and the set-up bound here; Python's builtins; then the student's kernel. A
-  student's function becomes a stand-in that calls it through the channel; a student's constant
-  (``N_WEIGHTS``) is copied as plain data when the test cell starts; anything else is an
-  ``Unreadable`` stand-in that fails any check. Student code can therefore not replace ``np``,
-  ``abs`` or ``isinstance`` for a test.
+- **Student names** are decided from the instructor's side: the names the notebook's solution
+  cells bind at top level, as the gradebook holds them (the release's stubs: ``def softmax(z):``,
+  ``N_WEIGHTS = None``), never from the submission. Only those are ever looked up in, called in
+  or rebound in the student's kernel; every other name a test reads resolves here (what earlier
+  test cells and the set-up bound, then Python's builtins) or is a NameError. A student's function
+  becomes a stand-in that calls it through the channel; a student's constant (``N_WEIGHTS``) is
+  copied as plain data when the test cell starts; anything else is an ``Unreadable`` stand-in
+  that fails any check. Student code can therefore not replace ``np``, ``abs`` or a test's own
+  ``_expected`` for a test, and nothing of a test's text or values goes to the kernel.
 - **Arguments and results** are plain data: numbers, strings, booleans, None, lists, tuples,
-  dicts and numeric numpy arrays. The student's function works on copies; what it changes in
-  place is copied back into the test's own arrays and lists, so "leaves its input unchanged"
-  tests work, and a function that returns one of its arguments returns the test's own object.
+  dicts and numeric numpy arrays. The student's function works on copies; nothing it does
+  changes the test's objects. A check that a function "leaves its arguments as they were" asks
+  for it: ``f.changed_arguments(*args)`` (the course's ``checks.changed_arguments`` helper, which
+  also works in a plain kernel) gives the positions of the arguments the call changed in place.
+  A test never reads an argument after a call to see what the call did (``make test`` checks).
+  A function that returns one of its arguments unchanged returns the test's own object.
 - **Callbacks**: a function of the test passed to a student function (``lambda w: A @ w``)
   runs here; the student's code calls it through the channel. A student function passed on
   (``activation=relu``) is passed by name and runs in the kernel.
@@ -41,17 +47,15 @@ JupyterLab, where they run in the kernel as ordinary cells):
 - **Time**: a test cell gets the per-cell timeout (``Execute.timeout``) for itself and every
   call it makes; a student function still running then is interrupted and the test fails.
 - **Tests that inspect source** (for example "no Python loop") call ``inspect.getsource`` on
-  the student's function, as they would in a kernel. Here the source comes from the notebook
-  being graded, never from the kernel: the ``def`` that last binds the name in a code cell before
-  the test (read as text, never run). If the name's last binding is not a ``def`` (an
-  assignment, an import), ``getsource`` raises ``OSError`` and the test should fail. So does
-  every name once a code cell the student could edit can rebind names where the text does not
-  show it (``globals()``, ``exec``, ``setattr``, ``__code__``, ``sys.modules``, a star import,
-  ``%run``...; ``rebinds_invisibly`` lists them): from there on the text no longer says which
-  code a name runs. The functions a student's function calls are found as in a kernel:
-  ``inspect.getclosurevars(inspect.unwrap(f)).globals`` holds, by name, each student function
-  its ``def`` reads (with its own source), so a test can follow a helper, or the loop version
-  it delegates to.
+  the student's function, as they would in a kernel. The code checked is the code that runs: such
+  a test (one that imports ``inspect``) runs against a fresh sandboxed kernel of its own that
+  holds only the text it reads: the last top-level ``def`` of each name in the notebook's code
+  cells up to the test, the student's imports of modules the instructor's set-up imports, and
+  constants written as literals. Whatever else the notebook did (magics, ``exec``, decorators of
+  classes, rebinding through ``globals()``, imports of other modules) does not exist there, so a
+  name either runs the text the test reads or is missing. ``inspect.getsource`` answers with that
+  text; ``inspect.getclosurevars(inspect.unwrap(f)).globals`` holds, by name, each student
+  function its ``def`` reads (with its own source), so a test can follow a helper.
 """
 import ast
 import builtins
@@ -66,8 +70,7 @@ from pathlib import Path
 
 from nbformat.v4 import new_output
 
-from grading.cells import is_locked
-from grading.channel import KernelDied, KernelHung, StudentFunction
+from grading.channel import KernelDied, KernelHung, StudentFunction, valid_text
 
 MAX_TEST_STDOUT = 20_000  # characters of what a test cell itself prints
 
@@ -142,96 +145,36 @@ def _helpers_from(folder):
         sys.path.remove(folder)
 
 
-# Calls, attributes, modules and magics through which code rebinds a name (or swaps the code
-# behind it) without a binding statement the text shows.
-_REBINDING_CALLS = {"globals", "vars", "locals", "exec", "eval", "setattr", "delattr", "__import__"}
-_REBINDING_ATTRS = {"__code__", "__globals__", "__dict__", "__builtins__", "__closure__", "modules",
-                    "user_ns", "user_global_ns", "push", "f_globals", "f_locals"}
-_REBINDING_MODULES = {"builtins", "ctypes", "gc", "importlib"}
-# (not %autoreload, %load, %writefile or %reset: they bind no name by themselves, and the first
-# is a habit of honest notebooks)
-_REBINDING_MAGICS = {"run", "store", "macro", "recall", "rerun"}
-UNTRUSTED = "<the notebook's text no longer says which code its names run>"  # key in student_sources
-
-
-def _call_name(node):
-    """``f`` of a call ``f(...)``, ``attr`` of ``x.attr(...)``, else ""."""
-    func = node.func
-    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-
-
-def _literal(node, index):
-    """The string constant at position ``index`` of a call's arguments, else None."""
-    arg = node.args[index] if len(node.args) > index else None
-    return arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else None
-
-
-def _rebinding_call(node):
-    name = _call_name(node)
-    if isinstance(node.func, ast.Name) and name in _REBINDING_CALLS:
-        return f"{name}()"
-    if isinstance(node.func, ast.Name) and name == "getattr" and (_literal(node, 1) or "__").startswith("__"):
-        return "getattr() of a computed or dunder name"
-    if name in ("run_line_magic", "run_cell_magic") and _literal(node, 0) in _REBINDING_MAGICS:
-        return f"%{_literal(node, 0)}"
-    return None
-
-
-def _rebinding_import(node):
-    modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-    if any(m.split(".")[0] in _REBINDING_MODULES for m in modules):
-        return "import " + ", ".join(modules)
-    if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
-        return f"from {node.module} import *"
-    return None
-
-
-def _rebinding_node(node):
-    """What of ``node`` can rebind names invisibly to the text, or None."""
-    if isinstance(node, ast.Call):
-        return _rebinding_call(node)
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        return _rebinding_import(node)
-    if isinstance(node, ast.Attribute) and node.attr in _REBINDING_ATTRS:
-        return f".{node.attr}"
-    if isinstance(node, ast.Name) and node.id == "__builtins__":
-        return "__builtins__"
-    return None
-
-
-def rebinds_invisibly(tree):
-    """The first thing in ``tree`` through which code can rebind a name, or swap the code behind
-    it, where the text shows no binding (``globals()[name] = ...``, ``exec``, ``f.__code__ = ...``,
-    ``sys.modules``, a star import, ``%run``...), or None."""
-    for node in ast.walk(tree):
-        found = _rebinding_node(node)
-        if found:
-            return found
-    return None
-
-
 def student_sources(cells, found=None):
     """{name: source of the def} for names whose last top-level binding in these code cells is
     a ``def`` (the notebook's text, parsed and never run); other bindings remove the name.
-    ``found``: a dict from earlier cells to update in place. Once a cell that is not locked (the
-    student's) rebinds invisibly (``rebinds_invisibly``), no name has a source any more, for the
-    rest of the notebook: ``found`` keeps only UNTRUSTED, with what did it."""
+    ``found``: a dict from earlier cells to update in place (a name redefined moves to the end,
+    so the dict's order is the order in which the last defs ran)."""
     found = {} if found is None else found
     for cell in cells:
-        if cell.get("cell_type") != "code" or UNTRUSTED in found:
+        if cell.get("cell_type") != "code":
             continue
         try:
             text = python_text(cell.get("source", ""))
             tree = ast.parse(text)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError):
             continue
-        how = None if is_locked(cell) else rebinds_invisibly(tree)
-        if how:
-            found.clear()
-            found[UNTRUSTED] = how
-        else:
-            _record_bindings(tree, text, found)
+        _record_bindings(tree, text, found)
     return found
+
+
+def solution_names(sources):
+    """The names the solution cells ``sources`` (their text, as the gradebook holds it) bind at
+    top level: the only names of the student's a test may reach."""
+    names = set()
+    for source in sources:
+        try:
+            tree = ast.parse(python_text(source))
+        except (SyntaxError, ValueError, RecursionError):
+            continue
+        for node in tree.body:
+            names |= statement_binds(node)
+    return names
 
 
 def statement_binds(node):
@@ -248,6 +191,7 @@ def _record_bindings(tree, text, found):
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            found.pop(node.name, None)
             found[node.name] = "\n".join(text.splitlines()[start - 1:node.end_lineno]) + "\n"
         else:
             for name in statement_binds(node):
@@ -292,16 +236,25 @@ def _source_stand_ins(sources):
     return stand_ins
 
 
+def _message(error):
+    """``str(error)``, or what can be said when that itself fails (a test's own message that
+    cannot be built must not take the verdict with it)."""
+    try:
+        return str(error)
+    except Exception as err:  # noqa: BLE001
+        return f"(the test's message could not be built: {type(err).__name__})"
+
+
 def _verdict(printed, error):
     """A test cell's outputs: what the test printed (cut to MAX_TEST_STDOUT), then its error if
     it failed, as the exception's type and message only."""
     outputs = []
-    text = printed[:MAX_TEST_STDOUT]
+    text = valid_text(printed[:MAX_TEST_STDOUT])
     if text:
         outputs.append(new_output("stream", name="stdout", text=text))
     if error is not None:
         ename = type(error).__name__
-        evalue = str(error)
+        evalue = valid_text(_message(error))
         outputs.append(new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]))
     return outputs
 
@@ -325,21 +278,23 @@ class TrustedTests:
                 except Exception as err:
                     self.setup_errors.append(f"{ast.unparse(statement)[:200]}: {type(err).__name__}: {err}")
 
-    def run(self, source, deadline=None):
+    def run(self, source, deadline=None, channel=None):
         """Outputs for one test cell: [] if it passed, else one error output (plus what the
-        test itself printed). KernelDied and KernelHung propagate: the notebook stops there."""
+        test itself printed). KernelDied and KernelHung propagate: the notebook stops there.
+        ``channel``: the kernel this test's student names come from (default: the notebook's)."""
         self.count += 1
         deadline = deadline or time.monotonic() + (self.timeout or 60)
         printed = io.StringIO()
-        self.channel.begin(deadline)
+        channel = channel or self.channel
+        channel.begin(deadline)
         error = scope = None
         student = {}
         try:
             tree = ast.parse(source)
-            student = self._student_names(tree)
-            scope = dict(self.namespace)
+            student = self._student_names(channel)
+            scope = {k: v for k, v in self.namespace.items() if k not in channel.student_names}
             scope.update(student)
-            self.channel.scope, self.channel.resolved = scope, student
+            channel.scope, channel.resolved = scope, student
             with contextlib.redirect_stdout(printed), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 exec(compile(tree, "<test cell>", "exec"), scope)
@@ -348,16 +303,14 @@ class TrustedTests:
         except BaseException as err:  # noqa: B036  (the verdict of any failure is the same: failed)
             error = err
         finally:
-            self._finish(scope, student, error)
+            self._finish(channel, scope, error)
         return _verdict(printed.getvalue(), error)
 
-    def _student_names(self, tree):
-        """{name: stand-in} of the names the test reads or binds that only the student's kernel
-        has (a name may be read before it is bound, or only rebound); a student function whose
-        ``def`` is in the notebook carries that source for ``inspect.getsource``."""
-        bound, loaded = _bound_and_loaded(tree)
-        wanted = {n for n in bound | loaded if n not in self.namespace and not hasattr(builtins, n)}
-        student = self.channel.describe(wanted) if wanted else {}
+    def _student_names(self, channel):
+        """{name: stand-in} of the student names (``channel.student_names``) the kernel has; a
+        student function whose ``def`` is in the notebook carries that source for
+        ``inspect.getsource``."""
+        student = channel.describe()
         stand_ins = None
         for name, value in student.items():
             if isinstance(value, StudentFunction) and name in self.sources:
@@ -365,23 +318,206 @@ class TrustedTests:
                 value.__wrapped__ = stand_ins[name]
         return student
 
-    def _finish(self, scope, student, error):
+    def _finish(self, channel, scope, error):
         """After a test cell: keep what it bound, close the session. A kernel that died or hung
         while closing propagates, unless the test had already failed."""
         if scope is not None:
-            self._keep(scope, student)
-        self.channel.scope = self.channel.resolved = None
+            self._keep(scope, channel.student_names)
+        channel.scope = channel.resolved = None
         try:
-            self.channel.end()
+            channel.end()
         except (KernelDied, KernelHung):
             if error is None:
                 raise
 
-    def _keep(self, scope, student):
+    def _keep(self, scope, student_names):
         """What the test cell bound stays for later test cells (as in a kernel, also when it
-        failed). A name the kernel has is never kept, whatever the test bound to it: later
-        tests look it up in the kernel again (a test that failed before putting back the
-        student's ``softmax`` must not leave its reference in place for the next one)."""
+        failed). A student name is never kept, whatever the test bound to it: later tests look it
+        up in the kernel again (a test that failed before putting back the student's ``softmax``
+        must not leave its reference in place for the next one, nor stand in for a function the
+        student did not write)."""
         for name, value in scope.items():
-            if name not in student:
+            if name not in student_names:
                 self.namespace[name] = value
+
+
+# ----------------------------------------------------------------------------- tests that read source
+def inspects_source(source):
+    """Whether a test cell reads the student's source (it imports ``inspect``)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "inspect" for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "inspect":
+            return True
+    return False
+
+
+def setup_modules(setup_sources):
+    """The top-level modules the instructor's set-up cells import (numpy, the helper modules):
+    the only modules a student's import may bring into a source kernel."""
+    modules = set()
+    for statement in (s for source in setup_sources for s in setup_statements(source)):
+        if isinstance(statement, ast.Import):
+            modules.update(a.name.split(".")[0] for a in statement.names)
+        elif isinstance(statement, ast.ImportFrom) and statement.level == 0 and statement.module:
+            modules.add(statement.module.split(".")[0])
+    return modules
+
+
+def _carried(node, modules):
+    """Whether a top-level statement goes into a source kernel: a def, an import of ``modules``
+    (no star), or names bound to a literal (``LR = 0.1``)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return True
+    if isinstance(node, ast.Import):
+        return all(a.name.split(".")[0] in modules for a in node.names)
+    if isinstance(node, ast.ImportFrom):
+        return (node.level == 0 and (node.module or "").split(".")[0] in modules
+                and all(a.name != "*" for a in node.names))
+    if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+        try:
+            ast.literal_eval(node.value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return False
+        return True
+    return False
+
+
+def source_kernel_program(cells, modules):
+    """The code a source-inspecting test's own kernel runs: for each name, its last top-level
+    binding in ``cells`` if that is carried (``_carried``), in the order those ran; each statement
+    run on its own, so one that fails (a decorator of something absent) leaves the rest."""
+    final = {}
+    for cell in cells:
+        if cell.get("cell_type") != "code":
+            continue
+        try:
+            text = python_text(cell.get("source", ""))
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError):
+            continue
+        lines = text.splitlines()
+        for node in tree.body:
+            names = statement_binds(node)
+            start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+            statement = "\n".join(lines[start - 1:node.end_lineno]) + "\n" if _carried(node, modules) else None
+            for name in names:
+                final.pop(name, None)
+                if statement is not None:
+                    final[name] = statement
+    ordered = list(dict.fromkeys(final.values()))
+    return ("for _grading_statement in " + repr(ordered) + ":\n"
+            "    try:\n        exec(_grading_statement, globals())\n"
+            "    except Exception:\n        pass\n"
+            "del _grading_statement\n")
+
+
+# ----------------------------------------------------------------------------- rules for test cells
+_COMPARING = {"array_equal", "allclose", "isclose", "array_equiv", "assert_allclose", "assert_array_equal",
+              "assert_equal", "zip"}
+_SCALAR_CALLS = {"int", "float", "bool", "round", "len", "str", "complex"}
+
+
+def _compared_loads(tree):
+    """(position, name) of every name read inside a comparison (``==``, ``np.array_equal``, ...)."""
+    found = []
+    for node in ast.walk(tree):
+        parts = ()
+        if isinstance(node, ast.Compare) and not all(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops):
+            parts = [node.left, *node.comparators]  # (an identity check reads no content)
+        elif isinstance(node, ast.Call) and _call_name(node) in _COMPARING:
+            parts = [*node.args, *(k.value for k in node.keywords)]
+        for part in parts:
+            found += _loads_outside_observing_calls(part)
+    return found
+
+
+def _loads_outside_observing_calls(node):
+    """(position, name) of the names ``node`` reads, except inside ``changed_arguments(...)``
+    (which runs its own call on copies)."""
+    if isinstance(node, ast.Call) and _call_name(node) == "changed_arguments":
+        return []
+    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+        return [((node.lineno, node.col_offset), node.id)]
+    return [found for child in ast.iter_child_nodes(node) for found in _loads_outside_observing_calls(child)]
+
+
+def _call_name(node):
+    func = node.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def _is_scalar(node, known=frozenset()):
+    """Whether an expression's value is certainly an immutable scalar (nothing to change in place);
+    ``known``: names already known to hold one."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Name):
+        return node.id in known
+    if isinstance(node, ast.UnaryOp):
+        return _is_scalar(node.operand, known)
+    if isinstance(node, ast.BinOp):
+        return _is_scalar(node.left, known) and _is_scalar(node.right, known)
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _SCALAR_CALLS
+
+
+def _bindings(tree):
+    """(target name, value expression) for every plain binding of a name in ``tree``; a loop over
+    ``range(...)`` or over a tuple or list of constants binds a scalar."""
+    pairs = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Tuple) and isinstance(node.value, (ast.Tuple, ast.GeneratorExp)):
+                    values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value.elt] * len(target.elts)
+                    pairs += list(zip(target.elts, values))
+                else:
+                    pairs.append((target, node.value))
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.NamedExpr)):
+            pairs.append((node.target, getattr(node, "value", None)))
+        elif isinstance(node, ast.For):
+            scalar_loop = (isinstance(node.iter, ast.Call) and _call_name(node.iter) == "range") or (
+                isinstance(node.iter, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Constant) for e in node.iter.elts))
+            pairs.append((node.target, ast.Constant(0) if scalar_loop and isinstance(node.target, ast.Name) else None))
+    return pairs
+
+
+def _scalar_names(tree):
+    """Names every binding of which in ``tree`` is a scalar (``_c = int(...)``, ``for _i in range(..)``)."""
+    pairs = _bindings(tree)
+    stored = {n.id for t, _ in pairs for n in ast.walk(t) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    known = set()
+    while True:
+        other = {n.id for t, v in pairs for n in ast.walk(t) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+                 and not (isinstance(t, ast.Name) and v is not None and _is_scalar(v, known))}
+        now = stored - other
+        if now == known:
+            return known
+        known = now
+
+
+def reads_arguments_after_calls(source, student_names):
+    """[(function, argument, line)] where a test cell passes a name to a student function and
+    later compares that name's object (what the call may have changed in place): the grader never
+    writes a call's changes back, so such a check must use ``changed_arguments`` instead. A name
+    only ever bound to scalars is left out (nothing in it can change)."""
+    tree = ast.parse(source)
+    stores = [((n.lineno, n.col_offset), n.id) for n in ast.walk(tree)
+              if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)]
+    compared, scalars = _compared_loads(tree), _scalar_names(tree)
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in student_names):
+            continue
+        end = (node.end_lineno, node.end_col_offset)
+        args = [a.value if isinstance(a, ast.Starred) else a for a in node.args] + [k.value for k in node.keywords]
+        for name in {a.id for a in args if isinstance(a, ast.Name)} - scalars:
+            later = [pos for pos, n in compared if n == name and pos > end
+                     and not any(end < s < pos and sn == name for s, sn in stores)]
+            if later:
+                found.append((node.func.id, name, min(later)[0]))
+    return sorted(found)
