@@ -473,15 +473,17 @@ def _bindings(tree):
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 if isinstance(target, ast.Tuple) and isinstance(node.value, (ast.Tuple, ast.GeneratorExp)):
-                    values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value.elt] * len(target.elts)
-                    pairs += list(zip(target.elts, values))
+                    value = node.value
+                    values = value.elts if isinstance(value, ast.Tuple) else [value.elt] * len(target.elts)
+                    pairs += list(zip(target.elts, values, strict=False))
                 else:
                     pairs.append((target, node.value))
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.NamedExpr)):
             pairs.append((node.target, getattr(node, "value", None)))
         elif isinstance(node, ast.For):
-            scalar_loop = (isinstance(node.iter, ast.Call) and _call_name(node.iter) == "range") or (
-                isinstance(node.iter, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Constant) for e in node.iter.elts))
+            over = node.iter
+            scalar_loop = (isinstance(over, ast.Call) and _call_name(over) == "range") or (
+                isinstance(over, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Constant) for e in over.elts))
             pairs.append((node.target, ast.Constant(0) if scalar_loop and isinstance(node.target, ast.Name) else None))
     return pairs
 

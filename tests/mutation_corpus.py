@@ -148,6 +148,13 @@ MUTANTS = {
             "decoy_code_swapped": "def batch_grad_vectorized(W, X, y):\n    return X.T @ W\nbatch_grad_vectorized.__code__ = batch_grad_loop.__code__",
             "decoy_rebound_by_exec": "def batch_grad_vectorized(W, X, y):\n    return X.T @ W\nexec('batch_grad_vectorized = batch_grad_' + 'loop')",
             "decoy_rebound_by_a_hook": "def batch_grad_vectorized(W, X, y):\n    return X.T @ W\ndef _once(*a):\n    get_ipython().user_ns['batch_grad_vectorized'] = batch_grad_loop\n    get_ipython().events.unregister('post_run_cell', _once)\nget_ipython().events.register('post_run_cell', _once)",  # once: the corpus's kernel is shared
+            # the code that runs is not the code the text shows (each won against the deny-list of
+            # rebinding forms and per-element callees that an earlier version read from the text)
+            "decoy_then_time_magic": "def batch_grad_vectorized(W, X, y):\n    return X.T @ W\n%time batch_grad_vectorized = batch_grad_loop",
+            "decoy_then_run_cell": "def batch_grad_vectorized(W, X, y):\n    return X.T @ W\nget_ipython().run_cell('batch_grad_vectorized = batch_grad_loop')",
+            "class_instance_decorator": "class _Use:\n    def __call__(self, f):\n        return batch_grad_loop\n@_Use()\ndef batch_grad_vectorized(W, X, y):\n    return X.T @ W",
+            "reduce_under_another_name": "from functools import reduce as _fold\ndef batch_grad_vectorized(W, X, y):\n    return _fold(lambda G, r: G + batch_grad_loop(W, X[r:r + 1], y[r:r + 1]), range(X.shape[0]), np.zeros(W.shape)) / X.shape[0]",
+            "loop_through_sorted_key": "def batch_grad_vectorized(W, X, y):\n    G = [np.zeros(W.shape)]\n    def _add(r):\n        G[0] = G[0] + batch_grad_loop(W, X[r:r + 1], y[r:r + 1])\n        return r\n    sorted(range(X.shape[0]), key=_add)\n    return G[0] / X.shape[0]",
             "scales_X_in_place": "def batch_grad_vectorized(W, X, y):\n    Z = X @ W; E = np.exp(Z - Z.max(axis=1, keepdims=True)); P = E / E.sum(axis=1, keepdims=True)\n    P[np.arange(len(y)), y] -= 1.0\n    X /= len(y)\n    return X.T @ P",
         },
         "figure_1_facts": {

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from grading import channel as ch
-from grading.verdicts import TrustedTests, python_text
+from grading.verdicts import TrustedTests
 
 STUDENT = '''
 import numpy as np
@@ -304,7 +304,8 @@ def test_a_test_follows_the_students_helpers_through_getclosurevars(kernel, tmp_
 
 def test_only_the_instructors_student_names_cross_and_nothing_of_the_test(kernel, tmp_path):
     km, channel = kernel
-    km.student_runs("_exp = np.zeros(3)\n_ref = lambda z: 0\n_num = 7\n")  # a test's private names, defined by the student
+    # a test's private names, defined by the student
+    km.student_runs("_exp = np.zeros(3)\n_ref = lambda z: 0\n_num = 7\n")
     sent = []
     original = channel.client.input
     channel.client.input = lambda text: (sent.append(text), original(text))[1]

@@ -30,7 +30,17 @@ from grading.cells import is_answer_cell, is_setup_cell, is_test_cell  # noqa: E
 from grading.channel import KernelChannel, channel_client  # noqa: E402
 from grading.course import ASSIGNMENT  # noqa: E402
 from grading.sample_class import solution_code  # noqa: E402
-from grading.verdicts import TrustedTests, setup_statements, statement_binds, student_sources  # noqa: E402
+from grading.verdicts import (  # noqa: E402
+    TrustedTests,
+    inspects_source,
+    python_text,
+    setup_modules,
+    setup_statements,
+    solution_names,
+    source_kernel_program,
+    statement_binds,
+    student_sources,
+)
 from mutation_corpus import CORRECT, MUTANTS  # noqa: E402
 
 SOURCE = REPO / "source" / ASSIGNMENT
@@ -42,23 +52,39 @@ class Bench:
     """One kernel for one notebook, and a way to grade one variant of one answer cell."""
 
     def __init__(self, notebook, folder, reseed=0):
-        from jupyter_client.manager import KernelManager
         self.nb = nbformat.read(SOURCE / f"{notebook}.ipynb", as_version=4)
         self.setup = [c.source for c in self.nb.cells if is_setup_cell(c)]
         self.answers = [(_gid(c), solution_code(c)) for c in self.nb.cells
                         if c.cell_type == "code" and is_answer_cell(c)]
         self.tests = {_gid(c): _reseeded(c.source, reseed) for c in self.nb.cells if is_test_cell(c)}
-        self.km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(folder) / "ipc"))
-        self.km.start_kernel(cwd=str(RELEASE), env=dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="agg"),
-                             extra_arguments=["--HistoryManager.hist_file=:memory:"])
-        self.client = self.km.client()
-        self.client.start_channels()
-        self.client.wait_for_ready(timeout=60)
-        self.channel_client = channel_client(self.km.connection_file)
-        self.channel = KernelChannel(self.channel_client, self.km.is_alive)
+        release = nbformat.read(RELEASE / f"{notebook}.ipynb", as_version=4)
+        self.names = solution_names(c.source for c in release.cells if c.cell_type == "code" and is_answer_cell(c))
+        self.km, self.client, self.channel_client, self.channel = self._kernel(Path(folder) / "ipc")
+        self.source_kernel = None  # (km, client, channel client, channel) for tests that read source
         self.clean = False  # whether the kernel holds the set-up and the reference answers, nothing else
         self.bound = set().union(*(statement_binds(s) for text in self.setup for s in setup_statements(text)),
                                  *(_bound(ast.parse(code)) for _, code in self.answers))
+
+    def _kernel(self, ipc):
+        from jupyter_client.manager import KernelManager
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=str(ipc))
+        km.start_kernel(cwd=str(RELEASE), env=dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="agg"),
+                        extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        client = km.client()
+        client.start_channels()
+        client.wait_for_ready(timeout=60)
+        chan_client = channel_client(km.connection_file)
+        return km, client, chan_client, KernelChannel(chan_client, km.is_alive, self.names)
+
+    def _source_channel(self, cells):
+        """A kernel holding only what autograding's source kernel would (the text the test reads)."""
+        if self.source_kernel is None:
+            self.source_kernel = self._kernel(Path(self.km.ip).parent / "ipc-source")
+        _, client, _, channel = self.source_kernel
+        program = source_kernel_program(cells, setup_modules(self.setup))
+        reply = client.execute_interactive("%reset -f\n" + program, timeout=60, output_hook=lambda msg: None)
+        assert reply["content"]["status"] == "ok"
+        return channel
 
     def _run(self, code):
         reply = self.client.execute_interactive(code, timeout=60, output_hook=lambda msg: None)
@@ -80,7 +106,7 @@ class Bench:
         in a kernel holding the reference answers, and the reference's cell runs again after it
         (the names only the variant defined deleted): one cell per variant, not the notebook.
         Anything else (a statement at the top of the cell, a ``global``) gets a kernel loaded afresh."""
-        tree = ast.parse(source)
+        tree = ast.parse(python_text(source))
         if not _only_defines(tree):
             self._load(cell, source)
             return self._failing_tests(cell, source)
@@ -96,11 +122,13 @@ class Bench:
 
     def _failing_tests(self, cell, source):
         tests = TrustedTests(self.setup, RELEASE, self.channel, 10)
-        tests.sources = student_sources([nbformat.v4.new_code_cell(source if gid == cell else code)
-                                         for gid, code in self.answers])
+        cells = [nbformat.v4.new_code_cell(text) for text in self.setup] + [
+            nbformat.v4.new_code_cell(source if gid == cell else code) for gid, code in self.answers]
+        tests.sources = student_sources(cells)
         names = TESTS_OF.get(cell) or [g for g in self.tests if self._owner(g) == cell]
         assert names, f"no test cells for {cell}"
-        return {name for name in names if tests.run(self.tests[name])}
+        return {name for name in names if tests.run(
+            self.tests[name], channel=self._source_channel(cells) if inspects_source(self.tests[name]) else None)}
 
     def _owner(self, test_id):
         """The answer cell a test cell belongs to: the longest answer id it is named after
@@ -109,9 +137,11 @@ class Bench:
         return max(owners, key=len) if owners else None
 
     def close(self):
-        self.channel_client.stop_channels()
-        self.client.stop_channels()
-        self.km.shutdown_kernel(now=True)
+        for km, client, chan_client, _ in filter(None, [(self.km, self.client, self.channel_client, None),
+                                                        self.source_kernel]):
+            chan_client.stop_channels()
+            client.stop_channels()
+            km.shutdown_kernel(now=True)
 
 
 def _bound(tree):
