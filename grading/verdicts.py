@@ -73,6 +73,38 @@ from nbformat.v4 import new_output
 from grading.channel import KernelDied, KernelHung, StudentFunction, valid_text
 
 MAX_TEST_STDOUT = 20_000  # characters of what a test cell itself prints
+GRADER_MEMORY_BYTES = 2 * 2**30  # address space a test cell (and what it decodes) may add to the grader
+
+
+def _address_space():
+    """This process's virtual memory size in bytes (0 where /proc cannot say)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+@contextlib.contextmanager
+def bounded_memory(extra_bytes):
+    """While the block runs, this process may grow by at most ``extra_bytes`` of address space
+    (a soft RLIMIT_AS, put back afterwards): a test computing on what a student's kernel sent gets a
+    MemoryError (its test fails) instead of taking the grading worker and the class with it."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    size = _address_space()
+    limit = size + extra_bytes if size and extra_bytes else resource.RLIM_INFINITY
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError):
+        limit = None
+    try:
+        yield
+    finally:
+        if limit is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def _bound_and_loaded(tree):
@@ -264,6 +296,7 @@ class TrustedTests:
 
     def __init__(self, setup_sources, helpers_folder, channel, timeout):
         self.channel, self.timeout = channel, timeout
+        self.memory_bytes = GRADER_MEMORY_BYTES  # what this process may add while it judges one test
         self.sources = {}  # the student's defs by name (student_sources), for inspect.getsource
         self.namespace = {"__name__": "__grading_tests__", "__builtins__": builtins}
         self.count = 0
@@ -295,7 +328,7 @@ class TrustedTests:
             scope = {k: v for k, v in self.namespace.items() if k not in channel.student_names}
             scope.update(student)
             channel.scope, channel.resolved = scope, student
-            with contextlib.redirect_stdout(printed), warnings.catch_warnings():
+            with bounded_memory(self.memory_bytes), contextlib.redirect_stdout(printed), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 exec(compile(tree, "<test cell>", "exec"), scope)
         except (KernelDied, KernelHung):

@@ -362,3 +362,15 @@ def test_the_budget_is_counted_before_parsing():
     with pytest.raises(ch.ReplyRefused):
         ch._message_for({"content": {"prompt": "x" * 101}}, 1, limit=100)
     assert ch.decode("a\ud800b") == "a\ufffdb"
+
+
+def test_a_test_that_would_take_the_graders_memory_fails_alone(kernel, tmp_path):
+    import resource
+    _, channel = kernel
+    before = resource.getrlimit(resource.RLIMIT_AS)
+    tests = TrustedTests(["import numpy as np"], tmp_path, channel, 10)
+    tests.memory_bytes = 512 * 2**20
+    failed = tests.run("big = np.ones((2**16, 2**14))\nassert big.sum() > 0\n")  # 8 GiB
+    assert failed[-1]["ename"] == "MemoryError"
+    assert resource.getrlimit(resource.RLIMIT_AS) == before  # put back
+    assert tests.run("assert double(2) == 4") == []
