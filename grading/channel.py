@@ -44,7 +44,7 @@ import time
 import numpy as np
 
 MAX_MESSAGE = 16 * 2**20  # characters of any one message from the kernel (the hard cap)
-MAX_MESSAGE_BYTES = 4 * MAX_MESSAGE + 65536  # bytes of a ZMQ frame on the stdin socket (UTF-8, envelope)
+MAX_MESSAGE_BYTES = MAX_MESSAGE + 65536  # bytes of a ZMQ frame on the stdin socket (JSON is ASCII; the envelope)
 REPLY_BASE = 2 * 2**20  # characters every reply may have, whatever its request ...
 REPLY_PER_REQUEST = 8  # ... plus this many per character of the request (a call's own arguments)
 MAX_NODES = 500_000  # JSON values in one message, counted before it is parsed
@@ -53,6 +53,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _DTYPE = re.compile(r"^[<>|=]?[biufc][0-9]{1,2}$")
 # pkgutil, not a path beside this file: Dask workers import this package from an uploaded zip
 _KERNEL_SIDE = pkgutil.get_data("grading", "channel_kernel.py").decode("utf-8")
+SEND_TIMEOUT_MS = 2000  # a request the kernel's socket does not take in this time: the kernel is cut off
 INTERRUPT_GRACE = 5.0  # seconds a stopped call has to come back before the kernel counts as hung
 
 
@@ -173,14 +174,17 @@ def _encode_number(value, callbacks, depth):
 def decode(data, channel=None, depth=0):
     """Trusted objects from plain data received from the kernel (strict; anything else raises;
     strings made valid Unicode)."""
-    if type(data) is str:
-        return valid_text(data)
-    if data is None or type(data) in (bool, int, float):
-        return data
+    if data is None or type(data) in (bool, int, float, str):
+        return valid_text(data) if type(data) is str else data
     if depth > MAX_DEPTH:
         raise ValueError("nested too deeply")
     if type(data) is list:
         return [decode(v, channel, depth + 1) for v in data]
+    return _decode_tagged(data, channel, depth)
+
+
+def _decode_tagged(data, channel, depth):
+    """An object of one tag (``{"a": ...}``) from the kernel, decoded by that tag's decoder."""
     if type(data) is not dict or len(data) != 1:
         raise ValueError("not plain data")
     (tag, body), = data.items()
@@ -317,6 +321,7 @@ def channel_client(connection_file):
             sock = self.context.socket(zmq.DEALER)
             sock.linger = 1000
             sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)  # a bigger frame: the peer is cut off
+            sock.sndtimeo = SEND_TIMEOUT_MS  # a cut-off kernel: a send fails instead of waiting forever
             if identity:
                 sock.identity = identity
             monitor = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
@@ -373,6 +378,16 @@ class KernelChannel:
         self.defined = False
         self.scope = self.resolved = None  # the running test's names, and the kernel's as resolved
 
+    def _send(self, text):
+        """A reply to the kernel's stdin request; KernelHung when its socket no longer takes one
+        (a kernel that sent more than the channel reads is cut off by ZMQ_MAXMSGSIZE)."""
+        import zmq
+        try:
+            self.client.input(text)
+        except zmq.ZMQError as err:
+            self.serving = None
+            raise KernelHung(f"the kernel's channel is cut off ({err})") from None
+
     # sessions: one per test cell
     def begin(self, deadline):
         self.deadline, self.stopped = deadline, False
@@ -382,7 +397,7 @@ class KernelChannel:
         if self.serving is None:
             return
         msg_id, self.serving = self.serving, None
-        self.client.input(json.dumps({"seq": self.seq + 1, "op": "done"}))
+        self._send(json.dumps({"seq": self.seq + 1, "op": "done"}))
         limit = time.monotonic() + INTERRUPT_GRACE
         while time.monotonic() < limit:
             try:
@@ -472,7 +487,7 @@ class KernelChannel:
         self.seq += 1
         text = json.dumps(dict(message, seq=self.seq))
         self.limit = reply_limit(len(text))
-        self.client.input(text)
+        self._send(text)
         return self.seq
 
     def describe(self):
@@ -575,7 +590,7 @@ class KernelChannel:
             raise
         except Exception as err:
             answer = {"cb_raised": {"type": type(err).__name__, "message": str(err)[:2000]}}
-        self.client.input(json.dumps(dict(answer, seq=-2)))
+        self._send(json.dumps(dict(answer, seq=-2)))
 
     @staticmethod
     def _warn(found):

@@ -229,10 +229,13 @@ def _master_cells(resources):
             found["sources"][cell.name] = cell.source
             if cell.locked and cell.name not in graded and cell.name not in solutions:
                 found["setup"].append(cell.source)
-        # the names the solution cells (the gradebook's copy, never the submission) bind
-        found["student_names"] = solution_names(
-            c.source for c in notebook.source_cells if c.name in solutions and c.cell_type == "code")
+        found["student_names"] = _student_names(notebook, solutions)
     return found
+
+
+def _student_names(notebook, solutions):
+    """The names the solution cells (the gradebook's copy, never the submission) bind."""
+    return solution_names(c.source for c in notebook.source_cells if c.name in solutions and c.cell_type == "code")
 
 
 def _copy_helpers(helpers, folder):

@@ -406,18 +406,24 @@ def _carried(node, modules):
     (no star), or names bound to a literal (``LR = 0.1``)."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return True
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return _allowed_import(node, modules)
+    return isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets) and _literal_value(node)
+
+
+def _allowed_import(node, modules):
     if isinstance(node, ast.Import):
         return all(a.name.split(".")[0] in modules for a in node.names)
-    if isinstance(node, ast.ImportFrom):
-        return (node.level == 0 and (node.module or "").split(".")[0] in modules
-                and all(a.name != "*" for a in node.names))
-    if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
-        try:
-            ast.literal_eval(node.value)
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            return False
-        return True
-    return False
+    return (node.level == 0 and (node.module or "").split(".")[0] in modules
+            and all(a.name != "*" for a in node.names))
+
+
+def _literal_value(node):
+    try:
+        ast.literal_eval(node.value)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
 
 
 def source_kernel_program(cells, modules):
@@ -499,40 +505,52 @@ def _is_scalar(node, known=frozenset()):
 
 
 def _bindings(tree):
-    """(target name, value expression) for every plain binding of a name in ``tree``; a loop over
-    ``range(...)`` or over a tuple or list of constants binds a scalar."""
+    """(target, value expression) for every plain binding in ``tree`` (value None: not a plain
+    value); a loop over ``range(...)`` or over a tuple or list of constants binds a scalar."""
     pairs = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign):
-            for target in node.targets:
-                if isinstance(target, ast.Tuple) and isinstance(node.value, (ast.Tuple, ast.GeneratorExp)):
-                    value = node.value
-                    values = value.elts if isinstance(value, ast.Tuple) else [value.elt] * len(target.elts)
-                    pairs += list(zip(target.elts, values, strict=False))
-                else:
-                    pairs.append((target, node.value))
+            pairs += [pair for target in node.targets for pair in _assigned(target, node.value)]
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.NamedExpr)):
-            pairs.append((node.target, getattr(node, "value", None)))
+            pairs.append((node.target, None))
         elif isinstance(node, ast.For):
-            over = node.iter
-            scalar_loop = (isinstance(over, ast.Call) and _call_name(over) == "range") or (
-                isinstance(over, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Constant) for e in over.elts))
-            pairs.append((node.target, ast.Constant(0) if scalar_loop and isinstance(node.target, ast.Name) else None))
+            scalar = _scalar_loop(node.iter) and isinstance(node.target, ast.Name)
+            pairs.append((node.target, ast.Constant(0) if scalar else None))
     return pairs
+
+
+def _assigned(target, value):
+    """(target, value) pairs of one assignment target (a tuple unpacked from a tuple or generator)."""
+    if isinstance(target, ast.Tuple) and isinstance(value, (ast.Tuple, ast.GeneratorExp)):
+        values = value.elts if isinstance(value, ast.Tuple) else [value.elt] * len(target.elts)
+        return list(zip(target.elts, values, strict=False))
+    return [(target, value)]
+
+
+def _scalar_loop(over):
+    if isinstance(over, ast.Call):
+        return _call_name(over) == "range"
+    return isinstance(over, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Constant) for e in over.elts)
 
 
 def _scalar_names(tree):
     """Names every binding of which in ``tree`` is a scalar (``_c = int(...)``, ``for _i in range(..)``)."""
-    pairs = _bindings(tree)
-    stored = {n.id for t, _ in pairs for n in ast.walk(t) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    pairs = [(t, v, _stored_names(t)) for t, v in _bindings(tree)]
+    stored = set().union(*(names for _, _, names in pairs))
     known = set()
-    while True:
-        other = {n.id for t, v in pairs for n in ast.walk(t) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-                 and not (isinstance(t, ast.Name) and v is not None and _is_scalar(v, known))}
-        now = stored - other
+    while True:  # a name bound from scalar names is a scalar too: until nothing changes
+        now = stored - set().union(*(names for t, v, names in pairs if not _scalar_binding(t, v, known)))
         if now == known:
             return known
         known = now
+
+
+def _stored_names(target):
+    return {n.id for n in ast.walk(target) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def _scalar_binding(target, value, known):
+    return isinstance(target, ast.Name) and value is not None and _is_scalar(value, known)
 
 
 def reads_arguments_after_calls(source, student_names):
@@ -545,14 +563,32 @@ def reads_arguments_after_calls(source, student_names):
               if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)]
     compared, scalars = _compared_loads(tree), _scalar_names(tree)
     found = []
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in student_names):
-            continue
+    for node in _student_calls(tree, student_names):
         end = (node.end_lineno, node.end_col_offset)
-        args = [a.value if isinstance(a, ast.Starred) else a for a in node.args] + [k.value for k in node.keywords]
-        for name in {a.id for a in args if isinstance(a, ast.Name)} - scalars:
-            later = [pos for pos, n in compared if n == name and pos > end
-                     and not any(end < s < pos and sn == name for s, sn in stores)]
+        for name in _name_arguments(node) - scalars:
+            later = _compared_after(compared, stores, name, end)
             if later:
-                found.append((node.func.id, name, min(later)[0]))
+                found.append((node.func.id, name, later[0]))
     return sorted(found)
+
+
+def _compared_after(compared, stores, name, end):
+    """The first position after ``end`` where ``name`` is compared while still holding the same object."""
+    later = [pos for pos, n in compared if n == name and pos > end and not _rebound(stores, name, end, pos)]
+    return min(later) if later else None
+
+
+def _student_calls(tree, student_names):
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+            and n.func.id in student_names]
+
+
+def _rebound(stores, name, start, end):
+    """Whether ``name`` is bound again between two positions of a cell."""
+    return any(start < position < end and stored == name for position, stored in stores)
+
+
+def _name_arguments(call):
+    """The names a call passes as arguments (``f(a, *b, k=c)``: a, b, c)."""
+    args = [a.value if isinstance(a, ast.Starred) else a for a in call.args] + [k.value for k in call.keywords]
+    return {a.id for a in args if isinstance(a, ast.Name)}

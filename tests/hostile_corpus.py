@@ -475,6 +475,33 @@ def corpus(port, elsewhere="/nonexistent"):
                 lambda: _q1(_duplicate_test(W(), "test_softmax_values")), "no_more_than_honest"),
         Hostile("changes_cell_type", "turns a test cell into markdown",
                 lambda: _q1(_to_markdown(W(), "test_softmax_large_logits")), "no_more_than_honest"),
+        # the grader believing what the kernel says (names, write-back, sizes, text)
+        Hostile("claims_private_names", "defines the tests' private names, so a grader that asks the kernel "
+                "which names are the student's would ship its expected values and reference functions",
+                lambda: _q1(with_code(W(), "softmax", """
+                    _exp = _num = _ref_softmax = _loss = _got = _z = _Z = _P = _e = _E = _k = _c = _rng = None
+                    _own = _hint = _rel = _rows = _m = _y = _args = _changed = _before = None
+                    """)), "no_more_than_honest"),
+        Hostile("steers_write_back", "a softmax that zeroes its input in place and returns what the "
+                "zeroed input's softmax is, for a test that would read its input after the call",
+                lambda: _q1(with_code(W(), "softmax", """
+                    def softmax(z):
+                        z = np.asarray(z)
+                        z[...] = 0
+                        return np.full(z.shape, 1.0 / z.shape[-1])
+                    """)), "no_more_than_honest"),
+        Hostile("huge_reply", "answers the grader's request with a 60-million-character message",
+                lambda: _q1(with_code(W(), "softmax", """
+                    def softmax(z):
+                        import builtins
+                        builtins.input('{"seq": 1, "ok": {"value": "' + 'x' * 60_000_000 + '"}}')
+                        return np.zeros_like(np.asarray(z, dtype=float))
+                    """)), "no_more_than_honest"),
+        Hostile("lone_surrogate", "raises an exception whose message holds a lone surrogate (no file can hold it)",
+                lambda: _q1(with_code(W(), "softmax", """
+                    def softmax(z):
+                        raise ValueError("bad \\ud800 text")
+                    """)), "no_more_than_honest"),
         Hostile("empty_notebook", "submits a notebook with no cells",
                 lambda: {f"{Q1}.ipynb": nbformat.writes(nbformat.v4.new_notebook())}, "zero"),
         Hostile("not_json", "submits a file that is not JSON",
