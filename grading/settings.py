@@ -34,10 +34,11 @@ class Sandbox(Configurable):
         "tmpfs mounts: '512M', '2G', or bytes.")).tag(config=True)
     pids_limit = Int(64, help=(
         "Processes and threads of one kernel together (an ipykernel with numpy and matplotlib "
-        "uses 13).")).tag(config=True)
+        "uses 13): its cgroup's pids.max, and RLIMIT_NPROC of its uid.")).tag(config=True)
     use_cgroup = Bool(True, help=(
-        "Bound each kernel with a cgroup v1 of its own where one can be made. False uses the "
-        "grader's watchdog thread even where cgroups work (to test it).")).tag(config=True)
+        "Bound each kernel with a cgroup of its own (v1, or v2 in the grading process's delegated "
+        "subtree) where one can be made. False uses the grader's watchdog thread even where cgroups "
+        "work (to test it). The rlimits hold either way.")).tag(config=True)
 
     @validate("memory_limit")
     def _valid_size(self, proposal):
