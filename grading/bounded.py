@@ -15,7 +15,8 @@ had), and returns ``fn``'s result, pickled back through a pipe. Otherwise it rai
   ``RLIMIT_CPU`` at ``timeout`` + 1 s is a backstop should the caller die first);
 - ``ChildDied``: the child ended without a result (a signal: SIGSEGV from a C stack overflow,
   SIGKILL from the out-of-memory killer, ...; its ``signal`` or ``exit_code`` says which);
-- ``BoundedError`` for a result whose pickle is larger than ``memory_bytes``.
+- ``BoundedError`` for a result whose pickle is larger than ``memory_bytes`` (a defence: the child
+  can hardly build one).
 
 The caller's memory grows only by the result. The child is the out-of-memory killer's first
 choice (``oom_score_adj`` 1000), its cyclic garbage collector leaves the caller's objects alone
@@ -29,6 +30,7 @@ must not wait for another thread or a lock another thread held at the fork; plai
 its arguments (decoding bytes, comparing arrays) is what it is for. Linux only (fork, /proc).
 Cost: one fork per call (``python -m bench bounded`` measures it).
 """
+import faulthandler
 import gc
 import math
 import os
@@ -115,6 +117,7 @@ def _set_bounds(memory_bytes, timeout):
     except OSError:
         pass
     gc.freeze()  # the caller's objects: never scanned or collected here
+    faulthandler.disable()  # a crash is ChildDied in the caller, not a dump on its stderr
     limit = _address_space() + memory_bytes
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     cpu = math.ceil(timeout) + 1
@@ -146,9 +149,10 @@ def _child(write_end, fn, args, memory_bytes, timeout):
         except MemoryError:  # pickling the result needed more than the bound
             code = _MEMORY_EXIT
             raise
-        view = memoryview(_HEADER.pack(len(data)) + data)
-        while view:
-            view = view[os.write(write_end, view):]
+        for part in (_HEADER.pack(len(data)), data):
+            view = memoryview(part)
+            while view:
+                view = view[os.write(write_end, view):]
         code = 0
     except BaseException:  # noqa: BLE001 - the exit code tells the caller
         pass
@@ -164,7 +168,7 @@ def _child(write_end, fn, args, memory_bytes, timeout):
 # ----------------------------------------------------------------------------- the caller
 def _collect(read_end, memory_bytes, deadline):
     """(the child's reply bytes or None, None | "timeout" | "too large")."""
-    chunks, size, expected = [], 0, None
+    chunks, size = [], 0
     poller = select.poll()
     poller.register(read_end, select.POLLIN | select.POLLHUP)
     while True:
@@ -173,15 +177,19 @@ def _collect(read_end, memory_bytes, deadline):
             return None, "timeout"
         chunk = os.read(read_end, 1 << 20)
         if not chunk:
-            data = b"".join(chunks)
-            complete = expected is not None and len(data) == _HEADER.size + expected
-            return (data[_HEADER.size:] if complete else None), None
+            return _unframe(b"".join(chunks)), None
         chunks.append(chunk)
         size += len(chunk)
-        if expected is None and size >= _HEADER.size:
-            expected = _HEADER.unpack(b"".join(chunks)[:_HEADER.size])[0]
-        if expected is not None and (expected > memory_bytes or size > _HEADER.size + expected):
+        if size > _HEADER.size + memory_bytes:
             return None, "too large"
+
+
+def _unframe(data):
+    """The reply in ``data`` (its length, then itself), or None where it was cut short."""
+    if len(data) < _HEADER.size:
+        return None
+    expected = _HEADER.unpack(data[:_HEADER.size])[0]
+    return data[_HEADER.size:] if len(data) == _HEADER.size + expected else None
 
 
 def _kill(pid):
