@@ -30,6 +30,14 @@ its own pid into ``procs_files`` and then execs bwrap. ``remove()`` kills what i
 ``cgroup.kill``) and removes the folders. Kernel cgroups are named ``grading-<pid>-<n>`` after the
 grading process that made them, so the ones a killed grading process left behind are swept when
 the next one is made (``sweep_stale``).
+
+What was tried where (tests/test_cgroups.py, tests/test_sandbox_limits.py): v1 end to end, with
+real kernels (memory, tmpfs files, pids). v2 on a model of cgroup2's rules in a temporary folder
+(the files written and read, the move into the leaf, a process forked meanwhile, no delegation,
+the root's exemption, stale sweeps), and on a real cgroup2 mount without the memory and pids
+controllers (the leaf move, the launcher joining, ``cgroup.kill``, the stale sweep, the message
+where the controllers are not delegated); ``memory.max`` and ``pids.max`` were never met by a
+real kernel's processes, as the development machines bind those controllers to v1.
 """
 import errno
 import itertools
@@ -211,6 +219,21 @@ def enable_controllers(base, controllers=CONTROLLERS, rounds=20):
                 raise
         time.sleep(0.01)
     raise OSError(errno.EBUSY, f"{base} still holds processes after {rounds} moves into {LEAF}")
+
+
+def systemd_delegation(path, systemd_dir="/run/systemd/system"):
+    """Where systemd is the init: whether it delegated cgroup ``path`` (it marks a delegated unit's
+    cgroup with the ``trusted.delegate`` or ``user.delegate`` attribute), True or False. None where
+    systemd does not run the host (nobody else claims the cgroups)."""
+    if not os.path.isdir(systemd_dir):
+        return None
+    for name in ("trusted.delegate", "user.delegate"):
+        try:
+            if os.getxattr(path, name) == b"1":
+                return True
+        except OSError:
+            pass
+    return False
 
 
 # ----------------------------------------------------------------------------- a kernel's cgroup

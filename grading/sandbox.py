@@ -89,7 +89,7 @@ import time
 
 from jupyter_client.manager import AsyncKernelManager
 
-from grading.cgroups import Hierarchy, KernelCgroup  # noqa: F401 (KernelCgroup: this module's API too)
+from grading.cgroups import Hierarchy, KernelCgroup, systemd_delegation
 from grading.settings import Sandbox, course_settings
 
 # The per-process floor (prlimit), in every mode: address space (the memory budget, at least 4 GiB:
@@ -536,21 +536,29 @@ def _memory_lines(settings, group, why):
                  "/tmp, /run and /dev/shm)")]
     files = ("memory.limit_in_bytes" + (", memory.memsw.limit_in_bytes" if group.get("swap") else "")
              if group["version"] == "v1" else "memory.max" + (", memory.swap.max = 0" if group.get("swap") else ""))
+    where = ""
+    if group["version"] == "v2":
+        delegated = systemd_delegation(group["base"])
+        where = f", made in {group['base']}" + (
+            "" if delegated is None else ", which systemd delegates to the grader" if delegated else
+            ", which systemd has NOT delegated to the grader: it may take the controllers back; run the grading "
+            "in a delegated unit (systemd-run --scope -p Delegate=yes make autograde)")
     return [("memory per kernel", f"{budget} for all its processes together, bound by a cgroup {group['version']} "
-             f"per kernel ({files}); the out-of-memory killer kills its largest process past it"),
+             f"per kernel ({files}{where}); the out-of-memory killer kills its largest process past it"),
             ("processes+threads per kernel", f"{pids}, bound by the kernel's cgroup (pids.max), and by "
              "RLIMIT_NPROC of its uid"),
             ("tmpfs files", "counted in the memory budget (tmpfs pages are charged to the writer's memory cgroup)")]
 
 
 def _cgroup_facts(settings):
-    """{"version", "swap"} of a kernel cgroup made here and removed, or None."""
+    """{"version", "swap", "base"} of a kernel cgroup made here and removed, or None."""
     if limit_mode(settings) != "cgroup":
         return None
     group = KernelCgroup.create(settings.memory_bytes, settings.pids_limit)
     try:
         swap = "memory.memsw.limit_in_bytes" if group.version == "v1" else "memory.swap.max"
-        return {"version": group.version, "swap": os.path.exists(os.path.join(group.dirs["memory"], swap))}
+        return {"version": group.version, "swap": os.path.exists(os.path.join(group.dirs["memory"], swap)),
+                "base": os.path.dirname(group.dirs["memory"])}
     finally:
         group.remove()
 

@@ -407,3 +407,21 @@ def test_python_m_grading_sandbox_says_which_bound_holds_and_why():
     lines = dict(line.split(": ", 1) for line in off.stdout.splitlines())
     assert "watchdog" in lines["memory per kernel"] and "Sandbox.use_cgroup is False" in lines["memory per kernel"]
     assert lines["processes+threads per kernel"].startswith("48, by RLIMIT_NPROC")
+
+
+def test_on_a_systemd_host_an_undelegated_v2_subtree_is_named(tmp_path, monkeypatch):
+    systemd, scope = tmp_path / "run-systemd", tmp_path / "session-1.scope"
+    scope.mkdir()
+    assert cgroups.systemd_delegation(str(scope), str(systemd)) is None  # no systemd: nobody to ask
+    systemd.mkdir()
+    assert cgroups.systemd_delegation(str(scope), str(systemd)) is False
+    try:
+        os.setxattr(scope, "trusted.delegate", b"1")  # what systemd sets on a Delegate=yes unit
+    except OSError as err:
+        pytest.fail(f"trusted.* attributes need root and a file system that keeps them: {err}")
+    assert cgroups.systemd_delegation(str(scope), str(systemd)) is True
+    monkeypatch.setattr(sandbox, "systemd_delegation", lambda path: False)
+    lines = dict(sandbox._memory_lines(Sandbox(), {"version": "v2", "swap": True, "base": str(scope)}, None))
+    memory = lines["memory per kernel"]
+    assert "cgroup v2 per kernel (memory.max, memory.swap.max = 0, made in " + str(scope) in memory
+    assert "NOT delegated" in memory and "Delegate=yes" in memory
