@@ -55,7 +55,8 @@ bwrap) and the space used in its tmpfs mounts (read through ``/proc/PID/root``) 
 kills the whole tree past the budget; the process count is then bounded only by the per-uid
 ``--nproc``. ``python -m grading.sandbox`` prints, one line per bound, which holds here and why:
 whether the sandbox starts, user namespaces, the network, the cgroup hierarchy, memory, processes,
-tmpfs files and the rlimits a probe read inside the sandbox.
+tmpfs files and the rlimits a probe read inside the sandbox. (It makes and removes a kernel cgroup
+to find out: on cgroup v2 that sets up the delegated subtree as grading would.)
 
 Settings: ``c.Sandbox.*`` in nbgrader_config.py (grading/settings.py documents each; environment
 variables override them): ``enabled`` (False grades without a sandbox, only when asked for
