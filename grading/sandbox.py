@@ -14,7 +14,7 @@ kernel is started inside these layers (outermost first):
    it writes in its tmpfs mounts (tmpfs pages are charged to the writer's memory cgroup: measured
    on v1, a 200 MiB file in a tmpfs raised the cgroup's usage by 201 MiB, and writing past a 256 MiB
    limit got the writer OOM-killed with the files stopping at 256 MiB; v2 charges them the same
-   way). When the budget is exceeded the kernel's largest process is killed by the OOM killer (a
+   way by the kernel's documentation, not measured here). When the budget is exceeded the kernel's largest process is killed by the OOM killer (a
    child, or the kernel itself: its notebook's remaining cells then fail); a single oversized
    allocation gets MemoryError from the rlimit below. ``pids.max`` bounds its processes and
    threads together.
