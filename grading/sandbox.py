@@ -14,10 +14,10 @@ kernel is started inside these layers (outermost first):
    it writes in its tmpfs mounts (tmpfs pages are charged to the writer's memory cgroup: measured
    on v1, a 200 MiB file in a tmpfs raised the cgroup's usage by 201 MiB, and writing past a 256 MiB
    limit got the writer OOM-killed with the files stopping at 256 MiB; v2 charges them the same
-   way by the kernel's documentation, not measured here). When the budget is exceeded the kernel's largest process is killed by the OOM killer (a
-   child, or the kernel itself: its notebook's remaining cells then fail); a single oversized
-   allocation gets MemoryError from the rlimit below. ``pids.max`` bounds its processes and
-   threads together.
+   way by the kernel's documentation, not measured here). When the budget is exceeded the
+   kernel's largest process is killed by the OOM killer (a child, or the kernel itself: its
+   notebook's remaining cells then fail); a single oversized allocation gets MemoryError from the
+   rlimit below. ``pids.max`` bounds its processes and threads together.
 1. ``bwrap`` with a root built from nothing (an **allow-list**): read-only ``/usr``, the ``/bin``
    ``/lib*`` ``/sbin`` entries as they are on the host (symlinks recreated), four things of /etc
    (``ld.so.cache``, ``nsswitch.conf``, ``localtime``, ``alternatives``) plus a ``passwd`` and
