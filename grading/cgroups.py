@@ -89,6 +89,7 @@ class Hierarchy:
     v2: tuple = None
     v2_controllers: frozenset = frozenset()
     own: dict = field(default_factory=dict)
+    v1_mounts: int = 0  # cgroup v1 mounts of any controller (cpu, ...), memory and pids or not
 
     @classmethod
     def parse(cls, mountinfo, proc_cgroup):
@@ -117,6 +118,7 @@ class Hierarchy:
         if fstype == "cgroup2" and self.v2 is None:
             self.v2 = (point, root)
         elif fstype == "cgroup":
+            self.v1_mounts += 1
             for option in after[2].split(","):
                 if option in CONTROLLERS and option not in self.v1:
                     self.v1[option] = (point, root)
@@ -132,9 +134,9 @@ class Hierarchy:
     @property
     def kind(self):
         """"v1", "v2", "hybrid" (v1 controllers and a cgroup2 mount) or "none"."""
-        if self.v1 and self.v2:
+        if self.v1_mounts and self.v2:
             return "hybrid"
-        return "v1" if self.v1 else "v2" if self.v2 else "none"
+        return "v1" if self.v1_mounts else "v2" if self.v2 else "none"
 
     @property
     def backend(self):
@@ -158,8 +160,9 @@ class Hierarchy:
     def describe(self):
         """One line: the hierarchy, where the controllers are."""
         parts = []
-        if self.v1:
-            parts.append("cgroup v1 (" + ", ".join(f"{c} at {self.v1[c][0]}" for c in sorted(self.v1)) + ")")
+        if self.v1_mounts:
+            found = ", ".join(f"{c} at {self.v1[c][0]}" for c in sorted(self.v1)) or "neither memory nor pids"
+            parts.append(f"cgroup v1 ({found})")
         if self.v2:
             offered = " ".join(sorted(self.v2_controllers)) or "none"
             parts.append(f"cgroup2 at {self.v2[0]} (controllers: {offered})")
@@ -169,7 +172,7 @@ class Hierarchy:
         """Why no per-kernel cgroup can be made from what is mounted (None if it may)."""
         if self.backend:
             return None
-        if not self.v1 and not self.v2:
+        if not self.v1_mounts and not self.v2:
             return "no cgroup filesystem is mounted"
         where = {c: "v1" if c in self.v1 else "v2" if c in self.v2_controllers else None for c in CONTROLLERS}
         missing = [c for c, w in where.items() if w is None]

@@ -171,6 +171,9 @@ def test_the_hierarchy_is_read_from_the_mount_table(tmp_path):
     assert only_memory.backend is None and only_memory.why_not() == "no pids controller is mounted"
     none = Hierarchy.parse(MOUNTS_HYBRID.splitlines()[0], "0::/\n")
     assert (none.kind, none.backend, none.why_not()) == ("none", None, "no cgroup filesystem is mounted")
+    cpu_only = Hierarchy.parse(MOUNTS_HYBRID.splitlines()[2], "1:cpu,cpuacct:/\n")  # v1, but not what is needed
+    assert (cpu_only.kind, cpu_only.backend) == ("v1", None) and "neither memory nor pids" in cpu_only.describe()
+    assert cpu_only.why_not() == "no memory or pids controller is mounted"
     # a pure v2 host (Debian 11 and later): the controllers its root offers decide
     (tmp_path / "with space").mkdir()
     (tmp_path / "with space" / "cgroup.controllers").write_text("cpuset cpu io memory hugetlb pids rdma misc\n")
