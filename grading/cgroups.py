@@ -36,7 +36,9 @@ real kernels (memory, tmpfs files, pids). v2 on a model of cgroup2's rules in a 
 (the files written and read, the move into the leaf, a process forked meanwhile, no delegation,
 the root's exemption, stale sweeps), and on a real cgroup2 mount without the memory and pids
 controllers (the leaf move, the launcher joining, ``cgroup.kill``, the stale sweep, the message
-where the controllers are not delegated); ``memory.max`` and ``pids.max`` were never met by a
+where the controllers are not delegated; as root, and as a user in a subtree delegated to it the
+way systemd does, its folder and ``cgroup.procs``, ``cgroup.subtree_control``, ``cgroup.threads``
+chowned to the user); ``memory.max`` and ``pids.max`` were never met by a
 real kernel's processes, as the development machines bind those controllers to v1.
 """
 import errno

@@ -9,7 +9,8 @@ that matters), so the v2 code is tried two ways:
   writes and reads, the move into the leaf, delegation failures, stale sweeps;
 - on a real cgroup2 filesystem mounted privately (``unshare --mount``, then ``mount -t cgroup2``):
   the leaf move, the launcher joining a cgroup, ``cgroup.kill`` and removal, the stale sweep, and
-  the message where controllers are not delegated. Memory and pids controllers themselves cannot
+  the message where controllers are not delegated; the same again without root, by a user whose
+  subtree is chowned to it as systemd delegates one, and refused in a subtree that is not. Memory and pids controllers themselves cannot
   be had in v2 here (they are bound to v1), so memory.max and pids.max only ever met the fake.
 """
 import errno
@@ -17,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -303,6 +305,62 @@ REAL_V2 = textwrap.dedent("""
     from grading import cgroups, sandbox
     from grading.cgroups import LEAF, KernelCgroup
     mnt = sys.argv[1]
+
+    def as_delegated_user(base):
+        # without root: a subtree chowned to a user, as systemd delegates one (Delegate=yes), and
+        # one that is not; the user's process does what a grading process does there
+        uid = 2_900_000 + os.getpid() % 1000
+        mine, theirs = os.path.join(base, "delegated"), os.path.join(base, "not-delegated")
+        for folder in (mine, theirs):
+            os.mkdir(folder)
+        for name in ("", "cgroup.procs", "cgroup.subtree_control", "cgroup.threads"):
+            os.chown(os.path.join(mine, name) if name else mine, uid, uid)
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            out = {}
+            try:
+                os.setgroups([])
+                os.setgid(uid)
+                os.setuid(uid)
+                while "/delegated" not in open("/proc/self/cgroup").read():  # root moves it in, as systemd
+                    time.sleep(0.005)
+                try:
+                    os.mkdir(os.path.join(theirs, "grading-x-0"))
+                except OSError as err:
+                    out["not_delegated"] = type(err).__name__
+                os.mkdir(os.path.join(mine, LEAF))
+                cgroups._move_all(mine, os.path.join(mine, LEAF))
+                out["leaf"] = open(os.path.join(mine, LEAF, "cgroup.procs")).read().split()
+                out["me"] = str(os.getpid())
+                try:
+                    cgroups.enable_controllers(mine)
+                except OSError as err:
+                    out["enable"] = str(err)
+                group = KernelCgroup(0, 0)
+                path = os.path.join(mine, group.name)
+                os.mkdir(path)
+                group.version, group.dirs = "v2", {"memory": path, "pids": path}
+                kernel = subprocess.Popen(["/bin/sh", "-c", sandbox._LAUNCHER, "sh", *group.procs_files, "--",
+                                           "sleep", "60"])
+                for _ in range(500):
+                    if group.pids_in():
+                        break
+                    time.sleep(0.01)
+                out["joined"] = sorted(group.pids_in()) == [kernel.pid]
+                group.remove()
+                out["removed"], out["status"] = not os.path.exists(path), kernel.wait(timeout=10)
+            except BaseException as err:
+                out["error"] = repr(err)
+            os.write(w, json.dumps(out).encode())
+            os._exit(0)
+        os.close(w)
+        cgroups._write(os.path.join(mine, "cgroup.procs"), pid)
+        os.waitpid(pid, 0)
+        with os.fdopen(r) as f:
+            return json.loads(f.read())
+
     subprocess.run(["mount", "-t", "cgroup2", "none", mnt], check=True)
     base = os.path.join(mnt, "grading-test-%d" % os.getpid())
     seen, procs = {}, []
@@ -345,24 +403,34 @@ REAL_V2 = textwrap.dedent("""
         cgroups._write(os.path.join(stale, "cgroup.procs"), left.pid)
         cgroups.sweep_stale({"v2": base})
         seen["stale_removed"], seen["stale_status"] = not os.path.exists(stale), left.wait(timeout=10)
+        seen["delegated"] = as_delegated_user(base)
     finally:
         for proc in procs:
             proc.kill()
             proc.wait()
         cgroups._write(os.path.join(mnt, "cgroup.procs"), os.getpid())
-        for folder in (os.path.join(base, LEAF), base):
-            if os.path.isdir(folder):
-                os.rmdir(folder)
+        for top, dirs, _ in os.walk(base, topdown=False):
+            if os.path.exists(os.path.join(top, "cgroup.kill")):
+                cgroups._write(os.path.join(top, "cgroup.kill"), 1)
+            for _ in range(100):
+                try:
+                    os.rmdir(top)
+                    break
+                except OSError:
+                    time.sleep(0.01)
         subprocess.run(["umount", mnt], check=True)
     print(json.dumps(seen))
 """)
 
 
-def test_v2_mechanics_on_a_private_cgroup2_mount(tmp_path):
-    mnt = tmp_path / "cgroup2"
-    mnt.mkdir()
-    proc = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable, "-c", REAL_V2, str(mnt)],
-                          capture_output=True, text=True, timeout=60, cwd=REPO)
+def test_v2_mechanics_on_a_private_cgroup2_mount():
+    mnt = tempfile.mkdtemp(prefix="cgroup2-")  # not under pytest's 0700 folder: the delegated user passes
+    os.chmod(mnt, 0o755)
+    try:
+        proc = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable, "-c", REAL_V2, mnt],
+                              capture_output=True, text=True, timeout=60, cwd=REPO)
+    finally:
+        os.rmdir(mnt)
     if proc.returncode != 0 and "mount" in proc.stderr and os.geteuid() != 0:
         pytest.fail(f"mounting cgroup2 needs root: {proc.stderr[-500:]}")
     assert proc.returncode == 0, proc.stderr
@@ -374,6 +442,13 @@ def test_v2_mechanics_on_a_private_cgroup2_mount(tmp_path):
     assert len(seen["joined"]) == 2 and seen["launcher"] in seen["joined"]  # the launcher and its child
     assert seen["removed"] and seen["status"] == -9  # cgroup.kill, then rmdir
     assert seen["stale_removed"] and seen["stale_status"] == -9
+    # without root: in a subtree delegated to its user, a grading process moves into its leaf, makes
+    # a kernel's cgroup, has the launcher join it, kills and removes it; elsewhere it may not
+    mine = seen["delegated"]
+    assert "error" not in mine, mine
+    assert mine["not_delegated"] == "PermissionError" and mine["leaf"] == [mine["me"]]
+    assert "not given the memory pids controller" in mine["enable"]
+    assert mine["joined"] and mine["removed"] and mine["status"] == -9
 
 
 # ----------------------------------------------------------------------------- rlimits and the report
