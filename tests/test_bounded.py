@@ -1,7 +1,9 @@
 """run_bounded (grading/bounded.py): the grader's own code in a forked child with a memory bound of
 its own; results and exceptions come back, a child past its bound or its time fails cleanly and
 the caller's memory stays where it was."""
+import errno
 import json
+import mmap
 import os
 import signal
 import time
@@ -20,13 +22,16 @@ def rss():
 
 
 def grow_until_refused(step=8 * MiB):
-    """Allocate (and touch) until MemoryError; how much was had."""
+    """Map (and touch) new memory until refused; how much was had. (mmap: always new address
+    space, where malloc may first reuse free memory the caller had mapped, which the bound does
+    not count.)"""
     parts = []
     try:
         while True:
-            parts.append(bytearray(step))
+            parts.append(mmap.mmap(-1, step))
             parts[-1][::4096] = b"x" * len(range(0, step, 4096))
-    except MemoryError:
+    except OSError as err:  # ENOMEM
+        assert err.errno == errno.ENOMEM, err
         return len(parts) * step
 
 
