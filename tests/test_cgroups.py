@@ -10,8 +10,9 @@ that matters), so the v2 code is tried two ways:
 - on a real cgroup2 filesystem mounted privately (``unshare --mount``, then ``mount -t cgroup2``):
   the leaf move, the launcher joining a cgroup, ``cgroup.kill`` and removal, the stale sweep, and
   the message where controllers are not delegated; the same again without root, by a user whose
-  subtree is chowned to it as systemd delegates one, and refused in a subtree that is not. Memory and pids controllers themselves cannot
-  be had in v2 here (they are bound to v1), so memory.max and pids.max only ever met the fake.
+  subtree is chowned to it as systemd delegates one, and refused in a subtree that is not. Memory
+  and pids controllers themselves cannot be had in v2 here (they are bound to v1), so memory.max
+  and pids.max only ever met the fake.
 """
 import errno
 import json
