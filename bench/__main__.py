@@ -1,7 +1,7 @@
 """`make bench`: every benchmark of the course, medians of several runs.
 
     python -m bench [section ...]      sections: notebooks, autograde, demo, widget, browser, class, scale,
-                                       similarity, lms, hub
+                                       similarity, lms, hub, bounded
                                        (default: all, about half an hour on 2 cores)
 """
 import os
@@ -325,9 +325,51 @@ def bench_hub():
     run()
 
 
+def bench_bounded(calls=200):
+    """run_bounded's cost per call (a fork, a pipe, a pickle) from a process the size of a grading
+    worker, and the worst reply decoded under a bound: time and the caller's memory."""
+    import json
+
+    import psutil
+
+    from grading import worker  # noqa: F401 - the worker's imports: a caller of a worker's size
+    from grading.bounded import OutOfMemory, run_bounded
+    me = psutil.Process()
+    print(f"run_bounded (caller's RSS {me.memory_info().rss >> 20} MiB, {calls} calls per run):")
+    cases = (("len('abc')", len, "abc"), ("json.loads(10 kB)", json.loads, json.dumps(list(range(2000)))))
+    for label, fn, arg in cases:
+        def direct(fn=fn, arg=arg):
+            start = time.perf_counter()
+            for _ in range(calls):
+                fn(arg)
+            return (time.perf_counter() - start) / calls * 1000
+        def bounded(fn=fn, arg=arg):
+            start = time.perf_counter()
+            for _ in range(calls):
+                run_bounded(fn, arg, memory_bytes=256 << 20, timeout=10)
+            return (time.perf_counter() - start) / calls * 1000
+        med_d, _ = median_of(direct)
+        med_b, times = median_of(bounded)
+        print(f"  {label:20s} direct {med_d:7.3f} ms   bounded median {med_b:6.2f} ms   runs: {fmt(times)}")
+    reply = "[" + "[]," * 20_000_000 + "[]]"  # 60 million characters, 20 million lists once decoded
+    before = me.memory_info().rss
+
+    def worst():
+        start = time.perf_counter()
+        try:
+            run_bounded(json.loads, reply, memory_bytes=256 << 20, timeout=60)
+        except OutOfMemory:
+            pass
+        return time.perf_counter() - start
+    med, times = median_of(worst)
+    print(f"  a 60-million-character reply, 256 MiB bound: OutOfMemory after median {med:.2f} s (runs: {fmt(times)}); "
+          f"the caller's RSS grew {(me.memory_info().rss - before) >> 20} MiB")
+
+
 SECTIONS = {"notebooks": bench_notebooks, "autograde": bench_autograde, "demo": bench_demo,
             "widget": bench_widget, "browser": bench_browser, "class": bench_class_section,
-            "scale": bench_scale, "lms": bench_lms, "similarity": bench_similarity, "hub": bench_hub}
+            "scale": bench_scale, "lms": bench_lms, "similarity": bench_similarity, "hub": bench_hub,
+            "bounded": bench_bounded}
 
 # all of them: class (~10 min) and scale (~15 min) grade synthetic classes of 40 and 200
 DEFAULT = list(SECTIONS)

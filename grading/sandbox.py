@@ -4,17 +4,20 @@ As nbgrader ships, a student's code runs as the instructor: it can read source/ 
 hidden tests), write the gradebook, open sockets and exhaust the machine. Here every autograding
 kernel is started inside these layers (outermost first):
 
-0. a per-kernel **cgroup** (v1 ``memory`` and ``pids``), made by the grader for this kernel and
-   removed after it: a tiny ``/bin/sh`` launcher writes its own pid into the cgroups' ``cgroup.procs``
-   and then execs bwrap, so every process of the kernel is inside before any student code exists.
-   ``memory.limit_in_bytes`` (and ``memory.memsw.limit_in_bytes`` when writable) is the kernel's
-   budget for all its processes together *and* the files it writes in its tmpfs mounts (tmpfs pages
-   are charged to the writer's memory cgroup: measured, a 200 MiB file in a tmpfs raised the
-   cgroup's usage by 201 MiB, and writing past a 256 MiB limit got the writer OOM-killed with the
-   files stopping at 256 MiB). When the budget is exceeded the kernel's largest process is killed
-   by the OOM killer (a child, or the kernel itself: its notebook's remaining cells then fail); a
-   single oversized allocation gets MemoryError from the rlimit below. ``pids.max`` bounds its
-   processes and threads together.
+0. a per-kernel **cgroup** (memory and pids; cgroup v1, v2 or a hybrid: grading/cgroups.py says how
+   each is found and set up, v2's delegated subtree included), made by the grader for this kernel
+   and removed after it: a tiny ``/bin/sh`` launcher writes its own pid into the cgroups'
+   ``cgroup.procs`` and then execs bwrap, so every process of the kernel is inside before any
+   student code exists. The memory limit (v1 ``memory.limit_in_bytes``, and
+   ``memory.memsw.limit_in_bytes`` when writable; v2 ``memory.max``, and ``memory.swap.max`` = 0
+   where swap is accounted) is the kernel's budget for all its processes together *and* the files
+   it writes in its tmpfs mounts (tmpfs pages are charged to the writer's memory cgroup: measured
+   on v1, a 200 MiB file in a tmpfs raised the cgroup's usage by 201 MiB, and writing past a 256 MiB
+   limit got the writer OOM-killed with the files stopping at 256 MiB; v2 charges them the same
+   way by the kernel's documentation, not measured here). When the budget is exceeded the
+   kernel's largest process is killed by the OOM killer (a child, or the kernel itself: its
+   notebook's remaining cells then fail); a single oversized allocation gets MemoryError from the
+   rlimit below. ``pids.max`` bounds its processes and threads together.
 1. ``bwrap`` with a root built from nothing (an **allow-list**): read-only ``/usr``, the ``/bin``
    ``/lib*`` ``/sbin`` entries as they are on the host (symlinks recreated), four things of /etc
    (``ld.so.cache``, ``nsswitch.conf``, ``localtime``, ``alternatives``) plus a ``passwd`` and
@@ -31,8 +34,10 @@ kernel is started inside these layers (outermost first):
    of its own per grading process (2,000,000 + the grading process's pid mod 1,000,000, with
    nobody's group; ``student`` in the kernel's /etc/passwd), or the uid and group of the account
    ``Sandbox.user`` names.
-3. ``prlimit``, per process, as a backstop: address space 4 GiB, CPU 120 s, 64 processes for the
-   uid, files up to 100 MiB, 256 open files.
+3. ``prlimit``, per process: the floor that holds in every mode, cgroup or not (``rlimits``):
+   address space the memory budget (at least 4 GiB), CPU 120 s, ``pids_limit`` processes+threads
+   for the uid (per kernel, as each grading process has a uid of its own), files up to 100 MiB,
+   256 open files, no core files.
 
 **Nothing the kernel can write is on the host disk.** The box is root's; only its ``sock``
 folder belongs to the kernel's uid, long enough for ipykernel to bind its five sockets. The
@@ -41,13 +46,17 @@ it, before any cell is sent: student code runs with every writable place a tmpfs
 memory budget). Matplotlib's font list, built once by the grader, is bound read-only into
 ``MPLCONFIGDIR`` on the sandbox's /tmp, so kernels do not rebuild it (~1 s each).
 
-**Which memory bound is in force.** ``limit_mode(settings)`` tries to create a cgroup (memory and pids,
-under the grader's own cgroups) and says ``"cgroup"`` if it could. Where it cannot (no cgroup v1
-controllers, not root, a read-only /sys) it says ``"watchdog"``: a thread in the grader sums the
-RSS of the kernel's process tree (every process of the pid namespace descends from bwrap) and the
-space used in its tmpfs mounts (read through ``/proc/PID/root``) every 50 ms and kills the whole
-tree past the budget; the process count is then bounded only by the per-uid ``--nproc``. Check
-with ``python -m grading.sandbox``, which prints the mode and whether the sandbox starts.
+**Which memory bound is in force.** ``limit_mode(settings)`` tries, once per process, to create a
+kernel cgroup (memory and pids, under the grader's own cgroups) and says ``"cgroup"`` if it could.
+Where it cannot (no memory and pids controllers mounted, not root and no delegated v2 subtree, a
+read-only /sys) it says ``"watchdog"`` and ``cgroup_problem(settings)`` says why: a thread in the
+grader sums the RSS of the kernel's process tree (every process of the pid namespace descends from
+bwrap) and the space used in its tmpfs mounts (read through ``/proc/PID/root``) every 50 ms and
+kills the whole tree past the budget; the process count is then bounded only by the per-uid
+``--nproc``. ``python -m grading.sandbox`` prints, one line per bound, which holds here and why:
+whether the sandbox starts, user namespaces, the network, the cgroup hierarchy, memory, processes,
+tmpfs files and the rlimits a probe read inside the sandbox. (It makes and removes a kernel cgroup
+to find out: on cgroup v2 that sets up the delegated subtree as grading would.)
 
 Settings: ``c.Sandbox.*`` in nbgrader_config.py (grading/settings.py documents each; environment
 variables override them): ``enabled`` (False grades without a sandbox, only when asked for
@@ -68,11 +77,10 @@ The kernel talks to the grader over unix sockets (``ipc`` transport) in its box,
 gone. Time per cell stays bounded by nbgrader's ``Execute.timeout``.
 """
 import asyncio
-import itertools
+import json
 import os
 import pwd
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -82,13 +90,21 @@ import time
 
 from jupyter_client.manager import AsyncKernelManager
 
+from grading.cgroups import Hierarchy, KernelCgroup, systemd_delegation
 from grading.settings import Sandbox, course_settings
 
-# address space 4 GiB, CPU 120 s (a backstop: Execute.timeout stops loops), 64 processes/threads
-# for the uid, files up to 100 MiB, 256 open files. Per process: the cgroup bounds them together.
-LIMITS = ["--as=4294967296", "--cpu=120", "--nproc=64", "--fsize=104857600", "--nofile=256"]
+# The per-process floor (prlimit), in every mode: address space (the memory budget, at least 4 GiB:
+# an ipykernel with numpy and matplotlib maps about 0.9 GiB it never touches), CPU 120 s (a
+# backstop: Execute.timeout stops loops), processes+threads of the kernel's uid (pids_limit: each
+# grading process has a uid of its own, so it is per kernel), files up to 100 MiB, 256 open files,
+# no core files. LIMITS: the default settings' values (rlimits(settings) for others).
+MIN_ADDRESS_SPACE = 4 << 30
+CPU_SECONDS = 120
+FILE_SIZE = 100 << 20
+OPEN_FILES = 256
+LIMITS = [f"--as={MIN_ADDRESS_SPACE}", f"--cpu={CPU_SECONDS}", "--nproc=64", f"--fsize={FILE_SIZE}",
+          f"--nofile={OPEN_FILES}", "--core=0"]
 COURSE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CGROUP_MOUNTS = "/sys/fs/cgroup"
 ETC_FILES = ["/etc/ld.so.cache", "/etc/nsswitch.conf", "/etc/localtime", "/etc/alternatives"]
 SANDBOX_MPLCONFIGDIR = "/tmp/matplotlib"
 _LAUNCHER = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
@@ -167,11 +183,12 @@ def _bind_entries(workdir, box):
     return cmd
 
 
-def wrap(kernel_cmd, workdir, box, user, env_pass=None, cgroup_procs=(), font_cache=None):
+def wrap(kernel_cmd, workdir, box, user, env_pass=None, cgroup_procs=(), font_cache=None, limits=None):
     """The command that starts ``kernel_cmd`` inside the sandbox as ``user`` (uid, gid):
     ``workdir`` read-only (the cwd), ``box`` read-only but for its ``sock`` folder,
     ``cgroup_procs`` the cgroup.procs files the launcher joins before it execs bwrap,
-    ``font_cache`` a matplotlib fontlist json."""
+    ``font_cache`` a matplotlib fontlist json, ``limits`` prlimit's arguments (default ``LIMITS``;
+    ``rlimits(settings)``)."""
     uid, gid = user
     cmd = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
            "--die-with-parent", "--new-session"]
@@ -187,7 +204,7 @@ def wrap(kernel_cmd, workdir, box, user, env_pass=None, cgroup_procs=(), font_ca
     cmd += ["--chdir", workdir]
     cmd += ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--no-new-privs",
             "--inh-caps=-all", "--bounding-set=-all"]
-    cmd += ["prlimit", *LIMITS, "--"]
+    cmd += ["prlimit", *(LIMITS if limits is None else limits), "--"]
     env = {"PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin", "HOME": "/tmp", "USER": "student",
            "LANG": "C.UTF-8", "MPLCONFIGDIR": SANDBOX_MPLCONFIGDIR, "MPLBACKEND": "agg",
            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -265,140 +282,35 @@ def font_cache():
 
 
 # ----------------------------------------------------------------------------- memory and pids
-def _own_cgroup_dirs():
-    """{controller: the folder of this process's own cgroup} for memory and pids (cgroup v1)."""
-    dirs = {}
-    try:
-        with open("/proc/self/cgroup") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return dirs
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
-        for controller in controllers.split(","):
-            if controller in ("memory", "pids"):
-                mount = os.path.join(CGROUP_MOUNTS, controller)
-                own = os.path.join(mount, path.lstrip("/"))
-                # in a cgroup namespace the mount shows our own cgroup as its root
-                dirs[controller] = own if os.path.isdir(own) else mount
-    return dirs
-
-
-_SERIAL = itertools.count()
-
-
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-class KernelCgroup:
-    """A memory and a pids cgroup (v1) for one kernel: made by ``create()`` (OSError where
-    cgroups cannot be made), emptied and removed by ``remove()``."""
-
-    def __init__(self, memory, pids):
-        self.memory, self.pids = memory, pids
-        self.name = f"grading-{os.getpid()}-{next(_SERIAL)}"
-        self.dirs = {}
-
-    @classmethod
-    def create(cls, memory, pids):
-        parents = _own_cgroup_dirs()
-        if set(parents) != {"memory", "pids"}:
-            raise OSError("no cgroup v1 memory and pids controllers")
-        group = cls(memory, pids)
-        _sweep_stale(parents)
-        try:
-            for controller, parent in parents.items():
-                path = os.path.join(parent, group.name)
-                os.mkdir(path)
-                group.dirs[controller] = path
-            group._write("memory", "memory.limit_in_bytes", memory)
-            memsw = os.path.join(group.dirs["memory"], "memory.memsw.limit_in_bytes")
-            if os.path.exists(memsw):  # swap accounting on: swap counts against the budget too
-                group._write("memory", "memory.memsw.limit_in_bytes", memory)
-            group._write("pids", "pids.max", pids)
-        except OSError:
-            group.remove()
-            raise
-        return group
-
-    def _write(self, controller, name, value):
-        with open(os.path.join(self.dirs[controller], name), "w") as f:
-            f.write(str(value))
-
-    def read(self, controller, name):
-        with open(os.path.join(self.dirs[controller], name)) as f:
-            return f.read()
-
-    @property
-    def procs_files(self):
-        return [os.path.join(self.dirs[c], "cgroup.procs") for c in ("memory", "pids")]
-
-    def pids_in(self):
-        pids = set()
-        for path in self.dirs.values():
-            try:
-                with open(os.path.join(path, "cgroup.procs")) as f:
-                    pids |= {int(p) for p in f.read().split()}
-            except OSError:
-                pass
-        return pids
-
-    def remove(self, seconds=5.0):
-        """Kill whatever is left in the cgroups and remove them."""
-        deadline = time.monotonic() + seconds
-        for controller, path in list(self.dirs.items()):
-            while os.path.isdir(path):
-                for pid in self.pids_in():
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except OSError:
-                        pass
-                try:
-                    os.rmdir(path)
-                except OSError:
-                    if time.monotonic() > deadline:
-                        break
-                    time.sleep(0.01)
-            self.dirs.pop(controller, None)
-
-
-def _sweep_stale(parents):
-    """Remove kernel cgroups left by grading processes that died (a SIGKILLed worker)."""
-    for parent in parents.values():
-        try:
-            names = os.listdir(parent)
-        except OSError:
-            continue
-        for name in names:
-            parts = name.split("-")
-            if len(parts) == 3 and parts[0] == "grading" and parts[1].isdigit() and not _pid_alive(int(parts[1])):
-                stale = KernelCgroup(0, 0)
-                stale.dirs = {"x": os.path.join(parent, name)}
-                stale.remove(seconds=1.0)
-
-
 _MODE = {}
 
 
-def limit_mode(settings):
-    """"cgroup" where a per-kernel cgroup can be made here (tried: one is made and removed),
-    else "watchdog" (see the module docstring)."""
+def cgroup_problem(settings):
+    """None where a per-kernel cgroup can be made here (tried once per process: one is made and
+    removed), else why not, in plain words."""
     if not settings.use_cgroup:
-        return "watchdog"
-    if "mode" not in _MODE:
+        return "Sandbox.use_cgroup is False"
+    if "problem" not in _MODE:
         try:
             KernelCgroup.create(settings.memory_bytes, settings.pids_limit).remove()
-            _MODE["mode"] = "cgroup"
-        except OSError:
-            _MODE["mode"] = "watchdog"
-    return _MODE["mode"]
+            _MODE["problem"] = None
+        except OSError as err:
+            _MODE["problem"] = err.strerror or str(err)
+    return _MODE["problem"]
+
+
+def limit_mode(settings):
+    """"cgroup" where a per-kernel cgroup (v1 or v2, grading/cgroups.py) can be made here, else
+    "watchdog" (see the module docstring); ``cgroup_problem`` says why."""
+    return "cgroup" if cgroup_problem(settings) is None else "watchdog"
+
+
+def rlimits(settings):
+    """prlimit's arguments for a kernel under ``settings``: the per-process floor that holds in
+    every mode, cgroup or not (see ``LIMITS``); the process count is ``pids_limit`` and the
+    address space the memory budget, at least ``MIN_ADDRESS_SPACE``."""
+    return [f"--as={max(settings.memory_bytes, MIN_ADDRESS_SPACE)}", f"--cpu={CPU_SECONDS}",
+            f"--nproc={settings.pids_limit}", f"--fsize={FILE_SIZE}", f"--nofile={OPEN_FILES}", "--core=0"]
 
 
 class Watchdog(threading.Thread):
@@ -456,28 +368,46 @@ class Watchdog(threading.Thread):
 
 
 # ----------------------------------------------------------------------------- can it start?
-def problem(settings):
-    """None if a sandboxed process can start here, else why not (in plain words)."""
+# what the probe reports from inside the sandbox: the network it sees, its uid, its rlimits
+_PROBE = """import json, os, resource, socket
+import numpy
+names = ("AS", "NPROC", "NOFILE", "FSIZE", "CPU", "CORE")
+limits = {n: resource.getrlimit(getattr(resource, "RLIMIT_" + n))[0] for n in names}
+print(json.dumps({"interfaces": sorted(n for _, n in socket.if_nameindex()), "uid": os.getuid(), "rlimits": limits}))
+"""
+
+
+def probe(settings):
+    """(None, what a process saw inside the sandbox) if a sandboxed process can start here, else
+    (why not in plain words, {})."""
     for tool in ("bwrap", "setpriv", "prlimit"):
         if shutil.which(tool) is None:
-            return (f"`{tool}` is not installed (Debian: apt-get install bubblewrap util-linux)")
+            return f"`{tool}` is not installed (Debian: apt-get install bubblewrap util-linux)", {}
     try:
         uid, gid = sandbox_user(settings)
     except KeyError:
-        return f"the user {settings.user or 'nobody'!r} does not exist (Sandbox.user)"
+        return f"the user {settings.user or 'nobody'!r} does not exist (Sandbox.user)", {}
     box = make_box(uid, gid)
     try:
-        probe = wrap([sys.executable, "-c", "import numpy"], box, box, (uid, gid))
+        cmd = wrap([sys.executable, "-c", _PROBE], box, box, (uid, gid), limits=rlimits(settings))
         try:
-            proc = subprocess.run(probe, capture_output=True, text=True, timeout=60)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         except (OSError, subprocess.TimeoutExpired) as err:
-            return f"the sandbox could not start: {err}"
+            return f"the sandbox could not start: {err}", {}
         if proc.returncode != 0:
             detail = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-            return f"the sandbox could not start ({detail}); user namespaces may be disabled"
+            return f"the sandbox could not start ({detail}); user namespaces may be disabled", {}
     finally:
         shutil.rmtree(box, ignore_errors=True)
-    return None
+    try:
+        return None, json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None, {}
+
+
+def problem(settings):
+    """None if a sandboxed process can start here, else why not (in plain words)."""
+    return probe(settings)[0]
 
 
 # ----------------------------------------------------------------------------- the kernel manager
@@ -537,7 +467,8 @@ class SandboxKernelManager(AsyncKernelManager):
             except OSError as err:  # worked for the probe, not now: this kernel is watched instead
                 self.log.warning("no cgroup for this kernel (%s): the watchdog bounds it", err)
                 self.limit_mode = "watchdog"
-        return wrap(cmd, workdir, self._box, self._user, keep, cgroup_procs=procs, font_cache=font_cache())
+        return wrap(cmd, workdir, self._box, self._user, keep, cgroup_procs=procs, font_cache=font_cache(),
+                    limits=rlimits(self.settings))
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         await super()._async_launch_kernel(kernel_cmd, **kw)
@@ -576,20 +507,94 @@ class SandboxKernelManager(AsyncKernelManager):
     cleanup_resources = _async_cleanup_resources
 
 
+def _size(n):
+    return f"{n / (1 << 30):.2f} GiB" if n >= 1 << 30 else f"{n >> 20} MiB"
+
+
+def _user_namespaces():
+    if os.geteuid() == 0:
+        return "not needed: bwrap runs as root and makes its namespaces itself"
+    try:
+        with open("/proc/sys/user/max_user_namespaces") as f:
+            most = int(f.read())
+    except (OSError, ValueError):
+        most = None
+    if most == 0:
+        return "disabled (user.max_user_namespaces = 0): bwrap cannot start without root"
+    return f"allowed (user.max_user_namespaces = {most}); bwrap needs them, as it does not run as root"
+
+
+def _memory_lines(settings, group, why):
+    """The memory, processes and tmpfs lines for a kernel cgroup ``group`` (None: the watchdog)."""
+    budget, pids = _size(settings.memory_bytes), settings.pids_limit
+    if group is None:
+        return [("memory per kernel", f"{budget} for all its processes, bound by the grader's watchdog (the RSS "
+                 f"of the kernel's process tree every 50 ms; killed past it): no cgroup, as {why}"),
+                ("processes+threads per kernel", f"{pids}, by RLIMIT_NPROC of the kernel's uid only (a uid of its "
+                 "own per grading process" + (f"; shared by every kernel, as Sandbox.user = {settings.user!r}"
+                                              if settings.user else "") + ")"),
+                ("tmpfs files", "counted in the memory budget by the watchdog (the space used in the kernel's "
+                 "/tmp, /run and /dev/shm)")]
+    files = ("memory.limit_in_bytes" + (", memory.memsw.limit_in_bytes" if group.get("swap") else "")
+             if group["version"] == "v1" else "memory.max" + (", memory.swap.max = 0" if group.get("swap") else ""))
+    where = ""
+    if group["version"] == "v2":
+        delegated = systemd_delegation(group["base"])
+        where = f", made in {group['base']}" + (
+            "" if delegated is None else ", which systemd delegates to the grader" if delegated else
+            ", which systemd has NOT delegated to the grader: it may take the controllers back; run the grading "
+            "in a delegated unit (systemd-run --scope -p Delegate=yes make autograde)")
+    return [("memory per kernel", f"{budget} for all its processes together, bound by a cgroup {group['version']} "
+             f"per kernel ({files}{where}); the out-of-memory killer kills its largest process past it"),
+            ("processes+threads per kernel", f"{pids}, bound by the kernel's cgroup (pids.max), and by "
+             "RLIMIT_NPROC of its uid"),
+            ("tmpfs files", "counted in the memory budget (tmpfs pages are charged to the writer's memory cgroup)")]
+
+
+def _cgroup_facts(settings):
+    """{"version", "swap", "base"} of a kernel cgroup made here and removed, or None."""
+    if limit_mode(settings) != "cgroup":
+        return None
+    group = KernelCgroup.create(settings.memory_bytes, settings.pids_limit)
+    try:
+        swap = "memory.memsw.limit_in_bytes" if group.version == "v1" else "memory.swap.max"
+        return {"version": group.version, "swap": os.path.exists(os.path.join(group.dirs["memory"], swap)),
+                "base": os.path.dirname(group.dirs["memory"])}
+    finally:
+        group.remove()
+
+
+def bounds(settings):
+    """[(bound, how it holds here and why)] for ``python -m grading.sandbox``; first the sandbox."""
+    if not settings.enabled:
+        return [("sandbox", "OFF (Sandbox.enabled = False): student code runs as the grading user, unbounded")]
+    reason, seen = probe(settings)
+    hierarchy = Hierarchy.detect()
+    lines = [("sandbox", "starts (a probe imported numpy inside it)" if reason is None else f"cannot start: {reason}"),
+             ("user namespaces", _user_namespaces())]
+    interfaces = seen.get("interfaces")
+    lines.append(("network", "unknown (the probe did not run)" if interfaces is None else
+                  "isolated: a network namespace of its own, where the probe saw only " + ", ".join(interfaces)
+                  if interfaces == ["lo"] else f"NOT isolated: the probe saw {', '.join(interfaces)}"))
+    lines.append(("cgroup hierarchy", hierarchy.describe()))
+    lines += _memory_lines(settings, _cgroup_facts(settings), cgroup_problem(settings))
+    limits = seen.get("rlimits") or {}
+    floor = (f"address space {_size(max(settings.memory_bytes, MIN_ADDRESS_SPACE))}, CPU {CPU_SECONDS} s, "
+             f"{OPEN_FILES} open files, files up to {_size(FILE_SIZE)}, no core files, {settings.pids_limit} "
+             "processes+threads of its uid")
+    measured = "" if not limits else f" (the probe read AS={limits['AS']}, NPROC={limits['NPROC']}, " \
+        f"NOFILE={limits['NOFILE']}, FSIZE={limits['FSIZE']}, CPU={limits['CPU']}, CORE={limits['CORE']})"
+    lines.append(("per process, in every mode", f"rlimits: {floor}{measured}"))
+    return lines
+
+
 def main():
-    """Print whether the sandbox starts here and which memory bound is in force."""
+    """Print whether the sandbox starts here and which bound holds how, one line per bound."""
     settings = course_settings(Sandbox)
-    reason = problem(settings)
-    print("sandbox:", "starts" if reason is None else f"cannot start: {reason}")
-    mode = limit_mode(settings)
-    budget = settings.memory_bytes
-    if mode == "cgroup":
-        print(f"memory+tmpfs per kernel: {budget / (1 << 30):.2f} GiB, processes+threads per kernel: "
-              f"{settings.pids_limit}, enforced by a cgroup v1 per kernel")
-    else:
-        print(f"memory+tmpfs per kernel: {budget / (1 << 30):.2f} GiB, enforced by the grader's watchdog "
-              f"(no cgroup could be made here); processes: --nproc per uid only")
-    return 0 if reason is None else 1
+    lines = bounds(settings)
+    for name, text in lines:
+        print(f"{name}: {text}")
+    return 0 if not settings.enabled or lines[0][1].startswith("starts") else 1
 
 
 if __name__ == "__main__":

@@ -31,13 +31,15 @@ class Sandbox(Configurable):
         "group), so one kernel's fork bomb cannot starve a kernel graded beside it.")).tag(config=True)
     memory_limit = Unicode("4G", help=(
         "Memory of one kernel and all its processes together, plus the files it writes in its "
-        "tmpfs mounts: '512M', '2G', or bytes.")).tag(config=True)
+        "tmpfs mounts: '512M', '2G', or bytes. Also the address space of each of its processes "
+        "(at least 4 GiB: a kernel with numpy maps about 0.9 GiB it never touches).")).tag(config=True)
     pids_limit = Int(64, help=(
         "Processes and threads of one kernel together (an ipykernel with numpy and matplotlib "
-        "uses 13).")).tag(config=True)
+        "uses 13): its cgroup's pids.max, and RLIMIT_NPROC of its uid.")).tag(config=True)
     use_cgroup = Bool(True, help=(
-        "Bound each kernel with a cgroup v1 of its own where one can be made. False uses the "
-        "grader's watchdog thread even where cgroups work (to test it).")).tag(config=True)
+        "Bound each kernel with a cgroup of its own (v1, or v2 in the grading process's delegated "
+        "subtree) where one can be made. False uses the grader's watchdog thread even where cgroups "
+        "work (to test it). The rlimits hold either way.")).tag(config=True)
 
     @validate("memory_limit")
     def _valid_size(self, proposal):
@@ -46,6 +48,12 @@ class Sandbox(Configurable):
                 raise ValueError
         except ValueError:
             raise TraitError(f"Sandbox.memory_limit={proposal['value']!r}: use '512M', '2G' or bytes") from None
+        return proposal["value"]
+
+    @validate("pids_limit")
+    def _valid_pids(self, proposal):
+        if proposal["value"] < 1:
+            raise TraitError(f"Sandbox.pids_limit={proposal['value']!r}: at least 1 (a kernel with numpy uses 13)")
         return proposal["value"]
 
     @property

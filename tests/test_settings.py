@@ -56,6 +56,8 @@ def test_an_empty_variable_is_no_override_and_a_bad_one_says_what_to_use():
     with pytest.raises(TraitError, match="use '512M', '2G' or bytes"):
         Sandbox(memory_limit="lots")
     assert Sandbox(memory_limit="512M").memory_bytes == 512 << 20 and Sandbox().memory_bytes == 4 << 30
+    with pytest.raises(TraitError, match="pids_limit=0: at least 1"):  # prlimit --nproc=0: no kernel at all
+        Sandbox(pids_limit=0)
 
 
 # nbgrader 0.9.6's own lists. If an upgrade changes them, this fails: look at what changed and
