@@ -79,6 +79,7 @@ def _zygote_main():
         cap_last = int(f.read())
 
     # what every kernel imports: paid here, once (agg: no GUI; OPENBLAS_NUM_THREADS=1: no BLAS thread)
+    import ipykernel.debugger  # noqa: F401  (debugpy: 0.12 s of a kernel's start)
     import ipykernel.ipkernel  # noqa: F401
     import ipykernel.kernelapp
     import IPython  # noqa: F401
