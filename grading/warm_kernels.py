@@ -192,7 +192,7 @@ class Zygote:
 
     def __init__(self, user, places, fonts):
         self.user, self.places, self.fonts = user, frozenset(places), fonts
-        self.box = self.process = self.sock = None
+        self.box = self.process = self.sock = self.pid = None
 
     def start(self):
         self.box = make_box(*self.user)  # its /etc/passwd and group: the kernels' user
@@ -209,6 +209,7 @@ class Zygote:
         except WarmStartError as err:
             self.close()
             raise WarmStartError(f"{err}: {self._stderr()}") from None
+        self.pid = ready.get("pid")
         if ready.get("threads") != 1:
             self.close()
             raise WarmStartError(f"the warm process has {ready.get('threads')} threads, not 1")

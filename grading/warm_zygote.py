@@ -129,6 +129,9 @@ def _zygote_main():
     def drop(request):
         """In G: the kernel's own process state before any of its code runs."""
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        for path in ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus"):  # read-only, as bwrap has them
+            if os.path.exists(path):
+                bind(path, path)
         os.setsid()
         for name, value in request["rlimits"].items():
             resource.setrlimit(getattr(resource, name), (value, value))
@@ -216,7 +219,7 @@ def _zygote_main():
             return {"error": "; ".join(errors) or "the kernel did not start"}
         return {"waiter": pid, "kernel": kernel}
 
-    control.sendall(json.dumps({"ready": True, "threads": threads()}).encode() + b"\n")
+    control.sendall(json.dumps({"ready": True, "threads": threads(), "pid": own_pid}).encode() + b"\n")
     buffer = b""
     while True:
         data, fds, _, _ = socket.recv_fds(control, 1 << 20, 16)
