@@ -50,7 +50,7 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "grading.master_cells.RestoreMasterCells",  # OverwriteCells, robust; restored tests score 0
-    "nbgrader.preprocessors.CheckCellMetadata",
+    "grading.master_cells.CheckCellMetadata",  # nbgrader's, its JSON schema compiled once per process
 ]
 # Every student kernel runs in a sandbox (grading/sandbox.py; c.Sandbox.enabled = False disables it).
 # Test cells never run in the student's kernel: grading/verdicts.py judges them in the grading
@@ -63,7 +63,7 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
+    "grading.master_cells.CheckCellMetadata",
 ]
 # Budgets of one notebook (grading/execute.py): all its cells and tests together, and its outputs.
 # Late submissions (grading/late_penalty.py): 10 % of a notebook's score per started day after the
