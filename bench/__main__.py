@@ -2,7 +2,7 @@
 
     python -m bench [section ...]      sections: notebooks, autograde, demo, widget, browser, class, scale,
                                        speed, similarity, lms, hub
-                                       (default: all, about half an hour on 2 cores)
+                                       (default: all, about 45 minutes on 2 cores)
 """
 import os
 import re

@@ -145,6 +145,20 @@ class WarmProcess:
         self._fds = []
 
 
+def _python_and_places(places):
+    """bwrap arguments: the Python environment read-only, and ``places`` as empty folders (the
+    folders leading to each passable, not listable)."""
+    cmd, made = [], {"/usr", "/tmp", "/run", "/dev", "/proc", "/etc"}
+    for kind, path in [("--ro-bind", p) for p in _python_dirs()] + [("--dir", p) for p in sorted(places)]:
+        for parent in _parents(path) + ([path] if kind == "--dir" else []):
+            if parent not in made:
+                made.add(parent)
+                cmd += ["--perms", "0711", "--dir", parent]
+        if kind == "--ro-bind":
+            cmd += [kind, path, path]
+    return cmd
+
+
 def zygote_command(box, places, fonts, fd):
     """The bwrap command of the warm process: the cold kernel's allow-list root (no kernel's
     folder yet), ``places`` made as empty folders, the host's tree read-only at /.host, no
@@ -155,14 +169,7 @@ def zygote_command(box, places, fonts, fd):
         cmd += ["--perms", "1777", "--tmpfs", path]
     cmd += ["--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm", "--proc", "/proc"]
     cmd += _etc_entries(box)
-    made = {"/usr", "/tmp", "/run", "/dev", "/proc", "/etc"}
-    for kind, path in [("--ro-bind", p) for p in _python_dirs()] + [("--dir", p) for p in sorted(places)]:
-        for parent in _parents(path) + ([path] if kind == "--dir" else []):
-            if parent not in made:
-                made.add(parent)
-                cmd += ["--perms", "0711", "--dir", parent]
-        if kind == "--ro-bind":
-            cmd += [kind, path, path]
+    cmd += _python_and_places(places)
     cmd += ["--perms", "1777", "--dir", SANDBOX_MPLCONFIGDIR]
     if fonts:
         cmd += ["--ro-bind", fonts, os.path.join(SANDBOX_MPLCONFIGDIR, os.path.basename(fonts))]
