@@ -13,7 +13,7 @@
 - formgrader_csp: a hash-based Content-Security-Policy on the formgrader's pages
 - master_cells: the instructor's cells put back (tampered metadata, deleted tests score 0)
 - sandbox: student kernels in bwrap + setpriv + prlimit during autograding
-- warm_kernels, warm_zygote: each kernel forked, fully isolated, from a pre-imported process (the grader's side, the process's program)
+- warm_kernels, warm_zygote: each kernel forked, fully isolated, from a process that imported what kernels import
 - execute: nbgrader's Execute with sandboxed kernels, test cells judged outside them, budgets
 - verdicts: test cells run in the grading worker; the verdict becomes the cell's output
 - channel, channel_kernel: the plain-data channel between the grader and a student's kernel
