@@ -61,7 +61,7 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
+    "grading.save_grades.SaveAutoGrades",  # nbgrader's, one commit per notebook instead of one per cell
     "nbgrader.preprocessors.AssignLatePenalties",
     "grading.master_cells.CheckCellMetadata",
 ]

@@ -12,6 +12,7 @@
 - sanitize: student work rendered as HTML (formgrader, feedback) with no script, handler or frame
 - formgrader_csp: a hash-based Content-Security-Policy on the formgrader's pages
 - master_cells: the instructor's cells put back (tampered metadata, deleted tests score 0)
+- save_grades: nbgrader's SaveAutoGrades, a notebook's grades written in one transaction
 - sandbox: student kernels in bwrap + setpriv + prlimit during autograding
 - warm_kernels, warm_zygote: each kernel forked, fully isolated, from a process that imported what kernels import
 - execute: nbgrader's Execute with sandboxed kernels, test cells judged outside them, budgets

@@ -79,7 +79,8 @@ NBGRADER_DEFAULTS = {
 # ours, in place of nbgrader's (each a subclass of what it replaces), and ours added
 REPLACED = {"grading.master_cells.RestoreMasterCells": "nbgrader.preprocessors.OverwriteCells",
             "grading.execute.SandboxedExecute": "nbgrader.preprocessors.Execute",
-            "grading.master_cells.CheckCellMetadata": "nbgrader.preprocessors.CheckCellMetadata"}
+            "grading.master_cells.CheckCellMetadata": "nbgrader.preprocessors.CheckCellMetadata",
+            "grading.save_grades.SaveAutoGrades": "nbgrader.preprocessors.SaveAutoGrades"}
 ADDED = {"grading.master_cells.DropMalformedMetadata", "grading.feedback_filter.HideHiddenTests",
          "grading.late_penalty.DueDateInFeedback"}
 
