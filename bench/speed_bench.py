@@ -67,7 +67,11 @@ class Breakdown:
     """CPU per part of a grading, by wrapping the Execute preprocessor's steps with the clock."""
 
     def __init__(self, clock):
-        self.clock, self.parts = clock, dict.fromkeys(PARTS, 0.0)
+        self.clock, self.parts, self.walls = clock, dict.fromkeys(PARTS, 0.0), dict.fromkeys(PARTS, 0.0)
+
+    def add(self, part, cpu, wall):
+        self.parts[part] += self.clock() - cpu
+        self.walls[part] += time.perf_counter() - wall
 
     def install(self):
         from nbclient import NotebookClient
@@ -82,32 +86,32 @@ class Breakdown:
         stop = NotebookClient._async_cleanup_kernel
 
         async def timed_start(self, **kw):
-            before = breakdown.clock()
+            before = breakdown.clock(), time.perf_counter()
             try:
                 return await start_kernel(self, **kw)
             finally:
-                breakdown.parts["kernel start, handshake, stop"] += breakdown.clock() - before
+                breakdown.add("kernel start, handshake, stop", *before)
 
         async def timed_client(self):
-            before = breakdown.clock()
+            before = breakdown.clock(), time.perf_counter()
             try:
                 return await start_client(self)
             finally:
-                breakdown.parts["kernel start, handshake, stop"] += breakdown.clock() - before
+                breakdown.add("kernel start, handshake, stop", *before)
 
         async def timed_stop(self):
-            before = breakdown.clock()
+            before = breakdown.clock(), time.perf_counter()
             try:
                 return await stop(self)
             finally:
-                breakdown.parts["kernel start, handshake, stop"] += breakdown.clock() - before
+                breakdown.add("kernel start, handshake, stop", *before)
 
         async def timed_cell(self, cell, cell_index, *args, **kw):
-            before = breakdown.clock()
+            before = breakdown.clock(), time.perf_counter()
             try:
                 return await execute_cell(self, cell, cell_index, *args, **kw)
             finally:
-                breakdown.parts[breakdown.kind(self, cell, is_test_cell)] += breakdown.clock() - before
+                breakdown.add(breakdown.kind(self, cell, is_test_cell), *before)
 
         # the sync wrappers nbconvert calls were bound when the classes were made: replaced too
         saved = [(NotebookClient, name, getattr(NotebookClient, name)) for name in
@@ -135,8 +139,9 @@ class Breakdown:
         return "imports cell" if code and code[0] is cell else "other cells"
 
     def take(self):
-        parts, self.parts = self.parts, dict.fromkeys(PARTS, 0.0)
-        return parts
+        parts, walls = self.parts, self.walls
+        self.parts, self.walls = dict.fromkeys(PARTS, 0.0), dict.fromkeys(PARTS, 0.0)
+        return parts, walls
 
 
 def per_submission(clock, root, warm, students):
@@ -154,28 +159,29 @@ def per_submission(clock, root, warm, students):
             result = worker.grade_student(student, root=str(root))
             wall, cpu = time.perf_counter() - start, clock() - cpu
             assert result.success, result.error
-            parts = breakdown.take()
+            parts, walls = breakdown.take()
             parts["nbgrader, gradebook, files"] = cpu - sum(parts.values())
-            rows.append((wall, cpu, parts))
+            walls["nbgrader, gradebook, files"] = wall - sum(walls.values())
+            rows.append((wall, cpu, parts, walls))
     finally:
         breakdown.restore()
     return rows
 
 
-def _median_parts(rows):
-    return {part: statistics.median(r[2][part] for r in rows) for part in PARTS}
+def _median_parts(rows, index=2):
+    return {part: statistics.median(r[index][part] for r in rows) for part in PARTS}
 
 
 def print_per_submission(cold, warm):
     print(f"  one submission (4 notebooks), graded alone in one process; medians of {len(cold)}:")
-    print(f"    {'':32s} {'cold kernels':>13s} {'warm kernels':>13s}")
+    print(f"    {'':32s} {'cold kernels':>13s} {'warm kernels':>13s} {'warm, wall s':>13s}")
     for label, index in (("wall s", 0), ("CPU s, all processes", 1)):
         c, w = statistics.median(r[index] for r in cold), statistics.median(r[index] for r in warm)
         print(f"    {label:32s} {c:13.2f} {w:13.2f}")
-    cp, wp = _median_parts(cold), _median_parts(warm)
+    cp, wp, ww = _median_parts(cold), _median_parts(warm), _median_parts(warm, 3)
     print("    where the CPU goes (medians per part, so they need not add up):")
     for part in PARTS:
-        print(f"      {part:30s} {cp[part]:13.2f} {wp[part]:13.2f}")
+        print(f"      {part:30s} {cp[part]:13.2f} {wp[part]:13.2f} {ww[part]:13.2f}")
 
 
 def kind_grades(root, of):
