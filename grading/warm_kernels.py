@@ -10,8 +10,9 @@ same box: nbclient, nbgrader's Execute and the test channel see a normal kernel.
 
 **What a child has of its own, as a cold kernel has** (each set up in the child before any of its
 code runs; warm_zygote.py lists the steps): the kernel's cgroup (memory+tmpfs and pids bounds,
-joined first) or the watchdog; its own mount, network, IPC, UTS and PID namespaces; fresh tmpfs
-on /tmp, /run and /dev/shm and a private matplotlib config folder holding the font list;
+joined first) or the watchdog; its own mount, network (loopback only), IPC, UTS and PID
+namespaces; fresh tmpfs on /tmp, /run and /dev/shm, its own /dev/pts and /proc, and a private
+matplotlib config folder holding the font list;
 only this kernel's graded folder (read-only, the cwd) and box of the host; the sandbox's uid and
 group, no supplementary groups, no capabilities (bounding set empty), no new privileges; the
 same rlimits; a new session; a parent-death signal; stdin/out/err on /dev/null and no other open

@@ -11,8 +11,9 @@ For each request it forks a child C (root, still in this process's namespaces) t
 
 1. joins the kernel's cgroups (writes ``0`` to each passed ``cgroup.procs``: itself, before any
    other step, so every process of the kernel is charged to the kernel's own bounds),
-2. unshares mount, network, IPC, UTS and PID namespaces; mounts fresh tmpfs on /tmp, /run and
-   /dev/shm (and on the folder that holds graded submissions); binds, from ``/.host``, only this
+2. unshares mount, network (its loopback up, nothing else), IPC, UTS and PID namespaces; mounts
+   fresh tmpfs on /tmp, /run and /dev/shm (and on the folder that holds graded submissions) and a
+   new devpts instance; binds, from ``/.host``, only this
    kernel's graded folder (read-only, the cwd), its box (read-only but for ``sock``) and the font
    list; then detaches ``/.host`` entirely and checks it is empty,
 3. forks G, the kernel, pid 1 of the new PID namespace, reports G's pid, and becomes
@@ -29,11 +30,13 @@ numpy's random generators from the OS, and serves the kernel protocol with ipyke
 
 def _zygote_main():
     import ctypes
+    import fcntl
     import json
     import os
     import resource
     import signal
     import socket
+    import struct
     import sys
 
     sys.path[:] = [p for p in sys.path if p not in ("", ".")]  # nothing from the cwd in the warm process
@@ -98,12 +101,21 @@ def _zygote_main():
     def threads():
         return len(os.listdir("/proc/self/task"))
 
+    def loopback_up():
+        """The new network namespace's loopback interface up (no other interface exists), as bwrap
+        has it in a cold kernel's."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            # SIOCSIFFLAGS: up, loopback, running
+            fcntl.ioctl(probe, 0x8914, struct.pack("16sH14x", b"lo", 0x1 | 0x8 | 0x40))
+
     def setup_mounts(request):
         """In C: private namespaces and a file system with only this kernel's folders."""
         check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID), "unshare")
         mount(None, "/", None, MS_REC | MS_PRIVATE)
+        loopback_up()
         for path in ("/tmp", "/run", "/dev/shm"):
             tmpfs(path, 0o1777)
+        mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
         for place in request["places"]:
             tmpfs(place, 0o711)
         os.mkdir(request["mplconfigdir"], 0o1777)
