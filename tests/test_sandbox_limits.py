@@ -519,3 +519,23 @@ def test_a_kernel_is_given_its_graded_folder_alone_or_starts_cold():
     for folder in (python + "/a/b", "/usr/share/x", "/a/b"):  # a tmpfs there would hide Python or /usr
         with pytest.raises(warm_kernels.WarmStartError):
             warm_kernels.kernel_place(folder)
+
+
+def test_the_network_is_loopback_only_and_ptys_are_the_kernels_own(graded_folder):
+    code = """
+        import errno, json, os, pty, socket
+        seen = {}
+        for name, address in (("loopback", ("127.0.0.1", 9)), ("outside", ("10.0.0.1", 80))):
+            try:
+                socket.create_connection(address, timeout=2)
+                seen[name] = "CONNECTED"
+            except OSError as err:
+                seen[name] = errno.errorcode.get(err.errno, str(err))
+        pty.openpty()
+        seen["pts"] = sorted(os.listdir("/dev/pts"))
+        print(json.dumps(seen))
+    """
+    out, _ = in_kernel(graded_folder, code)
+    seen = last_json(out[0])
+    assert seen["loopback"] == "ECONNREFUSED" and seen["outside"] == "ENETUNREACH", seen
+    assert seen["pts"] == ["0", "ptmx"], seen  # only the pty it opened: a devpts of its own
