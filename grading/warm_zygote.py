@@ -172,7 +172,8 @@ def _zygote_main():
         random.seed()  # fresh from the OS, as in a new process
         numpy.random.seed()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        sys.argv = request["argv"]
+        import importlib.util
+        sys.argv[:] = [importlib.util.find_spec("ipykernel_launcher").origin, *request["argv"][1:]]  # as -m sets it
         app = ipykernel.kernelapp.IPKernelApp.instance()
         app.initialize(request["argv"][1:])
         ipywidgets._handle_ipython()  # what `import ipywidgets` does in a kernel: its comm targets
