@@ -95,8 +95,9 @@ def rlimits():
 
 class WarmProcess:
     """The kernel started by the warm process, as jupyter_client's provisioner sees a Popen: the
-    waiter (the kernel's parent outside its PID namespace, ``pid``) and the kernel, each followed
-    through a pidfd (neither is the grader's child)."""
+    waiter (outside the kernel's PID namespace, ``pid``) and the namespace's init (``kernel_pid``,
+    which ends when the kernel does, ending the namespace), each followed through a pidfd
+    (neither is the grader's child)."""
 
     stdin = stdout = stderr = None
 

@@ -16,15 +16,30 @@ For each request it forks a child C (root, still in this process's namespaces) t
    new devpts instance; binds, from ``/.host``, only this
    kernel's graded folder (read-only, the cwd), its box (read-only but for ``sock``) and the font
    list; then detaches ``/.host`` entirely and checks it is empty,
-3. forks G, the kernel, pid 1 of the new PID namespace, reports G's pid, and becomes
-   ``sleep infinity`` (a tiny waiter: G's parent outside its namespace, killed with the cgroup).
+3. forks G, pid 1 of the new PID namespace, reports G's pid, and becomes ``sleep infinity`` (a
+   tiny waiter: G's parent outside its namespace, killed with the cgroup).
 
 G mounts its own /proc, starts a new session, sets the rlimits, drops every capability from its
 bounding set, drops to the kernel's uid and gid with no groups, sets no-new-privileges and a
-parent-death signal, clears its inherited capabilities, points stdin/out/err at /dev/null,
-closes every other descriptor, takes the kernel's environment variables, reseeds Python's and
-numpy's random generators from the OS, and serves the kernel protocol with ipykernel's own
-``IPKernelApp`` (which builds a fresh IPython shell), exactly as ``python -m ipykernel_launcher``.
+parent-death signal, clears its inherited capabilities, forks the kernel K (pid 2, as in a cold
+kernel's namespace, where bwrap is pid 1) and execs a tiny init (``INIT``: reaps, and ends the
+namespace when K ends). K points stdin/out/err at /dev/null, closes every other descriptor,
+takes the kernel's environment variables, reseeds Python's and numpy's random generators from
+the OS, and serves the kernel protocol with ipykernel's own ``IPKernelApp`` (which builds a fresh
+IPython shell), exactly as ``python -m ipykernel_launcher``.
+"""
+
+
+INIT = """
+import os, sys
+kernel = int(sys.argv[1])
+while True:
+    try:
+        pid, status = os.wait()
+    except ChildProcessError:
+        os._exit(0)
+    if pid == kernel:
+        os._exit(os.waitstatus_to_exitcode(status) & 0xff)
 """
 
 
@@ -180,6 +195,21 @@ def _zygote_main():
         app.start()
         os._exit(0)
 
+    def start_init(request, report):
+        """G: pid 1 of the kernel's namespace, as bwrap's own init in a cold kernel's (the kernel is
+        pid 2, so it can signal itself): drops privileges, forks the kernel, then execs a tiny
+        init that reaps orphans and ends, ending the namespace, when the kernel ends."""
+        try:
+            drop(request)
+            kernel = os.fork()
+            if kernel == 0:
+                become_kernel(request, report)
+        except BaseException as err:  # noqa: B036 (reported to the grader, then gone)
+            os.write(report, f"error in the kernel's set-up: {err}\n".encode()[:4000])
+            os._exit(1)
+        os.closerange(3, 65536)
+        os.execv(sys.executable, [sys.executable, "-S", "-I", "-c", INIT, str(kernel)])
+
     def child(request, fds, report):
         """C: join the cgroups, build the kernel's namespaces, fork G, become a waiter."""
         try:
@@ -192,15 +222,10 @@ def _zygote_main():
                 os._exit(1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             setup_mounts(request)
-            kernel = os.fork()
-            if kernel == 0:
-                try:
-                    drop(request)
-                    become_kernel(request, report)
-                except BaseException as err:  # noqa: B036 (reported to the grader, then gone)
-                    os.write(report, f"error in the kernel's set-up: {err}\n".encode()[:4000])
-                os._exit(1)
-            os.write(report, f"pid {kernel}\n".encode())
+            init = os.fork()
+            if init == 0:
+                start_init(request, report)
+            os.write(report, f"pid {init}\n".encode())
             os.close(report)
             os.execv("/bin/sleep", ["sleep", "infinity"])
         except BaseException as err:  # noqa: B036
