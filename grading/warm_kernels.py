@@ -52,6 +52,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from queue import Empty
@@ -201,23 +202,25 @@ class Zygote:
 
     def __init__(self, user, places, fonts):
         self.user, self.places, self.fonts = user, frozenset(places), fonts
-        self.box = self.process = self.sock = self.pid = None
+        self.box = self.process = self.sock = self.pid = self.log = None
 
     def start(self):
         self.box = make_box(*self.user)  # its /etc/passwd and group: the kernels' user
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.log = tempfile.TemporaryFile()  # its stderr (a pipe nobody reads could fill and block it)
         try:
             self.process = subprocess.Popen(zygote_command(self.box, self.places, self.fonts, theirs.fileno()),
                                             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                            stdout=subprocess.DEVNULL, stderr=self.log)
         finally:
             theirs.close()
         self.sock = ours
         try:
             ready = _read_line(ours, START_SECONDS)
         except WarmStartError as err:
+            message = self._stderr()
             self.close()
-            raise WarmStartError(f"{err}: {self._stderr()}") from None
+            raise WarmStartError(f"{err}: {message}") from None
         self.pid = ready.get("pid")
         if ready.get("threads") != 1:
             self.close()
@@ -227,7 +230,8 @@ class Zygote:
     def _stderr(self):
         try:
             self.process.wait(timeout=5)
-            return (self.process.stderr.read().decode(errors="replace").strip().splitlines() or ["no message"])[-1]
+            self.log.seek(0)
+            return (self.log.read().decode(errors="replace").strip().splitlines() or ["no message"])[-1]
         except (subprocess.TimeoutExpired, OSError, ValueError):
             return "no message"
 
@@ -249,8 +253,8 @@ class Zygote:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-        if self.process is not None and self.process.stderr:
-            self.process.stderr.close()
+        if self.log is not None:
+            self.log.close()
         if self.box:
             import shutil
             shutil.rmtree(self.box, ignore_errors=True)

@@ -540,3 +540,13 @@ def test_the_network_is_loopback_only_and_ptys_are_the_kernels_own(graded_folder
     seen = last_json(out[0])
     assert seen["loopback"] == "ECONNREFUSED" and seen["outside"] == "ENETUNREACH", seen
     assert seen["pts"] == ["0", "ptmx"], seen  # only the pty it opened: a devpts of its own
+
+
+@pytest.mark.parametrize("kernel_start", ["cold"], indirect=True)
+def test_a_kernel_whose_warm_process_cannot_start_starts_cold(graded_folder, monkeypatch, caplog):
+    warm_kernels.close_all()
+    monkeypatch.setattr(warm_kernels, "_ZYGOTE_SOURCE", "raise SystemExit('no warm process here')")
+    monkeypatch.setitem(MANAGERS, "cold", warm_kernels.WarmSandboxKernelManager)
+    out, host = in_kernel(graded_folder, "import os; print(os.getuid())", inspect=lambda km: {})
+    assert not host["warm"] and out[0]["stdout"].strip() == str(sandbox.sandbox_user(course_settings(Sandbox))[0])
+    assert "starts cold (the warm process ended: no warm process here)" in caplog.text
