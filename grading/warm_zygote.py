@@ -96,17 +96,27 @@ def _zygote_main():
     with open("/proc/sys/kernel/cap_last_cap") as f:
         cap_last = int(f.read())
 
-    # what every kernel imports: paid here, once (agg: no GUI; OPENBLAS_NUM_THREADS=1: no BLAS thread)
-    import ipykernel.debugger  # noqa: F401  (debugpy: 0.12 s of a kernel's start)
+    # what every kernel imports, paid here once: ipykernel and IPython, with what IPKernelApp's start
+    # imports (debugpy through ipykernel.debugger alone is 0.12 s a kernel), and what the notebooks
+    # import (agg: no GUI; OPENBLAS_NUM_THREADS=1: no BLAS thread)
+    import sqlite3  # noqa: F401
+
+    import ipykernel.debugger  # noqa: F401
     import ipykernel.ipkernel  # noqa: F401
     import ipykernel.kernelapp
     import IPython  # noqa: F401
+    import IPython.core.completerlib  # noqa: F401
+    import IPython.core.debugger  # noqa: F401
+    import IPython.core.logger  # noqa: F401
+    import IPython.core.oinspect  # noqa: F401
+    import IPython.extensions.storemagic  # noqa: F401
     import ipywidgets
     import matplotlib
     import matplotlib.pyplot  # noqa: F401
     import matplotlib_inline.backend_inline  # noqa: F401
     import numpy
     import numpy.random
+    import tornado.platform.asyncio  # noqa: F401
     from IPython.display import Image, display  # noqa: F401
 
     control = socket.socket(fileno=int(sys.argv[1]))
