@@ -241,8 +241,12 @@ class Zygote:
     def spawn(self, request, fds):
         """Fork a kernel for ``request`` (the child joins the cgroups whose ``cgroup.procs`` are
         ``fds``); (waiter pid, kernel pid)."""
-        socket.send_fds(self.sock, [json.dumps(request).encode() + b"\n"], list(fds))
-        reply = _read_line(self.sock, FORK_SECONDS)
+        try:
+            socket.send_fds(self.sock, [json.dumps(request).encode() + b"\n"], list(fds))
+            reply = _read_line(self.sock, FORK_SECONDS)
+        except (OSError, WarmStartError, ValueError) as err:
+            self.close()  # a late answer must not be read as the next one; its children die with it
+            raise WarmStartError(f"the warm process failed: {err}") from None
         if "error" in reply:
             raise WarmStartError(reply["error"])
         return reply["waiter"], reply["kernel"]
@@ -369,6 +373,8 @@ class WarmSandboxKernelManager(SandboxKernelManager):
         if (len(argv) < 3 or os.path.realpath(argv[0]) != os.path.realpath(sys.executable)
                 or argv[1:3] != ["-m", "ipykernel_launcher"]):
             raise WarmStartError(f"the kernel command {argv[:3]} is not this Python's ipykernel")
+        if not hasattr(os, "pidfd_open"):
+            raise WarmStartError("this system has no pidfd (Linux 5.3 or later) to follow a forked kernel")
         if not _under(self._box, "/tmp"):
             raise WarmStartError("the kernel's box is not under /tmp")
         place = kernel_place(launch["workdir"])
