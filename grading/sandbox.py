@@ -544,7 +544,8 @@ class SandboxKernelManager(AsyncKernelManager):
             except OSError as err:  # worked for the probe, not now: this kernel is watched instead
                 self.log.warning("no cgroup for this kernel (%s): the watchdog bounds it", err)
                 self.limit_mode = "watchdog"
-        self.launch = {"argv": cmd, "env": keep, "workdir": workdir, "cgroup_procs": procs}  # for a warm start
+        # what a warm start (grading/warm_kernels.py) needs to set up the same kernel
+        self.launch = {"argv": cmd, "env": keep, "workdir": workdir, "cgroup_procs": procs, "limits": LIMITS}
         return wrap(cmd, workdir, self._box, self._user, keep, cgroup_procs=procs, font_cache=font_cache())
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):

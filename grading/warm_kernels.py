@@ -77,8 +77,6 @@ from grading.sandbox import (
 
 # pkgutil, not a path beside this file: Dask workers import this package from an uploaded zip
 _ZYGOTE_SOURCE = pkgutil.get_data("grading", "warm_zygote.py").decode("utf-8")
-RLIMITS = {"--as": "RLIMIT_AS", "--cpu": "RLIMIT_CPU", "--nproc": "RLIMIT_NPROC", "--fsize": "RLIMIT_FSIZE",
-           "--nofile": "RLIMIT_NOFILE"}
 START_SECONDS = 120.0  # the warm process's imports, on a loaded machine
 FORK_SECONDS = 60.0
 KILL_SECONDS = 2.0
@@ -88,12 +86,18 @@ class WarmStartError(RuntimeError):
     """The warm process could not start, or could not start this kernel."""
 
 
-def rlimits():
-    """The sandbox's per-process limits (sandbox.LIMITS, prlimit's options) as resource names."""
+def rlimits(options=LIMITS):
+    """The sandbox's per-process limits, prlimit's options (``--as=4294967296``, ``--core=0:0``),
+    as {resource name: (soft, hard)} for ``resource.setrlimit``."""
+    import resource
     found = {}
-    for option in LIMITS:
+    for option in options:
         name, _, value = option.partition("=")
-        found[RLIMITS[name]] = int(value)
+        resource_name = "RLIMIT_" + name.lstrip("-").upper()
+        soft, _, hard = value.partition(":")
+        if not hasattr(resource, resource_name) or not soft.isdigit() or not (hard or soft).isdigit():
+            raise WarmStartError(f"a limit the warm start cannot set: {option}")
+        found[resource_name] = (int(soft), int(hard or soft))
     return found
 
 
@@ -384,7 +388,8 @@ class WarmSandboxKernelManager(SandboxKernelManager):
         request = {"argv": ["ipykernel_launcher", *argv[3:], "--log-level=CRITICAL"],
                    "env": kernel_environment(launch["env"]), "workdir": launch["workdir"], "box": self._box,
                    "places": [] if place is None else [place], "mplconfigdir": SANDBOX_MPLCONFIGDIR,
-                   "font_cache": font_cache(), "uid": self._user[0], "gid": self._user[1], "rlimits": rlimits()}
+                   "font_cache": font_cache(), "uid": self._user[0], "gid": self._user[1],
+                   "rlimits": rlimits(launch.get("limits", LIMITS))}
         return request, place
 
     def _start_warm(self):

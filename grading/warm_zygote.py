@@ -170,8 +170,8 @@ def _zygote_main():
             if os.path.exists(path):
                 bind(path, path)
         os.setsid()
-        for name, value in request["rlimits"].items():
-            resource.setrlimit(getattr(resource, name), (value, value))
+        for name, (soft, hard) in request["rlimits"].items():
+            resource.setrlimit(getattr(resource, name), (soft, hard))
         for cap in range(cap_last + 1):
             check(libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "drop capability")
         uid, gid = request["uid"], request["gid"]

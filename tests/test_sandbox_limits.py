@@ -550,3 +550,13 @@ def test_a_kernel_whose_warm_process_cannot_start_starts_cold(graded_folder, mon
     out, host = in_kernel(graded_folder, "import os; print(os.getuid())", inspect=lambda km: {})
     assert not host["warm"] and out[0]["stdout"].strip() == str(sandbox.sandbox_user(course_settings(Sandbox))[0])
     assert "starts cold (the warm process ended: no warm process here)" in caplog.text
+
+
+def test_the_kernel_has_the_sandboxs_rlimits(graded_folder):
+    expected = warm_kernels.rlimits(sandbox.LIMITS)  # {name: (soft, hard)} from prlimit's options
+    code = f"""
+        import json, resource
+        print(json.dumps({{name: resource.getrlimit(getattr(resource, name)) for name in {sorted(expected)!r}}}))
+    """
+    out, _ = in_kernel(graded_folder, code)
+    assert {k: tuple(v) for k, v in last_json(out[0]).items()} == expected
