@@ -186,10 +186,14 @@ def _zygote_main():
         check(libc.capset(header, data), "capset")
         os.chdir(request["workdir"])
 
-    def become_kernel(request, report):
+    def null_stdio():
         devnull = os.open("/dev/null", os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
+        os.close(devnull)
+
+    def become_kernel(request, report):
+        null_stdio()
         os.write(report, b"ok\n")
         os.closerange(3, 65536)  # nothing of the warm process's descriptors (its socket) stays open
         os.environ.update(request["env"])
@@ -217,6 +221,7 @@ def _zygote_main():
         except BaseException as err:  # noqa: B036 (reported to the grader, then gone)
             os.write(report, f"error in the kernel's set-up: {err}\n".encode()[:4000])
             os._exit(1)
+        null_stdio()  # nothing of the warm process's (its log) in the kernel's namespace, init included
         os.closerange(3, 65536)
         os.execv(sys.executable, [sys.executable, "-S", "-I", "-c", INIT, str(kernel)])
 

@@ -452,7 +452,8 @@ def test_a_warm_kernel_has_nothing_of_the_warm_process_or_the_kernel_before(grad
                   if line.startswith(("Uid", "Gid", "Groups", "Cap", "NoNewPrivs"))]
         pids = sorted(p for p in os.listdir("/proc") if p.isdigit())
         subprocess.Popen(["sleep", "301"], start_new_session=True)  # left running for the next student
-        print(json.dumps({"status": status, "pids": pids, "stdin": os.readlink("/proc/self/fd/0"),
+        init_fds = sorted({os.readlink(f"/proc/1/fd/{fd}") for fd in os.listdir("/proc/1/fd")})
+        print(json.dumps({"status": status, "pids": pids, "stdin": os.readlink("/proc/self/fd/0"), "init_fds": init_fds,
                           "host": os.listdir("/.host") if os.path.isdir("/.host") else [], "env": sorted(os.environ),
                           "random": [random.random(), numpy.random.rand()]}))
     """
@@ -472,7 +473,7 @@ def test_a_warm_kernel_has_nothing_of_the_warm_process_or_the_kernel_before(grad
     caps = [s for s in seen["status"] if s.startswith("Cap")]
     assert len(caps) == 5 and all(s.endswith(":0000000000000000") for s in caps), caps
     assert seen["pids"] == ["1", "2"], seen["pids"]  # its own PID namespace: its init and itself
-    assert seen["stdin"] == "/dev/null" and seen["host"] == []
+    assert seen["stdin"] == "/dev/null" and seen["host"] == [] and seen["init_fds"] == ["/dev/null"], seen
     # no descriptor of the warm process (its socket to the grader) is open in the kernel
     shared = [t for t in set(host["kernel_fds"]) & set(host["zygote_fds"]) if t.startswith(("socket:", "pipe:"))]
     assert not shared, shared
