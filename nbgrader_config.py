@@ -10,7 +10,8 @@ variables override some of them so a course can move to a server without editing
   gradebook.db at the root. PostgreSQL: postgresql+psycopg2://user:password@host:5432/dbname
 - GRADING_CELL_TIMEOUT (Execute.timeout), GRADING_NOTEBOOK_BUDGET (SandboxedExecute.notebook_budget)
 - GRADING_SANDBOX, GRADING_SANDBOX_USER, GRADING_SANDBOX_MEMORY, GRADING_SANDBOX_PIDS,
-  GRADING_SANDBOX_CGROUP (Sandbox.enabled, user, memory_limit, pids_limit, use_cgroup)
+  GRADING_SANDBOX_CGROUP, GRADING_WARM_START (Sandbox.enabled, user, memory_limit, pids_limit,
+  use_cgroup, warm_start)
 - GRADING_WORKERS, GRADING_EXECUTOR, DASK_SCHEDULER_ADDRESS, GRADING_SHIP_FILES (Runner.workers,
   executor, dask_scheduler_address, ship_files)
 """
@@ -49,7 +50,7 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "grading.master_cells.RestoreMasterCells",  # OverwriteCells, robust; restored tests score 0
-    "nbgrader.preprocessors.CheckCellMetadata",
+    "grading.master_cells.CheckCellMetadata",  # nbgrader's, its JSON schema compiled once per process
 ]
 # Every student kernel runs in a sandbox (grading/sandbox.py; c.Sandbox.enabled = False disables it).
 # Test cells never run in the student's kernel: grading/verdicts.py judges them in the grading
@@ -60,9 +61,9 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
+    "grading.save_grades.SaveAutoGrades",  # nbgrader's, one commit per notebook instead of one per cell
     "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
+    "grading.master_cells.CheckCellMetadata",
 ]
 # Budgets of one notebook (grading/execute.py): all its cells and tests together, and its outputs.
 # Late submissions (grading/late_penalty.py): 10 % of a notebook's score per started day after the
@@ -81,6 +82,7 @@ c.Sandbox.user = ""  # empty: a uid of its own per grading process
 c.Sandbox.memory_limit = "4G"  # memory + tmpfs files of one kernel and all its processes
 c.Sandbox.pids_limit = 64  # processes + threads of one kernel
 c.Sandbox.use_cgroup = True  # False: the watchdog even where cgroups work
+c.Sandbox.warm_start = True  # fork kernels from a pre-imported process (grading/warm_kernels.py); False: cold
 
 # Grading a class (grading/runner.py; Dask: docs/scaling.md)
 c.Runner.workers = 0  # 0: one worker process per core

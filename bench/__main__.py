@@ -1,8 +1,8 @@
 """`make bench`: every benchmark of the course, medians of several runs.
 
     python -m bench [section ...]      sections: notebooks, autograde, demo, widget, browser, class, scale,
-                                       similarity, lms, hub, bounded
-                                       (default: all, about half an hour on 2 cores)
+                                       speed, similarity, lms, hub, bounded
+                                       (default: all, about 45 minutes on 2 cores)
 """
 import os
 import re
@@ -255,6 +255,14 @@ def bench_class_section():
     bench_class()
 
 
+def bench_speed():
+    """Grading speed over all processes: one submission cold and warm (wall, CPU, where it goes),
+    then a synthetic class of 300 (bench/speed_bench.py)."""
+    from bench.speed_bench import bench_speed as run
+    with tempfile.TemporaryDirectory() as tmp:
+        run(tmp)
+
+
 def bench_browser():
     """Question 3's explorer in JupyterLab + Chromium: slider move to new picture (median of 12)."""
     import json
@@ -368,8 +376,8 @@ def bench_bounded(calls=200):
 
 SECTIONS = {"notebooks": bench_notebooks, "autograde": bench_autograde, "demo": bench_demo,
             "widget": bench_widget, "browser": bench_browser, "class": bench_class_section,
-            "scale": bench_scale, "lms": bench_lms, "similarity": bench_similarity, "hub": bench_hub,
-            "bounded": bench_bounded}
+            "scale": bench_scale, "speed": bench_speed, "lms": bench_lms, "similarity": bench_similarity,
+            "hub": bench_hub, "bounded": bench_bounded}
 
 # all of them: class (~10 min) and scale (~15 min) grade synthetic classes of 40 and 200
 DEFAULT = list(SECTIONS)

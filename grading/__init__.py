@@ -12,9 +12,11 @@
 - sanitize: student work rendered as HTML (formgrader, feedback) with no script, handler or frame
 - formgrader_csp: a hash-based Content-Security-Policy on the formgrader's pages
 - master_cells: the instructor's cells put back (tampered metadata, deleted tests score 0)
+- save_grades: nbgrader's SaveAutoGrades, a notebook's grades written in one transaction
 - sandbox: student kernels in bwrap + setpriv + prlimit during autograding
 - cgroups: a cgroup of its own per sandboxed kernel, on cgroup v1, v2 (a delegated subtree) or a hybrid
 - bounded: the grader's own code in a forked child under a memory bound (run_bounded)
+- warm_kernels, warm_zygote: each kernel forked, fully isolated, from a process that imported what kernels import
 - execute: nbgrader's Execute with sandboxed kernels, test cells judged outside them, budgets
 - verdicts: test cells run in the grading worker; the verdict becomes the cell's output
 - channel, channel_kernel: the plain-data channel between the grader and a student's kernel

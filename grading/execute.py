@@ -40,6 +40,7 @@ from grading.verdicts import (
     source_kernel_program,
     student_sources,
 )
+from grading.warm_kernels import WarmSandboxKernelManager
 
 
 def _output_bytes(output):
@@ -60,8 +61,9 @@ class SandboxedExecute(Execute):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if Sandbox(parent=self).enabled:  # c.Sandbox.enabled (grading/settings.py)
-            self.kernel_manager_class = SandboxKernelManager
+        settings = Sandbox(parent=self)  # c.Sandbox.* (grading/settings.py)
+        if settings.enabled:
+            self.kernel_manager_class = WarmSandboxKernelManager if settings.warm_start else SandboxKernelManager
 
     # ------------------------------------------------------------------ one notebook
     def preprocess(self, nb, resources=None, km=None):

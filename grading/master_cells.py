@@ -14,8 +14,15 @@ nbgrader's ``OverwriteCells`` restores test cells from the gradebook, but:
 Configured in ``nbgrader_config.py`` in place of ``OverwriteCells``. ``DropMalformedMetadata``
 runs before every other preprocessor: nbgrader's own crash on a cell whose ``nbgrader`` metadata
 is not a dict (a student's edit), and no key of ours may come from a student's cell.
+``CheckCellMetadata`` is nbgrader's, with its JSON schema compiled once per process.
 """
+import traceback
+
+import jsonschema
+from nbgrader import preprocessors as nbgrader_preprocessors
 from nbgrader.api import Gradebook
+from nbgrader.nbgraderformat import MetadataValidator, SchemaTooNewError, SchemaTooOldError, ValidationError
+from nbgrader.nbgraderformat.common import BaseMetadataValidator
 from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
 
 from grading.cells import grade_id
@@ -114,3 +121,53 @@ class RestoreMasterCells(OverwriteCells):
             message = DELETED_TEST_MESSAGE.format(cell_id=source_cell.name)
             cell["source"] = f"assert False, {message!r}\n" + cell["source"]
         return cell
+
+
+# ----------------------------------------------------------------------------- metadata checks
+class _SchemaCheckedOnce(BaseMetadataValidator):
+    """nbgrader's per-cell check of the metadata against its JSON schema, with the schema checked
+    and its validator built once per process: ``jsonschema.validate`` re-checks the schema itself
+    for every cell (twice per notebook per autograde, most of CheckCellMetadata's time). Same
+    version checks, same validation, same first error (``best_match``) as nbgrader's."""
+
+    _validators = {}
+
+    def validate_cell(self, cell):
+        if "nbgrader" not in cell.metadata:
+            return
+        schema = cell.metadata["nbgrader"].get("schema_version", 0)
+        if schema < self.schema_version:
+            raise SchemaTooOldError(f"Outdated schema version: {schema} (expected {self.schema_version})",
+                                    schema, self.schema_version)
+        if schema > self.schema_version:
+            raise SchemaTooNewError(f"Schema version is too new: {schema} (expected {self.schema_version})",
+                                    schema, self.schema_version)
+        error = jsonschema.exceptions.best_match(self._validator().iter_errors(cell.metadata["nbgrader"]))
+        if error is not None:
+            raise error
+
+    def _validator(self):
+        if self.schema_version not in self._validators:
+            kind = jsonschema.validators.validator_for(self.schema)
+            kind.check_schema(self.schema)
+            self._validators[self.schema_version] = kind(self.schema)
+        return self._validators[self.schema_version]
+
+
+class _MetadataValidator(MetadataValidator, _SchemaCheckedOnce):
+    """nbgrader's current metadata validator (its own checks of grade ids, points, cell types)
+    on top of the schema check above."""
+
+
+class CheckCellMetadata(nbgrader_preprocessors.CheckCellMetadata):
+    """nbgrader's CheckCellMetadata (same checks, same errors), its schema compiled once."""
+
+    def preprocess(self, nb, resources):
+        try:
+            _MetadataValidator().validate_nb(nb)
+        except ValidationError:
+            self.log.error(traceback.format_exc())
+            msg = "Notebook failed to validate; the nbgrader metadata may be corrupted."
+            self.log.error(msg)
+            raise ValidationError(msg) from None
+        return nb, resources

@@ -183,6 +183,15 @@ def _bind_entries(workdir, box):
     return cmd
 
 
+def kernel_environment(env_pass=None):
+    """The kernel's whole environment: these variables, ``env_pass``, and nothing of the grader's."""
+    env = {"PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin", "HOME": "/tmp", "USER": "student",
+           "LANG": "C.UTF-8", "MPLCONFIGDIR": SANDBOX_MPLCONFIGDIR, "MPLBACKEND": "agg",
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env.update(env_pass or {})
+    return env
+
+
 def wrap(kernel_cmd, workdir, box, user, env_pass=None, cgroup_procs=(), font_cache=None, limits=None):
     """The command that starts ``kernel_cmd`` inside the sandbox as ``user`` (uid, gid):
     ``workdir`` read-only (the cwd), ``box`` read-only but for its ``sock`` folder,
@@ -205,12 +214,9 @@ def wrap(kernel_cmd, workdir, box, user, env_pass=None, cgroup_procs=(), font_ca
     cmd += ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--no-new-privs",
             "--inh-caps=-all", "--bounding-set=-all"]
     cmd += ["prlimit", *(LIMITS if limits is None else limits), "--"]
-    env = {"PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin", "HOME": "/tmp", "USER": "student",
-           "LANG": "C.UTF-8", "MPLCONFIGDIR": SANDBOX_MPLCONFIGDIR, "MPLBACKEND": "agg",
-           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    env.update(env_pass or {})
     # env -i: nothing of the grader's environment (a database password, say) reaches the kernel
     # --log-level=CRITICAL: no "Ctrl-C will not work" banner per kernel on the grader's terminal
+    env = kernel_environment(env_pass)
     cmd += ["env", "-i"] + [f"{k}={v}" for k, v in env.items()] + list(kernel_cmd) + ["--log-level=CRITICAL"]
     if cgroup_procs:
         cmd = ["/bin/sh", "-c", _LAUNCHER, "sh", *cgroup_procs, "--"] + cmd
@@ -423,6 +429,7 @@ class SandboxKernelManager(AsyncKernelManager):
         self._cgroup = None
         self._watchdog = None
         self.limit_mode = None
+        self.launch = {}
         self.removed_from_box = []
         self.transport = "ipc"
         self.connection_file = os.path.join(self._box, "kernel.json")
@@ -467,16 +474,24 @@ class SandboxKernelManager(AsyncKernelManager):
             except OSError as err:  # worked for the probe, not now: this kernel is watched instead
                 self.log.warning("no cgroup for this kernel (%s): the watchdog bounds it", err)
                 self.limit_mode = "watchdog"
+        limits = rlimits(self.settings)
+        # what a warm start (grading/warm_kernels.py) needs to set up the same kernel
+        self.launch = {"argv": cmd, "env": keep, "workdir": workdir, "cgroup_procs": procs, "limits": limits}
         return wrap(cmd, workdir, self._box, self._user, keep, cgroup_procs=procs, font_cache=font_cache(),
-                    limits=rlimits(self.settings))
+                    limits=limits)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
-        await super()._async_launch_kernel(kernel_cmd, **kw)
+        await self._start_kernel_process(kernel_cmd, **kw)
         pid = self.provisioner.pid if self.provisioner else None
         if self.limit_mode == "watchdog" and pid:
             self._watchdog = Watchdog(pid, self.settings.memory_bytes)
             self._watchdog.start()
         await self._lock_box_when_bound()
+
+    async def _start_kernel_process(self, kernel_cmd, **kw):
+        """Start the kernel's process (a cold start: bwrap runs ``kernel_cmd``); a subclass may
+        start it otherwise (grading/warm_kernels.py)."""
+        await super()._async_launch_kernel(kernel_cmd, **kw)
 
     async def _lock_box_when_bound(self, seconds=60.0):
         """Wait until the kernel has bound its sockets (or died), then lock the box."""

@@ -36,6 +36,10 @@ class Sandbox(Configurable):
     pids_limit = Int(64, help=(
         "Processes and threads of one kernel together (an ipykernel with numpy and matplotlib "
         "uses 13): its cgroup's pids.max, and RLIMIT_NPROC of its uid.")).tag(config=True)
+    warm_start = Bool(True, help=(
+        "Fork each kernel, fully isolated, from a process that imported IPython, ipykernel, numpy, "
+        "matplotlib and ipywidgets once per grading process (grading/warm_kernels.py), instead of "
+        "starting a new Python and importing them per notebook. False starts every kernel cold.")).tag(config=True)
     use_cgroup = Bool(True, help=(
         "Bound each kernel with a cgroup of its own (v1, or v2 in the grading process's delegated "
         "subtree) where one can be made. False uses the grader's watchdog thread even where cgroups "
@@ -113,6 +117,7 @@ ENVIRONMENT_OVERRIDES = {
     "GRADING_SANDBOX_MEMORY": ("Sandbox", "memory_limit", str),
     "GRADING_SANDBOX_PIDS": ("Sandbox", "pids_limit", int),
     "GRADING_SANDBOX_CGROUP": ("Sandbox", "use_cgroup", _flag("GRADING_SANDBOX_CGROUP")),
+    "GRADING_WARM_START": ("Sandbox", "warm_start", _flag("GRADING_WARM_START")),
     "GRADING_WORKERS": ("Runner", "workers", int),
     "GRADING_EXECUTOR": ("Runner", "executor", str),
     "DASK_SCHEDULER_ADDRESS": ("Runner", "dask_scheduler_address", str),

@@ -15,23 +15,38 @@ import sqlite3
 import stat
 import tempfile
 import textwrap
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 
 from course_helpers import REPO
-from grading import sandbox
+from grading import sandbox, warm_kernels
 from grading.course import load_config
 from grading.settings import Sandbox, course_settings
 
 MiB = 1 << 20
 
 
+MANAGERS = {"cold": sandbox.SandboxKernelManager, "warm": warm_kernels.WarmSandboxKernelManager}
+_start = {"how": "cold"}
+
+
+@pytest.fixture(autouse=True, params=sorted(MANAGERS))
+def kernel_start(request):
+    """Every claim holds for a kernel started cold (bwrap runs a new Python) and for one forked
+    from the warm process (grading/warm_kernels.py)."""
+    _start["how"] = request.param
+    yield request.param
+    _start["how"] = "cold"
+
+
 async def _session(workdir, cells, inspect, timeout):
     # the course's configuration, as nbgrader hands it on: c.Sandbox.* with the environment's overrides
-    km = sandbox.SandboxKernelManager(kernel_name="python3", config=load_config())
+    km = MANAGERS[_start["how"]](kernel_name="python3", config=load_config())
     await km.start_kernel(cwd=str(workdir))
+    assert _start["how"] == "cold" or km.started_warm, "the kernel did not start warm"
     kc = km.client()
     kc.start_channels()
     outputs, seen = [], {}
@@ -62,6 +77,7 @@ async def _session(workdir, cells, inspect, timeout):
                 break
         seen = inspect(km) if inspect else {}
         seen["alive"] = await km.is_alive()
+        seen["warm"] = getattr(km, "started_warm", False)
     finally:
         kc.stop_channels()
         await km.shutdown_kernel(now=True)
@@ -417,3 +433,146 @@ def test_without_cgroups_a_watchdog_kills_the_tree_past_the_budget(graded_folder
     assert out[1]["died"], f"the kernel tree outlived its budget: {out[1]}"
     assert host["killed"] and 400 * MiB < host["peak"] < 700 * MiB, host
     assert not host["alive"]
+
+
+# ----------------------------------------------------------------------------- warm kernels only
+def _host_view(km):
+    """What the host sees of a warm kernel: its descriptors' targets, the warm process's, and
+    whether the kernel is in its own cgroup."""
+    init = km.provisioner.process.kernel_pid  # pid 1 of the kernel's namespace; the kernel is its child
+    kernel = int(Path(f"/proc/{init}/task/{init}/children").read_text().split()[0])
+    zygote = next(z for z in warm_kernels._ZYGOTES.values() if z.alive())
+
+    def links(pid):
+        found = set()
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                found.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+            except OSError:
+                pass
+        return found
+    return {"kernel": kernel, "kernel_fds": sorted(links(kernel)), "zygote_fds": sorted(links(zygote.pid)),
+            "in_cgroup": km.cgroup is not None and kernel in km.cgroup.pids_in()}
+
+
+@pytest.mark.parametrize("kernel_start", ["warm"], indirect=True)
+def test_a_warm_kernel_has_nothing_of_the_warm_process_or_the_kernel_before(graded_folder, monkeypatch):
+    warm_kernels.close_all()  # a warm process started with a secret in the grader's environment
+    monkeypatch.setenv("GRADING_TEST_SECRET", "the grader's database password")
+    first = """
+        import json, os, random, subprocess, numpy
+        for path in ("/tmp/left.txt", "/dev/shm/left.txt", "/tmp/matplotlib/left.txt"):
+            open(path, "w").write("the first student's")
+        status = [line.split(":")[0] + ":" + " ".join(line.split()[1:]) for line in open("/proc/self/status")
+                  if line.startswith(("Uid", "Gid", "Groups", "Cap", "NoNewPrivs"))]
+        pids = sorted(p for p in os.listdir("/proc") if p.isdigit())
+        subprocess.Popen(["sleep", "301"], start_new_session=True)  # left running for the next student
+        init_fds = sorted({os.readlink(f"/proc/1/fd/{fd}") for fd in os.listdir("/proc/1/fd")})
+        print(json.dumps({"status": status, "pids": pids, "stdin": os.readlink("/proc/self/fd/0"), "init_fds": init_fds,
+                          "host": os.listdir("/.host") if os.path.isdir("/.host") else [], "env": sorted(os.environ),
+                          "random": [random.random(), numpy.random.rand()]}))
+    """
+    second = """
+        import json, os, random, numpy
+        print(json.dumps({"left": [p for p in ("/tmp/left.txt", "/dev/shm/left.txt", "/tmp/matplotlib/left.txt")
+                                   if os.path.exists(p)],
+                          "pids": sorted(p for p in os.listdir("/proc") if p.isdigit()),
+                          "random": [random.random(), numpy.random.rand()]}))
+    """
+    out, host = in_kernel(graded_folder, first, inspect=_host_view)
+    seen = last_json(out[0])
+    assert host["warm"] and host["in_cgroup"] == (sandbox.limit_mode(course_settings(Sandbox)) == "cgroup")
+    uid, gid = sandbox.sandbox_user(course_settings(Sandbox))
+    assert f"Uid:{uid} {uid} {uid} {uid}" in seen["status"] and f"Gid:{gid} {gid} {gid} {gid}" in seen["status"]
+    assert "Groups:" in seen["status"] and "NoNewPrivs:1" in seen["status"], seen["status"]
+    caps = [s for s in seen["status"] if s.startswith("Cap")]
+    assert len(caps) == 5 and all(s.endswith(":0000000000000000") for s in caps), caps
+    assert seen["pids"] == ["1", "2"], seen["pids"]  # its own PID namespace: its init and itself
+    assert seen["stdin"] == "/dev/null" and seen["host"] == [] and seen["init_fds"] == ["/dev/null"], seen
+    # no descriptor of the warm process (its socket to the grader) is open in the kernel
+    shared = [t for t in set(host["kernel_fds"]) & set(host["zygote_fds"]) if t.startswith(("socket:", "pipe:"))]
+    assert not shared, shared
+    assert "GRADING_TEST_SECRET" not in seen["env"] and set(sandbox.kernel_environment()) <= set(seen["env"])
+
+    out, _ = in_kernel(graded_folder.parent.parent / "carol" / "conceptual", second)
+    after = last_json(out[0])
+    assert after["left"] == [] and after["pids"] == ["1", "2"], after  # nothing of the first student
+    assert after["random"][0] != seen["random"][0] and after["random"][1] != seen["random"][1]
+    assert not [p for p in _processes() if p == ["sleep", "301"]], "the first kernel's process outlived it"
+
+
+def _processes():
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            found.append(Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")[:-1])
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.parametrize("kernel_start", ["warm"], indirect=True)
+def test_warm_kernels_die_with_their_warm_process(graded_folder):
+    def kill_the_warm_process(km):
+        zygote = next(z for z in warm_kernels._ZYGOTES.values() if z.alive())
+        os.kill(zygote.pid, 9)
+        process = km.provisioner.process
+        deadline = time.monotonic() + 10
+        while process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return {"kernel_died": process.poll() is not None}
+
+    out, host = in_kernel(graded_folder, "print('up')", inspect=kill_the_warm_process)
+    assert out[0]["stdout"].strip() == "up" and host["kernel_died"], host
+    out, host = in_kernel(graded_folder, "print('up again')", inspect=lambda km: {})
+    assert out[0]["stdout"].strip() == "up again" and host["warm"]  # a new warm process
+
+
+@pytest.mark.parametrize("kernel_start", ["warm"], indirect=True)
+def test_a_kernel_is_given_its_graded_folder_alone_or_starts_cold():
+    assert warm_kernels.kernel_place("/tmp/x/course/autograded/bob/conceptual") is None  # its /tmp is private
+    assert warm_kernels.kernel_place("/srv/course/autograded/bob/conceptual") == "/srv/course/autograded"
+    python = sandbox._python_dirs()[0]
+    for folder in (python + "/a/b", "/usr/share/x", "/a/b"):  # a tmpfs there would hide Python or /usr
+        with pytest.raises(warm_kernels.WarmStartError):
+            warm_kernels.kernel_place(folder)
+
+
+def test_the_network_is_loopback_only_and_ptys_are_the_kernels_own(graded_folder):
+    code = """
+        import errno, json, os, pty, socket
+        seen = {}
+        for name, address in (("loopback", ("127.0.0.1", 9)), ("outside", ("10.0.0.1", 80))):
+            try:
+                socket.create_connection(address, timeout=2)
+                seen[name] = "CONNECTED"
+            except OSError as err:
+                seen[name] = errno.errorcode.get(err.errno, str(err))
+        pty.openpty()
+        seen["pts"] = sorted(os.listdir("/dev/pts"))
+        print(json.dumps(seen))
+    """
+    out, _ = in_kernel(graded_folder, code)
+    seen = last_json(out[0])
+    assert seen["loopback"] == "ECONNREFUSED" and seen["outside"] == "ENETUNREACH", seen
+    assert seen["pts"] == ["0", "ptmx"], seen  # only the pty it opened: a devpts of its own
+
+
+@pytest.mark.parametrize("kernel_start", ["cold"], indirect=True)
+def test_a_kernel_whose_warm_process_cannot_start_starts_cold(graded_folder, monkeypatch, caplog):
+    warm_kernels.close_all()
+    monkeypatch.setattr(warm_kernels, "_ZYGOTE_SOURCE", "raise SystemExit('no warm process here')")
+    monkeypatch.setitem(MANAGERS, "cold", warm_kernels.WarmSandboxKernelManager)
+    out, host = in_kernel(graded_folder, "import os; print(os.getuid())", inspect=lambda km: {})
+    assert not host["warm"] and out[0]["stdout"].strip() == str(sandbox.sandbox_user(course_settings(Sandbox))[0])
+    assert "starts cold (the warm process ended: no warm process here)" in caplog.text
+
+
+def test_the_kernel_has_the_sandboxs_rlimits(graded_folder):
+    expected = warm_kernels.rlimits(sandbox.LIMITS)  # {name: (soft, hard)} from prlimit's options
+    code = f"""
+        import json, resource
+        print(json.dumps({{name: resource.getrlimit(getattr(resource, name)) for name in {sorted(expected)!r}}}))
+    """
+    out, _ = in_kernel(graded_folder, code)
+    assert {k: tuple(v) for k, v in last_json(out[0]).items()} == expected

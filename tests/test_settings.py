@@ -1,6 +1,9 @@
 """Grading settings are traitlets options (grading/settings.py) set in nbgrader_config.py, with
 environment variables as overrides; and our preprocessor lists stay nbgrader's own lists with
 named substitutions, so an nbgrader upgrade that changes its lists fails here first."""
+import copy
+
+import nbformat
 import pytest
 from traitlets import TraitError
 from traitlets.config import Config
@@ -77,7 +80,9 @@ NBGRADER_DEFAULTS = {
 }
 # ours, in place of nbgrader's (each a subclass of what it replaces), and ours added
 REPLACED = {"grading.master_cells.RestoreMasterCells": "nbgrader.preprocessors.OverwriteCells",
-            "grading.execute.SandboxedExecute": "nbgrader.preprocessors.Execute"}
+            "grading.execute.SandboxedExecute": "nbgrader.preprocessors.Execute",
+            "grading.master_cells.CheckCellMetadata": "nbgrader.preprocessors.CheckCellMetadata",
+            "grading.save_grades.SaveAutoGrades": "nbgrader.preprocessors.SaveAutoGrades"}
 ADDED = {"grading.master_cells.DropMalformedMetadata", "grading.feedback_filter.HideHiddenTests",
          "grading.late_penalty.DueDateInFeedback"}
 
@@ -104,3 +109,36 @@ def test_our_preprocessor_lists_are_nbgraders_with_named_substitutions():
         assert [REPLACED.get(name, name) for name in ours if name not in ADDED] == default, (section, option)
     for ours, theirs in REPLACED.items():
         assert issubclass(import_item(ours), import_item(theirs))
+
+
+def _damaged(nb, change):
+    nb = nbformat.from_dict(copy.deepcopy(nb))
+    graded = [c.metadata["nbgrader"] for c in nb.cells if (c.metadata.get("nbgrader") or {}).get("grade")]
+    change(graded[0])
+    return nb
+
+
+def test_our_cell_metadata_check_fails_exactly_where_nbgraders_does():
+    """grading.master_cells.CheckCellMetadata compiles nbgrader's JSON schema once: every
+    notebook of the course passes both checks, and damaged metadata fails both with one message."""
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    from grading.course import SOURCE, notebook_names
+    from grading.master_cells import _MetadataValidator
+    notebooks = [nbformat.read(SOURCE / f"{name}.ipynb", as_version=4) for name in notebook_names()]
+    damages = [lambda m: m.update(points="ten"), lambda m: m.update(grade_id=3), lambda m: m.pop("locked"),
+               lambda m: m.update(schema_version=2), lambda m: m.update(schema_version=9),
+               lambda m: m.update(grade="yes"), lambda m: m.update(solution=True, grade=False, points=2)]
+    seen = []
+    for nb in notebooks + [_damaged(notebooks[0], damage) for damage in damages]:
+        outcomes = []
+        for validator in (MetadataValidator, _MetadataValidator):
+            try:
+                validator().validate_nb(nb)
+                outcomes.append(None)
+            except Exception as err:
+                outcomes.append(f"{type(err).__name__}: {err}")
+        assert outcomes[0] == outcomes[1], outcomes
+        seen.append(outcomes[0])
+    assert seen[:len(notebooks)] == [None] * len(notebooks)  # the course passes
+    assert all(seen[len(notebooks):]), seen  # every damage is caught
