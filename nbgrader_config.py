@@ -100,6 +100,10 @@ c.GenerateFeedback.preprocessors = [
 ]
 
 c.Exchange.assignment_dir = COURSE_ROOT
+# Collecting from a shared exchange (the hub): student, time and files are decided from the
+# kernel's facts (owner, inode change time, file types), never from the folder's name or its
+# timestamp.txt; links, hard links and special files are refused and named (grading/collect.py).
+c.ExchangeFactory.collect = "grading.collect.CheckedCollect"
 
 # Student work as HTML (the formgrader's submission pages and generate_feedback both render it
 # with nbconvert's HTMLExporter): outputs, raw cells and rendered markdown are cleaned, so no
