@@ -158,7 +158,8 @@ def _device(folder, source):
 
 
 def _socket(folder, source):
-    short = os.path.join(tempfile.gettempdir(), f"collect-test-{os.getpid()}.sock")  # a socket's path is at most 107 bytes: bound, then moved
+    # a socket's path is at most 107 bytes: bound in a short one, then moved
+    short = os.path.join(tempfile.gettempdir(), f"collect-test-{os.getpid()}.sock")
     with socket.socket(socket.AF_UNIX) as s:
         s.bind(short)
     os.rename(short, folder / "q1.ipynb")
