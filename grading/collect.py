@@ -19,6 +19,8 @@ wrote:
   Every entry is opened relative to its checked parent with ``O_NOFOLLOW`` (no path is ever
   resolved through a link), each file's bytes are copied with a counter, and a file whose
   identity or change time differs from what was checked is a folder changed while collected;
+- **made by submit**: a ``submission_secret.txt`` (what names the student's feedback; without
+  one, ``nbgrader release_feedback`` stops for the whole class), at most 1 KB;
 - **how much**: ``CourseDirectory.max_file_size`` per file, ``CourseDirectory.max_dir_size``
   for the folder, and ``max_entries``/``max_depth`` below;
 - **when**: the latest inode change time (ctime) of the folder and everything in it. Only the
@@ -53,6 +55,7 @@ FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CL
 CHUNK = 1 << 20
 # a student id as a folder name may carry it: an account name (no path separator, no leading dot)
 STUDENT_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}")
+SECRET, MAX_SECRET_BYTES = "submission_secret.txt", 1024
 KINDS = {stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFSOCK: "a socket",
          stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device"}
 
@@ -189,6 +192,16 @@ def _copy_bytes(src_fd, dest, size, rel):
         os.close(out)
 
 
+def _check_secret(seen):
+    """``nbgrader submit`` writes submission_secret.txt (128 hex digits), which names the
+    student's feedback; release_feedback stops at the first collected folder without one."""
+    secret = [item for item in seen if item[0] == SECRET]
+    if not secret or secret[0][1] != stat.S_IFREG:
+        raise Refused(f"it has no {SECRET} (nbgrader submit writes one; without it no feedback can be released)")
+    if secret[0][4] > MAX_SECRET_BYTES:
+        raise Refused(f"its {SECRET} has {secret[0][4]} bytes (nbgrader submit writes 128)")
+
+
 def parse_folder_name(name, assignment):
     """The student a submission folder's name claims, or None when it is not one of
     ``assignment``'s (``<student>+<assignment>+<anything>``)."""
@@ -258,6 +271,7 @@ class CheckedCollect(ExchangeCollect):
         try:
             uid = self.account_uid(student)
             walk = Walk(uid, student, self.limits).folder(self.inbound_fd, name)
+            _check_secret(walk.seen)
         except Refused as err:
             self.refuse(name, student, str(err))
             return None

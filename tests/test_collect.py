@@ -85,8 +85,11 @@ def submission(inbound, name, uid, files=None):
     """A submission folder as ``nbgrader submit`` makes it (or a student by hand), owned by uid."""
     folder = inbound / name
     folder.mkdir()
-    for rel, data in (files or {"q1.ipynb": GENUINE, "timestamp.txt": b"2000-01-01 00:00:00.000000 UTC",
-                                "submission_secret.txt": b"s3cret"}).items():
+    files = {"submission_secret.txt": b"s3cret", **(files or {"q1.ipynb": GENUINE,
+                                                              "timestamp.txt": b"2000-01-01 00:00:00.000000 UTC"})}
+    for rel, data in files.items():
+        if data is None:
+            continue
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
         (folder / rel).write_bytes(data)
     chown_tree(folder, uid)
@@ -253,6 +256,16 @@ def _top_symlink(inbound, source):
     return folder, "the folder is a symbolic link (to "
 
 
+def _no_secret(inbound, source):
+    return submission(inbound, f"{MALLORY}+{ASSIGNMENT}+x", UIDS[MALLORY], {"submission_secret.txt": None}), \
+        "no submission_secret.txt"
+
+
+def _huge_secret(inbound, source):
+    return submission(inbound, f"{MALLORY}+{ASSIGNMENT}+x", UIDS[MALLORY], {"submission_secret.txt": b"s" * 2000}), \
+        "its submission_secret.txt has 2000 bytes"
+
+
 def _no_account(inbound, source):
     return submission(inbound, f"nosuchaccount-{os.getpid()}+{ASSIGNMENT}+x", UIDS[MALLORY]), "no account is named"
 
@@ -263,7 +276,8 @@ def _not_an_id(inbound, source):
 
 FOLDER_FORGERIES = {"named after a classmate": _named_after_victor, "a classmate's file inside": _foreign_file,
                     "the folder a symlink": _top_symlink, "a name that is no account": _no_account,
-                    "a name that is no student id": _not_an_id}
+                    "a name that is no student id": _not_an_id, "no submission secret": _no_secret,
+                    "an oversized submission secret": _huge_secret}
 
 
 @pytest.mark.parametrize("case", FOLDER_FORGERIES)
