@@ -99,6 +99,10 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
+# nbgrader export's grades.csv: nbgrader's columns, quoted, no cell a spreadsheet would run as a
+# formula (a roster name "=HYPERLINK(...)"; grading/spreadsheet.py)
+c.ExportApp.plugin_class = "grading.spreadsheet.SafeCsvExportPlugin"
+
 c.Exchange.assignment_dir = COURSE_ROOT
 # Collecting from a shared exchange (the hub): student, time and files are decided from the
 # kernel's facts (owner, inode change time, file types), never from the folder's name or its

@@ -207,10 +207,10 @@ def bench_widget(changes=30):
 def bench_lms(students=300):
     """`make import` of a Canvas bulk download of 300 students x 4 notebooks (target: at most 10 s):
     the whole command, into an empty submitted/ and gradebook, then the same archive again."""
-    import csv
     import zipfile
 
     from grading import sample_class
+    from grading.spreadsheet import write_csv
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         root = copy_course(tmp / "course")
@@ -218,14 +218,13 @@ def bench_lms(students=300):
                            root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT)
         notebooks = {nb: (tmp / "sample" / "reference" / ASSIGNMENT / f"{nb}.ipynb").read_bytes()
                      for nb in notebook_names()}
-        with zipfile.ZipFile(tmp / "submissions.zip", "w", zipfile.ZIP_DEFLATED) as zf, \
-                open(tmp / "roster.csv", "w", newline="") as fh:
-            roster = csv.writer(fh)
-            roster.writerow(["student_id", "lms_id", "name", "email"])
+        roster = [["student_id", "lms_id", "name", "email"]]
+        with zipfile.ZipFile(tmp / "submissions.zip", "w", zipfile.ZIP_DEFLATED) as zf:
             for i in range(students):
-                roster.writerow([f"s{i:04d}", str(10000 + i), f"Student {i}", f"s{i:04d}@example.edu"])
+                roster.append([f"s{i:04d}", str(10000 + i), f"Student {i}", f"s{i:04d}@example.edu"])
                 for nb, data in notebooks.items():
                     zf.writestr(f"student{i}_{10000 + i}_{50000 + i}_{nb}.ipynb", data)
+        write_csv(tmp / "roster.csv", roster)
         shutil.copy(root / "gradebook.db", tmp / "gradebook.empty")
         env = course_env()
 
