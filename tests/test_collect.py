@@ -10,10 +10,12 @@ attacks are made from real student accounts on a real hub in tests/browser/test_
 """
 import datetime
 import os
+import re
 import socket
 import stat
 import tempfile
 import time
+from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
@@ -331,3 +333,13 @@ def test_a_folder_changed_between_the_check_and_the_copy_is_refused_and_the_old_
     assert collected(root, VICTOR)["q1.ipynb"] == GENUINE
     assert [p.name for p in (root / "submitted" / VICTOR).iterdir()] == [ASSIGNMENT]
 
+
+def test_the_bounds_docs_jupyterhub_md_states_are_the_defaults():
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "jupyterhub.md").read_text()
+    match = re.search(r"`CourseDirectory.max_file_size` per file, `max_dir_size` per folder \(nbgrader's, (\d+) MB\), "
+                      r"`c.CheckedCollect.max_entries` \((\d+)\) and `max_depth` \((\d+)\)", doc)
+    assert match, "the bounds' row of docs/jupyterhub.md changed: update this test"
+    coursedir = CourseDirectory()
+    assert coursedir.max_file_size * 1000 == coursedir.max_dir_size * 1000 == int(match[1]) * 10**6
+    assert (CheckedCollect.max_entries.default_value, CheckedCollect.max_depth.default_value) == \
+        (int(match[2]), int(match[3]))
