@@ -1,7 +1,7 @@
 """`make bench`: every benchmark of the course, medians of several runs.
 
     python -m bench [section ...]      sections: notebooks, autograde, demo, widget, browser, class, scale,
-                                       similarity, lms, hub
+                                       similarity, lms, collect, hub
                                        (default: all, about half an hour on 2 cores)
 """
 import os
@@ -317,6 +317,54 @@ def bench_similarity(n_students=300, runs=3):
     ranking(results[-1], big_planted)
 
 
+def bench_collect(students=200, runs=3):
+    """`nbgrader collect` of a class from an exchange (one submission folder per student, the
+    release's files, each student's files owned by a uid of their own when run as root): nbgrader's
+    own collect against the course's (grading/collect.py: every entry checked, bytes copied by
+    hand, checked again), medians of 3 runs."""
+    from nbgrader.api import Gradebook
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange.default.collect import ExchangeCollect
+
+    from grading.collect import CheckedCollect
+    uids = {f"s{i:04d}": 60000 + i if os.geteuid() == 0 else os.geteuid() for i in range(students)}
+
+    class Collect(CheckedCollect):  # the class's accounts, made up (no useradd for a benchmark)
+        def account_uid(self, student):
+            return uids[student]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        inbound = tmp / "exchange" / "course" / "inbound"
+        inbound.mkdir(parents=True)
+        files = {p.name: p.read_bytes() for p in (REPO / "release" / ASSIGNMENT).iterdir() if p.is_file()}
+        files.update({"timestamp.txt": b"2026-12-01 10:00:00.000000 UTC", "submission_secret.txt": b"0" * 128})
+        for student, uid in uids.items():
+            folder = inbound / f"{student}+{ASSIGNMENT}+2026-12-01 10:00:00.000000 UTC+r"
+            folder.mkdir()
+            for name, data in files.items():
+                (folder / name).write_bytes(data)
+                os.chown(folder / name, uid, uid)
+            os.chown(folder, uid, uid)
+        with Gradebook(f"sqlite:///{tmp / 'gradebook.db'}", "course") as gb:
+            gb.add_assignment(ASSIGNMENT)
+        size = sum(map(len, files.values())) / 1e6
+
+        def once(kind, **options):
+            shutil.rmtree(tmp / "root", ignore_errors=True)
+            coursedir = CourseDirectory(root=str(tmp / "root"), course_id="course", assignment_id=ASSIGNMENT,
+                                        db_url=f"sqlite:///{tmp / 'gradebook.db'}")
+            start = time.perf_counter()
+            kind(coursedir=coursedir, root=str(tmp / "exchange"), **options).start()
+            seconds = time.perf_counter() - start
+            assert len(list((tmp / "root" / "submitted").iterdir())) == students
+            return seconds
+        print(f"collect of {students} submissions ({len(files)} files, {size:.1f} MB each), median of {runs}:")
+        for label, kind, options in (("nbgrader's ExchangeCollect", ExchangeCollect, {"check_owner": False}),
+                                     ("the course's CheckedCollect", Collect, {})):
+            med, times = median_of(lambda kind=kind, options=options: once(kind, **options), runs)
+            print(f"  {label:28s} {med:5.2f} s  ({fmt(times)})")
+
+
 def bench_hub():
     """The course through a real JupyterHub (bench/hub_bench.py): login, Fetch, Validate, Submit,
     collect + grade."""
@@ -326,7 +374,8 @@ def bench_hub():
 
 SECTIONS = {"notebooks": bench_notebooks, "autograde": bench_autograde, "demo": bench_demo,
             "widget": bench_widget, "browser": bench_browser, "class": bench_class_section,
-            "scale": bench_scale, "lms": bench_lms, "similarity": bench_similarity, "hub": bench_hub}
+            "scale": bench_scale, "lms": bench_lms, "similarity": bench_similarity, "collect": bench_collect,
+            "hub": bench_hub}
 
 # all of them: class (~10 min) and scale (~15 min) grade synthetic classes of 40 and 200
 DEFAULT = list(SECTIONS)
