@@ -293,7 +293,8 @@ def test_a_students_kernel_reads_none_of_source_gradebook_other_submissions_or_h
     layout = hub.layout
     course = layout.course_dir
     inbound = Path(layout.exchange) / course_hub.COURSE_ID / "inbound"
-    ben_submission = next(inbound.glob(f"{BEN}+{ASSIGNMENT}+*"))  # the test (root) knows its name
+    ben_submission = next(p for p in inbound.glob(f"{BEN}+{ASSIGNMENT}+*")  # the test (root) knows its name
+                          if p.lstat().st_uid == layout.home(BEN).stat().st_uid and "2999" not in p.name)
     targets = {
         "own work": str(layout.home(ADA) / ASSIGNMENT / f"{Q1}.ipynb"),  # the control: must be "read"
         "source": str(course / "source" / ASSIGNMENT / f"{Q1}.ipynb"),
@@ -315,6 +316,10 @@ def test_a_students_kernel_reads_none_of_source_gradebook_other_submissions_or_h
     other = page.request.get(f"{hub.url}/user/{layout.instructor}/api/contents")
     assert other.status == 403 and '"content"' not in other.text(), (other.status, other.url)
     context.close()
+    # nor rename (replace) it from her terminal, even knowing its name: inbound/ is sticky
+    tried = as_user(layout, ADA, "mv", str(ben_submission), f"{ben_submission}-moved", check=False)
+    assert tried.returncode != 0 and "Operation not permitted" in tried.stderr, tried.stderr
+    assert (ben_submission / f"{Q1}.ipynb").is_file()
     results = json.loads(out.strip().splitlines()[-1])
     assert results.pop("own work") == "read", out
     assert results.pop("ben's submission (guess)") == "nothing found", out
