@@ -101,7 +101,15 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
+# nbgrader export's grades.csv: nbgrader's columns, quoted, no cell a spreadsheet would run as a
+# formula (a roster name "=HYPERLINK(...)"; grading/spreadsheet.py)
+c.ExportApp.plugin_class = "grading.spreadsheet.SafeCsvExportPlugin"
+
 c.Exchange.assignment_dir = COURSE_ROOT
+# Collecting from a shared exchange (the hub): student, time and files are decided from the
+# kernel's facts (owner, inode change time, file types), never from the folder's name or its
+# timestamp.txt; links, hard links and special files are refused and named (grading/collect.py).
+c.ExchangeFactory.collect = "grading.collect.CheckedCollect"
 
 # Student work as HTML (the formgrader's submission pages and generate_feedback both render it
 # with nbconvert's HTMLExporter): outputs, raw cells and rendered markdown are cleaned, so no

@@ -1,7 +1,7 @@
 """`make bench`: every benchmark of the course, medians of several runs.
 
     python -m bench [section ...]      sections: notebooks, autograde, demo, widget, browser, class, scale,
-                                       speed, similarity, lms, hub, bounded
+                                       speed, similarity, lms, collect, hub, bounded
                                        (default: all, about 45 minutes on 2 cores)
 """
 import os
@@ -207,10 +207,10 @@ def bench_widget(changes=30):
 def bench_lms(students=300):
     """`make import` of a Canvas bulk download of 300 students x 4 notebooks (target: at most 10 s):
     the whole command, into an empty submitted/ and gradebook, then the same archive again."""
-    import csv
     import zipfile
 
     from grading import sample_class
+    from grading.spreadsheet import write_csv
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         root = copy_course(tmp / "course")
@@ -218,14 +218,13 @@ def bench_lms(students=300):
                            root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT)
         notebooks = {nb: (tmp / "sample" / "reference" / ASSIGNMENT / f"{nb}.ipynb").read_bytes()
                      for nb in notebook_names()}
-        with zipfile.ZipFile(tmp / "submissions.zip", "w", zipfile.ZIP_DEFLATED) as zf, \
-                open(tmp / "roster.csv", "w", newline="") as fh:
-            roster = csv.writer(fh)
-            roster.writerow(["student_id", "lms_id", "name", "email"])
+        roster = [["student_id", "lms_id", "name", "email"]]
+        with zipfile.ZipFile(tmp / "submissions.zip", "w", zipfile.ZIP_DEFLATED) as zf:
             for i in range(students):
-                roster.writerow([f"s{i:04d}", str(10000 + i), f"Student {i}", f"s{i:04d}@example.edu"])
+                roster.append([f"s{i:04d}", str(10000 + i), f"Student {i}", f"s{i:04d}@example.edu"])
                 for nb, data in notebooks.items():
                     zf.writestr(f"student{i}_{10000 + i}_{50000 + i}_{nb}.ipynb", data)
+        write_csv(tmp / "roster.csv", roster)
         shutil.copy(root / "gradebook.db", tmp / "gradebook.empty")
         env = course_env()
 
@@ -326,6 +325,54 @@ def bench_similarity(n_students=300, runs=3):
     ranking(results[-1], big_planted)
 
 
+def bench_collect(students=200, runs=3):
+    """`nbgrader collect` of a class from an exchange (one submission folder per student, the
+    release's files, each student's files owned by a uid of their own when run as root): nbgrader's
+    own collect against the course's (grading/collect.py: every entry checked, bytes copied by
+    hand, checked again), medians of 3 runs."""
+    from nbgrader.api import Gradebook
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange.default.collect import ExchangeCollect
+
+    from grading.collect import CheckedCollect
+    uids = {f"s{i:04d}": 60000 + i if os.geteuid() == 0 else os.geteuid() for i in range(students)}
+
+    class Collect(CheckedCollect):  # the class's accounts, made up (no useradd for a benchmark)
+        def account_uid(self, student):
+            return uids[student]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        inbound = tmp / "exchange" / "course" / "inbound"
+        inbound.mkdir(parents=True)
+        files = {p.name: p.read_bytes() for p in (REPO / "release" / ASSIGNMENT).iterdir() if p.is_file()}
+        files.update({"timestamp.txt": b"2026-12-01 10:00:00.000000 UTC", "submission_secret.txt": b"0" * 128})
+        for student, uid in uids.items():
+            folder = inbound / f"{student}+{ASSIGNMENT}+2026-12-01 10:00:00.000000 UTC+r"
+            folder.mkdir()
+            for name, data in files.items():
+                (folder / name).write_bytes(data)
+                os.chown(folder / name, uid, uid)
+            os.chown(folder, uid, uid)
+        with Gradebook(f"sqlite:///{tmp / 'gradebook.db'}", "course") as gb:
+            gb.add_assignment(ASSIGNMENT)
+        size = sum(map(len, files.values())) / 1e6
+
+        def once(kind, **options):
+            shutil.rmtree(tmp / "root", ignore_errors=True)
+            coursedir = CourseDirectory(root=str(tmp / "root"), course_id="course", assignment_id=ASSIGNMENT,
+                                        db_url=f"sqlite:///{tmp / 'gradebook.db'}")
+            start = time.perf_counter()
+            kind(coursedir=coursedir, root=str(tmp / "exchange"), **options).start()
+            seconds = time.perf_counter() - start
+            assert len(list((tmp / "root" / "submitted").iterdir())) == students
+            return seconds
+        print(f"collect of {students} submissions ({len(files)} files, {size:.1f} MB each), median of {runs}:")
+        for label, kind, options in (("nbgrader's ExchangeCollect", ExchangeCollect, {"check_owner": False}),
+                                     ("the course's CheckedCollect", Collect, {})):
+            med, times = median_of(lambda kind=kind, options=options: once(kind, **options), runs)
+            print(f"  {label:28s} {med:5.2f} s  ({fmt(times)})")
+
+
 def bench_hub():
     """The course through a real JupyterHub (bench/hub_bench.py): login, Fetch, Validate, Submit,
     collect + grade."""
@@ -377,7 +424,7 @@ def bench_bounded(calls=200):
 SECTIONS = {"notebooks": bench_notebooks, "autograde": bench_autograde, "demo": bench_demo,
             "widget": bench_widget, "browser": bench_browser, "class": bench_class_section,
             "scale": bench_scale, "speed": bench_speed, "lms": bench_lms, "similarity": bench_similarity,
-            "hub": bench_hub, "bounded": bench_bounded}
+            "collect": bench_collect, "hub": bench_hub, "bounded": bench_bounded}
 
 # all of them: class (~10 min) and scale (~15 min) grade synthetic classes of 40 and 200
 DEFAULT = list(SECTIONS)

@@ -27,6 +27,8 @@
 - similarity: which students wrote alike answers, cell by cell against the class (report section, make similarity)
 - late_penalty: the late-submission penalty nbgrader applies (a fraction per day) and per-student extensions
 - hub: the course on a JupyterHub: accounts, exchange and course set up; collect and grade there
+- collect: nbgrader collect that decides who, when and what from the exchange's owners, change times and file types
+- spreadsheet: CSV files whose cells a spreadsheet shows as text, never runs as a formula
 - lms: courses without a hub: an LMS bulk download in (nbgrader zip_collect), the LMS grades file out
 
 (The notebooks' own helper modules, figure_text.py among them, live beside the notebooks in

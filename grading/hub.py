@@ -134,8 +134,10 @@ def _exchange(layout, instructor):
     """nbgrader's exchange. nbgrader requires its root to be writable by everyone (every
     command checks it); it is sticky (1777), so nobody removes or renames what another made, and
     the course's folder in it is made here, the instructor's (0755), so no student can take its
-    name first. nbgrader makes the course folder's ``outbound`` (0755), ``inbound`` (0733:
-    students write, only the instructor lists) and ``feedback`` (0711) when the instructor releases."""
+    name first. So are the folders nbgrader would make in it at release, with nbgrader's modes:
+    ``outbound`` (0755), ``feedback`` (0711) and ``inbound`` (0733: students write, only the
+    instructor lists), which is sticky here too (1733): no student can rename or remove another's
+    submission folder, even knowing its name. What collect takes from inbound/: grading/collect.py."""
     root = Path(layout.exchange)
     root.mkdir(parents=True, exist_ok=True)
     for parent in root.parents:  # every account must be able to pass the folders above it
@@ -143,8 +145,11 @@ def _exchange(layout, instructor):
     os.chmod(root, 0o1777)
     course = root / COURSE_ID
     course.mkdir(exist_ok=True)
-    os.chown(course, instructor.pw_uid, instructor.pw_gid)
-    os.chmod(course, 0o755)
+    for folder, mode in ((course, 0o755), (course / "outbound", 0o755), (course / "feedback", 0o711),
+                         (course / "inbound", 0o1733)):
+        folder.mkdir(exist_ok=True)
+        os.chown(folder, instructor.pw_uid, instructor.pw_gid)
+        os.chmod(folder, mode)
 
 
 def _course_copy(layout, instructor):

@@ -548,11 +548,9 @@ def _lms_tables(options, max_score, rows):
 
 
 def _write_csv(path, table):
-    """``table`` as CSV at ``path``, replaced in one step (a reader never sees half a file)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh).writerows(table)
-    os.replace(tmp, path)
+    """``table`` as CSV at ``path``: replaced in one step, no cell a formula (grading/spreadsheet.py)."""
+    from grading.spreadsheet import write_csv
+    write_csv(path, table)
 
 
 def export_grades(root=COURSE_ROOT, options=None):

@@ -29,6 +29,7 @@ from hub_helpers import (
     put_notebook,
     refresh_assignments,
 )
+from nbgrader.utils import parse_utc
 
 from browser_helpers import formgrader_from_menu, ready_to_grade, saved
 from course_helpers import hidden_test_lines
@@ -134,11 +135,21 @@ def test_students_submit_and_read_feedback_instructor_grades_in_the_formgrader(h
             assert "Success!" not in verdict and "failed" in verdict.lower(), verdict
         _submit(page, shots, who)
 
+    # --- hand-made folders in inbound/, from the students' own accounts (their terminal)
+    forged = _forge_submissions(layout)
+
     # --- the instructor: collect, grade with the runner, a written answer in the formgrader
-    instructor(layout, "nbgrader", "collect", ASSIGNMENT, "--log-level=WARN")
+    collect = instructor(layout, "nbgrader", "collect", ASSIGNMENT, "--log-level=WARN")
+    for name, reason in forged.items():  # each refused and named, with the reason and who made it
+        assert any(f"REFUSED inbound/{name!r}" in line and reason in line for line in collect.stderr.splitlines()), \
+            (name, reason, collect.stderr[-3000:])
     for who in (ADA, BEN):
         collected = layout.course_dir / "submitted" / who / ASSIGNMENT
         assert sorted(p.stem for p in collected.glob("*.ipynb")) == notebook_names()
+        # what they saved and submitted, byte for byte: not dee's forgery in ben's name, not the source
+        for name in notebook_names():
+            assert (collected / f"{name}.ipynb").read_bytes() == \
+                (layout.home(who) / ASSIGNMENT / f"{name}.ipynb").read_bytes(), (who, name)
     graded, unknown = course_hub.grade_roster(layout)  # the gradebook's students who submitted
     assert graded.returncode == 0, graded.stdout + graded.stderr
     assert sorted(p.name for p in (layout.course_dir / "autograded").iterdir()) == sorted([ADA, BEN])
@@ -191,11 +202,37 @@ def test_students_submit_and_read_feedback_instructor_grades_in_the_formgrader(h
         assert shown == pytest.approx(expected), (who, shown, expected)
         leaked = [line for t in texts.values() for line in hidden if line in t]
         assert not leaked, f"hidden test code in {who}'s feedback"
-        assert "BEGIN HIDDEN TESTS" not in "".join(texts.values())
+        for source_only in ("BEGIN HIDDEN TESTS", "BEGIN SOLUTION", "Rubric ("):  # nothing of source/
+            assert source_only not in "".join(texts.values()), (who, source_only)
     ada_q1 = _feedback_text(sessions[ADA][1], hub, ADA)[Q1]
     assert "Clear derivation (graded on the hub)." in ada_q1
     for context, _ in sessions.values():
         context.close()
+
+
+def _forge_submissions(layout):
+    """Folders written by hand into inbound/ instead of `nbgrader submit`, each from a student's
+    own account (as typed in their JupyterLab terminal), after ben's genuine submission:
+    {folder name: the reason collect must give}. Stock nbgrader collect would take dee's folder
+    as ben's (its name is later), grade ben's link to the instructor's source/ notebook as his
+    work, and hang on the FIFO."""
+    inbound = Path(layout.exchange) / course_hub.COURSE_ID / "inbound"
+    source_q1 = layout.course_dir / "source" / ASSIGNMENT / f"{Q1}.ipynb"
+    later = f"{ASSIGNMENT}+2999-01-01 00:00:00.000000 UTC"
+    copy = f"cp -r ~/{ASSIGNMENT}/. \"$f\"; "  # their own work, as a start
+    folders = {  # (who writes it, what they do in it)
+        f"{BEN}+{later}+by-dee": (DEE, copy + "echo '2000-01-01 00:00:00.000000 UTC' > \"$f/timestamp.txt\""),
+        f"{BEN}+{later}+source-link": (BEN, copy + f"ln -sf {source_q1} \"$f/{Q1}.ipynb\""),
+        f"{DEE}+{later}+hard-link": (DEE, copy + f"ln -f \"$f/{Q1}.ipynb\" \"$f/copy.ipynb\""),
+        f"{DEE}+{later}+fifo": (DEE, copy + f"rm \"$f/{Q1}.ipynb\"; mkfifo \"$f/{Q1}.ipynb\""),
+    }
+    for name, (who, script) in folders.items():
+        as_user(layout, who, "sh", "-ec", f"f={str(inbound / name)!r}; mkdir \"$f\"; " + script)
+    assert (inbound / f"{BEN}+{later}+source-link" / f"{Q1}.ipynb").is_symlink()
+    return {f"{BEN}+{later}+by-dee": f"the folder belongs to {DEE!r}, not to {BEN!r}",
+            f"{BEN}+{later}+source-link": f"{Q1 + '.ipynb'!r} is a symbolic link (to {str(source_q1)!r})",
+            f"{DEE}+{later}+hard-link": "is a hard link (one file with 2 names)",
+            f"{DEE}+{later}+fifo": f"{Q1 + '.ipynb'!r} is a FIFO"}
 
 
 KERNEL_EXEC_JS = """
@@ -256,7 +293,8 @@ def test_a_students_kernel_reads_none_of_source_gradebook_other_submissions_or_h
     layout = hub.layout
     course = layout.course_dir
     inbound = Path(layout.exchange) / course_hub.COURSE_ID / "inbound"
-    ben_submission = next(inbound.glob(f"{BEN}+{ASSIGNMENT}+*"))  # the test (root) knows its name
+    ben_submission = next(p for p in inbound.glob(f"{BEN}+{ASSIGNMENT}+*")  # the test (root) knows its name
+                          if p.lstat().st_uid == layout.home(BEN).stat().st_uid and "2999" not in p.name)
     targets = {
         "own work": str(layout.home(ADA) / ASSIGNMENT / f"{Q1}.ipynb"),  # the control: must be "read"
         "source": str(course / "source" / ASSIGNMENT / f"{Q1}.ipynb"),
@@ -278,6 +316,10 @@ def test_a_students_kernel_reads_none_of_source_gradebook_other_submissions_or_h
     other = page.request.get(f"{hub.url}/user/{layout.instructor}/api/contents")
     assert other.status == 403 and '"content"' not in other.text(), (other.status, other.url)
     context.close()
+    # nor rename (replace) it from her terminal, even knowing its name: inbound/ is sticky
+    tried = as_user(layout, ADA, "mv", str(ben_submission), f"{ben_submission}-moved", check=False)
+    assert tried.returncode != 0 and "Operation not permitted" in tried.stderr, tried.stderr
+    assert (ben_submission / f"{Q1}.ipynb").is_file()
     results = json.loads(out.strip().splitlines()[-1])
     assert results.pop("own work") == "read", out
     assert results.pop("ben's submission (guess)") == "nothing found", out
@@ -325,6 +367,14 @@ def test_late_submission_penalty_and_extension_and_the_latest_of_two_quick_submi
     _submit_as(layout, CY, dict(texts, **{f"{Q1}.ipynb": texts[f"{Q1}.ipynb"][:500]}))
     time.sleep(1)
     _submit_as(layout, CY, texts)
+    # then, by hand from his terminal, a copy of his last submission (nbgrader keeps one in his
+    # cache) re-dated 2000 in its timestamp.txt, in a folder whose name is later than the others':
+    # collected as his latest, at the time it was made (stock collect: on time, no penalty)
+    forged = Path(layout.exchange) / course_hub.COURSE_ID / "inbound" / \
+        f"{CY}+{ASSIGNMENT}+2999-01-01 00:00:00.000000 UTC+dated-2000"
+    as_user(layout, CY, "sh", "-ec", f"f={str(forged)!r}; mkdir \"$f\"; "
+            f"last=$(ls -d ~/.local/share/jupyter/nbgrader_cache/*/*+{ASSIGNMENT}+* | sort | tail -n 1); "
+            "cp -r \"$last\"/. \"$f\"; echo '2000-01-01 00:00:00.000000 UTC' > \"$f/timestamp.txt\"")
     # the due date: 3 days less an hour before now (the gradebook's, set by nbgrader's command)
     due = datetime.now(timezone.utc) - timedelta(days=3) + timedelta(hours=1)
     instructor(layout, "nbgrader", "db", "assignment", "add", ASSIGNMENT,
@@ -335,6 +385,8 @@ def test_late_submission_penalty_and_extension_and_the_latest_of_two_quick_submi
     instructor(layout, "nbgrader", "collect", ASSIGNMENT, "--update", "--log-level=WARN")
     latest = layout.course_dir / "submitted" / CY / ASSIGNMENT / f"{Q1}.ipynb"
     assert json.loads(latest.read_text())  # the latest: whole
+    stamp = parse_utc((latest.parent / "timestamp.txt").read_text())  # when it was made: not 2000, not 2999
+    assert abs(stamp - datetime.now(timezone.utc).replace(tzinfo=None)) < timedelta(minutes=30), stamp
     course_hub.grade(layout, [CY])
     score, max_score, penalty, _ = _scores(layout, CY)
     # 3 started days late: 30 % of each notebook's score (the gradebook's score is before the penalty)
