@@ -71,7 +71,6 @@ from grading.cells import is_answer_cell
 from grading.course import ASSIGNMENT, COURSE_ROOT, RELEASE, SUBMITTED
 
 K_CODE = 5  # tokens per code fingerprint
-W_CODE = 4  # winnowing window
 K_TEXT = 5  # words per written-answer shingle
 MIN_RUN = 3  # a stretch of fewer tokens between pieces of release text is not fingerprinted
 COVERAGE_POWER = 0.5  # code: evidence x (share of the two answers' information in common) ** this
@@ -192,21 +191,6 @@ def kgrams(tokens, k):
             for i in range(len(tokens) - k + 1)]
 
 
-def winnow(grams, w):
-    """MOSS's winnowing: in every window of w consecutive hashes keep the minimum (the rightmost
-    one on ties); a hash picked by consecutive windows is kept once."""
-    if len(grams) <= w:
-        return list(grams)
-    picked, last = [], -1
-    for i in range(len(grams) - w + 1):
-        window = grams[i:i + w]
-        j = min(range(w), key=lambda n: (window[n][0], -n)) + i
-        if j != last:
-            picked.append(grams[j])
-            last = j
-    return picked
-
-
 # --- the class ---------------------------------------------------------------------------------
 
 @dataclass
@@ -257,6 +241,7 @@ class Comparison:
     matches: list = field(default_factory=list)  # [SourceMatch], highest score first
     outside: list = field(default_factory=list)  # [OutsideSource]
     common: float = 0.25  # the Similarity.common it was computed with
+    source_line: float = float("inf")  # a student's match with an outside source is flagged from here
     seconds: float = 0.0
 
     @property
@@ -265,7 +250,7 @@ class Comparison:
 
     @property
     def flagged_matches(self):
-        return [m for m in self.matches if m.score >= self.flag_line]
+        return [m for m in self.matches if m.score >= self.source_line]
 
     def meaning(self):
         """What a flag means, in a sentence."""
@@ -280,7 +265,7 @@ class Comparison:
                 "pairs": [{"a": p.a, "b": p.b, "score": round(p.score, 3), "flagged": p.score >= self.flag_line,
                            "cells": list(p.cells)} for p in self.pairs],
                 "outside": [{"student": m.student, "source": m.source, "score": round(m.score, 3),
-                             "flagged": m.score >= self.flag_line, "cells": list(m.cells)} for m in self.matches]}
+                             "flagged": m.score >= self.source_line, "cells": list(m.cells)} for m in self.matches]}
 
 
 def _starter(nb, keep):
@@ -559,8 +544,9 @@ def compare(submissions, release_dir=RELEASE, outside=(), settings=None):
     flag_line, chance = calibrate(scores[iu], settings.chance_flags)
     pairs = _ranked_pairs(students, cells, scores, cell_scores, flag_line)
     matches = _source_matches(students, cells, outside, source_scores)
+    source_line = calibrate(source_scores.sum(axis=0).ravel(), settings.chance_flags, 0.5)[0] if outside else math.inf
     return Comparison(students, cells, pairs, scores, cell_scores, flag_line, chance, texts, keep, dfs,
-                      matches, outside, settings.common, time.perf_counter() - start)
+                      matches, outside, settings.common, source_line, time.perf_counter() - start)
 
 
 def _cell_sets(submissions, students, cell, keep, texts):
@@ -628,21 +614,20 @@ def _source_matches(students, cells, outside, source_scores):
     return out
 
 
-def calibrate(pair_scores, chance_flags):
+def calibrate(scores, chance_flags, tail=0.1):
     """(flag line, expected chance flags): the line above which a class of this size would put
-    about ``chance_flags`` honest pairs by chance. The tail of the class's own pair scores above
-    their 90th percentile u is fitted as exponential, robustly (its rate from the median excess,
-    so the few copies a class has do not stretch it): P(score > t) = 0.1 exp(-(t - u) / s);
-    the line is where that times the number of pairs equals ``chance_flags``."""
-    m = pair_scores.size
+    about ``chance_flags`` of these scores by chance. The top ``tail`` of the class's own scores
+    (above u, their 1 - tail quantile) is fitted as exponential, robustly (its scale from the median
+    excess, so the few copies a class has do not stretch it): P(score > t) = tail exp(-(t - u) / s);
+    the line is where that times the number of scores equals ``chance_flags``. (Pairs: the top 10 %;
+    a student against outside sources, fewer scores: the top half.)"""
+    m = scores.size
     if m < 10:
         return float("inf"), 0.0
-    u = float(np.quantile(pair_scores, 0.9))
-    excess = pair_scores[pair_scores > u] - u
-    scale = float(np.median(excess)) / math.log(2) if excess.size else 0.0
-    scale = max(scale, 1e-6)
-    line = u + scale * math.log(0.1 * m / chance_flags)
-    return line, chance_flags
+    u = float(np.quantile(scores, 1 - tail))
+    excess = scores[scores > u] - u
+    scale = max(float(np.median(excess)) / math.log(2) if excess.size else 0.0, 1e-6)
+    return u + scale * math.log(tail * m / chance_flags), chance_flags
 
 
 # --- the evidence, as HTML ---------------------------------------------------------------------
@@ -775,13 +760,14 @@ def _sources_table(c):
     if not c.outside:
         return ""
     names = ", ".join(_e(o.name) for o in c.outside)
-    shown = [m for m in c.matches if m.score >= c.flag_line] or c.matches[:5]
+    shown = c.flagged_matches or c.matches[:5]
     rows = "\n".join(
-        f"<tr><td>{_e(m.student)}</td><td>{'shares uncommon code with ' if m.score >= c.flag_line else ''}"
-        f"<code>{_e(m.source)}</code></td><td>{m.score:.1f}</td><td>{_look(m.score >= c.flag_line)}</td>"
+        f"<tr><td>{_e(m.student)}</td><td>{'shares uncommon code with ' if m.score >= c.source_line else ''}"
+        f"<code>{_e(m.source)}</code></td><td>{m.score:.1f}</td><td>{_look(m.score >= c.source_line)}</td>"
         f"<td>{_e(', '.join(m.cells[:8]))}</td></tr>" for m in shown)
     return (f"<h3>Outside sources</h3><p>Each answer compared with {len(c.outside)} outside source(s) ({names}); "
-            f"a student is flagged at the same line as a pair ({c.flag_line:.1f}).</p>"
+            f"a student is flagged from {c.source_line:.1f}, fitted as the pairs' line is to every student's "
+            f"score against every source (about {c.chance_flags:.2g} flagged by chance).</p>"
             '<table id="similarity-sources"><tr><th>student</th><th>source</th><th>score</th><th></th>'
             f"<th>cells</th></tr>\n{rows or '<tr><td colspan=5>no match</td></tr>'}</table>")
 
