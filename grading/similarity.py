@@ -1,11 +1,12 @@
 """Which pairs of students wrote alike answers: a ranked list of what to look at, cell by cell.
 
-    python -m grading.similarity [--submitted submitted] [--out reports/similarity.json]
+    python -m grading.similarity [--submitted submitted] [--out reports/similarity.json] [--sources DIR]
 
-writes ``reports/similarity.json`` (a list of pairs, most alike first, each
-``{"a": student, "b": student, "score": number, "cells": [grade_id, ...]}``) and
-``reports/similarity.html`` (the same section the instructor's report shows). Nothing here says
-anyone cheated: a high score is a reason to read two notebooks side by side, nothing more.
+writes ``reports/similarity.json`` (``{"students", "flag_line", "chance_flags", "meaning", "pairs":
+[{"a", "b", "score", "flagged", "cells"}, ...] most alike first, "outside": [{"student", "source",
+"score", "flagged", "cells"}, ...]}``) and ``reports/similarity.html`` (the same section the
+instructor's report shows). Nothing here says anyone cheated: a high score is a reason to read two
+notebooks side by side, nothing more. Settings: ``c.Similarity.*`` (grading/settings.py).
 
 The method, and why
 -------------------
@@ -22,31 +23,38 @@ fingerprint spans a cut, so pasting starter or test code next to one's own adds 
   (except keywords, builtins, imported module names, the function names the release defines,
   attribute names after ``.`` and keyword argument names, which a renaming leaves alone),
   numbers ``N``, strings ``S``; indentation kept as block tokens, so whitespace and layout are
-  invisible but structure is not. Hashes of
-  ``K_CODE``-token windows are **winnowed** as in MOSS (Schleimer, Wilkerson and Aiken 2003:
-  the minimum of every ``W_CODE`` consecutive hashes), which keeps a match of at least
-  ``K_CODE + W_CODE - 1`` tokens visible while storing about 2/(W+1) of the hashes, and being
-  local survives reordered functions. (A cell that does not tokenize falls back to a regex split.)
-  copydetect (on PyPI) does the same per file; it has no notion of a class-wide weight or of
-  per-cell starter text, so wrapping it would leave the interesting half to write anyway, and
-  this needs no new dependency.
-* **Written answers**: lowercased words (LaTeX commands and punctuation dropped), hashed as
-  ``K_TEXT``-word shingles. A paraphrase of a common sentence shares few 5-word runs; a pasted
-  paragraph shares most of them even after a few words are changed.
-* **Against the class, not an absolute bar.** A fingerprint held by ``df`` of the ``N`` students
-  weighs ``log(N / df)`` (inverse document frequency over the class): what everyone writes weighs
-  nothing. A pair's similarity in a cell is the weighted cosine of their fingerprint sets; it is
-  then turned into a z-score against that cell's distribution over all pairs of the class, so a
-  three-line ``softmax`` that half the class writes identically is unremarkable while two
-  identical 30-line training loops are not. A pair's **score** sums, over cells, the excess
-  ``min(Z_CAP, z - Z_FLOOR)`` of the cells where z is above ``Z_FLOOR``: evidence that adds up
-  over many cells, none of which alone can dominate. Pairs are flagged ("look") when their
-  score is an outlier of the class's pair scores: at least ``FLAG_MIN`` and ``FLAG_MAD`` robust
-  deviations (1.4826 x the median absolute deviation) above the median pair.
+  invisible but structure is not. Fingerprints are every window of ``K_CODE`` tokens, and long
+  windows of ``LONG`` such windows end to end (15 tokens): a long run two students share exactly
+  has fingerprints of its own even when each of its short pieces is common. (A cell that does not
+  tokenize falls back to a regex split.) **Written answers**: lowercased words (LaTeX commands and
+  punctuation dropped), in windows of ``K_TEXT`` words and long windows the same way.
+* **What is rare weighs.** A fingerprint ``df`` of the ``n`` students hold carries, when two
+  students share it, the information ``log((n - 1) / (df - 1))`` (the chance that another student
+  holds it too) less ``log(1 / common)``, never below 0: what a quarter of the class writes
+  (``c.Similarity.common``) carries nothing, a run nobody else wrote carries the most. A pair's
+  evidence in a cell is the information of everything they share, per token, in units of one
+  token nobody else wrote; so identical common answers add little, identical uncommon ones a lot,
+  and a long shared run (many windows, long ones too) more than scattered pieces. In code cells it
+  is multiplied by the square root of the share of the two answers' information that is shared
+  (a copy shares nearly all of it; two students who chose the same approach share parts). Each
+  cell's evidence saturates at ``CELL_CAP``, and a pair's **score** is the sum over cells: many
+  cells with something rare in common outweigh one.
+* **Outside sources** (``c.Similarity.sources``: a folder of other courses' solutions, forum
+  posts, ... as .py, .ipynb, .md, .txt or .html; in text the fenced or <pre> blocks are the code):
+  every answer is compared with every source the same way (rarity still measured in the class), and
+  a student whose score against one is above its own flag line is reported as "shares uncommon code
+  with <source>", alone or with others. Two students who both match a source have the smaller
+  match added to their pair's evidence in that cell.
+* **Flagging is calibrated on the class**: the top 10 % of the class's pair scores is fitted as an
+  exponential tail (its scale from the median excess, so a few copies do not stretch it), and the
+  flag line is where a class of this size in which everyone wrote their own answers would put
+  ``c.Similarity.chance_flags`` pairs above it by chance (0.05: one class in twenty would see one
+  honest pair flagged). The report says so. Students against sources: the same on their scores.
 
-The report shows a heat map of pair scores, the ranked pairs, and for the top pairs their most
-alike cells side by side with the passages they share (and most of the class does not) marked.
-``tests/similarity_class.py`` is a class that can tell whether this works, ``make bench
+The report shows a heat map of pair scores, every flagged pair (then the highest others), the
+top pairs of every cell, the matches with outside sources, and for each flagged pair its cells
+side by side with the passages they share (and most of the class does not) marked.
+``tests/similarity_class.py`` builds classes that can tell whether this works, ``make bench
 SECTIONS=similarity`` measures it.
 """
 import argparse
