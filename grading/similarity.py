@@ -82,7 +82,10 @@ K_CODE = 5  # tokens per code fingerprint
 K_TEXT = 5  # words per written-answer shingle
 MIN_RUN = 3  # a stretch of fewer tokens between pieces of release text is not fingerprinted
 COVERAGE_POWER = 0.5  # code: evidence x (share of the two answers' information in common) ** this
-CELL_CAP = 8.0  # one cell's evidence saturates at this (in tokens nobody else wrote)
+CELL_CAP = 8.0  # the information part of one cell's evidence saturates at this (tokens nobody else wrote)
+INFO_WEIGHT = 0.3  # a cell's evidence: neighbour surprise + this x the (saturating) information shared
+NEAREST = 0.25  # a pair carries surprise in a cell when each is among the other's closest quarter
+TEXT_WEIGHT = 3.0  # a written word carries this many code tokens' worth (a far larger vocabulary)
 
 
 # --- fingerprints ------------------------------------------------------------------------------
@@ -542,10 +545,8 @@ def compare(submissions, release_dir=RELEASE, outside=(), settings=None):
         if outside:
             source_scores[c] = _source_evidence(sets, df, source_grams[(cell.notebook, cell.kind)], settings.common,
                                                 K_CODE if cell.kind == "code" else K_TEXT)
-    # in units of what one token no other student wrote carries; then each cell saturating
-    unit = max(math.log(settings.common * (n - 1)), 1.0) if n > 2 else 1.0
-    cell_scores = _saturated(cell_scores / unit)
-    source_scores = _saturated(source_scores / unit)
+    cell_scores = _cell_scores(cell_scores, cells, n, settings.common)
+    source_scores = _saturated(source_scores / _unit(n, settings.common))
     _add_shared_sources(cell_scores, source_scores)
     scores = cell_scores.sum(axis=0, dtype=np.float64)
     iu = np.triu_indices(n, 1)
@@ -575,6 +576,43 @@ def _add_shared_sources(cell_scores, source_scores):
     if source_scores.shape[2]:
         for c in range(cell_scores.shape[0]):
             np.fill_diagonal(cell_scores[c], 0.0)
+
+
+def _unit(n, common):
+    """The information of one token no other student wrote (at least 1)."""
+    return max(math.log(common * (n - 1)), 1.0) if n > 2 else 1.0
+
+
+def _cell_scores(info, cells, n, common):
+    """cells x students x students: each cell's evidence from the information the pairs share
+    (``info``): how far b is among a's nearest in the cell and a among b's (neighbour_surprise),
+    plus INFO_WEIGHT x the information itself in units of a token nobody else wrote, saturating
+    at CELL_CAP (written answers' words count TEXT_WEIGHT x a code token)."""
+    weights = np.array([1.0 if c.kind == "code" else TEXT_WEIGHT for c in cells], dtype=np.float32)
+    info = info * (weights[:, None, None] / _unit(n, common))
+    if n < 3:
+        return info
+    return neighbour_surprise(info) + INFO_WEIGHT * _saturated(info)
+
+
+def neighbour_surprise(info):
+    """cells x students x students: -log of the share of a's classmates at least as close to a as
+    b is in the cell, the same from b's side, the larger share of the two (a likelihood against
+    the class's own answers: a pair who wrote what many others wrote alike is no surprise), less
+    what being among the closest NEAREST of the class carries; 0 where they share nothing."""
+    out = np.zeros_like(info)
+    n = info.shape[1]
+    floor = math.log(1 / NEAREST)
+    for c in range(info.shape[0]):
+        e = info[c]
+        ranked = -np.sort(e, axis=1)[:, ::-1]  # each row descending, negated: ascending for searchsorted
+        closer = np.stack([np.searchsorted(ranked[a], -e[a], side="right") for a in range(n)])
+        closer = np.maximum(np.maximum(closer, closer.T), 1)
+        surprise = np.maximum(0.0, np.log((n - 1) / closer) - floor)
+        surprise[e <= 0] = 0.0
+        np.fill_diagonal(surprise, 0.0)
+        out[c] = surprise
+    return out
 
 
 def _saturated(evidence):

@@ -915,8 +915,9 @@ def reword(text, k):
     pool = list(SYNONYMS)
     random.Random(f"reword:{k}").shuffle(pool)
     for old, new in pool:
-        if old in text and count < 5:
-            text = text.replace(old, new, 1)
+        pattern = rf"\b{re.escape(old.strip())}\b"
+        if re.search(pattern, text) and count < 5:
+            text = re.sub(pattern, new.strip(), text, count=1)
             count += 1
     sentences = re.split(r"(?<=[.!?])\s+", text)
     if len(sentences) >= 3:

@@ -79,20 +79,17 @@ def test_the_class_is_what_the_tests_assume(planted_class):
     assert "sum(" in sc.comprehensions(code) and "for " in sc.loops(sc.comprehensions(code))
 
 
-@pytest.mark.parametrize("seed", [11, 12])
+@pytest.mark.parametrize("seed", [31, 32])
 def test_planted_pairs_rank_above_every_honest_pair_on_unseen_classes(seed, tmp_path_factory):
-    """Classes drawn with seeds the method was not tuned on (0-7 were looked at while tuning)."""
+    """Classes drawn with seeds nobody looked at while choosing the method's constants (0-18
+    were): every planted pair (a whole copy, code only, written answers only, an outside answer
+    pasted by two) above every honest pair, and no honest pair flagged."""
     subs, planted, sources, _ = sc.build_class(seed=seed)
     outside = similarity.load_outside_sources(_sources_dir(tmp_path_factory, sources))
     comparison = similarity.compare(subs, outside=outside)
     ranks, top_honest, honest_flagged = _ranks(comparison, planted)
     assert honest_flagged == 0
-    kinds = {_key(a, b): kind for a, b, kind in planted}
-    # every copy of code (whole, code only, an outside paste) above every honest pair
-    strong = sorted(r for k, r in ranks.items() if kinds[k] != "written")
-    assert strong == list(range(1, len(strong) + 1)), (ranks, top_honest)
-    # written answers copied alone: near the top, not always above every honest pair (NOT the target yet)
-    assert all(r <= 2 * len(planted) for k, r in ranks.items() if kinds[k] == "written"), ranks
+    assert sorted(ranks.values()) == list(range(1, len(planted) + 1)), (ranks, top_honest)
 
 
 def test_what_is_rare_counts_more_than_what_is_common():
@@ -110,6 +107,20 @@ def test_what_is_rare_counts_more_than_what_is_common():
     ev = similarity._cell_evidence(sets, df, 0.25, code=True)
     assert ev[0, 1] < ev[26, 27] < ev[28, 29]
     assert ev[0, 1] == 0  # a third of the class writes it
+
+
+def test_a_pair_is_surprising_when_each_is_the_others_nearest_not_when_many_are_as_near():
+    n = 41
+    info = np.zeros((1, n, n), dtype=np.float32)
+    info[0, :20, :20] = 2.0  # twenty students who all wrote the same
+    info[0, 30, 31] = info[0, 31, 30] = 1.0  # two who share something only they have
+    info[0, 30, 32] = info[0, 32, 30] = 0.5  # and a third, less
+    np.fill_diagonal(info[0], 0.0)
+    surprise = similarity.neighbour_surprise(info)[0]
+    assert surprise[0, 1] == 0  # 19 classmates as close: no surprise
+    assert surprise[30, 31] == pytest.approx(np.log(40) - np.log(4), rel=1e-5)
+    assert 0 < surprise[30, 32] < surprise[30, 31]  # 32's nearest; 30 has one nearer
+    assert surprise[30, 33] == 0  # nothing shared
 
 
 def test_outside_sources_are_named_for_one_student_and_for_several(planted_class):
