@@ -31,14 +31,20 @@ fingerprint spans a cut, so pasting starter or test code next to one's own adds 
 * **What is rare weighs.** A fingerprint ``df`` of the ``n`` students hold carries, when two
   students share it, the information ``log((n - 1) / (df - 1))`` (the chance that another student
   holds it too) less ``log(1 / common)``, never below 0: what a quarter of the class writes
-  (``c.Similarity.common``) carries nothing, a run nobody else wrote carries the most. A pair's
-  evidence in a cell is the information of everything they share, per token, in units of one
-  token nobody else wrote; so identical common answers add little, identical uncommon ones a lot,
-  and a long shared run (many windows, long ones too) more than scattered pieces. In code cells it
-  is multiplied by the square root of the share of the two answers' information that is shared
-  (a copy shares nearly all of it; two students who chose the same approach share parts). Each
-  cell's evidence saturates at ``CELL_CAP``, and a pair's **score** is the sum over cells: many
-  cells with something rare in common outweigh one.
+  (``c.Similarity.common``) carries nothing, a run nobody else wrote carries the most. The
+  information a pair shares in a cell is the sum over what they share, per token, in units of one
+  token nobody else wrote (a written word counts ``TEXT_WEIGHT`` code tokens: its vocabulary is far
+  larger); so identical common answers add little, identical uncommon ones a lot, and a long shared
+  run (many windows, long ones too) more than scattered pieces. In code cells it is multiplied by
+  the square root of the share of the two answers' information that is shared (a copy shares
+  nearly all of it; two students who chose the same approach share parts).
+* **Against the class's own answers, cell by cell.** A pair's evidence in a cell is first a
+  likelihood: how many of a's classmates share at least as much with a as b does, and of b's
+  with b (the larger count), as ``-log(count / (n - 1))``, less what being among the closest
+  quarter (``NEAREST``) carries: a pair who wrote what many others wrote alike is no surprise, a
+  pair nobody else comes near is. To that is added ``INFO_WEIGHT`` x the information they share,
+  saturating at ``CELL_CAP`` (so a long identical rare answer adds more than a close one). A
+  pair's **score** is the sum over cells: evidence that adds up over many cells.
 * **Outside sources** (``c.Similarity.sources``: a folder of other courses' solutions, forum
   posts, ... as .py, .ipynb, .md, .txt or .html; in text the fenced or <pre> blocks are the code):
   every answer is compared with every source the same way (rarity still measured in the class), and
@@ -383,10 +389,10 @@ def _answer_text(nb, grade_id):
     return ""
 
 
-def answer_grams(text, cell, keep):
-    """Runs of the answer's k-grams with the release text cut out: tokens covered by any k-gram
-    of the release notebook are removed, and k-grams never span a removed stretch (so pasting
-    the starter next to one's own code creates no new shared fingerprint at the seam)."""
+def answer_runs(text, cell, keep):
+    """Runs of the answer's tokens with the release text cut out: tokens covered by any k-gram
+    of the release notebook are removed, and no run spans a removed stretch (so pasting the
+    starter next to one's own code creates no new shared fingerprint at the seam)."""
     if cell.kind == "code":
         tokens, k = code_tokens(text, keep), K_CODE
     else:
@@ -405,24 +411,39 @@ def answer_grams(text, cell, keep):
             run.append(token)
     if run:
         runs.append(run)
-    return [kgrams(r, k) for r in runs if len(r) >= MIN_RUN]
+    return [r for r in runs if len(r) >= MIN_RUN]
+
+
+def answer_grams(text, cell, keep):
+    """Runs of the answer's k-grams with the release text cut out (answer_runs)."""
+    k = K_CODE if cell.kind == "code" else K_TEXT
+    return [kgrams(r, k) for r in answer_runs(text, cell, keep)]
 
 
 LONG = 3  # a long window chains this many consecutive k-grams: 15 tokens of code, 15 words
+# code tokens that say nothing of what the code does: a window of only these is layout (where a
+# function ends and the next begins), which a reordering or a file of several functions makes up
+STRUCTURE = frozenset({"V", "N", "S", ";", "{", "}", "(", ")", "[", "]", ",", ":", "=", ".", "def", "return"})
+
+
+def _with_content(hashes, run, k):
+    """The hashes of the code windows of ``run`` that are not layout only (STRUCTURE)."""
+    words = [t[0] for t in run]
+    return [h for i, h in enumerate(hashes) if not STRUCTURE.issuperset(words[i:i + k])]
 
 
 def _fingerprints(text, cell, keep, long=None):
     """Every k-gram hash of the answer outside the release text (not winnowed: how much two
-    answers share is measured in k-grams, each window once), and the long windows: ``long``
-    k-grams end to end, so a long run shared exactly, which no short window can tell from its
-    common pieces, has fingerprints of its own."""
+    answers share is measured in k-grams, each window once) except code windows of layout only
+    (STRUCTURE), and the long windows: ``long`` k-grams end to end, so a long run shared exactly,
+    which no short window can tell from its common pieces, has fingerprints of its own."""
     out = set()
     long = long or LONG
-    for run in answer_grams(text, cell, keep):
-        hashes = [h for h, _, _ in run]
-        out.update(hashes)
-        k = K_CODE if cell.kind == "code" else K_TEXT
-        span = k * (long - 1)
+    k = K_CODE if cell.kind == "code" else K_TEXT
+    span = k * (long - 1)
+    for run in answer_runs(text, cell, keep):
+        hashes = [h for h, _, _ in kgrams(run, k)]
+        out.update(_with_content(hashes, run, k) if cell.kind == "code" else hashes)
         if long > 1:
             out.update(hash(tuple(hashes[i:i + span + 1:k])) for i in range(len(hashes) - span))
     return out
@@ -882,6 +903,9 @@ def course_compare(submitted_dir=SUBMITTED, release_dir=RELEASE, config=None):
     folder = Path(settings.sources) if settings.sources else None
     if folder is not None and not folder.is_absolute():
         folder = COURSE_ROOT / folder
+    if folder is not None and not folder.is_dir():
+        print(f"c.Similarity.sources: {settings.sources!r} is not a folder; compared without outside sources "
+              "(set it to a folder of the files to compare with, or to '')", file=sys.stderr)
     return compare(load_submissions(submitted_dir), release_dir, load_outside_sources(folder), settings)
 
 

@@ -1,16 +1,26 @@
-"""A class for the similarity report: honest students who wrote their own answers, and planted copies.
+"""Classes for the similarity report: independent students, and planted copies of each kind.
 
 Honest students: for each graded function a handful of genuinely different implementations
-(correct ones in several styles and a few plausibly wrong ones), and for several written answers
-a handful of answers in different words. Each honest student takes one variant per cell, drawn
-with a fixed seed, so no two share the same combination (and, as independent writers would, no
-two share more than MAX_SHARED of the varied cells). The cells without variants (``sgd_step``,
-``layer_shapes``, ``compose_linear``, ``figure_1_facts`` and four written answers) stay the
-reference answer for every student: the short canonical answer the whole class writes alike.
+(correct ones in several styles and a few plausibly wrong ones), and for the varied written
+answers a handful of answers in different words. Each honest student draws, independently, one
+variant per code cell and one variant per sentence of a written answer, and writes them with
+habits of their own (Habits): which of two spellings of the same thing they lean to (SPELLINGS:
+``np.asarray``/``np.array``, ``len(x)``/``x.shape[0]``, ``a @ b``/``np.dot``, ``x.sum()``/``np.sum(x)``,
+augmented assignment, a named result before ``return``, ...; decided afresh at each occurrence),
+small helper functions or not, loops or comprehensions, names, whitespace, comments, and their own
+word choices in prose (VOICE). The cells without variants (``sgd_step``, ``layer_shapes``,
+``compose_linear``, ``figure_1_facts`` and four written answers) stay the reference answer for
+every student: the short canonical answer the whole class writes alike. (Honest students draw
+their sentences from a shared pool, so two of them write the same sentence far more often than in
+a real class: a hard case for the report, not an easy one.)
 
-Planted copies: a copier takes another student's whole submission and disguises it: renamed
-variables, functions in another order, comments removed and new ones written, other whitespace,
-and written answers re-worded (a few words changed, sentences reordered).
+Planted (build_class): "full" a copier hands in another student's code, disguised (the same
+variants and small decisions, but other names, whitespace and comments, helpers inlined or
+introduced, loops turned into comprehensions or back, functions reordered) and the written
+answers reworded (synonyms, sentences swapped); "code" the code only; "written" the written answers
+only; "outside" two students who each pasted the same outside answer (a well-known course's
+softmax-loss code, four cells) and wrote the rest themselves. One more student pasted a forum post
+alone. outside_sources() gives both as an instructor would save them.
 """
 import copy
 import functools

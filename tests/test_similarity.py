@@ -256,6 +256,21 @@ def test_json_has_the_documented_shape(tmp_path, planted_class):
     assert "<mark>" in page and 'id="similarity-heatmap"' in page
 
 
+def test_a_missing_sources_folder_is_named_and_the_class_still_compared(tmp_path, capsys):
+    from traitlets.config import Config
+    config = Config()
+    config.Similarity.sources = str(tmp_path / "no_such_folder")
+    sc.write_class({"a": sc.student(sc.honest_choices(1)[0])}, tmp_path / "submitted")
+    comparison = similarity.course_compare(tmp_path / "submitted", config=config)
+    assert comparison.students == ["a"] and comparison.outside == []
+    assert "is not a folder; compared without outside sources" in capsys.readouterr().err
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "notes.ipynb").write_text("{ not a notebook")  # unreadable: no code, no crash
+    (tmp_path / "src" / "post.html").write_text("<p>see</p><pre>x = a &lt; b</pre>")
+    found = similarity.load_outside_sources(tmp_path / "src")
+    assert [(o.name, o.code.strip()) for o in found] == [("notes.ipynb", ""), ("post.html", "x = a < b")]
+
+
 def test_the_section_escapes_what_students_wrote(planted_class):
     subs, planted, _, _ = planted_class
     evil = '<img src=x onerror="window.__pwned=1">'
