@@ -285,11 +285,12 @@ def bench_similarity(n_students=300, runs=3):
         iu = np.triu_indices(n, 1)
         scores = comparison.scores[iu]
         kinds = {frozenset((a, b)): kind for a, b, kind in planted}
-        by_kind, honest = {}, []
+        by_kind, honest, planted_flagged = {}, [], 0
         for r, k in enumerate(np.argsort(-scores, kind="stable"), 1):
             kind = kinds.get(frozenset((comparison.students[iu[0][k]], comparison.students[iu[1][k]])))
             if kind:
                 by_kind.setdefault(kind, []).append(r)
+                planted_flagged += bool(scores[k] >= comparison.flag_line)
             else:
                 honest.append(float(scores[k]))
         flagged = sum(h >= comparison.flag_line for h in honest)
@@ -297,8 +298,8 @@ def bench_similarity(n_students=300, runs=3):
         print("  ranks of the planted pairs: " + "; ".join(f"{k} {rs}" for k, rs in sorted(by_kind.items()))
               + f" (all {len(planted)} first: {'yes' if worst == len(planted) else 'NO'})")
         print(f"  highest honest score {max(honest):.2f}, flag line {comparison.flag_line:.2f}: {flagged} of "
-              f"{len(honest)} honest pairs flagged; outside-source flags: "
-              f"{sorted((m.student, m.source) for m in comparison.flagged_matches)}")
+              f"{len(honest)} honest pairs and {planted_flagged} of {len(planted)} planted flagged; "
+              f"outside-source flags: {sorted((m.student, m.source) for m in comparison.flagged_matches)}")
 
     def outside_of(sources, folder):
         folder.mkdir()

@@ -272,9 +272,11 @@ class Comparison:
     def meaning(self):
         """What a flag means, in a sentence."""
         n = len(self.students)
+        odds = (f" (one such class in {round(1 / self.chance_flags)} would have one honest pair flagged)"
+                if 0 < self.chance_flags < 1 else "")
         return (f"a pair is flagged when its score is at least {self.flag_line:.1f}: fitted to this class's own "
-                f"pair scores, a class of {n} students who all wrote their own answers would put about "
-                f"{self.chance_flags:.2g} of its {n * (n - 1) // 2} pairs above that line by chance")
+                f"pair scores, a class of {n} students who all wrote their own answers would have on average "
+                f"{self.chance_flags:.2g} of its {n * (n - 1) // 2} pairs above that line by chance{odds}")
 
     def as_json(self):
         return {"students": len(self.students), "flag_line": round(self.flag_line, 3),
