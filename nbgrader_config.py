@@ -1,7 +1,7 @@
 """The one place grading behaviour is configured (read by every nbgrader command and API call).
 
 The repository root is the course root. nbgrader's options and ours (``c.Sandbox.*``,
-``c.Runner.*``, ``c.SandboxedExecute.*``: grading/settings.py and grading/execute.py document
+``c.Runner.*``, ``c.Similarity.*``, ``c.SandboxedExecute.*``: grading/settings.py and grading/execute.py document
 them; ``python -m grading.settings`` prints them with their values) are set here. Environment
 variables override some of them so a course can move to a server without editing this file
 (the list is ``grading.settings.ENVIRONMENT_OVERRIDES``, applied at the end of this file):
@@ -90,6 +90,11 @@ c.Runner.retries = 1  # a failed student is graded once more, then named
 c.Runner.executor = "local"  # or "dask": a local Dask cluster
 c.Runner.dask_scheduler_address = ""  # tcp://HOST:8786: a running Dask cluster's workers
 c.Runner.ship_files = None  # None: submissions travel as bytes exactly when a scheduler address is set
+
+# The similarity report (grading/similarity.py; each option's help: grading/settings.py)
+c.Similarity.sources = ""  # a folder of outside sources (other courses' solutions, forum posts), e.g. "outside_sources"
+c.Similarity.common = 0.25  # what this share of the class writes carries no evidence
+c.Similarity.chance_flags = 0.05  # flag line: pairs an honest class of this size would flag by chance
 
 # Feedback: a failed hidden test shows its message, never its code; hidden tests are cut from the
 # instructor's test cells only, so a student's answer that quotes the marker is shown as written.

@@ -7,7 +7,7 @@ their values under the course's configuration.
 """
 import os
 
-from traitlets import Bool, CaselessStrEnum, Int, TraitError, Unicode, validate
+from traitlets import Bool, CaselessStrEnum, Float, Int, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
 
@@ -95,6 +95,35 @@ class Runner(Configurable):
         return bool(self.dask_scheduler_address) if self.ship_files is None else self.ship_files
 
 
+class Similarity(Configurable):
+    """The similarity report (grading/similarity.py, make similarity)."""
+
+    sources = Unicode("", help=(
+        "A folder of outside sources (other courses' solutions, forum posts, ...: .py, .ipynb, .md, "
+        ".txt, .html files; in text, the fenced ``` or <pre> blocks are the code), relative to the "
+        "course root. Every answer is compared with each file; a match of uncommon code is reported "
+        "as 'shares uncommon code with <file>', for one student as for several. Empty: none.")).tag(config=True)
+    common = Float(0.25, help=(
+        "A fingerprint (a run of 5 tokens or words) held by at least this share of the class is "
+        "common and carries no evidence; rarer ones carry more the fewer students hold them.")).tag(config=True)
+    chance_flags = Float(0.05, help=(
+        "Where the flag line is drawn: the number of pairs a class of the same size in which everyone "
+        "wrote their own answers would put above it by chance, from the tail of this class's own "
+        "pair scores.")).tag(config=True)
+
+    @validate("common")
+    def _valid_common(self, proposal):
+        if not 0 < proposal["value"] <= 1:
+            raise TraitError(f"Similarity.common={proposal['value']!r}: a share of the class, above 0 and at most 1")
+        return proposal["value"]
+
+    @validate("chance_flags")
+    def _valid_chance(self, proposal):
+        if not proposal["value"] > 0:
+            raise TraitError(f"Similarity.chance_flags={proposal['value']!r}: a number of pairs above 0, e.g. 0.05")
+        return proposal["value"]
+
+
 # Environment variables that override a setting (read by nbgrader_config.py): name -> (section,
 # option, converter). For a course that moves to another server without editing its config file.
 def _flag(name):
@@ -136,7 +165,7 @@ def apply_environment(config, environ=None):
 
 
 def course_settings(kind, config=None):
-    """``kind`` (Sandbox or Runner) under ``config``, or under the course's nbgrader_config.py."""
+    """``kind`` (Sandbox, Runner or Similarity) under ``config``, or under the course's nbgrader_config.py."""
     if config is None:
         from grading.course import load_config
         config = load_config()
@@ -150,7 +179,7 @@ def main():
     from grading.course import load_config
     config = load_config()
     overrides = {(s, o): n for n, (s, o, _) in ENVIRONMENT_OVERRIDES.items()}
-    for kind in (Sandbox, Runner):
+    for kind in (Sandbox, Runner, Similarity):
         settings = kind(config=config)
         for name, trait in sorted(kind.class_traits(config=True).items()):
             env = overrides.get((kind.__name__, name))

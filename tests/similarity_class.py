@@ -1,19 +1,32 @@
-"""A class for the similarity report: honest students who wrote their own answers, and planted copies.
+"""Classes for the similarity report: independent students, and planted copies of each kind.
 
 Honest students: for each graded function a handful of genuinely different implementations
-(correct ones in several styles and a few plausibly wrong ones), and for several written answers
-a handful of answers in different words. Each honest student takes one variant per cell, drawn
-with a fixed seed, so no two share the same combination (and, as independent writers would, no
-two share more than MAX_SHARED of the varied cells). The cells without variants (``sgd_step``,
-``layer_shapes``, ``compose_linear``, ``figure_1_facts`` and four written answers) stay the
-reference answer for every student: the short canonical answer the whole class writes alike.
+(correct ones in several styles and a few plausibly wrong ones), and for the varied written
+answers a handful of answers in different words. Each honest student draws, independently, one
+variant per code cell and one variant per sentence of a written answer, and writes them with
+habits of their own (Habits): which of two spellings of the same thing they lean to (SPELLINGS:
+``np.asarray``/``np.array``, ``len(x)``/``x.shape[0]``, ``a @ b``/``np.dot``, ``x.sum()``/``np.sum(x)``,
+augmented assignment, a named result before ``return``, ...; decided afresh at each occurrence),
+small helper functions or not, loops or comprehensions, names, whitespace, comments, and their own
+word choices in prose (VOICE). The cells without variants (``sgd_step``, ``layer_shapes``,
+``compose_linear``, ``figure_1_facts`` and four written answers) stay the reference answer for
+every student: the short canonical answer the whole class writes alike. (Honest students draw
+their sentences from a shared pool, so two of them write the same sentence far more often than in
+a real class: a hard case for the report, not an easy one.)
 
-Planted copies: a copier takes another student's whole submission and disguises it: renamed
-variables, functions in another order, comments removed and new ones written, other whitespace,
-and written answers re-worded (a few words changed, sentences reordered).
+Planted (build_class): "full" a copier hands in another student's code, disguised (the same
+variants and small decisions, but other names, whitespace and comments, helpers inlined or
+introduced, loops turned into comprehensions or back, functions reordered) and the written
+answers reworded (synonyms, sentences swapped); "code" the code only; "written" the written answers
+only; "outside" two students who each pasted the same outside answer (a well-known course's
+softmax-loss code, four cells) and wrote the rest themselves. One more student pasted a forum post
+alone. outside_sources() gives both as an instructor would save them.
 """
+import copy
+import functools
 import random
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from grading import sample_class
@@ -69,6 +82,12 @@ CODE = {
     if P.ndim == 1:
         return float(-np.log(P[c]))
     return float(-np.sum(np.log(P[np.arange(P.shape[0]), c])))""",  # plausibly wrong: sum not mean
+        """    P = np.atleast_2d(np.asarray(P, dtype=float))
+    labels = np.atleast_1d(c)
+    losses = []
+    for i in range(len(labels)):
+        losses.append(-np.log(P[i, labels[i]]))
+    return float(np.mean(losses))""",
     ],
     "ce_grad_logits": [
         """    g = softmax(z).copy()
@@ -170,6 +189,12 @@ CODE = {
         """    P = np.asarray(P, dtype=float)
     Y = np.eye(P.shape[-1])[c]
     return float(np.mean(np.sum((P - Y) ** 2, axis=-1)))""",  # plausibly wrong: sums over classes
+        """    P = np.atleast_2d(np.asarray(P, dtype=float))
+    k = P.shape[1]
+    errors = []
+    for row, label in zip(P, np.atleast_1d(c)):
+        errors.append(np.sum((row - np.eye(k)[label]) ** 2) / k)
+    return float(np.mean(errors))""",
     ],
     "mse_grad_logits": [
         """    P = softmax(z)
@@ -364,6 +389,11 @@ CODE = {
     a[a < 0] = 0.0
     return a""",
         """    return np.where(np.asarray(a) > 0, a, 0.0)""",
+        """    flat = np.ravel(np.asarray(a, dtype=float))
+    kept = []
+    for v in flat:
+        kept.append(v if v > 0 else 0.0)
+    return np.array(kept).reshape(np.shape(a))""",
     ],
     "two_layer": [
         """    hidden = linear(x, W1, b1)
@@ -565,7 +595,6 @@ VOICE = [("the", "this"), ("is", "remains"), ("so", "hence"), ("we", "you"), ("a
          ("weights", "parameters"), ("model", "classifier"), ("zero", "0"), ("not", "never"),
          ("with", "using"), ("of", "for"), ("to", "towards"), ("it", "this"), ("only", "merely"),
          ("much", "far"), ("in", "within"), ("at", "near"), ("can", "may"), ("which", "that")]
-MAX_SHARED = 7  # no two honest students share more than this many of the varied cells
 VARIED = list(CODE) + ["q1_functions"] + list(WRITTEN)
 
 
@@ -584,24 +613,165 @@ def _slots(grade_id):
     return max(len(_sentences(v)) for v in WRITTEN[grade_id])
 
 
-def honest_choices(n, seed=0, max_shared=MAX_SHARED):
-    """n distinct combinations {grade_id: choice}; with max_shared, no two students share
-    more than that many cells (rejection sampling; None for no limit, as for a big synthetic class).
-    A code cell's choice is a variant index; a written answer's is one variant index per sentence
-    slot, so honest students write their own mix of sentences and rarely the same paragraph."""
+# --- habits: how one student writes whatever variant they chose --------------------------------
+
+def _reduction(m, method):
+    """``x.sum(`` as ``np.sum(x, `` (method False) or the other way round."""
+    if m.group("x"):  # x.f( ... ) written as a method
+        if method or m.group("x") == "np":
+            return m.group(0)
+        return f"np.{m.group('f')}({m.group('x')}" + (")" if m.group("close") else ", ")
+    if not method:
+        return m.group(0)
+    return f"{m.group('x2')}.{m.group('f2')}(" + (")" if m.group("sep") == ")" else "")
+
+
+def _matmul(m, at):
+    if m.group("a"):
+        return m.group(0) if at else f"np.dot({m.group('a')}, {m.group('b')})"
+    return f"{m.group('c')} @ {m.group('d')}" if at else m.group(0)
+
+
+def _augmented(m, augmented):
+    if m.group("op"):  # v = v op rest
+        return f"{m.group('i')}{m.group('v')} {m.group('op')}= {m.group('rest')}" if augmented else m.group(0)
+    rest = m.group("rest2")
+    rest = f"({rest})" if " " in rest and m.group("op2") in "-/*" else rest
+    return m.group(0) if augmented else f"{m.group('i2')}{m.group('v2')} = {m.group('v2')} {m.group('op2')} {rest}"
+
+
+def _index(a, i, j, together):
+    return f"{a}[{i}, {j}]" if together else f"{a}[{i}][{j}]"
+
+
+def _either(first, second):
+    """A rule between two spellings: group 1 matched means ``first`` is written."""
+    return lambda m, pick: (first if pick else second)
+
+
+# Spellings of the same thing (regex, rewrite(match, pick_first) -> text). Every student leans one
+# way or the other on each (a probability of the first between 0.15 and 0.85) and decides afresh at
+# every occurrence, so two students who chose the same variant still differ here and there, as
+# people do; a copy keeps the decisions of the student it copied.
+SPELLINGS = [
+    (r"np\.(?:asarray|array)\((?!\[)", _either("np.asarray(", "np.array(")),
+    (r"dtype=(?:float|np\.float64)\b", _either("dtype=float", "dtype=np.float64")),
+    (r"\blen\((?P<l>\w+)\)|\b(?P<s>\w+)\.shape\[0\]",
+     lambda m, pick: f"len({m.group('l') or m.group('s')})" if pick else f"{m.group('l') or m.group('s')}.shape[0]"),
+    (r"(?P<a>\b\w+(?:\.T)?) @ (?P<b>\w+)\b(?![\w(.\[])|np\.dot\((?P<c>\w+(?:\.T)?), (?P<d>\w+)\)", _matmul),
+    (r"\b(?P<x>\w+)\.(?P<f>sum|max|mean)\((?P<close>\)?)|\bnp\.(?P<f2>sum|max|mean)\((?P<x2>\w+)(?P<sep>\)|, )",
+     _reduction),
+    (r"^(?P<i>[ \t]*)(?P<v>\w+) = (?P=v) (?P<op>[-+*/]) (?P<rest>[^\n]+)$"
+     r"|^(?P<i2>[ \t]*)(?P<v2>[\w\[\], ]+?) (?P<op2>[-+*/])= (?P<rest2>[^\n]+)$", _augmented),
+    (r"(?:(?<=, )|(?<=\())axis=(?=-?\d[,)])", lambda m, pick: m.group(0) if pick else ""),
+    (r"np\.zeros_like\((?P<z>\w+)\)|np\.zeros\((?P<s>\w+)\.shape\)",
+     lambda m, pick: f"np.zeros_like({m.group('z') or m.group('s')})" if pick
+     else f"np.zeros({m.group('z') or m.group('s')}.shape)"),
+    (r"np\.(?:eye|identity)\(", _either("np.eye(", "np.identity(")),
+    (r"np\.newaxis|(?<=[\[,] )None(?=\])|(?<=\[)None(?=[,\]])", _either("None", "np.newaxis")),
+    (r"\brange\(0, |\brange\(", _either("range(", "range(0, ")),
+    (r"\b(?P<o>\w+)\.copy\(\)|np\.copy\((?P<c>\w+)\)",
+     lambda m, pick: f"{m.group('o') or m.group('c')}.copy()" if pick else f"np.copy({m.group('o') or m.group('c')})"),
+    (r"\b(?P<a>[A-Za-z_]\w*)\[(?P<i>\w+), (?P<j>\w+)\]|\b(?P<a2>[A-Za-z_]\w*)\[(?P<i2>\w+)\]\[(?P<j2>\w+)\]",
+     lambda m, pick: _index(m.group("a") or m.group("a2"), m.group("i") or m.group("i2"), m.group("j") or m.group("j2"),
+                            pick)),
+    (r"^(?P<i>[ \t]+)return (?P<e>[^\n]*[-+*/@][^\n]*)$",
+     lambda m, pick: m.group(0) if pick else f"{m.group('i')}result = {m.group('e')}\n{m.group('i')}return result"),
+    (r"keepdims=(?:True|1)\b", _either("keepdims=True", "keepdims=1")),
+]
+SPELLINGS = [(re.compile(rx, re.M), fn) for rx, fn in SPELLINGS]
+
+# loops and comprehensions: one-line loop bodies that append or add up, both ways
+_APPEND_LOOP = re.compile(r"^(?P<i>[ \t]*)(?P<v>\w+) = \[\]\n(?P=i)for (?P<t>[^\n]+?) in (?P<it>[^\n]+):\n"
+                          r"(?P=i)[ \t]+(?P=v)\.append\((?P<e>[^\n]+)\)$(?!\n(?P=i)[ \t])", re.M)
+_SUM_LOOP = re.compile(r"^(?P<i>[ \t]*)(?P<v>\w+) = 0(?:\.0)?\n(?P=i)for (?P<t>[^\n]+?) in (?P<it>[^\n]+):\n"
+                       r"(?P=i)[ \t]+(?P=v) \+= (?P<e>[^\n]+)$(?!\n(?P=i)[ \t])", re.M)
+_LIST_COMP = re.compile(r"^(?P<i>[ \t]*)(?P<v>\w+) = \[(?P<e>[^\n]+) for (?P<t>[^\n]+?) in (?P<it>[^\n]+)\]$", re.M)
+_SUM_COMP = re.compile(r"^(?P<i>[ \t]*)(?P<v>\w+) = sum\((?P<e>[^\n]+) for (?P<t>[^\n]+?) in (?P<it>[^\n]+)\)$",
+                       re.M)
+
+
+def comprehensions(code):
+    """Single-line loops that append or add up, written as comprehensions."""
+    code = _APPEND_LOOP.sub(lambda m: f"{m['i']}{m['v']} = [{m['e']} for {m['t']} in {m['it']}]", code)
+    return _SUM_LOOP.sub(lambda m: f"{m['i']}{m['v']} = sum({m['e']} for {m['t']} in {m['it']})", code)
+
+
+def loops(code):
+    """Comprehensions assigned to a name, written as loops."""
+    code = _LIST_COMP.sub(lambda m: f"{m['i']}{m['v']} = []\n{m['i']}for {m['t']} in {m['it']}:\n"
+                                    f"{m['i']}    {m['v']}.append({m['e']})", code)
+    return _SUM_COMP.sub(lambda m: f"{m['i']}{m['v']} = 0.0\n{m['i']}for {m['t']} in {m['it']}:\n"
+                                   f"{m['i']}    {m['v']} += {m['e']}", code)
+
+
+_AS_FLOAT = re.compile(r"np\.(?:asarray|array)\((\w+), dtype=(?:float|np\.float64)\)")
+_ONE_HOT = re.compile(r"np\.(?:eye|identity)\(([^()\n]+?(?:\([^()\n]*\))?[^()\n]*?)\)\[(\w+)\]")
+HELPERS = {"as_float": "def {name}(a):\n    return np.asarray(a, dtype=float)\n\n\n",
+           "one_hot": "def {name}(labels, k):\n    return np.eye(k)[labels]\n\n\n"}
+
+
+def with_helpers(code, names):
+    """Conversions and one-hot encodings through small helper functions defined at the top of the
+    cell (``names``: the student's names for them)."""
+    used = []
+    new = _AS_FLOAT.sub(lambda m: f"{names['as_float']}({m.group(1)})", code)
+    if new != code:
+        used.append("as_float")
+    code, new = new, _ONE_HOT.sub(lambda m: f"{names['one_hot']}({m.group(2)}, {m.group(1)})", new)
+    if new != code:
+        used.append("one_hot")
+    return "".join(HELPERS[h].format(name=names[h]) for h in used) + new
+
+
+@dataclass
+class Habits:
+    """How one student writes: leans on each of SPELLINGS, helpers or not, loops or comprehensions,
+    names, whitespace, comments; ``seed`` decides each occurrence."""
+    seed: int
+    leans: tuple
+    helpers: bool
+    comprehension: bool
+    names: dict
+    spacing: bool
+    comments: str
+
+    @classmethod
+    def draw(cls, rng):
+        pool = [RENAMES[0], RENAMES[1], {}, {"P": "p_mat", "z": "zs", "x": "X_", "W": "weights"}]
+        return cls(rng.randrange(1 << 30), tuple(rng.uniform(0.15, 0.85) for _ in SPELLINGS), rng.random() < 0.3,
+                   rng.random() < 0.5, rng.choice(pool), rng.random() < 0.5,
+                   rng.choice(["", "", "compute", "then", "note"]))
+
+
+def restyle(code, habits, grade_id):
+    """``code`` as the student with these habits writes it (function order kept)."""
+    rng = random.Random(f"{habits.seed}:{grade_id}")
+    for (rx, fn), lean in zip(SPELLINGS, habits.leans, strict=True):
+        code = _outside_docstrings(code, lambda piece, rx=rx, fn=fn, lean=lean:
+                                   rx.sub(lambda m: fn(m, rng.random() < lean), piece))
+    code = comprehensions(code) if habits.comprehension else loops(code)
+    if habits.helpers:
+        code = with_helpers(code, {"as_float": "to_float", "one_hot": "onehot_of"})
+    code = rename(code, habits.names)
+    if habits.comments:
+        code = recomment(code, habits.comments)
+    return respace(code) if habits.spacing else code
+
+
+def honest_choices(n, seed=0):
+    """n independent students {grade_id: choice, "_voice": seed, "_habits": Habits}. A code
+    cell's choice is a variant index; a written answer's is one variant index per sentence slot,
+    so honest students write their own mix of sentences and rarely the same paragraph."""
     rng = random.Random(seed)
-    chosen, seen = [], set()
-    while len(chosen) < n:
-        combo = tuple(tuple(rng.randrange(len(WRITTEN[g])) for _ in range(_slots(g))) if g in WRITTEN
-                      else rng.randrange(len(_variants(g))) for g in VARIED)
-        if combo in seen:
-            continue
-        if max_shared is not None and any(sum(a == b for a, b in zip(combo, other, strict=True)) > max_shared
-                                          for other in chosen):
-            continue
-        seen.add(combo)
-        chosen.append(combo)
-    return [dict(zip(VARIED, combo, strict=True), _voice=rng.randrange(1 << 30)) for combo in chosen]
+    out = []
+    for _ in range(n):
+        choice = {g: tuple(rng.randrange(len(WRITTEN[g])) for _ in range(_slots(g))) if g in WRITTEN
+                  else rng.randrange(len(_variants(g))) for g in VARIED}
+        choice["_voice"] = rng.randrange(1 << 30)
+        choice["_habits"] = Habits.draw(rng)
+        out.append(choice)
+    return out
 
 
 def written_answer(grade_id, choice, voice=None):
@@ -633,21 +803,40 @@ def _with_body(reference, body):
     return m.group(1) + body
 
 
-def student(choice):
-    """{notebook: notebook node} of an honest student with the given variant choices."""
+@functools.cache
+def _solved(name):
+    return sample_class.solved_notebook(name)
+
+
+def answer_code(grade_id, choice, reference):
+    """The code a student with ``choice`` writes in cell ``grade_id`` (reference: the solved cell)."""
+    if grade_id == "q1_functions":
+        code = Q1_FUNCTIONS[choice[grade_id]]
+    elif grade_id in CODE:
+        code = _with_body(reference, CODE[grade_id][choice[grade_id]])
+    else:
+        code = reference
+    habits = choice.get("_habits")
+    return restyle(code, habits, grade_id) if habits else code
+
+
+def student(choice, code_from=None, pasted=None):
+    """{notebook: notebook node} of a student with the given choices; ``code_from``: another
+    choice whose code cells this student hands in instead (a copy); ``pasted``: {grade_id: body}
+    pasted into those cells under the starter's def line and docstring."""
     out = {}
     for name in notebook_names():
-        nb = sample_class.solved_notebook(name)
+        nb = copy.deepcopy(_solved(name))
         for cell in nb.cells:
             gid = grade_id(cell)
-            if not is_answer_cell(cell) or gid not in choice:
+            if not is_answer_cell(cell):
                 continue
             if gid in WRITTEN:
                 cell.source = written_answer(gid, choice[gid], choice.get("_voice"))
-            elif gid == "q1_functions":
-                cell.source = Q1_FUNCTIONS[choice[gid]]
-            else:
-                cell.source = _with_body(cell.source, CODE[gid][choice[gid]])
+            elif pasted and gid in pasted:
+                cell.source = _with_body(cell.source, pasted[gid])
+            elif cell.cell_type == "code":
+                cell.source = answer_code(gid, code_from or choice, cell.source)
         out[name] = nb
     return out
 
@@ -730,11 +919,15 @@ def reorder_functions(code):
 
 
 def reword(text, k):
-    """Change a few words and reverse the order of the first two sentences."""
+    """Change a few words (up to five of SYNONYMS, which ones and in what order depends on k, so
+    two copiers do not reword alike) and swap the first two sentences."""
     count = 0
-    for old, new in SYNONYMS[k % 2:] + SYNONYMS[: k % 2]:
-        if old in text and count < 5:
-            text = text.replace(old, new, 1)
+    pool = list(SYNONYMS)
+    random.Random(f"reword:{k}").shuffle(pool)
+    for old, new in pool:
+        pattern = rf"\b{re.escape(old.strip())}\b"
+        if re.search(pattern, text) and count < 5:
+            text = re.sub(pattern, new.strip(), text, count=1)
             count += 1
     sentences = re.split(r"(?<=[.!?])\s+", text)
     if len(sentences) >= 3:
@@ -742,43 +935,145 @@ def reword(text, k):
     return " ".join(sentences)
 
 
-def disguise(original, k):
-    """A copy of another student's notebooks {name: nb}, disguised in the k-th way."""
-    import copy
-    out = {}
-    for name, nb in original.items():
-        nb = copy.deepcopy(nb)
+def disguised_code(source, rng):
+    """The source student's code choices as a copier hands them in: the same variants and the
+    same small decisions, but helpers inlined (or introduced), loops turned into comprehensions
+    (or back), other names, whitespace and comments; functions reordered afterwards."""
+    h = source["_habits"]
+    habits = Habits(h.seed, h.leans, not h.helpers, not h.comprehension, rng.choice(RENAMES),
+                    not h.spacing, rng.choice(["now", "step", "here"]))
+    return dict(source, _habits=habits)
+
+
+def _reworded_from(nbs, source_nbs, k):
+    """nbs with every written answer of WRITTEN replaced by source_nbs's, reworded (the others are
+    the reference answer everyone writes)."""
+    texts = {grade_id(c): c.source for nb in source_nbs.values() for c in nb.cells if c.cell_type == "markdown"}
+    for nb in nbs.values():
         for cell in nb.cells:
-            if not is_answer_cell(cell):
-                continue
-            if cell.cell_type == "markdown":
-                cell.source = reword(cell.source, k)
-                continue
-            src = rename(cell.source, RENAMES[k % 2])
-            if k % 3 != 1:
-                src = recomment(src, ["now", "step", "here"][k % 3])
-            if k % 2 == 0:
-                src = respace(src)
-            src = reorder_functions(src)
-            cell.source = src
-        out[name] = nb
-    return out
+            if is_answer_cell(cell) and cell.cell_type == "markdown" and grade_id(cell) in WRITTEN:
+                cell.source = reword(texts[grade_id(cell)], k)
+    return nbs
 
 
-def build_class(n_honest=32, sources=(3, 8, 15, 21, 27), seed=0, max_shared=MAX_SHARED):
-    """(submissions {student: {notebook: nb}}, planted pairs [(copier, source)]): n_honest honest
-    students, and one disguised copy of each honest student numbered in ``sources``. The tests'
-    class by default; `bench similarity` builds a big one (max_shared=None: no limit on what two
-    honest students share, as rejection sampling would take too long)."""
-    choices = honest_choices(n_honest, seed, max_shared)
-    subs = {f"honest{i:02d}": student(c) for i, c in enumerate(choices)}
-    planted = []
-    for k, i in enumerate(sources):
-        src = f"honest{i:02d}"
-        copier = f"copier{k}"
-        subs[copier] = disguise(subs[src], k)
-        planted.append((copier, src))
-    return subs, planted
+def _reordered(nbs):
+    for nb in nbs.values():
+        for cell in nb.cells:
+            if is_answer_cell(cell) and cell.cell_type == "code":
+                cell.source = reorder_functions(cell.source)
+    return nbs
+
+
+# --- an outside answer: a well-known course's softmax-loss code, pasted into four cells ---------
+
+OUTSIDE = {
+    "softmax": """    scores = np.array(z, dtype=np.float64, copy=True)
+    single = scores.ndim == 1
+    if single:
+        scores = scores[np.newaxis, :]
+    scores -= np.max(scores, axis=1)[:, np.newaxis]
+    exp_scores = np.exp(scores)
+    probs = exp_scores / np.sum(exp_scores, axis=1)[:, np.newaxis]
+    if single:
+        return probs[0]
+    return probs""",
+    "cross_entropy": """    probs = np.array(P, dtype=np.float64, ndmin=2)
+    num_train = probs.shape[0]
+    correct_logprobs = -np.log(probs[range(num_train), np.array(c, ndmin=1)])
+    data_loss = np.sum(correct_logprobs) / num_train
+    return float(data_loss)""",
+    "ce_grad_logits": """    dscores = np.array(softmax(z), dtype=np.float64, ndmin=2)
+    num_train = dscores.shape[0]
+    dscores[range(num_train), np.array(c, ndmin=1)] -= 1
+    if np.ndim(z) == 1:
+        return dscores[0]
+    return dscores""",
+    "ce_grad_weights": """    X = np.array(x, dtype=np.float64, ndmin=2)
+    num_train = X.shape[0]
+    dscores = ce_grad_logits(np.dot(X, W), c).reshape(num_train, -1)
+    dW = np.dot(X.T, dscores) / num_train
+    return dW""",
+}
+FORUM = {"numerical_gradient": """    grad = np.zeros_like(W, dtype=np.float64)
+    it = np.nditer(W, flags=['multi_index'], op_flags=['readwrite'])
+    while not it.finished:
+        ix = it.multi_index
+        oldval = W[ix]
+        W[ix] = oldval + eps
+        fxph = f(W)
+        W[ix] = oldval - eps
+        fxmh = f(W)
+        W[ix] = oldval
+        grad[ix] = (fxph - fxmh) / (2 * eps)
+        it.iternext()
+    return grad"""}
+
+
+def outside_sources():
+    """{file name: text}: the outside answers as an instructor would save them (a solution file
+    of another course, a forum post with the code in a fenced block)."""
+    names = {"softmax": "stable_softmax", "cross_entropy": "softmax_loss", "ce_grad_logits": "dscores_of",
+             "ce_grad_weights": "softmax_loss_grad"}
+    course = "\n\n".join(f"def {names[g]}(z, c, x=None, W=None):\n{body}\n" for g, body in OUTSIDE.items())
+    forum = ("Re: gradient check keeps failing\n\nThis is what worked for me, centered differences over "
+             "every index:\n\n```python\ndef eval_numerical_gradient(f, W, eps=1e-5):\n"
+             f"{FORUM['numerical_gradient']}\n```\n\nHope it helps!\n")
+    return {"cs231n_softmax.py": "import numpy as np\n\n\n" + course, "forum_post.md": forum}
+
+
+# --- the class ---------------------------------------------------------------------------------
+
+KINDS = ("full", "code", "written", "outside")
+
+
+def build_class(n_honest=32, seed=0, copies=None):
+    """(submissions {student: {notebook: nb}}, planted [(student, student, kind)], outside
+    sources {file name: text}).
+
+    n_honest independent students, then for each kind in ``copies`` ({kind: how many}; default one
+    or two of each) planted pairs: "full" a copier hands in another student's code disguised and
+    their written answers reworded; "code" the code only (written answers their own); "written"
+    the written answers only, reworded; "outside" two more students who each pasted the outside
+    answer (OUTSIDE) into four cells and wrote the rest themselves. One more student pasted the
+    forum post (FORUM) alone. Students get neutral ids in a shuffled order."""
+    copies = copies or {"full": 2, "code": 2, "written": 1, "outside": 1}
+    rng = random.Random(f"class:{seed}")
+    n_sources = sum(copies.get(k, 0) for k in ("full", "code", "written"))
+    extra = 2 * copies.get("outside", 0) + 1
+    choices = honest_choices(n_honest + n_sources + extra, seed)
+    own, copiers, others = choices[:n_honest], choices[n_honest:n_honest + n_sources], choices[n_honest + n_sources:]
+    named = {}  # internal name -> notebooks
+    for i, c in enumerate(own):
+        named[f"h{i}"] = student(c)
+    planted, sources = [], rng.sample(range(n_honest), n_sources)
+    k = 0
+    for kind in ("full", "code", "written"):
+        for _ in range(copies.get(kind, 0)):
+            src, mine = sources[k], copiers[k]
+            name = f"c{k}"
+            if kind == "written":
+                nbs = _reworded_from(student(mine), named[f"h{src}"], f"{seed}:{k}")
+            else:
+                nbs = _reordered(student(mine, code_from=disguised_code(own[src], rng)))
+                if kind == "full":
+                    nbs = _reworded_from(nbs, named[f"h{src}"], f"{seed}:{k}")
+            named[name] = nbs
+            planted.append((name, f"h{src}", kind))
+            k += 1
+    pasters = []  # everyone who pasted the outside answer: each pair of them shares it
+    for j in range(copies.get("outside", 0)):
+        a, b = f"o{j}a", f"o{j}b"
+        named[a] = student(others[2 * j], pasted=OUTSIDE)
+        named[b] = student(others[2 * j + 1], pasted=OUTSIDE)
+        planted.append((a, b, "outside"))
+        planted.extend((p, q, "outside") for p in (a, b) for q in pasters)
+        pasters += [a, b]
+    named["forum"] = student(others[-1], pasted=FORUM)
+    order = list(named)
+    rng.shuffle(order)
+    ids = {name: f"s{i:03d}" for i, name in enumerate(order)}
+    subs = {ids[name]: named[name] for name in named}
+    return subs, [(ids[a], ids[b], kind) for a, b, kind in planted], outside_sources(), ids
 
 
 def write_class(subs, submitted):

@@ -9,14 +9,14 @@ from traitlets import TraitError
 from traitlets.config import Config
 
 from grading.course import load_config
-from grading.settings import ENVIRONMENT_OVERRIDES, Runner, Sandbox, apply_environment
+from grading.settings import ENVIRONMENT_OVERRIDES, Runner, Sandbox, Similarity, apply_environment
 
 
 def test_the_course_config_sets_every_option_to_its_documented_default(monkeypatch):
     for name in ENVIRONMENT_OVERRIDES:
         monkeypatch.delenv(name, raising=False)
     config = load_config()
-    for kind in (Sandbox, Runner):
+    for kind in (Sandbox, Runner, Similarity):
         settings = kind(config=config)
         for name, trait in kind.class_traits(config=True).items():
             assert name in config[kind.__name__], f"c.{kind.__name__}.{name} is not set in nbgrader_config.py"
@@ -61,6 +61,10 @@ def test_an_empty_variable_is_no_override_and_a_bad_one_says_what_to_use():
     assert Sandbox(memory_limit="512M").memory_bytes == 512 << 20 and Sandbox().memory_bytes == 4 << 30
     with pytest.raises(TraitError, match="pids_limit=0: at least 1"):  # prlimit --nproc=0: no kernel at all
         Sandbox(pids_limit=0)
+    with pytest.raises(TraitError, match="a share of the class"):
+        Similarity(common=1.5)
+    with pytest.raises(TraitError, match="a number of pairs above 0"):
+        Similarity(chance_flags=0)
 
 
 # nbgrader 0.9.6's own lists. If an upgrade changes them, this fails: look at what changed and

@@ -1,11 +1,14 @@
 """The similarity report finds planted copies, ranks them first, and is not fooled by what the
 whole class writes alike, by starter code or by instructor cells."""
 import copy
+import html
 import json
+import random
 import subprocess
 import sys
 
 import nbformat
+import numpy as np
 import pytest
 
 import similarity_class as sc
@@ -15,10 +18,18 @@ from grading.cells import grade_id, is_test_cell
 from grading.course import ASSIGNMENT
 
 
+def _sources_dir(tmp_path_factory, sources):
+    folder = tmp_path_factory.mktemp("outside")
+    for name, text in sources.items():
+        (folder / name).write_text(text)
+    return folder
+
+
 @pytest.fixture(scope="module")
-def planted_class():
-    subs, planted = sc.build_class()
-    return subs, planted, similarity.compare(subs)
+def planted_class(tmp_path_factory):
+    subs, planted, sources, ids = sc.build_class()
+    outside = similarity.load_outside_sources(_sources_dir(tmp_path_factory, sources))
+    return subs, planted, similarity.compare(subs, outside=outside), ids
 
 
 def _key(a, b):
@@ -32,73 +43,121 @@ def _pair(comparison, a, b):
     return None
 
 
+def _ranks(comparison, planted):
+    """(rank of every planted pair among all pairs, the highest honest score, honest pairs flagged)."""
+    n = len(comparison.students)
+    iu = np.triu_indices(n, 1)
+    scores = comparison.scores[iu]
+    order = np.argsort(-scores, kind="stable")
+    keys = {_key(a, b) for a, b, _ in planted}
+    ranks, honest = {}, []
+    for r, k in enumerate(order, 1):
+        key = _key(comparison.students[iu[0][k]], comparison.students[iu[1][k]])
+        if key in keys:
+            ranks[key] = r
+        else:
+            honest.append(float(scores[k]))
+    return ranks, max(honest), sum(h >= comparison.flag_line for h in honest)
+
+
 def test_the_class_is_what_the_tests_assume(planted_class):
-    subs, planted, _ = planted_class
-    honest = [s for s in subs if s.startswith("honest")]
-    assert len(honest) >= 30
-    combos = {tuple(sorted(c.items())) for c in sc.honest_choices(len(honest))}
-    assert len(combos) == len(honest)  # no two honest students alike
-    copier, source = planted[0]
+    subs, planted, _, ids = planted_class
+    assert {kind for _, _, kind in planted} == set(sc.KINDS)
+    name = {v: k for k, v in ids.items()}
+    copier, source, _ = next(p for p in planted if p[2] == "code")
     a = subs[copier]["q2_mse_vs_cross_entropy"]
     b = subs[source]["q2_mse_vs_cross_entropy"]
     cell_a = next(c for c in a.cells if grade_id(c) == "q1_functions")
     cell_b = next(c for c in b.cells if grade_id(c) == "q1_functions")
     assert cell_a.source != cell_b.source  # the copy is disguised, not verbatim
     assert cell_a.source.index("def softmax") > cell_a.source.index("def ce_grad_logits")  # reordered
+    assert name[copier].startswith("c") and name[source].startswith("h")
+    # honest students with the same variant still write it their own way
+    habits = [sc.Habits.draw(random.Random(i)) for i in range(2)]
+    code = sc.CODE["cross_entropy"][1]
+    assert sc.restyle(code, habits[0], "x") != sc.restyle(code, habits[1], "x")
+    assert "sum(" in sc.comprehensions(code) and "for " in sc.loops(sc.comprehensions(code))
 
 
-def test_planted_pairs_rank_above_every_honest_pair(planted_class):
-    subs, planted, comparison = planted_class
-    planted_keys = {_key(*p) for p in planted}
-    top = [_key(p.a, p.b) for p in comparison.pairs[:len(planted)]]
-    assert set(top) == planted_keys, comparison.pairs[:len(planted) + 2]
-    lowest_planted = min(_pair(comparison, *p).score for p in planted)
-    honest = [p.score for p in comparison.pairs if _key(p.a, p.b) not in planted_keys]
-    assert lowest_planted > max(honest)
-    assert all(_pair(comparison, *p).score >= comparison.flag_line for p in planted)
-    # the evidence is spread over many cells, written answers among them
-    for p in planted:
-        cells = _pair(comparison, *p).cells
-        assert len(cells) >= 10
-        assert set(cells) & set(sc.WRITTEN), cells
+@pytest.mark.parametrize("seed", [31, 32])
+def test_planted_pairs_rank_above_every_honest_pair_on_unseen_classes(seed, tmp_path_factory):
+    """Classes drawn with seeds nobody looked at while choosing the method's constants (0-18
+    were): every planted pair (a whole copy, code only, written answers only, an outside answer
+    pasted by two) above every honest pair, and no honest pair flagged."""
+    subs, planted, sources, _ = sc.build_class(seed=seed)
+    outside = similarity.load_outside_sources(_sources_dir(tmp_path_factory, sources))
+    comparison = similarity.compare(subs, outside=outside)
+    ranks, top_honest, honest_flagged = _ranks(comparison, planted)
+    assert honest_flagged == 0
+    assert sorted(ranks.values()) == list(range(1, len(planted) + 1)), (ranks, top_honest)
 
 
-def test_at_most_five_percent_of_honest_pairs_flagged(planted_class):
-    subs, planted, comparison = planted_class
-    planted_keys = {_key(*p) for p in planted}
-    n = len(subs)
-    honest_pairs = n * (n - 1) // 2 - len(planted)
-    flagged = [p for p in comparison.flagged if _key(p.a, p.b) not in planted_keys]
-    assert len(flagged) <= 0.05 * honest_pairs, flagged
+def test_what_is_rare_counts_more_than_what_is_common():
+    """One cell, many students: two identical answers that half the class also writes carry
+    little; two identical answers nobody else wrote carry a lot, and a long one more than a short one."""
+    cells, _ = similarity.answer_cells()
+    cell = next(c for c in cells if c.grade_id == "gradient_descent")
+    canonical = "    w = np.array(w0, dtype=float)\n    return w - lr * grad_fn(w)\n"
+    honest = [f"    v{i} = {i} * np.ones({i})\n    return np.zeros({i}) + v{i}[{i}:] * {i} - v{i}\n" for i in range(20)]
+    rare_short = "    return np.vstack([w0] * (n_steps + 1))\n"
+    rare_long = "".join(f"    a{i} = np.linalg.norm(w0, ord={i}) ** {i} / (lr + {i})\n" for i in range(6))
+    texts = [canonical] * 10 + honest[:16] + [rare_short, rare_short, rare_long, rare_long]
+    sets = [similarity._fingerprints(t, cell, frozenset({"np"})) for t in texts]
+    df = similarity._document_frequency(sets)
+    ev = similarity._cell_evidence(sets, df, 0.25, code=True)
+    assert ev[0, 1] < ev[26, 27] < ev[28, 29]
+    assert ev[0, 1] == 0  # a third of the class writes it
 
 
-def test_cells_the_whole_class_writes_alike_carry_no_evidence(planted_class):
-    _, _, comparison = planted_class
-    canonical = {"sgd_step", "layer_shapes", "compose_linear", "figure_1_facts", "derivation",
-                 "gradient_definition", "composed_map", "shapes_reasoning"}
-    assert not canonical & set(sc.VARIED), "these cells are meant to be the same for everyone"
-    assert all(not canonical & set(p.cells) for p in comparison.pairs)
+def test_a_pair_is_surprising_when_each_is_the_others_nearest_not_when_many_are_as_near():
+    n = 41
+    info = np.zeros((1, n, n), dtype=np.float32)
+    info[0, :20, :20] = 2.0  # twenty students who all wrote the same
+    info[0, 30, 31] = info[0, 31, 30] = 1.0  # two who share something only they have
+    info[0, 30, 32] = info[0, 32, 30] = 0.5  # and a third, less
+    np.fill_diagonal(info[0], 0.0)
+    surprise = similarity.neighbour_surprise(info)[0]
+    assert surprise[0, 1] == 0  # 19 classmates as close: no surprise
+    assert surprise[30, 31] == pytest.approx(np.log(40) - np.log(4), rel=1e-5)
+    assert 0 < surprise[30, 32] < surprise[30, 31]  # 32's nearest; 30 has one nearer
+    assert surprise[30, 33] == 0  # nothing shared
 
 
-def test_honest_pair_with_the_same_short_answers_is_not_flagged():
-    """Two honest students who write the same short canonical functions (linear, relu,
-    two_layer) and differ everywhere else: not flagged, far below a copy."""
-    choices = sc.honest_choices(32)
-    a, b = dict(choices[0]), dict(choices[0])
-    for g in sc.VARIED:
-        if g in sc.WRITTEN:
-            b[g] = tuple((v + 1) % len(sc.WRITTEN[g]) for v in a[g])
-        elif g not in ("linear", "relu", "two_layer"):
-            b[g] = (a[g] + 1) % len(sc._variants(g))
-    choices[0], choices[1] = a, b
-    subs = {f"honest{i:02d}": sc.student(c) for i, c in enumerate(choices)}
-    subs["copier"] = sc.disguise(subs["honest05"], 0)
-    comparison = similarity.compare(subs)
-    pair = _pair(comparison, "honest00", "honest01")
-    copy_pair = _pair(comparison, "copier", "honest05")
-    assert pair is None or pair.score < comparison.flag_line
-    assert pair is None or pair.score < copy_pair.score / 3
-    assert comparison.pairs[0] is copy_pair
+def test_outside_sources_are_named_for_one_student_and_for_several(planted_class):
+    subs, planted, comparison, ids = planted_class
+    flagged = {(m.student, m.source) for m in comparison.flagged_matches}
+    pasters = {s for a, b, kind in planted if kind == "outside" for s in (a, b)}
+    assert {(s, "cs231n_softmax.py") for s in pasters} <= flagged
+    assert (ids["forum"], "forum_post.md") in flagged  # one student alone
+    assert {s for s, _ in flagged} == pasters | {ids["forum"]}
+    page = similarity.section_html(comparison)
+    assert f"{ids['forum']} shares uncommon code with forum_post.md" in page
+
+
+def test_the_flag_line_is_fitted_to_the_class_and_says_what_it_means():
+    rng = np.random.default_rng(0)
+    honest = rng.exponential(2.0, 5000) + 3
+    line, chance = similarity.calibrate(honest, 0.05)
+    # an exponential tail of scale 2 above its 90th percentile: 5000 * 0.1 * exp(-(line - u) / 2) = 0.05
+    u = np.quantile(honest, 0.9)
+    assert abs(line - (u + 2 * np.log(0.1 * 5000 / 0.05))) < 2.5  # the scale is estimated to ~10 %
+    assert chance == 0.05
+    # a few copies far out do not move it
+    assert abs(similarity.calibrate(np.concatenate([honest, [200.0] * 10]), 0.05)[0] - line) < 1.5
+    # a looser line for more chance flags
+    assert similarity.calibrate(honest, 1.0)[0] < line
+
+
+def test_every_flagged_pair_is_in_the_page_with_the_top_pairs_per_cell(planted_class):
+    subs, planted, comparison, _ = planted_class
+    page = similarity.section_html(comparison)
+    rows = page.split('id="similarity-pairs"')[1].split("</table>")[0]
+    for p in comparison.flagged:
+        assert f"<td>{p.a}</td><td>{p.b}</td>" in rows
+    assert comparison.flagged and comparison.pairs[0].score >= comparison.flag_line
+    assert comparison.meaning() in html.unescape(page)
+    cells = page.split('id="similarity-cells"')[1].split("</table>")[0]
+    assert "<code>softmax</code>" in cells and "<code>every_weight</code>" in cells
 
 
 def _untouched(name):
@@ -106,9 +165,10 @@ def _untouched(name):
 
 
 def test_starter_code_and_instructor_cells_never_count(planted_class):
-    subs, _, _ = planted_class
-    honest = {s: subs[s] for s in subs if s.startswith("honest")}
-    names = list(honest["honest00"])
+    subs, _, _, ids = planted_class
+    honest = {ids[name]: subs[ids[name]] for name in ids if name.startswith("h")}
+    first, second = ids["h0"], ids["h1"]
+    names = list(honest[first])
     # two students who hand in the release as downloaded share only the starter: nothing
     with_stubs = dict(honest, stub_a={n: _untouched(n) for n in names}, stub_b={n: _untouched(n) for n in names})
     comparison = similarity.compare(with_stubs)
@@ -121,7 +181,7 @@ def test_starter_code_and_instructor_cells_never_count(planted_class):
     pasted = "\n".join(f"def helper_{i}(a, b):\n    return sorted(a)[::{i + 2}] + [b ** {i}] * len(a)\n"
                        for i in range(30))
     tampered = dict(honest)
-    for s in ("honest00", "honest01"):
+    for s in (first, second):
         tampered[s] = copy.deepcopy(honest[s])
         nb = tampered[s]["q1_cross_entropy_gradient"]
         for cell in nb.cells:
@@ -131,7 +191,7 @@ def test_starter_code_and_instructor_cells_never_count(planted_class):
                 cell.source += "\n" + _untouched("q1_cross_entropy_gradient").cells[1].source
         nb.cells.append(nbformat.v4.new_code_cell(pasted))
     after = similarity.compare(tampered)
-    before_pair, after_pair = _pair(base, "honest00", "honest01"), _pair(after, "honest00", "honest01")
+    before_pair, after_pair = _pair(base, first, second), _pair(after, first, second)
     assert (before_pair and before_pair.score) == (after_pair and after_pair.score)
     assert after_pair is None or after_pair.score < after.flag_line
 
@@ -145,11 +205,6 @@ def test_renaming_comments_whitespace_and_order_leave_the_fingerprints():
     assert len(fa & fb) >= len(fa) - 3  # only windows across the function boundary differ
     assert [t for t, _, _ in similarity.code_tokens("np.exp(x, out=y)")] == ["np", ".", "exp", "(", "V", ",",
                                                                              "out", "=", "V", ")", ";"]
-    grams = similarity.kgrams(similarity.code_tokens(a), 5)
-    picked = similarity.winnow(grams, 4)
-    assert len(picked) < len(grams)
-    for i in range(len(grams) - 3):  # every window of 4 hashes has a fingerprint
-        assert any(g in picked for g in grams[i:i + 4])
     # a cell that does not tokenize still gives fingerprints
     assert similarity.code_tokens('x = """unterminated\ny = 2')
 
@@ -169,33 +224,58 @@ def test_paraphrase_is_not_a_copy_but_a_pasted_paragraph_is():
 
 
 def test_json_has_the_documented_shape(tmp_path, planted_class):
-    subs, planted, _ = planted_class
+    subs, planted, comparison, ids = planted_class
     sc.write_class(subs, tmp_path / "submitted")
-    (tmp_path / "submitted" / "honest00" / ASSIGNMENT / "q4_stacked_linear_layers.ipynb").write_text("{ cut off")
+    broken = ids["h0"]
+    (tmp_path / "submitted" / broken / ASSIGNMENT / "q4_stacked_linear_layers.ipynb").write_text("{ cut off")
+    sources = tmp_path / "outside"
+    sources.mkdir()
+    for name, text in sc.outside_sources().items():
+        (sources / name).write_text(text)
     out = tmp_path / "reports" / "similarity.json"
     proc = subprocess.run([sys.executable, "-m", "grading.similarity", "--submitted", str(tmp_path / "submitted"),
-                           "--out", str(out)], cwd=REPO, capture_output=True, text=True)
+                           "--out", str(out), "--sources", str(sources)], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+    assert f"{ids['forum']} shares uncommon code with forum_post.md" in proc.stdout
     data = json.loads(out.read_text())
-    assert isinstance(data, list) and data
+    assert set(data) == {"students", "flag_line", "chance_flags", "meaning", "pairs", "outside"}
+    assert data["students"] == len(subs) and data["chance_flags"] == 0.05
     grade_ids = {c.grade_id for c in similarity.answer_cells()[0]}
-    for entry in data:
-        assert set(entry) == {"a", "b", "score", "cells"}
+    for entry in data["pairs"]:
+        assert set(entry) == {"a", "b", "score", "flagged", "cells"}
         assert entry["a"] in subs and entry["b"] in subs and entry["a"] != entry["b"]
-        assert isinstance(entry["score"], (int, float)) and entry["score"] > 0
+        assert entry["flagged"] == (entry["score"] >= data["flag_line"])
         assert entry["cells"] and set(entry["cells"]) <= grade_ids
-    assert [e["score"] for e in data] == sorted((e["score"] for e in data), reverse=True)
-    assert {_key(e["a"], e["b"]) for e in data[:len(planted)]} == {_key(*p) for p in planted}
+    scores = [e["score"] for e in data["pairs"]]
+    assert scores == sorted(scores, reverse=True)
+    assert _key(data["pairs"][0]["a"], data["pairs"][0]["b"]) in {_key(a, b) for a, b, _ in planted}
+    assert {(m["student"], m["source"]) for m in data["outside"] if m["flagged"]} == {
+        (m.student, m.source) for m in comparison.flagged_matches}
     page = out.with_suffix(".html").read_text()
     assert "Content-Security-Policy" in page and "<script" not in page
     assert "<mark>" in page and 'id="similarity-heatmap"' in page
 
 
+def test_a_missing_sources_folder_is_named_and_the_class_still_compared(tmp_path, capsys):
+    from traitlets.config import Config
+    config = Config()
+    config.Similarity.sources = str(tmp_path / "no_such_folder")
+    sc.write_class({"a": sc.student(sc.honest_choices(1)[0])}, tmp_path / "submitted")
+    comparison = similarity.course_compare(tmp_path / "submitted", config=config)
+    assert comparison.students == ["a"] and comparison.outside == []
+    assert "is not a folder; compared without outside sources" in capsys.readouterr().err
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "notes.ipynb").write_text("{ not a notebook")  # unreadable: no code, no crash
+    (tmp_path / "src" / "post.html").write_text("<p>see</p><pre>x = a &lt; b</pre>")
+    found = similarity.load_outside_sources(tmp_path / "src")
+    assert [(o.name, o.code.strip()) for o in found] == [("notes.ipynb", ""), ("post.html", "x = a < b")]
+
+
 def test_the_section_escapes_what_students_wrote(planted_class):
-    subs, planted, _ = planted_class
+    subs, planted, _, _ = planted_class
     evil = '<img src=x onerror="window.__pwned=1">'
     hostile = dict(subs)
-    copier, source = planted[0]
+    copier, source, _ = planted[0]
     hostile[evil] = hostile.pop(copier)
     for nb in hostile[evil].values():
         for cell in nb.cells:
