@@ -71,9 +71,20 @@ def _label(failures):
     return "fails " + ", ".join(sorted(g for g, _ in failures)), failures[0][1]
 
 
-def _count(student, failing, found, skipped):
-    """Count one student's failures into ``found`` (misconceptions) and ``skipped`` (not attempted)."""
-    for function, failures in failing.items():
+DELETED = "was deleted from this notebook"  # grading/master_cells.py's message on a restored test
+
+
+def _count(student, failing, found, skipped, deleted=None):
+    """Count one student's failures into ``found`` (misconceptions) and ``skipped`` (not
+    attempted); a test cell the student deleted (put back, scored 0) is a process problem, not a
+    misconception: into ``deleted`` ({student: [test ids]})."""
+    for function, all_failures in failing.items():
+        failures = [(t, e) for t, e in all_failures if DELETED not in e.get("evalue", "")]
+        gone = [t for t, e in all_failures if DELETED in e.get("evalue", "")]
+        if gone and deleted is not None:
+            deleted.setdefault(student, []).extend(gone)
+        if not failures:
+            continue
         # the stub still raises, or the names it should define do not exist
         if any(e.get("ename") in ("NotImplementedError", "NameError") for _, e in failures):
             skipped.setdefault(function, set()).add(student)
@@ -84,8 +95,9 @@ def _count(student, failing, found, skipped):
         item.example = item.example or f"{error.get('ename', 'Error')}: {error.get('evalue', '')}"[:400]
 
 
-def collect(root=COURSE_ROOT):
-    """(misconceptions most common first, {function: students who did not attempt it})."""
+def collect(root=COURSE_ROOT, deleted=None):
+    """(misconceptions most common first, {function: students who did not attempt it}).
+    ``deleted``: a dict filled with {student: [test cell ids they deleted]}."""
     import nbformat
     found, skipped = {}, {}
     for path in sorted(Path(root, "autograded").glob(f"*/{ASSIGNMENT}/*.ipynb")):
@@ -93,9 +105,25 @@ def collect(root=COURSE_ROOT):
             nb = nbformat.read(path, as_version=4)
         except Exception:  # a graded copy that cannot be read has nothing to say here
             continue
-        _count(path.parts[-3], _failures(nb), found, skipped)
+        _count(path.parts[-3], _failures(nb), found, skipped, deleted)
     ranked = sorted(found.values(), key=lambda m: (-len(m.students), m.function, m.label))
     return ranked, {f: sorted(s) for f, s in sorted(skipped.items())}
+
+
+def owners(root=COURSE_ROOT):
+    """{test cell id: the function (answer cell) it tests}, read from the source notebooks."""
+    import nbformat
+    out = {}
+    for path in sorted(Path(root, "source", ASSIGNMENT).glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        answers = [grade_id(c) for c in nb.cells if is_answer_cell(c)]
+        previous = None
+        for cell in nb.cells:
+            if is_answer_cell(cell) and cell.cell_type == "code":
+                previous = grade_id(cell)
+            if is_test_cell(cell):
+                out[grade_id(cell)] = _owner(grade_id(cell), answers, previous)
+    return out
 
 
 def describe(ranked, top=8):
