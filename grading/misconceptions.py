@@ -74,15 +74,20 @@ def _label(failures):
 DELETED = "was deleted from this notebook"  # grading/master_cells.py's message on a restored test
 
 
+def _without_deleted(student, failures, deleted):
+    """``failures`` less those of test cells the student deleted (recorded into ``deleted``)."""
+    gone = [t for t, e in failures if DELETED in e.get("evalue", "")]
+    if gone and deleted is not None:
+        deleted.setdefault(student, []).extend(gone)
+    return [(t, e) for t, e in failures if t not in gone]
+
+
 def _count(student, failing, found, skipped, deleted=None):
     """Count one student's failures into ``found`` (misconceptions) and ``skipped`` (not
     attempted); a test cell the student deleted (put back, scored 0) is a process problem, not a
     misconception: into ``deleted`` ({student: [test ids]})."""
     for function, all_failures in failing.items():
-        failures = [(t, e) for t, e in all_failures if DELETED not in e.get("evalue", "")]
-        gone = [t for t, e in all_failures if DELETED in e.get("evalue", "")]
-        if gone and deleted is not None:
-            deleted.setdefault(student, []).extend(gone)
+        failures = _without_deleted(student, all_failures, deleted)
         if not failures:
             continue
         # the stub still raises, or the names it should define do not exist

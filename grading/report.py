@@ -56,21 +56,26 @@ class ClassData:
     pending: dict  # {student: [(notebook, grade_id)]} still needing a grader
 
 
-def process_problems(root, deleted, skipped, grades):
-    """[(student, notebook, what)]: notebooks missing or unreadable (runner.check_submission),
-    test cells deleted (put back, scored 0), and submissions with nothing attempted."""
+def _unreadable(root, grades):
+    """[(student, notebook, what)] of notebooks missing or unreadable (runner.check_submission)."""
     from grading.course import notebook_names
     from grading.runner import check_submission
-    expected = notebook_names()
-    found = []
+    expected, found = notebook_names(), []
     for student in sorted(grades):
-        if not (Path(root) / "submitted" / student).is_dir():
-            continue
-        _, problems = check_submission(student, Path(root) / "submitted", expected)
-        found += [(student, p.notebook, f"{p.kind}: {p.reason}") for p in problems if p.kind in ("missing", "unreadable")]
+        if (Path(root) / "submitted" / student).is_dir():
+            _, problems = check_submission(student, Path(root) / "submitted", expected)
+            found += [(student, p.notebook, f"{p.kind}: {p.reason}") for p in problems
+                      if p.kind in ("missing", "unreadable")]
+    return found
+
+
+def process_problems(root, deleted, skipped, grades):
+    """[(student, notebook, what)]: notebooks missing or unreadable, test cells deleted (put
+    back, scored 0), and submissions with nothing attempted."""
+    found = _unreadable(root, grades)
     for student, tests in sorted(deleted.items()):
         found.append((student, "", "deleted test cells (put back, scored 0): " + ", ".join(sorted(set(tests)))))
-    functions = set(skipped) | {f for f in _all_functions(root)}
+    functions = set(skipped) | _all_functions(root)
     for student in sorted(grades):
         if functions and all(student in skipped.get(f, ()) for f in functions):
             found.append((student, "", "untouched: no function attempted (the release as it was handed out?)"))
@@ -110,9 +115,7 @@ def collect(db_url=None, root=COURSE_ROOT):
 
 
 def _question(q, student, nb, pending):
-    auto = sum(c.score for c in nb.cells if c.cell_type == "code")
-    auto_max = sum(c.max_score for c in nb.cells if c.cell_type == "code")
-    q.auto[student] = (auto, auto_max)
+    q.auto[student] = _auto_total([nb])
     written = [c for c in nb.cells if c.cell_type == "markdown"]
     q.written_max = max(q.written_max, sum(c.max_score for c in written))
     q.written_cells += len(written)
@@ -135,26 +138,32 @@ def _queue(grades):
     return [(nb, g, done, total) for (nb, g), (done, total) in counts.items()]
 
 
-def _follow_up(grades, ranked, skipped, problems, limit=None):
-    """Students to follow up: the lowest autograded totals, the most distinct misconceptions,
-    missing work; [(student, autograded, max, [misconceptions], [missing])], most in need first."""
-    from grading.settings import Report, course_settings
-    limit = limit or course_settings(Report).follow_up
-    mistakes = {}
+def _by_student(ranked, skipped, problems):
+    """({student: [misconceptions]}, {student: [missing work]})."""
+    mistakes, missing = {}, {}
     for m in ranked:
         for s in m.students:
             mistakes.setdefault(s, []).append(f"{m.function}: {m.label}")
-    missing = {}
     for function, students in skipped.items():
         for s in students:
             missing.setdefault(s, []).append(f"{function} not attempted")
     for s, nb, what in problems:
         missing.setdefault(s, []).append(f"{nb}: {what.split(':')[0]}" if nb else what.split(":")[0])
-    rows = []
-    for student, notebooks in grades.items():
-        auto = sum(c.score for nb in notebooks for c in nb.cells if c.cell_type == "code")
-        top = sum(c.max_score for nb in notebooks for c in nb.cells if c.cell_type == "code")
-        rows.append((student, auto, top, mistakes.get(student, []), missing.get(student, [])))
+    return mistakes, missing
+
+
+def _auto_total(notebooks):
+    cells = [c for nb in notebooks for c in nb.cells if c.cell_type == "code"]
+    return sum(c.score for c in cells), sum(c.max_score for c in cells)
+
+
+def _follow_up(grades, ranked, skipped, problems, limit=None):
+    """Students to follow up: the lowest autograded totals, the most distinct misconceptions,
+    missing work; [(student, autograded, max, [misconceptions], [missing])], most in need first."""
+    from grading.settings import Report, course_settings
+    limit = limit or course_settings(Report).follow_up
+    mistakes, missing = _by_student(ranked, skipped, problems)
+    rows = [(s, *_auto_total(nbs), mistakes.get(s, []), missing.get(s, [])) for s, nbs in grades.items()]
     need = sorted(rows, key=lambda r: (r[1] / (r[2] or 1) - 0.05 * len(r[3]) - 0.05 * len(r[4]), r[0]))
     return [r for r in need if r[3] or r[4] or r[1] < r[2]][:limit]
 
@@ -238,7 +247,8 @@ def _queue_rows(queue, formgrader_url):
             continue
         link = f"{formgrader_url.rstrip('/')}/rubric/question/{nb}/{cell}"
         rows.append(f"<tr><td>{_e(nb)}</td><td><code>{_e(cell)}</code></td><td>{total - done}</td>"
-                    f"<td>{done} of {total}</td><td><a href=\"{_e(link)}\">grade {_e(cell)} across the class</a></td></tr>")
+                    f"<td>{done} of {total}</td>"
+                    f"<td><a href=\"{_e(link)}\">grade {_e(cell)} across the class</a></td></tr>")
     return "\n".join(rows) or "<tr><td colspan=5>nothing: manual grading is done</td></tr>"
 
 

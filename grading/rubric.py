@@ -32,8 +32,22 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import (Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint, delete, insert, select, update)
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from grading.cells import grade_id as grade_id_of
@@ -188,19 +202,9 @@ def sync(gb, rubrics, assignment=ASSIGNMENT):
     db = gb.db
     stored = {(r["notebook"], r["cell"], r["position"]): r for r in _item_rows(db, assignment)}
     wanted = {(nb, cell, item.position): item for (nb, cell), r in rubrics.items() for item in r.items}
-    counts, touched = {"added": 0, "changed": 0, "removed": 0}, set()
+    counts = {"added": 0, "changed": 0, "removed": 0}
     try:
-        for key, item in wanted.items():
-            row = stored.get(key)
-            if row is None:
-                db.execute(insert(rubric_item).values(assignment=assignment, notebook=key[0], cell=key[1],
-                                                      position=item.position, text=item.text, points=item.points))
-                counts["added"] += 1
-            elif (row["text"], row["points"]) != (item.text, item.points):
-                db.execute(update(rubric_item).where(rubric_item.c.id == row["id"])
-                           .values(text=item.text, points=item.points))
-                counts["changed"] += 1
-                touched.add(row["id"])
+        touched = _upsert_items(db, assignment, stored, wanted, counts)
         gone = [row["id"] for key, row in stored.items() if key not in wanted]
         touched |= set(gone)
         marks = _marks_with_items(db, touched)
@@ -216,6 +220,23 @@ def sync(gb, rubrics, assignment=ASSIGNMENT):
         raise
     counts["regraded"] = len(marks)
     return counts
+
+
+def _upsert_items(db, assignment, stored, wanted, counts):
+    """Insert new items, update changed ones (counted into ``counts``); the ids changed."""
+    touched = set()
+    for key, item in wanted.items():
+        row = stored.get(key)
+        if row is None:
+            db.execute(insert(rubric_item).values(assignment=assignment, notebook=key[0], cell=key[1],
+                                                  position=item.position, text=item.text, points=item.points))
+            counts["added"] += 1
+        elif (row["text"], row["points"]) != (item.text, item.points):
+            db.execute(update(rubric_item).where(rubric_item.c.id == row["id"])
+                       .values(text=item.text, points=item.points))
+            counts["changed"] += 1
+            touched.add(row["id"])
+    return touched
 
 
 def _marks_with_items(db, item_ids):

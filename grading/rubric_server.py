@@ -70,20 +70,26 @@ def alike_groups(texts, notebook, cell, release_dir, threshold=ALIKE):
             parent[s] = parent[parent[s]]
             s = parent[s]
         return s
-    by_text = {}
-    for s in students:
-        key = " ".join(texts[s].split())
-        if key in by_text:
-            parent[root(s)] = root(by_text[key])
-        by_text.setdefault(key, s)
-    for i, a in enumerate(students):
-        for b in students[i + 1:]:
-            if fps[a] and fps[b] and len(fps[a] & fps[b]) >= threshold * len(fps[a] | fps[b]):
-                parent[root(b)] = root(a)
+    for a, b in _alike_pairs(students, texts, fps, threshold):
+        parent[root(b)] = root(a)
     groups = {}
     for s in students:
         groups.setdefault(root(s), []).append(s)
     return sorted(groups.values(), key=lambda g: (-len(g), g[0]))
+
+
+def _alike_pairs(students, texts, fps, threshold):
+    """Pairs of students whose answers are the same text (whitespace aside) or overlap enough."""
+    first = {}
+    for s in students:
+        key = " ".join(texts[s].split())
+        if key in first:
+            yield first[key], s
+        first.setdefault(key, s)
+    for i, a in enumerate(students):
+        for b in students[i + 1:]:
+            if fps[a] and fps[b] and len(fps[a] & fps[b]) >= threshold * len(fps[a] | fps[b]):
+                yield a, b
 
 
 # --- one question across the class -------------------------------------------------------------
@@ -109,6 +115,20 @@ def class_answers(gb, notebook, cell, autograded_dir, assignment=ASSIGNMENT):
     return out
 
 
+def _alike_first(texts, groups):
+    """(students with each group of alike answers together, {student: the others of its group})."""
+    grouped = [s for g in groups for s in g]
+    order = grouped + sorted(s for s in texts if s not in set(grouped))
+    return order, {s: [p for p in g if p != s] for g in groups for s in g}
+
+
+def _student_entry(gb, student, text, alike, notebook, cell, assignment):
+    written = bool(text and text.strip())
+    return {"student": student, "alike": alike, "html": rubric.markdown_html(text) if written else "",
+            "missing": text is None, "empty": text is not None and not written,
+            "state": rubric.cell_state(gb, student, notebook, cell, assignment)}
+
+
 def question_data(gb, root, notebook, cell, base_url="", assignment=ASSIGNMENT):
     """Everything the grade-by-question page shows, as plain data: the cell's items and model
     answer (HTML), and the students in alike-first order with their answer HTML, their alike
@@ -118,17 +138,8 @@ def question_data(gb, root, notebook, cell, base_url="", assignment=ASSIGNMENT):
         return None
     texts = class_answers(gb, notebook, cell, Path(root, "autograded"), assignment)
     groups = alike_groups({s: t or "" for s, t in texts.items()}, notebook, cell, Path(root, "release", assignment))
-    grouped = [s for g in groups for s in g]
-    order = grouped + sorted(s for s in texts if s not in set(grouped))
-    peers = {s: [p for p in g if p != s] for g in groups for s in g}
-    students = []
-    for s in order:
-        text = texts[s]
-        students.append({
-            "student": s, "alike": peers.get(s, []),
-            "html": rubric.markdown_html(text) if text and text.strip() else "",
-            "missing": text is None, "empty": text is not None and not text.strip(),
-            "state": rubric.cell_state(gb, s, notebook, cell, assignment)})
+    order, peers = _alike_first(texts, groups)
+    students = [_student_entry(gb, s, texts[s], peers.get(s, []), notebook, cell, assignment) for s in order]
     items = [dict(i, html=rubric.markdown_html(i["text"])) for i in rubric.items_of(gb, notebook, cell, assignment)]
     return {"notebook": notebook, "cell": cell, "points": rubrics[(notebook, cell)].points,
             "model_html": rubric.markdown_html(rubrics[(notebook, cell)].model_answer), "items": items,
@@ -152,17 +163,19 @@ def _items_html(items):
     return "\n".join(rows)
 
 
+def _answer_html(i, s):
+    """One student's answer as an <article> (hidden until the page shows it)."""
+    body = s["html"] or ("<p><em>no readable graded copy</em></p>" if s["missing"]
+                         else "<p><em>nothing written</em></p>")
+    alike = f'<p class="alike">Alike answers: {_e(", ".join(s["alike"]))}</p>' if s["alike"] else ""
+    return (f'<article class="answer" data-index="{i}" aria-labelledby="who-{i}" hidden>'
+            f'<h2 id="who-{i}">{_e(s["student"])}</h2>{alike}<div class="answer-text">{body}</div></article>')
+
+
 def question_page(data, base_url):
     """The grade-by-question page (HTML). ``data``: question_data's result."""
     static = f"{base_url}/{PREFIX}/static"
-    answers = []
-    for i, s in enumerate(data["students"]):
-        body = (s["html"] or ("<p><em>no readable graded copy</em></p>" if s["missing"]
-                              else "<p><em>nothing written</em></p>"))
-        alike = (f'<p class="alike">Alike answers: {_e(", ".join(s["alike"]))}</p>' if s["alike"] else "")
-        answers.append(f'<article class="answer" data-index="{i}" aria-labelledby="who-{i}" hidden>'
-                       f'<h2 id="who-{i}">{_e(s["student"])}</h2>{alike}'
-                       f'<div class="answer-text">{body}</div></article>')
+    answers = [_answer_html(i, s) for i, s in enumerate(data["students"])]
     keys = "".join(f"<dt><kbd>{_e(k)}</kbd></dt><dd>{_e(v)}</dd>" for k, v in KEY_HELP)
     public = {k: v for k, v in data.items() if k not in ("model_html",)}
     public["students"] = [{k: v for k, v in s.items() if k != "html"} for s in data["students"]]
@@ -186,7 +199,8 @@ def question_page(data, base_url):
 <label for="note">Note for the student (optional)</label>
 <textarea id="note" class="rubric-note" rows="3"></textarea>
 <p id="status" role="status"></p>
-<details id="model" class="model"><summary>Model answer (m)</summary><div class="model-answer">{data["model_html"]}</div></details>
+<details id="model" class="model"><summary>Model answer (m)</summary>
+<div class="model-answer">{data["model_html"]}</div></details>
 <details><summary>Keys</summary><dl class="keys">{keys}</dl></details>
 </section>
 </div>

@@ -342,7 +342,8 @@ def accessible_page(page, lang="en"):
 
 # nbconvert's MathJax: a CDN script and its configuration block. Cut from every page we serve or
 # write (the math is MathML already): opening a page sends no request off the machine.
-_MATHJAX = re.compile(r'<!-- Loading mathjax macro -->|(?:<!-- Load mathjax -->\s*)?<script\b[^>]*\bsrc="[^"<>]*mathjax[^"<>]*"[^>]*>\s*</script>'
+_MATHJAX = re.compile(r'<!-- Loading mathjax macro -->'
+                      r'|(?:<!-- Load mathjax -->\s*)?<script\b[^>]*\bsrc="[^"<>]*mathjax[^"<>]*"[^>]*>\s*</script>'
                       r'|(?:<!-- MathJax configuration -->\s*)?<script type="text/x-mathjax-config">.*?</script>'
                       r'(?:\s*<!-- End of mathjax configuration -->)?', re.S | re.I)
 

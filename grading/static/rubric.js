@@ -181,7 +181,7 @@
       document.getElementById("score").textContent = "Score: " + fmt(m.score()) + " of " + fmt(m.state.max_score) +
         (graded(m) ? " (graded" + (m.state.grader ? " by " + m.state.grader : "") + ")" : " (not graded yet)");
       document.getElementById("status").textContent = m.message;
-      peers.replaceChildren.apply(peers, s.alike.map(peerBlock));
+      peers.replaceChildren.apply(peers, s.alike.slice(0, 3).map(peerBlock));  // three at most
       peers.hidden = s.alike.length === 0;
       if (focus) { articles[index].focus(); }
     }

@@ -4,17 +4,16 @@ on one answer, a hostile answer, the page's CSP and axe.
 
 The course is a copy of the sample class as the runner graded it (conftest.graded_class); one
 written answer in it is replaced by markup that would run script if it were not cleaned."""
-import json
 import shutil
 
 import nbformat
 import pytest
 from playwright.sync_api import expect
+from test_offline_and_accessible import axe_violations, offline_context, serious
 
 from browser_helpers import Lab
 from grading.course import ASSIGNMENT
 from grading.sample_class import Q1
-from test_offline_and_accessible import axe_violations, offline_context, serious
 
 Q3 = "q3_gradient_descent"
 CELL = "negated_update"
@@ -105,7 +104,7 @@ def test_two_graders_on_one_answer_lose_nothing(course, lab, browser):
             page = ctx.new_page()
             page.goto(lab.url(f"formgrader/rubric/question/{Q1}/derivation"))
             expect(page.locator("body[data-rubric-ready='true']")).to_have_count(1, timeout=30000)
-            index = page.evaluate(f"window.rubricQuestion.markers.findIndex(m => m.state.student === {json.dumps(student)})")
+            index = page.evaluate("s => window.rubricQuestion.markers.findIndex(m => m.state.student === s)", student)
             page.evaluate(f"window.rubricQuestion.show({index}, false)")
             pages.append(page)
         first, second = pages
