@@ -34,8 +34,9 @@ class PendingWritten(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         from nbgrader.api import Gradebook, MissingEntry
-        info = resources["nbgrader"]
-        pending = {}
+        info = resources.get("nbgrader", {})
+        if not info.get("db_url"):  # not run by generate_feedback: no gradebook to ask
+            return nb, resources
         with Gradebook(info["db_url"]) as gb:
             try:
                 notebook = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])

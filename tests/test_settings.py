@@ -77,7 +77,7 @@ NBGRADER_DEFAULTS = {
 REPLACED = {"grading.master_cells.RestoreMasterCells": "nbgrader.preprocessors.OverwriteCells",
             "grading.execute.SandboxedExecute": "nbgrader.preprocessors.Execute"}
 ADDED = {"grading.master_cells.DropMalformedMetadata", "grading.feedback_filter.HideHiddenTests",
-         "grading.late_penalty.DueDateInFeedback"}
+         "grading.late_penalty.DueDateInFeedback", "grading.feedback.PendingWritten"}
 
 
 def _public_name(cls):
