@@ -1,7 +1,7 @@
 """`make bench`: every benchmark of the course, medians of several runs.
 
     python -m bench [section ...]      sections: notebooks, autograde, demo, widget, browser, class, scale,
-                                       similarity, lms, hub
+                                       similarity, lms, hub, rubric
                                        (default: all, about half an hour on 2 cores)
 """
 import os
@@ -318,6 +318,12 @@ def bench_similarity(n_students=300, runs=3):
     ranking(results[-1], big_planted)
 
 
+def bench_rubric():
+    """Keystrokes and seconds to grade one written cell across a class (bench/rubric_bench.py)."""
+    from bench.rubric_bench import bench_rubric as run
+    run()
+
+
 def bench_hub():
     """The course through a real JupyterHub (bench/hub_bench.py): login, Fetch, Validate, Submit,
     collect + grade."""
@@ -327,7 +333,8 @@ def bench_hub():
 
 SECTIONS = {"notebooks": bench_notebooks, "autograde": bench_autograde, "demo": bench_demo,
             "widget": bench_widget, "browser": bench_browser, "class": bench_class_section,
-            "scale": bench_scale, "lms": bench_lms, "similarity": bench_similarity, "hub": bench_hub}
+            "scale": bench_scale, "lms": bench_lms, "similarity": bench_similarity, "hub": bench_hub,
+            "rubric": bench_rubric}
 
 # all of them: class (~10 min) and scale (~15 min) grade synthetic classes of 40 and 200
 DEFAULT = list(SECTIONS)
