@@ -147,6 +147,10 @@
     var peers = document.getElementById("peers");
     var markers = data.students.map(function (s) { return new Marker(apiRoot, data.items, s.state, changed); });
     var index = 0;
+    if (!markers.length) {
+      document.getElementById("progress").textContent = "no submissions yet";
+      return;
+    }
 
     function graded(m) { return !m.state.needs_manual_grade; }
     function changed(m) {
