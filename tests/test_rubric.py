@@ -11,7 +11,7 @@ import sys
 import pytest
 from nbgrader.api import Gradebook
 
-from course_helpers import REPO
+from course_helpers import REPO, copy_graded_course
 from grading import rubric
 from grading.course import ASSIGNMENT, course_env
 
@@ -154,9 +154,8 @@ def test_make_feedback_refuses_while_answers_wait(graded_class):
 
 
 def test_feedback_released_once_graded(graded_class, tmp_path):
-    import shutil
     root = tmp_path / "course"
-    shutil.copytree(graded_class["root"], root, ignore=shutil.ignore_patterns("feedback*", "reports"))
+    copy_graded_course(graded_class["root"], root)
     with Gradebook(f"sqlite:///{root}/gradebook.db") as gb:
         rubric.migrate(gb.engine)
         rubric.sync(gb, rubric.parse_source(root))
@@ -171,3 +170,4 @@ def test_feedback_released_once_graded(graded_class, tmp_path):
     page = (root / "feedback" / "reference" / ASSIGNMENT / f"{Q1}.html").read_text()
     assert "not graded yet" not in page and "Partial feedback" not in page
     assert "One-hot labels" in page  # the item applied, in the comment the student reads
+

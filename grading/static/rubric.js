@@ -10,10 +10,16 @@
     return m ? m[1] : "";
   }
 
+  // The server's XSRF check reads the _xsrf cookie back from the request's _xsrf argument. A page
+  // opened with ?token=... (a link with the server's token) authenticates its requests with it, as
+  // Jupyter's own clients do; otherwise the login cookie does.
   function request(url, method, body) {
+    var headers = {"Content-Type": "application/json"};
+    var token = /[?&]token=([^&#]+)/.exec(window.location.search);
+    if (token) { headers.Authorization = "token " + decodeURIComponent(token[1]); }
+    url += (url.indexOf("?") < 0 ? "?" : "&") + "_xsrf=" + encodeURIComponent(xsrf());
     return fetch(url, {
-      method: method, credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-XSRFToken": xsrf()},
+      method: method, credentials: "same-origin", headers: headers,
       body: body === undefined ? undefined : JSON.stringify(body)
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {

@@ -5,7 +5,6 @@ on one answer, a hostile answer, the page's CSP and axe.
 The course is a copy of the sample class as the runner graded it (conftest.graded_class); one
 written answer in it is replaced by markup that would run script if it were not cleaned."""
 import re
-import shutil
 
 import nbformat
 import pytest
@@ -13,6 +12,7 @@ from playwright.sync_api import expect
 from test_offline_and_accessible import axe_violations, offline_context, serious
 
 from browser_helpers import Lab
+from course_helpers import copy_graded_course
 from grading.course import ASSIGNMENT
 from grading.sample_class import Q1
 
@@ -24,7 +24,7 @@ HOSTILE = '<img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</scri
 @pytest.fixture(scope="module")
 def course(graded_class, tmp_path_factory):
     root = tmp_path_factory.mktemp("rubric_course") / "course"
-    shutil.copytree(graded_class["root"], root, ignore=shutil.ignore_patterns("feedback*", "reports"))
+    copy_graded_course(graded_class["root"], root)
     path = root / "autograded" / "q3_gradient_ascent" / ASSIGNMENT / f"{Q3}.ipynb"
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
@@ -153,3 +153,4 @@ def test_submission_page_panel_sets_score_and_comment(course, lab, browser, shot
         assert (score, needs, len(items)) == (2.0, False, 2)
     finally:
         page.close()
+
