@@ -82,16 +82,17 @@ def _without_deleted(student, failures, deleted):
     return [(t, e) for t, e in failures if t not in gone]
 
 
-def _count(student, failing, found, skipped, deleted=None):
+def _count(student, failing, found, skipped, deleted=None, unchanged=frozenset()):
     """Count one student's failures into ``found`` (misconceptions) and ``skipped`` (not
-    attempted); a test cell the student deleted (put back, scored 0) is a process problem, not a
-    misconception: into ``deleted`` ({student: [test ids]})."""
+    attempted: the answer cell is the release's stub, or the stub still raises); a test cell the
+    student deleted (put back, scored 0) is a process problem, not a misconception: into
+    ``deleted`` ({student: [test ids]})."""
     for function, all_failures in failing.items():
         failures = _without_deleted(student, all_failures, deleted)
         if not failures:
             continue
-        # the stub still raises, or the names it should define do not exist
-        if any(e.get("ename") in ("NotImplementedError", "NameError") for _, e in failures):
+        # the answer is the stub as released, the stub still raises, or its names do not exist
+        if function in unchanged or any(e.get("ename") in ("NotImplementedError", "NameError") for _, e in failures):
             skipped.setdefault(function, set()).add(student)
             continue
         label, error = _label(failures)
@@ -105,14 +106,32 @@ def collect(root=COURSE_ROOT, deleted=None):
     ``deleted``: a dict filled with {student: [test cell ids they deleted]}."""
     import nbformat
     found, skipped = {}, {}
+    stubs = release_stubs(root)
     for path in sorted(Path(root, "autograded").glob(f"*/{ASSIGNMENT}/*.ipynb")):
         try:
             nb = nbformat.read(path, as_version=4)
         except Exception:  # a graded copy that cannot be read has nothing to say here
             continue
-        _count(path.parts[-3], _failures(nb), found, skipped, deleted)
+        _count(path.parts[-3], _failures(nb), found, skipped, deleted, _unchanged(nb, stubs.get(path.stem, {})))
     ranked = sorted(found.values(), key=lambda m: (-len(m.students), m.function, m.label))
     return ranked, {f: sorted(s) for f, s in sorted(skipped.items())}
+
+
+def release_stubs(root=COURSE_ROOT):
+    """{notebook: {answer cell id: its text as released}} (what a student who wrote nothing has)."""
+    import nbformat
+    out = {}
+    for path in sorted(Path(root, "release", ASSIGNMENT).glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        out[path.stem] = {grade_id(c): c.source.strip() for c in nb.cells
+                          if is_answer_cell(c) and c.cell_type == "code"}
+    return out
+
+
+def _unchanged(nb, stubs):
+    """The code answer cells of a graded notebook still exactly as released."""
+    return {grade_id(c) for c in nb.cells
+            if is_answer_cell(c) and c.cell_type == "code" and stubs.get(grade_id(c)) == c.source.strip()}
 
 
 def owners(root=COURSE_ROOT):
