@@ -267,11 +267,14 @@ def _follow_rows(follow):
         f"<td>{_e(_short(miss))}</td></tr>" for s, auto, top, m, miss in follow) or "<tr><td colspan=5>nobody</td></tr>"
 
 
-def render(data, similarity_section=""):
-    """The report page (``data``: collect's ClassData). Every string in it that comes from the
-    gradebook (student ids, notebook and cell names) goes through ``_e``: a student id like
-    ``<img onerror=...>`` is text here. ``similarity_section``: HTML from grading.similarity
-    (which escapes what it shows)."""
+def render(data=None, *_, similarity_section=""):
+    """The report page (``data``: collect's ClassData; anything else, such as the ``{}, [], {}``
+    of older callers, an empty class around ``similarity_section``). Every string in it that
+    comes from the gradebook (student ids, notebook and cell names) goes through ``_e``: a student
+    id like ``<img onerror=...>`` is text here. ``similarity_section``: HTML from
+    grading.similarity (which escapes what it shows)."""
+    if not isinstance(data, ClassData):
+        data = ClassData({}, [], [], [], [], {})
     from grading.settings import Report, course_settings
     try:
         formgrader_url = course_settings(Report).formgrader_url
