@@ -13,10 +13,12 @@
   // The server's XSRF check reads the _xsrf cookie back from the request's _xsrf argument. A page
   // opened with ?token=... (a link with the server's token) authenticates its requests with it, as
   // Jupyter's own clients do; otherwise the login cookie does.
+  // (read while the page is parsed: nbgrader's submission page rewrites its URL once loaded)
+  var TOKEN = /[?&]token=([^&#]+)/.exec(window.location.search);
+
   function request(url, method, body) {
     var headers = {"Content-Type": "application/json"};
-    var token = /[?&]token=([^&#]+)/.exec(window.location.search);
-    if (token) { headers.Authorization = "token " + decodeURIComponent(token[1]); }
+    if (TOKEN) { headers.Authorization = "token " + decodeURIComponent(TOKEN[1]); }
     url += (url.indexOf("?") < 0 ? "?" : "&") + "_xsrf=" + encodeURIComponent(xsrf());
     return fetch(url, {
       method: method, credentials: "same-origin", headers: headers,
@@ -277,7 +279,9 @@
       paint(panel, m);
       status.textContent = m.message;
       if (m.message === "saving…") { return; }
-      var fg = window.formgrader;  // nbgrader's page: its score box and comment show the new values
+      if (score) { score.value = m.state.score === null ? "" : String(m.state.score); }
+      if (comment) { comment.value = m.state.comment || ""; }
+      var fg = window.formgrader;  // nbgrader's page: its models hold the new values too
       var g = fg && fg.grades && fg.grades.findWhere({name: cellName});
       if (g) { g.set({manual_score: m.state.score, needs_manual_grade: m.state.needs_manual_grade}); }
       var c = fg && fg.comments && fg.comments.findWhere({name: cellName});
