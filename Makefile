@@ -5,7 +5,8 @@
 #   make release    regenerate release/ from source/ (commit both)
 #   make sample     write the sample class into submitted/
 #   make autograde  grade everything in submitted/ in parallel, sandboxed
-#   make feedback   feedback/ for every graded student (hidden tests removed)
+#   make rubric     the rubric items of the written answers (source/) into the gradebook; regrades on a points change
+#   make feedback   feedback/ for every graded student (hidden tests removed); refused while written answers wait (PARTIAL=1 releases)
 #   make export     grades.csv;  make scores: the students x notebooks table
 #   make report the instructor's HTML report (after autograde)
 #   make bench  timings (medians of several runs)
@@ -31,7 +32,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | cksum
 ASSIGNMENT := conceptual
 UV_OPTIONS = --native-tls --python $(BIN)/python -q
 
-.PHONY: help setup constraints grading-tools test-tools release sample autograde feedback export scores report demo test lint lab bench import lms-export similarity hub hub-setup clean
+.PHONY: help setup constraints grading-tools test-tools release sample autograde rubric feedback export scores report demo test lint lab bench import lms-export similarity hub hub-setup clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -91,8 +92,13 @@ sample: setup  ## write the sample class into submitted/
 autograde: setup grading-tools  ## grade everything in submitted/ in parallel
 	python -m grading.runner
 
+rubric: setup  ## rubric items from source/ into the gradebook (a migration step creates their tables)
+	python -m grading.rubric sync
+
+# refused (naming who and which cells) while any written answer still needs grading by hand;
+# PARTIAL=1 releases anyway and every page with an ungraded answer says so (grading/feedback.py)
 feedback: setup  ## feedback/ for every graded student (hidden tests removed)
-	nbgrader generate_feedback $(ASSIGNMENT) --force --log-level=WARN
+	python -m grading.feedback $(if $(PARTIAL),--partial)
 
 export: setup  ## grades.csv
 	nbgrader export --to grades.csv --log-level=WARN
@@ -104,10 +110,15 @@ scores: setup
 report: setup  ## reports/report.html: distributions, failure rate per test cell, manual queue
 	python -m grading.report
 
+# The real order: autograde, then grade the written answers by hand, then feedback. The demo stops
+# where a grader takes over, and says what comes next.
 demo: setup  ## resets submitted/, autograded/, feedback/ and the gradebook, then runs it all
 	rm -rf submitted feedback gradebook.db grades.csv
 	find autograded -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
-	$(MAKE) --no-print-directory release sample autograde feedback export report scores
+	$(MAKE) --no-print-directory release sample autograde rubric report scores
+	@echo "next: grade the written answers by hand (.venv/bin/jupyter lab here, then Nbgrader > Formgrader, or"
+	@echo "      formgrader/rubric/questions: one question across the class), then make feedback and make export"
+	@echo "      (make feedback PARTIAL=1 releases now, each page saying which answers are not graded yet)"
 
 test: setup test-tools hub-setup  ## the slowest tests are printed at the end (--durations=15), in CI's output too
 	@# one run for both: nbval's notebooks (a file each, cells in order) fill the processes' last minutes

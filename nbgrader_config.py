@@ -101,6 +101,7 @@ c.Similarity.chance_flags = 0.05  # flag line: pairs an honest class of this siz
 # (Feedback HTML is also script-free: the HTMLExporter settings at the end of this file.)
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
+    "grading.feedback.PendingWritten",  # an ungraded written answer says "not graded yet", not 0
     "grading.late_penalty.DueDateInFeedback",  # the due date, the submission's time, how late
     "grading.feedback_filter.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",

@@ -1,7 +1,7 @@
 """`make bench`: every benchmark of the course, medians of several runs.
 
     python -m bench [section ...]      sections: notebooks, autograde, demo, widget, browser, class, scale,
-                                       speed, similarity, lms, collect, hub, bounded
+                                       speed, similarity, lms, collect, hub, rubric, bounded
                                        (default: all, about 45 minutes on 2 cores)
 """
 import os
@@ -395,6 +395,10 @@ def bench_collect(students=200, runs=3):
                                      ("the course's CheckedCollect", Collect, {})):
             med, times = median_of(lambda kind=kind, options=options: once(kind, **options), runs)
             print(f"  {label:28s} {med:5.2f} s  ({fmt(times)})")
+def bench_rubric():
+    """Keystrokes and seconds to grade one written cell across a class (bench/rubric_bench.py)."""
+    from bench.rubric_bench import bench_rubric as run
+    run()
 
 
 def bench_hub():
@@ -448,7 +452,7 @@ def bench_bounded(calls=200):
 SECTIONS = {"notebooks": bench_notebooks, "autograde": bench_autograde, "demo": bench_demo,
             "widget": bench_widget, "browser": bench_browser, "class": bench_class_section,
             "scale": bench_scale, "speed": bench_speed, "lms": bench_lms, "similarity": bench_similarity,
-            "collect": bench_collect, "hub": bench_hub, "bounded": bench_bounded}
+            "collect": bench_collect, "hub": bench_hub, "rubric": bench_rubric, "bounded": bench_bounded}
 
 # all of them: class (~10 min) and scale (~15 min) grade synthetic classes of 40 and 200
 DEFAULT = list(SECTIONS)

@@ -24,6 +24,9 @@
 - report: the instructor's HTML report (score distributions, failure rate per test cell, manual queue)
 - misconceptions: the report's misconceptions section (failures grouped by the mistake the tests name)
 - manual_grades: a regrade keeps the manual grades of written answers that did not change
+- rubric: rubric items of the written answers, parsed from source/, stored beside nbgrader's tables, applied
+- rubric_server: the rubric in the formgrader (item panels, the grade-by-question page; static/ holds its script)
+- feedback: make feedback refuses while written answers wait; "not graded yet" instead of a zero
 - similarity: which students wrote alike answers, cell by cell against the class (report section, make similarity)
 - late_penalty: the late-submission penalty nbgrader applies (a fraction per day) and per-student extensions
 - hub: the course on a JupyterHub: accounts, exchange and course set up; collect and grade there

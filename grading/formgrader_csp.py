@@ -3,8 +3,9 @@
 The sanitizer (grading/sanitize.py) keeps script out of the rendered submission; this policy is
 the second wall if it ever misses something. On ``<base_url>/formgrader/...``:
 
-    script-src  nbgrader's static files, the MathJax URL, and by hash exactly the inline scripts
-                that nbgrader's own templates write (no 'unsafe-inline', no 'unsafe-eval')
+    script-src  nbgrader's static files, the rubric's (grading/rubric_server.py), and by hash
+                exactly the inline scripts that nbgrader's own templates write (no
+                'unsafe-inline', no 'unsafe-eval')
     connect-src 'self' (the formgrader's API), object-src/frame-src/base-uri 'none',
     form-action 'self', frame-ancestors 'self' (JupyterLab shows the formgrader in an iframe)
 
@@ -13,12 +14,10 @@ grading fields: what axe-core found). And files a student submitted, served by t
 (``SubmissionFilesHandler``), additionally get ``sandbox``: an HTML file there opened by the
 instructor runs in an opaque origin without scripts.
 
-(MathJax 2, which the submission page loads from its CDN when online, evaluates its inline
-``text/x-mathjax-config`` block as code itself; without 'unsafe-eval' that block is expected to
-be refused, and MathJax to typeset with its defaults: ``$$...$$`` and ``\\(...\\)``, not ``$...$``.
-Allowing eval would let such a block, if one got past the sanitizer, run. Not measured: this
-machine is offline, the CDN unreachable. The math does not depend on it: grading/sanitize.py
-renders it as MathML, which shows without any script, online or not.)
+No page loads anything from off the server: nbconvert's MathJax (a CDN script, and an inline
+``text/x-mathjax-config`` block) is cut out of every formgrader page (``without_mathjax``); the
+math is MathML (grading/sanitize.py), which shows without any script, online or not. The
+submission page also gets the rubric's panel script (``with_rubric_panel``).
 
 Hashes are computed, not pasted: each inline ``<script>`` in nbgrader's formgrader templates
 becomes a pattern (its text, with every ``{{ ... }}`` inside a quoted JS string matching a value
@@ -114,6 +113,14 @@ def with_mathjax_standin(page):
     return _FORMGRADE_JS.sub(lambda m: f"{m.group(0)}\n<script>{MATHJAX_STANDIN}</script>", page, count=1)
 
 
+def with_rubric_panel(page):
+    """A submission page with the rubric's panel script (grading/rubric_server.py) after formgrade.js."""
+    def add(m):
+        src = re.search(r'src="([^"<>]*)/formgrader/static/js/formgrade\.js"', m.group(0)).group(1)
+        return f'{m.group(0)}\n<script src="{src}/formgrader/rubric/static/rubric.js"></script>'
+    return _FORMGRADE_JS.sub(add, page, count=1)
+
+
 def inline_script_hashes(page):
     """Hashes of the inline scripts in ``page`` that nbgrader's templates (or
     ``with_mathjax_standin``) wrote."""
@@ -127,15 +134,13 @@ def inline_script_hashes(page):
     return sorted(set(found))
 
 
-def policy(origin, base_url, page="", sandbox=False, mathjax_url=""):
+def policy(origin, base_url, page="", sandbox=False):
     """The Content-Security-Policy for one formgrader response."""
     static = f"{origin}{base_url}formgrader/static/"
-    scripts = [static] + inline_script_hashes(page)
+    scripts = [static, f"{origin}{base_url}formgrader/rubric/static/"] + inline_script_hashes(page)
     handler_hashes = template_scripts()[1]
     if handler_hashes:  # nbgrader's onclick="toggle_name(true);" and the like, by hash
         scripts += ["'unsafe-hashes'", *sorted(handler_hashes)]
-    if mathjax_url.startswith(("https://", "http://")):
-        scripts.append(mathjax_url.split("?")[0].rsplit("/", 1)[0] + "/")
     directives = [
         "default-src 'self'",
         "script-src " + " ".join(scripts),
@@ -189,7 +194,12 @@ def accessible_formgrader_page(page):
     return accessible_page(page)
 
 
-def make_transform(base_url, mathjax_url=""):
+def without_mathjax(page):
+    from grading.sanitize import without_mathjax as cut
+    return cut(page)
+
+
+def make_transform(base_url):
     """A tornado OutputTransform class setting the policy on ``<base_url>formgrader/...``."""
     from nbgrader.server_extensions.formgrader.handlers import SubmissionFilesHandler
     from tornado.web import OutputTransform
@@ -210,13 +220,12 @@ def make_transform(base_url, mathjax_url=""):
                 origin = f"{self.request.protocol}://{self.request.host}"
                 page = chunk.decode("utf-8", "replace") if "html" in headers.get("Content-Type", "") else ""
                 if page and finishing and handler is not SubmissionFilesHandler and "<html" in page[:500]:
-                    page = with_mathjax_standin(accessible_formgrader_page(page))
+                    page = with_rubric_panel(with_mathjax_standin(without_mathjax(accessible_formgrader_page(page))))
                     chunk = page.encode("utf-8")
                     if "Content-Length" in headers:
                         headers["Content-Length"] = str(len(chunk))
                 headers["Content-Security-Policy"] = policy(
-                    origin, base_url, page, sandbox=handler is SubmissionFilesHandler,
-                    mathjax_url=mathjax_url)
+                    origin, base_url, page, sandbox=handler is SubmissionFilesHandler)
             return status_code, headers, chunk
 
     FormgraderCSP.installed_by = __name__
@@ -238,16 +247,10 @@ def install(serverapp=None):
         return False
     if any(getattr(t, "installed_by", None) == __name__ for t in web_app.transforms):
         return True
-    mathjax_url = _mathjax_url(serverapp)
     # first in the list: it must see the page before any compressing transform
-    web_app.transforms.insert(0, make_transform(web_app.settings.get("base_url", "/"), mathjax_url))
-    serverapp.log.info("formgrader pages get a Content-Security-Policy (grading/formgrader_csp.py)")
+    web_app.transforms.insert(0, make_transform(web_app.settings.get("base_url", "/")))
+    from grading import rubric_server
+    rubric_server.install(web_app, web_app.settings.get("base_url", "/"))
+    serverapp.log.info("formgrader pages get a Content-Security-Policy (grading/formgrader_csp.py)"
+                       " and rubric items (grading/rubric_server.py)")
     return True
-
-
-def _mathjax_url(serverapp):
-    """The MathJax URL the formgrader's submission pages load: nbconvert's default, or the
-    server's ``HTMLExporter.mathjax_url`` if set."""
-    from nbconvert.exporters import HTMLExporter
-    configured = serverapp.config.get("HTMLExporter", {}).get("mathjax_url")
-    return configured or HTMLExporter.mathjax_url.default_value

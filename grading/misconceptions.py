@@ -71,11 +71,28 @@ def _label(failures):
     return "fails " + ", ".join(sorted(g for g, _ in failures)), failures[0][1]
 
 
-def _count(student, failing, found, skipped):
-    """Count one student's failures into ``found`` (misconceptions) and ``skipped`` (not attempted)."""
-    for function, failures in failing.items():
-        # the stub still raises, or the names it should define do not exist
-        if any(e.get("ename") in ("NotImplementedError", "NameError") for _, e in failures):
+DELETED = "was deleted from this notebook"  # grading/master_cells.py's message on a restored test
+
+
+def _without_deleted(student, failures, deleted):
+    """``failures`` less those of test cells the student deleted (recorded into ``deleted``)."""
+    gone = [t for t, e in failures if DELETED in e.get("evalue", "")]
+    if gone and deleted is not None:
+        deleted.setdefault(student, []).extend(gone)
+    return [(t, e) for t, e in failures if t not in gone]
+
+
+def _count(student, failing, found, skipped, deleted=None, unchanged=frozenset()):
+    """Count one student's failures into ``found`` (misconceptions) and ``skipped`` (not
+    attempted: the answer cell is the release's stub, or the stub still raises); a test cell the
+    student deleted (put back, scored 0) is a process problem, not a misconception: into
+    ``deleted`` ({student: [test ids]})."""
+    for function, all_failures in failing.items():
+        failures = _without_deleted(student, all_failures, deleted)
+        if not failures:
+            continue
+        # the answer is the stub as released, the stub still raises, or its names do not exist
+        if function in unchanged or any(e.get("ename") in ("NotImplementedError", "NameError") for _, e in failures):
             skipped.setdefault(function, set()).add(student)
             continue
         label, error = _label(failures)
@@ -84,18 +101,53 @@ def _count(student, failing, found, skipped):
         item.example = item.example or f"{error.get('ename', 'Error')}: {error.get('evalue', '')}"[:400]
 
 
-def collect(root=COURSE_ROOT):
-    """(misconceptions most common first, {function: students who did not attempt it})."""
+def collect(root=COURSE_ROOT, deleted=None):
+    """(misconceptions most common first, {function: students who did not attempt it}).
+    ``deleted``: a dict filled with {student: [test cell ids they deleted]}."""
     import nbformat
     found, skipped = {}, {}
+    stubs = release_stubs(root)
     for path in sorted(Path(root, "autograded").glob(f"*/{ASSIGNMENT}/*.ipynb")):
         try:
             nb = nbformat.read(path, as_version=4)
         except Exception:  # a graded copy that cannot be read has nothing to say here
             continue
-        _count(path.parts[-3], _failures(nb), found, skipped)
+        _count(path.parts[-3], _failures(nb), found, skipped, deleted, _unchanged(nb, stubs.get(path.stem, {})))
     ranked = sorted(found.values(), key=lambda m: (-len(m.students), m.function, m.label))
     return ranked, {f: sorted(s) for f, s in sorted(skipped.items())}
+
+
+def release_stubs(root=COURSE_ROOT):
+    """{notebook: {answer cell id: its text as released}} (what a student who wrote nothing has)."""
+    import nbformat
+    out = {}
+    for path in sorted(Path(root, "release", ASSIGNMENT).glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        out[path.stem] = {grade_id(c): c.source.strip() for c in nb.cells
+                          if is_answer_cell(c) and c.cell_type == "code"}
+    return out
+
+
+def _unchanged(nb, stubs):
+    """The code answer cells of a graded notebook still exactly as released."""
+    return {grade_id(c) for c in nb.cells
+            if is_answer_cell(c) and c.cell_type == "code" and stubs.get(grade_id(c)) == c.source.strip()}
+
+
+def owners(root=COURSE_ROOT):
+    """{test cell id: the function (answer cell) it tests}, read from the source notebooks."""
+    import nbformat
+    out = {}
+    for path in sorted(Path(root, "source", ASSIGNMENT).glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        answers = [grade_id(c) for c in nb.cells if is_answer_cell(c)]
+        previous = None
+        for cell in nb.cells:
+            if is_answer_cell(cell) and cell.cell_type == "code":
+                previous = grade_id(cell)
+            if is_test_cell(cell):
+                out[grade_id(cell)] = _owner(grade_id(cell), answers, previous)
+    return out
 
 
 def describe(ranked, top=8):

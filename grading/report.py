@@ -24,30 +24,148 @@ class CellStats:
     grade_id: str
     points: float
     failed: list  # students who did not get full points
-    graded: int  # students graded on this cell
+    graded: int  # students counted on this cell: those who attempted its function
 
     @property
     def failure_rate(self):
         return len(self.failed) / self.graded if self.graded else 0.0
 
 
-def collect(db_url=None):
-    """(notebook scores, cell stats, manual queue) from the gradebook.
+@dataclass
+class Question:
+    """One notebook across the class: autograded points apart from the written ones."""
+    name: str
+    auto: dict  # {student: (autograded points, autograded max)}
+    written_max: float  # points of its written cells
+    written_graded: int  # written cells graded by hand, over all students
+    written_cells: int  # written cells over all students
 
-    scores: {notebook: {student: (score, max_score)}}
-    cells: [CellStats], autograded test cells, most failed first
-    manual: {student: [(notebook, grade_id)]} of cells still needing a grader
-    """
-    scores, cells, manual = {}, {}, {}
-    for student, notebooks in read_grades(db_url).items():
+    def summary(self):
+        mean = sum(a for a, _ in self.auto.values()) / max(len(self.auto), 1)
+        top = max((m for _, m in self.auto.values()), default=0)
+        return mean, top
+
+
+@dataclass
+class ClassData:
+    questions: dict  # {notebook: Question}
+    cells: list  # [CellStats], most failed first
+    queue: list  # [(notebook, grade_id, graded, students)] of written cells not all graded
+    problems: list  # [(student, notebook, what)] submissions the grader could not judge as written
+    follow_up: list  # [(student, autograded, max, misconceptions, missing)]
+    pending: dict  # {student: [(notebook, grade_id)]} still needing a grader
+
+
+def _unreadable(root, grades):
+    """[(student, notebook, what)] of notebooks missing or unreadable (runner.check_submission)."""
+    from grading.course import notebook_names
+    from grading.runner import check_submission
+    expected, found = notebook_names(), []
+    for student in sorted(grades):
+        if (Path(root) / "submitted" / student).is_dir():
+            _, problems = check_submission(student, Path(root) / "submitted", expected)
+            found += [(student, p.notebook, f"{p.kind}: {p.reason}") for p in problems
+                      if p.kind in ("missing", "unreadable")]
+    return found
+
+
+def process_problems(root, deleted, skipped, grades):
+    """[(student, notebook, what)]: notebooks missing or unreadable, test cells deleted (put
+    back, scored 0), and submissions with nothing attempted."""
+    found = _unreadable(root, grades)
+    for student, tests in sorted(deleted.items()):
+        found.append((student, "", "deleted test cells (put back, scored 0): " + ", ".join(sorted(set(tests)))))
+    functions = set(skipped) | _all_functions(root)
+    for student in sorted(grades):
+        if functions and all(student in skipped.get(f, ()) for f in functions):
+            found.append((student, "", "untouched: no function attempted (the release as it was handed out?)"))
+    return found
+
+
+def _all_functions(root):
+    from grading import misconceptions
+    return set(misconceptions.owners(root).values())
+
+
+def collect(db_url=None, root=COURSE_ROOT):
+    """Everything the report shows (ClassData), from the gradebook, the graded copies and the
+    submissions."""
+    from grading import misconceptions
+    grades = read_grades(db_url)
+    deleted = {}
+    ranked, skipped = misconceptions.collect(root, deleted)
+    problems = process_problems(root, deleted, skipped, grades)
+    unusable = {(s, nb) for s, nb, what in problems if nb}
+    owners = misconceptions.owners(root)
+    questions, cells, pending = {}, {}, {}
+    for student, notebooks in grades.items():
         for nb in notebooks:
-            scores.setdefault(nb.name, {})[student] = (nb.score, nb.max_score)
+            q = questions.setdefault(nb.name, Question(nb.name, {}, 0.0, 0, 0))
+            _question(q, student, nb, pending)
+            if (student, nb.name) in unusable:
+                continue
             for cell in nb.cells:
-                if cell.needs_manual_grade:
-                    manual.setdefault(student, []).append((nb.name, cell.grade_id))
+                function = owners.get(cell.grade_id)
+                if student in skipped.get(function, ()) or cell.grade_id in deleted.get(student, ()):
+                    continue
                 _tally(cells, nb.name, student, cell)
     ordered = sorted(cells.values(), key=lambda c: (-c.failure_rate, c.notebook, c.grade_id))
-    return scores, ordered, {s: sorted(v) for s, v in sorted(manual.items())}
+    return ClassData(questions, ordered, _queue(grades), problems,
+                     _follow_up(grades, ranked, skipped, problems), {s: sorted(v) for s, v in sorted(pending.items())})
+
+
+def _question(q, student, nb, pending):
+    q.auto[student] = _auto_total([nb])
+    written = [c for c in nb.cells if c.cell_type == "markdown"]
+    q.written_max = max(q.written_max, sum(c.max_score for c in written))
+    q.written_cells += len(written)
+    q.written_graded += sum(not c.needs_manual_grade for c in written)
+    for c in nb.cells:
+        if c.needs_manual_grade:
+            pending.setdefault(student, []).append((nb.name, c.grade_id))
+
+
+def _queue(grades):
+    """[(notebook, grade_id, graded, students)] of the written cells, in notebook order."""
+    counts = {}
+    for notebooks in grades.values():
+        for nb in notebooks:
+            for c in nb.cells:
+                if c.cell_type == "markdown":
+                    n = counts.setdefault((nb.name, c.grade_id), [0, 0])
+                    n[0] += not c.needs_manual_grade
+                    n[1] += 1
+    return [(nb, g, done, total) for (nb, g), (done, total) in counts.items()]
+
+
+def _by_student(ranked, skipped, problems):
+    """({student: [misconceptions]}, {student: [missing work]})."""
+    mistakes, missing = {}, {}
+    for m in ranked:
+        for s in m.students:
+            mistakes.setdefault(s, []).append(f"{m.function}: {m.label}")
+    for function, students in skipped.items():
+        for s in students:
+            missing.setdefault(s, []).append(f"{function} not attempted")
+    for s, nb, what in problems:
+        missing.setdefault(s, []).append(f"{nb}: {what.split(':')[0]}" if nb else what.split(":")[0])
+    return mistakes, missing
+
+
+def _auto_total(notebooks):
+    cells = [c for nb in notebooks for c in nb.cells if c.cell_type == "code"]
+    return sum(c.score for c in cells), sum(c.max_score for c in cells)
+
+
+def _follow_up(grades, ranked, skipped, problems, limit=None):
+    """Students to follow up: the lowest autograded totals, the most distinct misconceptions,
+    missing work; [(student, autograded, max, [misconceptions], [missing])], most in need first."""
+    from grading.settings import Report, course_settings
+    limit = limit or course_settings(Report).follow_up
+    mistakes, missing = _by_student(ranked, skipped, problems)
+    rows = [(s, *_auto_total(nbs), mistakes.get(s, []), missing.get(s, [])) for s, nbs in grades.items()]
+    need = sorted(rows, key=lambda r: (r[1] / (r[2] or 1) - 0.05 * len(r[3]) - 0.05 * len(r[4]), r[0]))
+    return [r for r in need if r[3] or r[4] or r[1] < r[2]][:limit]
 
 
 def _tally(cells, notebook, student, cell):
@@ -72,6 +190,7 @@ def png_base64(fig, dpi=90):
 
 
 def _histograms(scores):
+    """One histogram per question of the autograded points (written answers are graded apart)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -81,8 +200,8 @@ def _histograms(scores):
         values = [s for s, _ in scores[name].values()]
         top = max(m for _, m in scores[name].values())
         ax.hist(values, bins=min(10, max(int(top), 1)), range=(0, top), color="#3b6ea5", edgecolor="white")
-        ax.set_title(name.split("_")[0] + f" (max {top:g})")
-        ax.set_xlabel("score")
+        ax.set_title(name.split("_")[0] + f" autograded (max {top:g})")
+        ax.set_xlabel("autograded points")
         ax.set_ylabel("students")
     fig.tight_layout()
     return png_base64(fig)
@@ -90,7 +209,7 @@ def _histograms(scores):
 
 def histogram_description(scores):
     """The histograms in words (the image's alt text): per question, how many students, the
-    range and mean of their scores, and how many got full marks."""
+    range and mean of their autograded points, and how many got all of them."""
     parts = []
     for name in sorted(scores):
         values = [s for s, _ in scores[name].values()]
@@ -98,7 +217,7 @@ def histogram_description(scores):
         parts.append(f"{name.split('_')[0]}: {len(values)} students, scores {min(values):g} to "
                      f"{max(values):g} of {top:g}, mean {sum(values) / len(values):.1f}, "
                      f"{sum(v >= top for v in values)} with full marks")
-    return "Histograms of the score distribution per question. " + "; ".join(parts) + "."
+    return "Histograms of the autograded points per question. " + "; ".join(parts) + "."
 
 
 _FAILURES_HEADER = ("<tr><th>notebook</th><th>test cell</th><th>points</th><th>failed</th><th>rate</th>"
@@ -108,42 +227,100 @@ _FAILURES_HEADER = ("<tr><th>notebook</th><th>test cell</th><th>points</th><th>f
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
-def render(scores, cells, manual, similarity_section=""):
-    """The report page. Every string in it that comes from the gradebook (student ids, notebook
-    and cell names) goes through ``e``: a student id like ``<img onerror=...>`` is text here.
-    ``similarity_section``: HTML from grading.similarity (which escapes what it shows)."""
-    def e(value):
-        return html.escape(str(value), quote=True)
+def _e(value):
+    return html.escape(str(value), quote=True)
+
+
+def _summary_rows(questions):
+    rows = []
+    for name, q in sorted(questions.items()):
+        mean, top = q.summary()
+        rows.append(f"<tr><td>{_e(name)}</td><td>{len(q.auto)}</td><td>{mean:.1f} / {top:g}</td>"
+                    f"<td>{q.written_max:g}</td><td>written: {q.written_graded} of {q.written_cells} graded</td></tr>")
+    return "\n".join(rows)
+
+
+def _queue_rows(queue, formgrader_url):
+    rows = []
+    for nb, cell, done, total in queue:
+        if done >= total:
+            continue
+        link = f"{formgrader_url.rstrip('/')}/rubric/question/{nb}/{cell}"
+        rows.append(f"<tr><td>{_e(nb)}</td><td><code>{_e(cell)}</code></td><td>{total - done}</td>"
+                    f"<td>{done} of {total}</td>"
+                    f"<td><a href=\"{_e(link)}\">grade {_e(cell)} across the class</a></td></tr>")
+    return "\n".join(rows) or "<tr><td colspan=5>nothing: manual grading is done</td></tr>"
+
+
+def _problem_rows(problems):
+    return "\n".join(f"<tr><td>{_e(s)}</td><td>{_e(nb or 'all')}</td><td>{_e(what)}</td></tr>"
+                     for s, nb, what in problems) or "<tr><td colspan=3>none</td></tr>"
+
+
+def _short(items, n=4):
+    return "; ".join(items[:n]) + (f"; and {len(items) - n} more" if len(items) > n else "")
+
+
+def _follow_rows(follow):
+    return "\n".join(
+        f"<tr><td>{_e(s)}</td><td>{auto:g} / {top:g}</td><td>{len(m)}</td><td>{_e(_short(m))}</td>"
+        f"<td>{_e(_short(miss))}</td></tr>" for s, auto, top, m, miss in follow) or "<tr><td colspan=5>nobody</td></tr>"
+
+
+def render(data=None, *_, similarity_section=""):
+    """The report page (``data``: collect's ClassData; anything else, such as the ``{}, [], {}``
+    of older callers, an empty class around ``similarity_section``). Every string in it that
+    comes from the gradebook (student ids, notebook and cell names) goes through ``_e``: a student
+    id like ``<img onerror=...>`` is text here. ``similarity_section``: HTML from
+    grading.similarity (which escapes what it shows)."""
+    if not isinstance(data, ClassData):
+        data = ClassData({}, [], [], [], [], {})
+    from grading.settings import Report, course_settings
+    try:
+        formgrader_url = course_settings(Report).formgrader_url
+    except Exception:  # noqa: BLE001 - no course configuration (a bare gradebook): the default
+        formgrader_url = Report().formgrader_url
+    cells = data.cells
     rows = "\n".join(
-        f"<tr><td>{e(c.notebook)}</td><td><code>{e(c.grade_id)}</code></td><td>{c.points:g}</td>"
+        f"<tr><td>{_e(c.notebook)}</td><td><code>{_e(c.grade_id)}</code></td><td>{c.points:g}</td>"
         f"<td>{len(c.failed)}/{c.graded}</td><td>{100 * c.failure_rate:.0f}%</td>"
-        f"<td>{e(', '.join(c.failed))}</td></tr>" for c in cells)
-    queue = "\n".join(
-        f"<tr><td>{e(s)}</td><td>{e(', '.join(f'{n}: {g}' for n, g in items))}</td></tr>"
-        for s, items in manual.items()) or "<tr><td colspan=2>nobody: manual grading is done</td></tr>"
-    summary = "\n".join(
-        f"<tr><td>{e(n)}</td><td>{len(v)}</td><td>{sum(s for s, _ in v.values()) / max(len(v), 1):.1f}"
-        f" / {max(m for _, m in v.values()):g}</td></tr>" for n, v in sorted(scores.items()))
-    histograms = (f'<img alt="{e(histogram_description(scores))}" src="data:image/png;base64,{_histograms(scores)}">'
-                  if scores else '<p>No scores yet.</p>')
+        f"<td>{_e(', '.join(c.failed))}</td></tr>" for c in cells)
+    auto = {n: q.auto for n, q in data.questions.items() if q.auto}
+    histograms = (f'<img alt="{_e(histogram_description(auto))}" src="data:image/png;base64,{_histograms(auto)}">'
+                  if auto else '<p>No scores yet.</p>')
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CSP}"><title>{e(ASSIGNMENT)}: class report</title>
+<meta http-equiv="Content-Security-Policy" content="{CSP}"><title>{_e(ASSIGNMENT)}: class report</title>
 <style>body{{font-family:sans-serif;max-width:70em;margin:2em auto;color:#222}}
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}
-th{{background:#eef}}</style></head><body><main>
-<h1>Assignment <code>{e(ASSIGNMENT)}</code>: class report</h1>
+th{{background:#eef}}a{{color:#1f5a8f}}</style></head><body><main>
+<h1>Assignment <code>{_e(ASSIGNMENT)}</code>: class report</h1>
 <h2>Scores per question</h2>
-<table id="summary"><tr><th>notebook</th><th>students</th><th>mean score</th></tr>
-{summary}</table>
+<p>Autograded points only; written answers are graded by hand and counted apart (an ungraded
+answer is not a zero).</p>
+<table id="summary"><tr><th>notebook</th><th>students</th><th>mean autograded points</th>
+<th>written points</th><th>written answers</th></tr>
+{_summary_rows(data.questions)}</table>
 {histograms}
+<h2>Still to grade by hand</h2>
+<table id="manual"><tr><th>notebook</th><th>written cell</th><th>to grade</th><th>graded</th><th>link</th></tr>
+{_queue_rows(data.queue, formgrader_url)}</table>
+<h2>Students to follow up</h2>
+<p>Lowest autograded points, most distinct misconceptions, missing work: most in need first.</p>
+<table id="follow-up"><tr><th>student</th><th>autograded</th><th>misconceptions</th><th>which</th>
+<th>missing work</th></tr>
+{_follow_rows(data.follow_up)}</table>
 <h2>Test cells by failure rate</h2>
-<p>Each row is one autograded test cell; the most common mistake is at the top.</p>
+<p>Each row is one autograded test cell, counted over the students who attempted its function
+(a student who left the stub, whose notebook could not be read, or who deleted the test cell is
+not counted: see the process problems); the most common mistake is at the top.</p>
 <table id="failures">{_FAILURES_HEADER}
 {rows}</table>
-<h2>Still to grade by hand</h2>
-<table id="manual"><tr><th>student</th><th>cells needing a grader</th></tr>
-{queue}</table>
+<h2>Process problems</h2>
+<p>Submissions the tests could not judge: missing or unreadable notebooks, deleted test cells,
+nothing attempted. Talk to these students about how they submit, not about the material.</p>
+<table id="process-problems"><tr><th>student</th><th>notebook</th><th>problem</th></tr>
+{_problem_rows(data.problems)}</table>
 {similarity_section}
 </main></body></html>
 """
@@ -154,7 +331,7 @@ def write_report(out, db_url=None):
     out.parent.mkdir(parents=True, exist_ok=True)
     from grading import misconceptions
     from grading.similarity import report_section
-    out.write_text(render(*collect(db_url), similarity_section=misconceptions.report_section() + report_section()))
+    out.write_text(render(collect(db_url), similarity_section=misconceptions.report_section() + report_section()))
     return out
 
 

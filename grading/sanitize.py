@@ -340,10 +340,46 @@ def accessible_page(page, lang="en"):
     return page.replace("</head>", f'<style type="text/css">\n{accessible_css()}\n</style>\n</head>', 1)
 
 
+# nbconvert's MathJax: a CDN script and its configuration block. Cut from every page we serve or
+# write (the math is MathML already): opening a page sends no request off the machine.
+_MATHJAX = re.compile(r'<!-- Loading mathjax macro -->'
+                      r'|(?:<!-- Load mathjax -->\s*)?<script\b[^>]*\bsrc="[^"<>]*mathjax[^"<>]*"[^>]*>\s*</script>'
+                      r'|(?:<!-- MathJax configuration -->\s*)?<script type="text/x-mathjax-config">.*?</script>'
+                      r'(?:\s*<!-- End of mathjax configuration -->)?', re.S | re.I)
+
+
+def without_mathjax(page):
+    """A page without nbconvert's MathJax: its CDN script and its configuration block."""
+    return _MATHJAX.sub("", page)
+
+
+# grading/feedback.py's PendingWritten gives an ungraded cell the score NaN
+_NAN_SCORE = re.compile(r"Score: nan / ([0-9.]+)")
+_NOTEBOOK_SCORE = re.compile(r"(<h4>[^<]*)\(Score: ([^)<]*)\)(</h4>)")
+
+
+def pending_page(page, pending):
+    """A feedback page that says what is not graded yet: "not graded yet" for each such cell (not a
+    0), the notebook's score "so far", and a notice at the top. ``pending``: [(grade_id, points)]."""
+    page = _NAN_SCORE.sub(lambda m: f"not graded yet ({float(m.group(1)):g} points)", page)
+    if not pending:
+        return page
+    points = sum(p for _, p in pending)
+    answers = "answer" if len(pending) == 1 else "answers"
+    notice = (f'<p class="pending-notice" role="note"><strong>Partial feedback:</strong> {len(pending)} written '
+              f"{answers} worth {points:g} points {'is' if len(pending) == 1 else 'are'} not graded yet. "
+              "The score counts what is graded so far; you will get this page again once grading is done.</p>")
+    return _NOTEBOOK_SCORE.sub(lambda m: f"{m.group(1)}(Score so far: {m.group(2)}; {points:g} points not graded "
+                               f"yet){m.group(3)}\n{notice}", page, count=1)
+
+
 class FeedbackHTMLExporter(HTMLExporter):
-    """nbconvert's HTMLExporter (as ``generate_feedback`` configures it) whose pages pass axe:
-    see ``accessible_page``. Set as ``GenerateFeedback.exporter_class``."""
+    """nbconvert's HTMLExporter (as ``generate_feedback`` configures it) whose pages pass axe
+    (``accessible_page``), load nothing from the network (``without_mathjax``) and show an
+    ungraded written answer as not graded yet (``pending_page``). Set as
+    ``GenerateFeedback.exporter_class``."""
 
     def from_notebook_node(self, nb, resources=None, **kw):
         output, resources = super().from_notebook_node(nb, resources, **kw)
+        output = pending_page(without_mathjax(output), resources.get("pending_written", []))
         return accessible_page(output, self.language_code or "en"), resources

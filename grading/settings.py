@@ -65,6 +65,16 @@ class Sandbox(Configurable):
         return parse_size(self.memory_limit)
 
 
+class Report(Configurable):
+    """The instructor's report (grading/report.py)."""
+
+    formgrader_url = Unicode("http://localhost:8888/formgrader", help=(
+        "The formgrader as the instructor opens it: the report's manual-grading queue links each "
+        "written cell to its grade-by-question page there (under a hub: "
+        "https://HUB/user/INSTRUCTOR/formgrader).")).tag(config=True)
+    follow_up = Int(8, help="At most this many students in the report's 'students to follow up'.").tag(config=True)
+
+
 class Runner(Configurable):
     """How a class is graded: where the workers are and how often a failed student is retried
     (grading/runner.py, grading/distributed.py, docs/scaling.md)."""
@@ -179,7 +189,7 @@ def main():
     from grading.course import load_config
     config = load_config()
     overrides = {(s, o): n for n, (s, o, _) in ENVIRONMENT_OVERRIDES.items()}
-    for kind in (Sandbox, Runner, Similarity):
+    for kind in (Sandbox, Runner, Similarity, Report):
         settings = kind(config=config)
         for name, trait in sorted(kind.class_traits(config=True).items()):
             env = overrides.get((kind.__name__, name))

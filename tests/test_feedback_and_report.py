@@ -58,24 +58,48 @@ def test_hidden_test_messages_reach_feedback(feedback):
 
 
 def test_report_numbers_match_the_gradebook(graded_class, report_page, source_notebooks):
+    from grading.gradebook import read_grades
     page = report_page
     assert "data:image/png;base64," in page and "<script" not in page  # plots inline, opens offline
     failures = re.search(r'<table id="failures">(.*?)</table>', page, re.S).group(1)
-    rows = re.findall(r"<code>(\w+)</code></td><td>[\d.]+</td><td>(\d+)/(\d+)</td>", failures)
+    rows = re.findall(r"<code>(\w+)</code></td><td>[\d.]+</td><td>(\d+)/(\d+)</td><td>\d+%</td><td>([^<]*)</td>",
+                      failures)
     table = graded_class["table"]
     code_cells = {grade_id_of(c) for nb in source_notebooks.values() for c in nb.cells if is_test_cell(c)}
-    assert {g for g, _, _ in rows} == code_cells
-    for grade_id, failed, total in rows:
-        expected = sum(1 for grades in table.values() if grades[grade_id][0] < grades[grade_id][1])
-        assert (int(failed), int(total)) == (expected, len(table)), grade_id
-    counts = [int(f) for _, f, _ in rows]
-    assert counts == sorted(counts, reverse=True), "the most failed test cell must be the top row"
+    assert {g for g, _, _, _ in rows} == code_cells
+    for grade_id, failed, total, who in rows:  # counted over the students who attempted the function
+        named = [s for s in who.split(", ") if s]
+        assert int(failed) == len(named) and int(total) <= len(table), grade_id
+        assert all(table[s][grade_id][0] < table[s][grade_id][1] for s in named), grade_id
+        assert "untouched" not in named and "broken_json" not in named, grade_id
+    counts = {g: (int(f), int(t)) for g, f, t, _ in rows}
+    # the overflow mistake: two students made it, of the class less who never wrote softmax
+    # (untouched), whose q1 could not be read (broken_json) and who deleted that very test
+    assert counts["test_softmax_large_logits"] == (2, len(table) - 3)
+    rates = [int(f) / int(t) for _, f, t, _ in rows]
+    assert rates == sorted(rates, reverse=True), "the most failed test cell must be the top row"
     manual = re.search(r'<table id="manual">(.*?)</table>', page, re.S).group(1)
-    queue = dict(re.findall(r"<tr><td>(\w+)</td><td>([^<]*)</td></tr>", manual))
-    # (the browser test grades the reference's derivation by hand, so look at another student)
-    assert "q1_cross_entropy_gradient: derivation" in queue["q1_flipped_sign"]
-    assert "untouched" not in queue, "nothing written, nothing to grade by hand"
-    assert "q1_" not in queue.get("broken_json", ""), "an unreadable notebook has nothing to grade by hand"
+    queue = {c: (int(n), d, t) for c, n, d, t in
+             re.findall(r"<code>(\w+)</code></td><td>(\d+)</td><td>(\d+) of (\d+)</td>", manual)}
+    waiting = {}
+    for notebooks in read_grades(f"sqlite:///{graded_class['root']}/gradebook.db").values():
+        for nb in notebooks:
+            for c in nb.cells:
+                if c.cell_type == "markdown":
+                    waiting[c.grade_id] = waiting.get(c.grade_id, 0) + c.needs_manual_grade
+    assert {c: n for c, (n, _, _) in queue.items()} == {c: n for c, n in waiting.items() if n}
+    assert "rubric/question/q1_cross_entropy_gradient/derivation" in manual
+    summary = re.search(r'<table id="summary">(.*?)</table>', page, re.S).group(1)
+    assert re.search(r"q1_cross_entropy_gradient</td><td>\d+</td><td>[\d.]+ / 22</td><td>8</td>"
+                     r"<td>written: \d+ of \d+ graded", summary), summary
+    problems = re.search(r'<table id="process-problems">(.*?)</table>', page, re.S).group(1)
+    assert "broken_json</td><td>q1_cross_entropy_gradient</td><td>unreadable" in problems
+    assert "deleted_test_cell</td><td>all</td><td>deleted test cells (put back, scored 0): test_softmax_large_logits" \
+        in problems
+    assert "untouched</td><td>all</td><td>untouched" in problems
+    follow = re.search(r'<table id="follow-up">(.*?)</table>', page, re.S).group(1)
+    assert "<td>untouched</td>" in follow and "<td>q1_wrong_q2_right</td>" in follow
+    assert "<td>reference</td>" not in follow
 
 
 def test_report_ranks_misconceptions_with_not_attempted_apart(graded_class, report_page):
@@ -90,6 +114,7 @@ def test_report_ranks_misconceptions_with_not_attempted_apart(graded_class, repo
     assert not [m for m in ranked if m.function == "ce_grad_logits" and m is not minus_one
                 and m.students & {"q1_no_minus_one"}], "one mistake, one misconception per student"
     assert all("untouched" not in m.students for m in ranked)
+    assert all("deleted_test_cell" not in m.students for m in ranked if m.function == "softmax")  # a process problem
     assert "untouched" in skipped["softmax"] and "untouched" in skipped["two_layer"]
     assert "reference" not in {s for m in ranked for s in m.students}
     counts = [len(m.students) for m in ranked]

@@ -303,7 +303,7 @@ def test_report_escapes_every_gradebook_string(tmp_path):
             if grade.cell_type == "code":
                 grade.auto_score = 0
         gb.db.commit()
-    page = report.render(*report.collect(db))
+    page = report.render(report.collect(db))
     body = page[page.index("<body>"):]
     assert dangers(body) == [], dangers(body)
     assert "<script" not in page and "onerror=" not in page.replace("onerror=&quot;", "")

@@ -88,7 +88,7 @@ REPLACED = {"grading.master_cells.RestoreMasterCells": "nbgrader.preprocessors.O
             "grading.master_cells.CheckCellMetadata": "nbgrader.preprocessors.CheckCellMetadata",
             "grading.save_grades.SaveAutoGrades": "nbgrader.preprocessors.SaveAutoGrades"}
 ADDED = {"grading.master_cells.DropMalformedMetadata", "grading.feedback_filter.HideHiddenTests",
-         "grading.late_penalty.DueDateInFeedback"}
+         "grading.late_penalty.DueDateInFeedback", "grading.feedback.PendingWritten"}
 
 
 def _public_name(cls):

@@ -129,6 +129,7 @@ def test_feedback_math_offline_and_accessible(course, browser, shots):
         for student, name in AXE_PAGES:
             page.goto((course / "feedback" / student / ASSIGNMENT / f"{name}.html").as_uri())
             found[(student, name)] = axe_violations(page)
+        assert not context.blocked, context.blocked  # a feedback page asks nothing of the network
     finally:
         context.close()
     impacts = Counter(impact for v in found.values() for _, impact, _ in v)
@@ -164,7 +165,7 @@ def test_formgrader_math_offline_and_accessible(course, instructor_lab, browser,
         assert_math_rendered(page, "#notebook")
         page.locator("input#derivation.score").scroll_into_view_if_needed()
         shots(page, "formgrader_q1_derivation")
-        assert any("mathjax" in url.lower() for url in context.blocked), context.blocked  # really offline
+        assert not context.blocked, context.blocked  # nothing asked of the network (no MathJax CDN)
     finally:
         context.close()
     context = offline_context(browser, instructor_lab.base, bypass_csp=True)
