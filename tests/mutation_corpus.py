@@ -283,3 +283,91 @@ CORRECT = {
         },
     },
 }
+
+# Answers that do no work and still satisfy what a property-only check looks at: they ignore their
+# callback, return a constant or a uniform answer, or shrink their input. Every test cell of a
+# function must fail at least one of that function's (tests/test_mutation_corpus.py).
+NO_WORK = {
+    "q1_cross_entropy_gradient": {
+        "softmax": {
+            "uniform": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    return np.full(z.shape, 1.0 / z.shape[-1])",
+            "one_hot_at_argmax": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    return (z == z.max(axis=-1, keepdims=True)) / np.sum(z == z.max(axis=-1, keepdims=True), axis=-1, keepdims=True)",
+        },
+        "cross_entropy": {
+            "zero": "def cross_entropy(P, c):\n    return 0.0",
+            "log_k": "def cross_entropy(P, c):\n    return float(np.log(np.shape(P)[-1]))",
+        },
+        "cross_entropy_from_logits": {
+            "zero": "def cross_entropy_from_logits(z, c):\n    return 0.0",
+            "log_k": "def cross_entropy_from_logits(z, c):\n    return float(np.log(np.shape(z)[-1]))",
+        },
+        "ce_grad_logits": {
+            "zeros": "def ce_grad_logits(z, c):\n    return np.zeros(np.shape(z))",
+            "uniform_minus_one_hot": "def ce_grad_logits(z, c):\n    z = np.asarray(z, dtype=float)\n    return np.full(z.shape, 1.0 / z.shape[-1]) - np.eye(z.shape[-1])[c]",
+        },
+        "ce_grad_weights": {
+            "zeros": "def ce_grad_weights(W, x, c):\n    return np.zeros(np.shape(W))",
+            "ignores_the_data": "def ce_grad_weights(W, x, c):\n    return np.asarray(W, dtype=float) * 0.1",
+        },
+        "sgd_step": {
+            "unchanged": "def sgd_step(W, x, c, lr):\n    return np.array(W, dtype=float)",
+            "shrinks": "def sgd_step(W, x, c, lr):\n    return np.array(W, dtype=float) * (1 - lr)",
+        },
+        "numerical_gradient": {
+            "zeros": "def numerical_gradient(f, W, eps=1e-5):\n    return np.zeros(np.shape(W))",
+            "never_calls_f": "def numerical_gradient(f, W, eps=1e-5):\n    return 2 * np.array(W, dtype=float)",
+        },
+    },
+    "q2_mse_vs_cross_entropy": {
+        "mse_loss": {
+            "zero": "def mse_loss(P, c):\n    return 0.0",
+            "bound": "def mse_loss(P, c):\n    return 1.0 / np.shape(P)[-1]",
+        },
+        "mse_grad_logits": {
+            "zeros": "def mse_grad_logits(z, c):\n    return np.zeros(np.shape(z))",
+            "tiny_ce_gradient": "def mse_grad_logits(z, c):\n    P = softmax(z)\n    return 1e-4 * P * (P - np.eye(P.shape[-1])[c])",
+        },
+        "train_softmax_regression": {
+            "made_up_histories": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    return np.linspace(1.0, 0.1, epochs + 1), np.linspace(0.0, 1.0, epochs + 1)",
+            "never_steps": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    P = softmax(X @ W0)\n    L = cross_entropy(P, y) if loss == 'ce' else mse_loss(P, y)\n    A = np.mean(np.argmax(X @ W0, axis=1) == y)\n    return np.full(epochs + 1, L), np.full(epochs + 1, A)",
+        },
+    },
+    "q3_gradient_descent": {
+        "gradient_descent": {
+            "halves_w": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w0 = np.array(w0, dtype=float)\n    return np.array([w0 * 0.5 ** t for t in range(n_steps + 1)])",
+            "stays_put": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    return np.tile(np.array(w0, dtype=float), (n_steps + 1, 1))",
+            "calls_grad_once": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w0 = np.array(w0, dtype=float); g = np.asarray(grad_fn(w0.copy()), dtype=float)\n    return np.array([w0 - t * lr * g for t in range(n_steps + 1)])",
+        },
+        "batch_grad_loop": {
+            "zeros": "def batch_grad_loop(W, X, y):\n    return np.zeros(np.shape(W))",
+        },
+        "batch_grad_vectorized": {
+            "zeros": "def batch_grad_vectorized(W, X, y):\n    return np.zeros(np.shape(W))",
+        },
+        "figure_1_facts": {
+            "zero_and_none": "N_WEIGHTS = 0\nREACHES_GLOBAL_MIN_FROM_FLAT_START = None",
+        },
+    },
+    "q4_stacked_linear_layers": {
+        "layer_shapes": {
+            "empty": "def layer_shapes(s, t, u):\n    return {}",
+            "all_square": "def layer_shapes(s, t, u):\n    return {'W1': (s, s), 'b1': (s,), 'W2': (s, s), 'b2': (s,)}",
+        },
+        "linear": {
+            "zeros": "def linear(x, W, b):\n    x = np.asarray(x, dtype=float)\n    return np.zeros(x.shape[:-1] + (np.shape(W)[0],))",
+            "bias_only": "def linear(x, W, b):\n    x = np.asarray(x, dtype=float)\n    return np.zeros(x.shape[:-1] + (np.shape(W)[0],)) + b",
+        },
+        "compose_linear": {
+            "identity": "def compose_linear(W1, b1, W2, b2):\n    return np.eye(np.shape(W2)[0], np.shape(W1)[1]), np.zeros(np.shape(b2))",
+            "second_layer_only": "def compose_linear(W1, b1, W2, b2):\n    return np.zeros((np.shape(W2)[0], np.shape(W1)[1])), np.array(b2, dtype=float)",
+        },
+        "relu": {
+            "zeros": "def relu(a):\n    return np.zeros(np.shape(a))",
+            "identity": "def relu(a):\n    return np.array(a, dtype=float)",
+        },
+        "two_layer": {
+            "zeros": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    x = np.asarray(x, dtype=float)\n    return np.zeros(x.shape[:-1] + (np.shape(W2)[0],))",
+            "second_bias_only": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    x = np.asarray(x, dtype=float)\n    return np.zeros(x.shape[:-1] + (np.shape(W2)[0],)) + b2",
+        },
+    },
+}

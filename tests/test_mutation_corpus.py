@@ -30,18 +30,8 @@ from grading.cells import is_answer_cell, is_setup_cell, is_test_cell  # noqa: E
 from grading.channel import KernelChannel, channel_client  # noqa: E402
 from grading.course import ASSIGNMENT  # noqa: E402
 from grading.sample_class import solution_code  # noqa: E402
-from grading.verdicts import (  # noqa: E402
-    TrustedTests,
-    inspects_source,
-    python_text,
-    setup_modules,
-    setup_statements,
-    solution_names,
-    source_kernel_program,
-    statement_binds,
-    student_sources,
-)
-from mutation_corpus import CORRECT, MUTANTS  # noqa: E402
+from grading.verdicts import TrustedTests, setup_statements, statement_binds, student_sources  # noqa: E402
+from mutation_corpus import CORRECT, MUTANTS, NO_WORK  # noqa: E402
 
 SOURCE = REPO / "source" / ASSIGNMENT
 RELEASE = REPO / "release" / ASSIGNMENT
@@ -52,39 +42,23 @@ class Bench:
     """One kernel for one notebook, and a way to grade one variant of one answer cell."""
 
     def __init__(self, notebook, folder, reseed=0):
+        from jupyter_client.manager import KernelManager
         self.nb = nbformat.read(SOURCE / f"{notebook}.ipynb", as_version=4)
         self.setup = [c.source for c in self.nb.cells if is_setup_cell(c)]
         self.answers = [(_gid(c), solution_code(c)) for c in self.nb.cells
                         if c.cell_type == "code" and is_answer_cell(c)]
         self.tests = {_gid(c): _reseeded(c.source, reseed) for c in self.nb.cells if is_test_cell(c)}
-        release = nbformat.read(RELEASE / f"{notebook}.ipynb", as_version=4)
-        self.names = solution_names(c.source for c in release.cells if c.cell_type == "code" and is_answer_cell(c))
-        self.km, self.client, self.channel_client, self.channel = self._kernel(Path(folder) / "ipc")
-        self.source_kernel = None  # (km, client, channel client, channel) for tests that read source
+        self.km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(folder) / "ipc"))
+        self.km.start_kernel(cwd=str(RELEASE), env=dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="agg"),
+                             extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        self.client = self.km.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+        self.channel_client = channel_client(self.km.connection_file)
+        self.channel = KernelChannel(self.channel_client, self.km.is_alive)
         self.clean = False  # whether the kernel holds the set-up and the reference answers, nothing else
         self.bound = set().union(*(statement_binds(s) for text in self.setup for s in setup_statements(text)),
                                  *(_bound(ast.parse(code)) for _, code in self.answers))
-
-    def _kernel(self, ipc):
-        from jupyter_client.manager import KernelManager
-        km = KernelManager(kernel_name="python3", transport="ipc", ip=str(ipc))
-        km.start_kernel(cwd=str(RELEASE), env=dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="agg"),
-                        extra_arguments=["--HistoryManager.hist_file=:memory:"])
-        client = km.client()
-        client.start_channels()
-        client.wait_for_ready(timeout=60)
-        chan_client = channel_client(km.connection_file)
-        return km, client, chan_client, KernelChannel(chan_client, km.is_alive, self.names)
-
-    def _source_channel(self, cells):
-        """A kernel holding only what autograding's source kernel would (the text the test reads)."""
-        if self.source_kernel is None:
-            self.source_kernel = self._kernel(Path(self.km.ip).parent / "ipc-source")
-        _, client, _, channel = self.source_kernel
-        program = source_kernel_program(cells, setup_modules(self.setup))
-        reply = client.execute_interactive("%reset -f\n" + program, timeout=60, output_hook=lambda msg: None)
-        assert reply["content"]["status"] == "ok"
-        return channel
 
     def _run(self, code):
         reply = self.client.execute_interactive(code, timeout=60, output_hook=lambda msg: None)
@@ -106,7 +80,7 @@ class Bench:
         in a kernel holding the reference answers, and the reference's cell runs again after it
         (the names only the variant defined deleted): one cell per variant, not the notebook.
         Anything else (a statement at the top of the cell, a ``global``) gets a kernel loaded afresh."""
-        tree = ast.parse(python_text(source))
+        tree = ast.parse(source)
         if not _only_defines(tree):
             self._load(cell, source)
             return self._failing_tests(cell, source)
@@ -122,26 +96,28 @@ class Bench:
 
     def _failing_tests(self, cell, source):
         tests = TrustedTests(self.setup, RELEASE, self.channel, 10)
-        cells = [nbformat.v4.new_code_cell(text) for text in self.setup] + [
-            nbformat.v4.new_code_cell(source if gid == cell else code) for gid, code in self.answers]
-        tests.sources = student_sources(cells)
-        names = TESTS_OF.get(cell) or [g for g in self.tests if self._owner(g) == cell]
+        tests.sources = student_sources([nbformat.v4.new_code_cell(source if gid == cell else code)
+                                         for gid, code in self.answers])
+        names = tests_of(cell, [gid for gid, _ in self.answers], self.tests)
         assert names, f"no test cells for {cell}"
-        return {name for name in names if tests.run(
-            self.tests[name], channel=self._source_channel(cells) if inspects_source(self.tests[name]) else None)}
-
-    def _owner(self, test_id):
-        """The answer cell a test cell belongs to: the longest answer id it is named after
-        (test_cross_entropy_from_logits_values is cross_entropy_from_logits', not cross_entropy's)."""
-        owners = [gid for gid, _ in self.answers if test_id.startswith(f"test_{gid}_")]
-        return max(owners, key=len) if owners else None
+        return {name for name in names if tests.run(self.tests[name])}
 
     def close(self):
-        for km, client, chan_client, _ in filter(None, [(self.km, self.client, self.channel_client, None),
-                                                        self.source_kernel]):
-            chan_client.stop_channels()
-            client.stop_channels()
-            km.shutdown_kernel(now=True)
+        self.channel_client.stop_channels()
+        self.client.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
+def tests_of(cell, answers, test_ids):
+    """The test cells of answer cell ``cell``: those named after it, the longest answer id a test
+    is named after (test_cross_entropy_from_logits_values is cross_entropy_from_logits', not
+    cross_entropy's); figure_1_facts' are named in TESTS_OF."""
+    if cell in TESTS_OF:
+        return list(TESTS_OF[cell])
+    def owner(test_id):
+        owners = [gid for gid in answers if test_id.startswith(f"test_{gid}_")]
+        return max(owners, key=len) if owners else None
+    return [t for t in test_ids if owner(t) == cell]
 
 
 def _bound(tree):
@@ -170,7 +146,7 @@ def grade_corpus(tmp, reseed=0):
     for notebook in sorted(set(MUTANTS) | set(CORRECT)):
         bench = Bench(notebook, tmp, reseed)
         try:
-            for kind, table in (("mutant", MUTANTS), ("correct", CORRECT)):
+            for kind, table in (("mutant", MUTANTS), ("no_work", NO_WORK), ("correct", CORRECT)):
                 for cell, variants in table.get(notebook, {}).items():
                     for name, source in variants.items():
                         results[(notebook, cell, kind, name)] = bench.failures(cell, source)
@@ -222,8 +198,34 @@ def test_reseeding_draws_every_random_test_input_from_another_seed():
     assert seeded >= 20
 
 
+def no_work_passes(results):
+    """(notebook:test id, no-work answer) for each test cell a no-work answer of its function passes."""
+    passed = []
+    for notebook, cells in NO_WORK.items():
+        nb = nbformat.read(SOURCE / f"{notebook}.ipynb", as_version=4)
+        answers = [_gid(c) for c in nb.cells if c.cell_type == "code" and is_answer_cell(c)]
+        test_ids = [_gid(c) for c in nb.cells if is_test_cell(c)]
+        for cell, stubs in cells.items():
+            for name in stubs:
+                failed = results.get((notebook, cell, "no_work", name), set())
+                passed += [(f"{notebook}:{t}", name) for t in tests_of(cell, answers, test_ids) if t not in failed]
+    return passed
+
+
+def test_every_test_cell_fails_every_answer_that_does_no_work(corpus_results):
+    """A property-only check (the loss falls, the rows sum to one, the input is left alone) is
+    passed by answers that do nothing but satisfy the property (a descent that never calls
+    grad_fn and halves w lowers the loss). Every test cell also checks values, so it fails each of
+    its function's no-work answers (tests/mutation_corpus.py NO_WORK); every graded function has some."""
+    for notebook in MUTANTS:
+        assert set(MUTANTS[notebook]) <= set(NO_WORK[notebook]), \
+            f"{notebook}: no no-work answers for {sorted(set(MUTANTS[notebook]) - set(NO_WORK[notebook]))}"
+    passed = no_work_passes(corpus_results)
+    assert not passed, f"test cells passed by an answer that does no work: {passed}"
+
+
 def test_at_least_95_percent_of_the_mistakes_lose_points(corpus_results):
-    mutants = {k: v for k, v in corpus_results.items() if k[2] == "mutant"}
+    mutants = {k: v for k, v in corpus_results.items() if k[2] != "correct"}
     survivors = sorted(f"{nb}:{cell}:{name}" for (nb, cell, _, name), failed in mutants.items() if not failed)
     killed = 1 - len(survivors) / len(mutants)
     assert len(mutants) >= 80
@@ -239,6 +241,7 @@ def test_every_correct_variant_keeps_full_marks(corpus_results):
 def _print_table(results, start):
     rows = {}
     for (_, cell, kind, name), failed in results.items():
+        kind = "correct" if kind == "correct" else "mutant"  # a no-work answer is a mistake too
         row = rows.setdefault(cell, {"mutant": [0, 0], "correct": [0, 0]})
         row[kind][0] += 1
         row[kind][1] += bool(failed) if kind == "mutant" else not failed
@@ -248,7 +251,9 @@ def _print_table(results, start):
     for cell, row in rows.items():
         print(f"{cell:26s} {row['mutant'][1]:>7d} of {row['mutant'][0]:<6d} "
               f"{row['correct'][1]:>5d} of {row['correct'][0]}")
-    m = [v for k, v in results.items() if k[2] == "mutant"]
+    for test, name in no_work_passes(results):
+        print(f"  PASSED BY A NO-WORK ANSWER: {test} ({name})")
+    m = [v for k, v in results.items() if k[2] != "correct"]
     c = [v for k, v in results.items() if k[2] == "correct"]
     print(f"kill rate {sum(bool(v) for v in m) / len(m):.1%} of {len(m)} mistakes; "
           f"false failures {sum(bool(v) for v in c)} of {len(c)} correct variants; {time.perf_counter() - start:.0f} s")
