@@ -371,3 +371,100 @@ NO_WORK = {
         },
     },
 }
+
+# Answers of the wrong kind or shape (a forgotten return, a transposed result, one value per row
+# instead of their mean, ints for shapes, a single value where a pair is due): each must fail with
+# the test's own message, never with an error of the test's code (tests/test_mutation_corpus.py).
+ODD_RETURNS = {
+    "q1_cross_entropy_gradient": {
+        "softmax": {
+            "forgot_return": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z - z.max(axis=-1, keepdims=True))\n    P = e / e.sum(axis=-1, keepdims=True)",
+            "transposed": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z - z.max(axis=-1, keepdims=True))\n    return (e / e.sum(axis=-1, keepdims=True)).T",
+        },
+        "cross_entropy": {
+            "forgot_return": "def cross_entropy(P, c):\n    P = np.atleast_2d(P)\n    L = float(-np.mean(np.log(P[np.arange(P.shape[0]), np.reshape(c, -1)])))",
+            "one_per_row": "def cross_entropy(P, c):\n    P = np.atleast_2d(P)\n    return -np.log(P[np.arange(P.shape[0]), np.reshape(c, -1)])",
+        },
+        "cross_entropy_from_logits": {
+            "forgot_return": "def cross_entropy_from_logits(z, c):\n    Z = np.atleast_2d(np.asarray(z, dtype=float)); m = Z.max(axis=1)\n    L = float(np.mean(m + np.log(np.exp(Z - m[:, None]).sum(axis=1)) - Z[np.arange(len(Z)), np.reshape(c, -1)]))",
+            "one_per_row": "def cross_entropy_from_logits(z, c):\n    Z = np.atleast_2d(np.asarray(z, dtype=float)); m = Z.max(axis=1)\n    return m + np.log(np.exp(Z - m[:, None]).sum(axis=1)) - Z[np.arange(len(Z)), np.reshape(c, -1)]",
+        },
+        "ce_grad_logits": {
+            "forgot_return": "def ce_grad_logits(z, c):\n    G = softmax(z) - np.eye(np.shape(z)[-1])[c]",
+            "transposed": "def ce_grad_logits(z, c):\n    return (softmax(z) - np.eye(np.shape(z)[-1])[c]).T",
+            "one_row": "def ce_grad_logits(z, c):\n    return np.atleast_2d(softmax(z) - np.eye(np.shape(z)[-1])[c])",
+        },
+        "ce_grad_weights": {
+            "forgot_return": "def ce_grad_weights(W, x, c):\n    X = np.atleast_2d(x)\n    G = X.T @ ce_grad_logits(X @ W, np.reshape(c, -1)) / X.shape[0]",
+            "transposed": "def ce_grad_weights(W, x, c):\n    X = np.atleast_2d(x)\n    return (X.T @ ce_grad_logits(X @ W, np.reshape(c, -1)) / X.shape[0]).T",
+            "flat": "def ce_grad_weights(W, x, c):\n    X = np.atleast_2d(x)\n    return (X.T @ ce_grad_logits(X @ W, np.reshape(c, -1)) / X.shape[0]).ravel()",
+        },
+        "sgd_step": {
+            "forgot_return": "def sgd_step(W, x, c, lr):\n    W_new = W - lr * ce_grad_weights(W, x, c)",
+            "returns_a_pair": "def sgd_step(W, x, c, lr):\n    G = ce_grad_weights(W, x, c)\n    return W - lr * G, G",
+        },
+        "numerical_gradient": {
+            "forgot_return": "def numerical_gradient(f, W, eps=1e-5):\n    W = np.array(W, dtype=float); g = np.zeros_like(W)\n    for i in np.ndindex(W.shape):\n        o = W[i]; W[i] = o + eps; fp = f(W); W[i] = o - eps; fm = f(W); W[i] = o\n        g[i] = (fp - fm) / (2 * eps)",
+            "flat": "def numerical_gradient(f, W, eps=1e-5):\n    W = np.array(W, dtype=float); g = np.zeros_like(W)\n    for i in np.ndindex(W.shape):\n        o = W[i]; W[i] = o + eps; fp = f(W); W[i] = o - eps; fm = f(W); W[i] = o\n        g[i] = (fp - fm) / (2 * eps)\n    return g.ravel()",
+        },
+    },
+    "q2_mse_vs_cross_entropy": {
+        "mse_loss": {
+            "forgot_return": "def mse_loss(P, c):\n    P = np.asarray(P, dtype=float)\n    L = float(np.mean((P - np.eye(P.shape[-1])[c]) ** 2))",
+            "one_per_row": "def mse_loss(P, c):\n    P = np.asarray(P, dtype=float)\n    return np.mean((P - np.eye(P.shape[-1])[c]) ** 2, axis=-1)",
+        },
+        "mse_grad_logits": {
+            "forgot_return": "def mse_grad_logits(z, c):\n    P = softmax(z)\n    v = 2.0 / P.shape[-1] * (P - np.eye(P.shape[-1])[c])\n    G = P * (v - np.sum(v * P, axis=-1, keepdims=True))",
+            "transposed": "def mse_grad_logits(z, c):\n    P = softmax(z)\n    v = 2.0 / P.shape[-1] * (P - np.eye(P.shape[-1])[c])\n    return (P * (v - np.sum(v * P, axis=-1, keepdims=True))).T",
+            "a_scalar": "def mse_grad_logits(z, c):\n    P = softmax(z)\n    v = 2.0 / P.shape[-1] * (P - np.eye(P.shape[-1])[c])\n    return float(np.sum(P * (v - np.sum(v * P, axis=-1, keepdims=True))))",
+        },
+        "train_softmax_regression": {
+            "forgot_return": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    W = W0.copy()\n    for _ in range(epochs):\n        W = W - lr * X.T @ ce_grad_logits(X @ W, y) / len(y)",
+            "losses_only": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    W = np.array(W0, dtype=float); L = []\n    for t in range(epochs + 1):\n        Z = X @ W; P = softmax(Z)\n        L.append(cross_entropy(P, y) if loss == 'ce' else mse_loss(P, y))\n        G = ce_grad_logits(Z, y) if loss == 'ce' else mse_grad_logits(Z, y)\n        if t < epochs:\n            W = W - lr * X.T @ G / len(y)\n    return np.array(L)",
+            "three_values": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    return np.zeros(epochs + 1), np.zeros(epochs + 1), W0",
+        },
+    },
+    "q3_gradient_descent": {
+        "gradient_descent": {
+            "forgot_return": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w = np.array(w0, dtype=float); traj = [w]\n    for _ in range(n_steps):\n        w = w - lr * grad_fn(w); traj.append(w)",
+            "last_only": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w = np.array(w0, dtype=float)\n    for _ in range(n_steps):\n        w = w - lr * np.asarray(grad_fn(w))\n    return w",
+            "transposed": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w = np.array(w0, dtype=float); traj = [w]\n    for _ in range(n_steps):\n        w = w - lr * np.asarray(grad_fn(w)); traj.append(w)\n    return np.array(traj).T",
+            "aliased_rows": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w = np.array(w0, dtype=float); traj = []\n    for _ in range(n_steps):\n        traj.append(w)\n        w -= lr * np.asarray(grad_fn(w))\n    traj.append(w)\n    return np.array(traj)",
+        },
+        "batch_grad_loop": {
+            "forgot_return": "def batch_grad_loop(W, X, y):\n    G = np.zeros(W.shape)\n    for r in range(len(y)):\n        z = X[r] @ W; e = np.exp(z - z.max()); p = e / e.sum(); p[y[r]] -= 1.0\n        G += np.outer(X[r], p) / len(y)",
+            "transposed": "def batch_grad_loop(W, X, y):\n    G = np.zeros(W.shape)\n    for r in range(len(y)):\n        z = X[r] @ W; e = np.exp(z - z.max()); p = e / e.sum(); p[y[r]] -= 1.0\n        G += np.outer(X[r], p) / len(y)\n    return G.T",
+        },
+        "batch_grad_vectorized": {
+            "forgot_return": "def batch_grad_vectorized(W, X, y):\n    Z = X @ W; E = np.exp(Z - Z.max(axis=1, keepdims=True)); P = E / E.sum(axis=1, keepdims=True)\n    P[np.arange(len(y)), y] -= 1.0\n    G = X.T @ P / len(y)",
+            "transposed": "def batch_grad_vectorized(W, X, y):\n    Z = X @ W; E = np.exp(Z - Z.max(axis=1, keepdims=True)); P = E / E.sum(axis=1, keepdims=True)\n    P[np.arange(len(y)), y] -= 1.0\n    return P.T @ X / len(y)",
+        },
+        "figure_1_facts": {
+            "strings": "N_WEIGHTS = 'two'\nREACHES_GLOBAL_MIN_FROM_FLAT_START = 'no'",
+            "arrays": "N_WEIGHTS = np.array([2, 2])\nREACHES_GLOBAL_MIN_FROM_FLAT_START = np.array([False, True])",
+        },
+    },
+    "q4_stacked_linear_layers": {
+        "layer_shapes": {
+            "sizes_not_shapes": "def layer_shapes(s, t, u):\n    return {'W1': t * s, 'b1': t, 'W2': u * t, 'b2': u}",
+            "forgot_return": "def layer_shapes(s, t, u):\n    shapes = {'W1': (t, s), 'b1': (t,), 'W2': (u, t), 'b2': (u,)}",
+            "strings": "def layer_shapes(s, t, u):\n    return {'W1': f'({t}, {s})', 'b1': f'({t},)', 'W2': f'({u}, {t})', 'b2': f'({u},)'}",
+        },
+        "linear": {
+            "forgot_return": "def linear(x, W, b):\n    out = np.asarray(x, dtype=float) @ W.T + b",
+            "transposed_batch": "def linear(x, W, b):\n    return (W @ np.asarray(x, dtype=float).T).T.T + (b if np.ndim(x) == 1 else b[:, None])",
+        },
+        "compose_linear": {
+            "forgot_return": "def compose_linear(W1, b1, W2, b2):\n    W = W2 @ W1; b = W2 @ b1 + b2",
+            "matrix_only": "def compose_linear(W1, b1, W2, b2):\n    return W2 @ W1",
+            "pair_swapped": "def compose_linear(W1, b1, W2, b2):\n    return W2 @ b1 + b2, W2 @ W1",
+        },
+        "relu": {
+            "forgot_return": "def relu(a):\n    out = np.maximum(np.asarray(a, dtype=float), 0.0)",
+        },
+        "two_layer": {
+            "forgot_return": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    h = linear(x, W1, b1)\n    out = linear(activation(h) if activation else h, W2, b2)",
+            "transposed": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    h = linear(x, W1, b1)\n    return linear(activation(h) if activation else h, W2, b2).T",
+        },
+    },
+}

@@ -31,11 +31,23 @@ from grading.channel import KernelChannel, channel_client  # noqa: E402
 from grading.course import ASSIGNMENT  # noqa: E402
 from grading.sample_class import solution_code  # noqa: E402
 from grading.verdicts import TrustedTests, setup_statements, statement_binds, student_sources  # noqa: E402
-from mutation_corpus import CORRECT, MUTANTS, NO_WORK  # noqa: E402
+from mutation_corpus import CORRECT, MUTANTS, NO_WORK, ODD_RETURNS  # noqa: E402
 
 SOURCE = REPO / "source" / ASSIGNMENT
 RELEASE = REPO / "release" / ASSIGNMENT
 TESTS_OF = {"figure_1_facts": ("test_n_weights", "test_reaches_global_min_from_flat_start")}
+
+
+class Failure:
+    """How a test cell failed: its verdict, and whether that is the test's own crash (an error the
+    test's code raised itself, not an assert and not the student's exception passed on)."""
+
+    def __init__(self, ename, evalue, student_errors):
+        self.ename, self.evalue = ename, evalue
+        self.crashed = ename != "AssertionError" and f"{ename}: {evalue}" not in student_errors
+
+    def __repr__(self):
+        return f"{self.ename}: {self.evalue[:300]}"
 
 
 class Bench:
@@ -56,9 +68,18 @@ class Bench:
         self.client.wait_for_ready(timeout=60)
         self.channel_client = channel_client(self.km.connection_file)
         self.channel = KernelChannel(self.channel_client, self.km.is_alive)
+        self.channel.call = self._call_noting_student_errors
+        self.student_errors = set()  # "Type: message" of what the student's code raised in the current test
         self.clean = False  # whether the kernel holds the set-up and the reference answers, nothing else
         self.bound = set().union(*(statement_binds(s) for text in self.setup for s in setup_statements(text)),
                                  *(_bound(ast.parse(code)) for _, code in self.answers))
+
+    def _call_noting_student_errors(self, name, args, kwargs):
+        try:
+            return KernelChannel.call(self.channel, name, args, kwargs)
+        except Exception as err:
+            self.student_errors.add(f"{type(err).__name__}: {err}")
+            raise
 
     def _run(self, code):
         reply = self.client.execute_interactive(code, timeout=60, output_hook=lambda msg: None)
@@ -100,7 +121,13 @@ class Bench:
                                          for gid, code in self.answers])
         names = tests_of(cell, [gid for gid, _ in self.answers], self.tests)
         assert names, f"no test cells for {cell}"
-        return {name for name in names if tests.run(self.tests[name])}
+        failed = {}
+        for name in names:
+            self.student_errors = set()
+            errors = [o for o in tests.run(self.tests[name]) if o.output_type == "error"]
+            if errors:
+                failed[name] = Failure(errors[0].ename, errors[0].evalue, self.student_errors)
+        return failed
 
     def close(self):
         self.channel_client.stop_channels()
@@ -141,12 +168,13 @@ def _reseeded(test, reseed):
 
 
 def grade_corpus(tmp, reseed=0):
-    """{(notebook, cell, kind, name): failing test cells} for every entry of the corpus."""
+    """{(notebook, cell, kind, name): {failing test cell: Failure}} for every entry of the corpus."""
     results = {}
     for notebook in sorted(set(MUTANTS) | set(CORRECT)):
         bench = Bench(notebook, tmp, reseed)
         try:
-            for kind, table in (("mutant", MUTANTS), ("no_work", NO_WORK), ("correct", CORRECT)):
+            for kind, table in (("mutant", MUTANTS), ("no_work", NO_WORK), ("odd_return", ODD_RETURNS),
+                                ("correct", CORRECT)):
                 for cell, variants in table.get(notebook, {}).items():
                     for name, source in variants.items():
                         results[(notebook, cell, kind, name)] = bench.failures(cell, source)
@@ -176,8 +204,8 @@ def test_the_reference_passes_its_own_tests(tmp_path):
     bench = Bench("q1_cross_entropy_gradient", tmp_path)
     try:
         code = dict(bench.answers)["softmax"]
-        assert bench.failures("softmax", code) == set()
-        assert bench.failures("softmax", "def softmax(z):\n    return z") != set()  # the harness can fail
+        assert bench.failures("softmax", code) == {}
+        assert bench.failures("softmax", "def softmax(z):\n    return z")  # the harness can fail
     finally:
         bench.close()
 
@@ -224,6 +252,15 @@ def test_every_test_cell_fails_every_answer_that_does_no_work(corpus_results):
     assert not passed, f"test cells passed by an answer that does no work: {passed}"
 
 
+def test_a_failure_message_never_crashes(corpus_results):
+    """A wrong answer (a None, a transposed array, ints for shapes) fails with the test's own
+    message: never with an error of the test's code (a hint that cannot be built, a comparison of
+    arrays of the wrong shape), which would tell the student nothing about their answer."""
+    crashes = {f"{nb}:{cell}:{name}:{test}": failure for (nb, cell, _, name), failed in corpus_results.items()
+               for test, failure in failed.items() if failure.crashed}
+    assert not crashes, f"test cells that crashed instead of saying what was wrong: {crashes}"
+
+
 def test_at_least_95_percent_of_the_mistakes_lose_points(corpus_results):
     mutants = {k: v for k, v in corpus_results.items() if k[2] != "correct"}
     survivors = sorted(f"{nb}:{cell}:{name}" for (nb, cell, _, name), failed in mutants.items() if not failed)
@@ -251,6 +288,10 @@ def _print_table(results, start):
     for cell, row in rows.items():
         print(f"{cell:26s} {row['mutant'][1]:>7d} of {row['mutant'][0]:<6d} "
               f"{row['correct'][1]:>5d} of {row['correct'][0]}")
+    for (_, cell, _, name), failed in results.items():
+        for test, failure in failed.items():
+            if failure.crashed:
+                print(f"  CRASHED: {cell}:{name} {test}: {failure!r}")
     for test, name in no_work_passes(results):
         print(f"  PASSED BY A NO-WORK ANSWER: {test} ({name})")
     m = [v for k, v in results.items() if k[2] != "correct"]
