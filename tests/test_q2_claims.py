@@ -11,11 +11,11 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from mse_ce_data import confidently_wrong_start, logits_with_pc, make_blobs
 
 from grading.cells import grade_id, is_answer_cell
 from grading.course import ASSIGNMENT
 from grading.sample_class import solution_code
-from mse_ce_data import confidently_wrong_start, logits_with_pc, make_blobs
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "source" / ASSIGNMENT / "q2_mse_vs_cross_entropy.ipynb"
 
@@ -70,7 +70,7 @@ def test_the_step_counts_of_the_model_answer(nb, ref):
         assert got == (int(ce), int(mse)), f"from P_c = {start}: the text says {ce} and {mse}, the code gives {got}"
         counts.append(got)
     # "of order 1/P_c steps: roughly ten times as many for every factor of ten" (2.4), "a few" for cross-entropy
-    for (_, fewer), (_, more) in zip(counts, counts[1:]):
+    for (_, fewer), (_, more) in zip(counts, counts[1:], strict=False):
         assert 7 <= more / fewer <= 11
     assert all(ce <= 8 for ce, _ in counts)
     assert "roughly ten times as many for every factor of ten" in _text(nb, "Read the shaded")
@@ -114,7 +114,8 @@ def test_the_correct_class_gradients_and_the_loss_ratios(nb, ref):
     P01, P4 = ref["softmax"](z01), ref["softmax"](z4)
     mse_ratio = ref["mse_loss"](P01, 0) / ref["mse_loss"](P4, 0)
     ce_ratio = ref["cross_entropy"](P01, 0) / ref["cross_entropy"](P4, 0)
-    assert f"MSE at $P_c$ = 0.01 is {mse_ratio:.3g} times MSE at $P_c$ = 0.4; cross-entropy, {ce_ratio:.3g} times" in answer
+    assert (f"MSE at $P_c$ = 0.01 is {mse_ratio:.3g} times MSE at $P_c$ = 0.4; "
+            f"cross-entropy, {ce_ratio:.3g} times") in answer
     assert f"costs only about {mse_ratio:.2g} times a hesitant one" in answer
     assert f"charges about {ce_ratio:.1g} times as much" in answer
     assert ref["mse_loss"](np.array([0.0, 1.0, 0.0]), 0) == pytest.approx(2 / 3)  # "bounded by 2/k"
@@ -133,11 +134,12 @@ def test_the_reading_of_the_training_experiment(nb, ref):
     g = ref["mse_grad_logits"](X @ confidently_wrong_start(), y)
     off = 1 - P.max(axis=1)  # the probability left off the wrong class that holds the rest
     assert np.all(np.abs(g) < 5 * off[:, None]) and np.abs(g).max() < 0.01
-    assert "the whole MSE gradient is of the order of the small probability left off that class, below 0.01 for every point" in reading
+    assert ("the whole MSE gradient is of the order of the small probability left off that class, "
+            "below 0.01 for every point") in reading
     # far more than a thousand steps: a thousand full-batch MSE steps (learning rate 1, as in 2.6)
-    # leave every point still wrong, and the same start with cross-entropy recovers in ten
+    # leave every point still wrong
     W = confidently_wrong_start()
-    for step in range(1000):
+    for _ in range(1000):
         Z = X @ W
         W = W - X.T @ ref["mse_grad_logits"](Z, y) / len(y)
     assert np.mean(np.argmax(X @ W, axis=1) == y) == 0.0 and "far more than a thousand steps" in reading
