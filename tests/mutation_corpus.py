@@ -9,6 +9,7 @@ against the tests' own code, on the grader's side, as autograding does.
 MUTANTS = {
     "q1_cross_entropy_gradient": {
         "softmax": {
+            "clips_large_logits_in_place": "def softmax(z):\n    z = np.asarray(z)\n    np.clip(z, -700, 700, out=z)\n    e = np.exp(z - z.max(axis=-1, keepdims=True))\n    return e / e.sum(axis=-1, keepdims=True)",
             "no_shift": "def softmax(z):\n    e = np.exp(np.asarray(z, dtype=float))\n    return e / e.sum(axis=-1, keepdims=True)",
             "global_max": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z - z.max())\n    return e / e.sum(axis=-1, keepdims=True)",
             "sum_whole_batch": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z - z.max(axis=-1, keepdims=True))\n    return e / e.sum()",
@@ -23,6 +24,7 @@ MUTANTS = {
             "rounded": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z - z.max(axis=-1, keepdims=True))\n    return np.round(e / e.sum(axis=-1, keepdims=True), 4)",
         },
         "cross_entropy": {
+            "clamps_in_place": "def cross_entropy(P, c):\n    P = np.atleast_2d(np.asarray(P))\n    P[P < 1e-300] = 1e-300\n    return float(-np.mean(np.log(P[np.arange(P.shape[0]), np.reshape(c, -1)])))",
             "no_minus": "def cross_entropy(P, c):\n    P = np.atleast_2d(P)\n    return float(np.mean(np.log(P[np.arange(P.shape[0]), np.reshape(c, -1)])))",
             "sum_over_batch": "def cross_entropy(P, c):\n    P = np.atleast_2d(P)\n    return float(-np.sum(np.log(P[np.arange(P.shape[0]), np.reshape(c, -1)])))",
             "all_classes": "def cross_entropy(P, c):\n    return float(-np.mean(np.sum(np.log(np.atleast_2d(P)), axis=-1)))",
@@ -51,6 +53,7 @@ MUTANTS = {
             "in_place_on_z": "def ce_grad_logits(z, c):\n    z = np.asarray(z)\n    z -= z.max(axis=-1, keepdims=True)\n    e = np.exp(z); P = e / e.sum(axis=-1, keepdims=True)\n    return P - np.eye(P.shape[-1])[c]",
         },
         "ce_grad_weights": {
+            "unstable_inline": "def ce_grad_weights(W, x, c):\n    X = np.atleast_2d(np.asarray(x, dtype=float))\n    E = np.exp(X @ W); P = E / E.sum(axis=1, keepdims=True)\n    P[np.arange(len(X)), np.reshape(c, -1)] -= 1.0\n    G = X.T @ P / len(X)\n    return G",
             "outer_transposed": "def ce_grad_weights(W, x, c):\n    x = np.asarray(x, dtype=float)\n    dz = ce_grad_logits(x @ W, c)\n    if x.ndim == 1:\n        return np.outer(dz, x)\n    return dz.T @ x / x.shape[0]",
             "sign_flipped": "def ce_grad_weights(W, x, c):\n    x = np.asarray(x, dtype=float)\n    dz = ce_grad_logits(x @ W, c)\n    if x.ndim == 1:\n        return -np.outer(x, dz)\n    return -x.T @ dz / x.shape[0]",
             "batch_sum": "def ce_grad_weights(W, x, c):\n    x = np.asarray(x, dtype=float)\n    dz = ce_grad_logits(x @ W, c)\n    if x.ndim == 1:\n        return np.outer(x, dz)\n    return x.T @ dz",
@@ -60,6 +63,7 @@ MUTANTS = {
             "scales_x_in_place": "def ce_grad_weights(W, x, c):\n    x = np.asarray(x)\n    dz = ce_grad_logits(x @ W, c)\n    if x.ndim == 1:\n        return np.outer(x, dz)\n    x /= x.shape[0]\n    return x.T @ dz",
         },
         "sgd_step": {
+            "returns_W_when_lr_is_zero": "def sgd_step(W, x, c, lr):\n    if lr == 0:\n        return W\n    return W - lr * ce_grad_weights(W, x, c)",
             "ascent": "def sgd_step(W, x, c, lr):\n    return W + lr * ce_grad_weights(W, x, c)",
             "in_place": "def sgd_step(W, x, c, lr):\n    W -= lr * ce_grad_weights(W, x, c)\n    return W",
             "no_lr": "def sgd_step(W, x, c, lr):\n    return W - ce_grad_weights(W, x, c)",
@@ -80,6 +84,7 @@ MUTANTS = {
     },
     "q2_mse_vs_cross_entropy": {
         "mse_loss": {
+            "clamps_in_place": "def mse_loss(P, c):\n    P = np.asarray(P)\n    P[P < 1e-12] = 1e-12\n    return float(np.mean(np.mean((P - np.eye(P.shape[-1])[c]) ** 2, axis=-1)))",
             "sum_over_classes": "def mse_loss(P, c):\n    P = np.asarray(P, dtype=float)\n    return float(np.mean(np.sum((P - np.eye(P.shape[-1])[c]) ** 2, axis=-1)))",
             "correct_class_only": "def mse_loss(P, c):\n    P = np.atleast_2d(P)\n    return float(np.mean((1 - P[np.arange(P.shape[0]), np.reshape(c, -1)]) ** 2))",
             "sum_over_rows": "def mse_loss(P, c):\n    P = np.asarray(P, dtype=float)\n    return float(np.sum(np.mean((P - np.eye(P.shape[-1])[c]) ** 2, axis=-1)))",
@@ -170,6 +175,7 @@ MUTANTS = {
             "w2_wrong": "def layer_shapes(s, t, u):\n    return {'W1': (t, s), 'b1': (t,), 'W2': (u, s), 'b2': (u,)}",
         },
         "linear": {
+            "returns_x_for_the_identity": "def linear(x, W, b):\n    x = np.asarray(x, dtype=float)\n    if W.shape[0] == W.shape[1] and np.array_equal(W, np.eye(len(W))) and not np.any(b):\n        return x\n    return x @ W.T + b",
             "row_convention": "def linear(x, W, b):\n    return np.asarray(x, dtype=float) @ W + b",
             "no_bias": "def linear(x, W, b):\n    return np.asarray(x, dtype=float) @ W.T",
             "single_only": "def linear(x, W, b):\n    return W @ np.asarray(x, dtype=float) + b",
@@ -183,6 +189,7 @@ MUTANTS = {
             "adds_into_b2": "def compose_linear(W1, b1, W2, b2):\n    b2 += W2 @ b1\n    return W2 @ W1, b2",
         },
         "relu": {
+            "returns_input_when_nothing_negative": "def relu(a):\n    a = np.asarray(a, dtype=float)\n    if np.all(a >= 0):\n        return a\n    return np.maximum(a, 0.0)",
             "in_place": "def relu(a):\n    a[a < 0] = 0.0\n    return a",
             "absolute": "def relu(a):\n    return np.abs(np.asarray(a, dtype=float))",
             "max_of_array": "def relu(a):\n    return np.max(np.asarray(a, dtype=float), 0)",
@@ -191,6 +198,7 @@ MUTANTS = {
             "small_threshold": "def relu(a):\n    a = np.asarray(a, dtype=float)\n    return np.where(a >= 1e-3, a, 0.0)",
         },
         "two_layer": {
+            "returns_x_for_identity_layers": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    if all(W.shape[0] == W.shape[1] and np.array_equal(W, np.eye(len(W))) for W in (W1, W2)) and not np.any(b1) and not np.any(b2) and activation is None:\n        return x\n    h = linear(x, W1, b1)\n    if activation is not None:\n        h = activation(h)\n    return linear(h, W2, b2)",
             "activation_on_output": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    out = linear(linear(x, W1, b1), W2, b2)\n    return activation(out) if activation is not None else out",
             "ignores_activation": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    return linear(linear(x, W1, b1), W2, b2)",
             "always_relu": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    return linear(np.maximum(linear(x, W1, b1), 0.0), W2, b2)",
