@@ -94,8 +94,10 @@ class Bench:
             self._run(source if gid == cell else code)
         self.clean = cell is None
 
-    def failures(self, cell, source):
-        """The test cells of answer cell ``cell`` that fail with ``source`` in its place.
+    def failures(self, cell, source, elsewhere=False):
+        """The test cells of answer cell ``cell`` that fail with ``source`` in its place; with
+        ``elsewhere``, the pair (those, the failing test cells of the other functions whose tests
+        name it).
 
         A variant that only defines functions and imports (as every ordinary mistake does) runs
         in a kernel holding the reference answers, and the reference's cell runs again after it
@@ -104,23 +106,31 @@ class Bench:
         tree = ast.parse(source)
         if not _only_defines(tree):
             self._load(cell, source)
-            return self._failing_tests(cell, source)
+            return self._failing_tests(cell, source, elsewhere)
         if not self.clean:
             self._load()
         self.clean = False
         self._run(source)
         try:
-            return self._failing_tests(cell, source)
+            return self._failing_tests(cell, source, elsewhere)
         finally:
             extra = _bound(tree) - self.bound
             self.clean = self._run("".join(f"del {name}\n" for name in sorted(extra)) + dict(self.answers)[cell])
 
-    def _failing_tests(self, cell, source):
+    def _failing_tests(self, cell, source, elsewhere=False):
         tests = TrustedTests(self.setup, RELEASE, self.channel, 10)
         tests.sources = student_sources([nbformat.v4.new_code_cell(source if gid == cell else code)
                                          for gid, code in self.answers])
         names = tests_of(cell, [gid for gid, _ in self.answers], self.tests)
         assert names, f"no test cells for {cell}"
+        own = self._run_tests(tests, names)
+        if not elsewhere:
+            return own
+        # the cells of the other functions whose tests name this one (its callers')
+        return own, self._run_tests(tests, [t for t, text in self.tests.items()
+                                            if t not in names and re.search(rf"\b{cell}\b", text)])
+
+    def _run_tests(self, tests, names):
         failed = {}
         for name in names:
             self.student_errors = set()
@@ -177,7 +187,14 @@ def grade_corpus(tmp, reseed=0):
                                 ("correct", CORRECT)):
                 for cell, variants in table.get(notebook, {}).items():
                     for name, source in variants.items():
-                        results[(notebook, cell, kind, name)] = bench.failures(cell, source)
+                        # the cost-once rule (a mistake loses points only in its own function's
+                        # cells): the answers that are wrong everywhere (no work, a None, a wrong
+                        # shape) also run the tests of the other functions that name theirs
+                        failed = bench.failures(cell, source, elsewhere=kind in ("no_work", "odd_return"))
+                        if kind not in ("no_work", "odd_return"):
+                            results[(notebook, cell, kind, name)] = failed
+                        else:
+                            results[(notebook, cell, kind, name)], results[(notebook, cell, "elsewhere", name)] = failed
         finally:
             bench.close()
     return results
@@ -252,6 +269,16 @@ def test_every_test_cell_fails_every_answer_that_does_no_work(corpus_results):
     assert not passed, f"test cells passed by an answer that does no work: {passed}"
 
 
+def test_a_mistake_costs_points_only_in_its_own_functions_cells(corpus_results):
+    """Each function is graded on its own: while the tests of a function that calls another run,
+    the called one is the test's own correct version, so an answer that is wrong everywhere (no
+    work, a None, a wrong shape: a test that used the student's version would fail with it) fails
+    no test cell of any other function that names it."""
+    elsewhere = {f"{nb}:{cell}:{name}": sorted(failed) for (nb, cell, kind, name), failed in corpus_results.items()
+                 if kind == "elsewhere" and failed}
+    assert not elsewhere, f"mistakes that cost points in another function's cells: {elsewhere}"
+
+
 def test_a_failure_message_never_crashes(corpus_results):
     """A wrong answer (a None, a transposed array, ints for shapes) fails with the test's own
     message: never with an error of the test's code (a hint that cannot be built, a comparison of
@@ -262,7 +289,7 @@ def test_a_failure_message_never_crashes(corpus_results):
 
 
 def test_at_least_95_percent_of_the_mistakes_lose_points(corpus_results):
-    mutants = {k: v for k, v in corpus_results.items() if k[2] != "correct"}
+    mutants = {k: v for k, v in corpus_results.items() if k[2] not in ("correct", "elsewhere")}
     survivors = sorted(f"{nb}:{cell}:{name}" for (nb, cell, _, name), failed in mutants.items() if not failed)
     killed = 1 - len(survivors) / len(mutants)
     assert len(mutants) >= 80
@@ -278,6 +305,10 @@ def test_every_correct_variant_keeps_full_marks(corpus_results):
 def _print_table(results, start):
     rows = {}
     for (_, cell, kind, name), failed in results.items():
+        if kind == "elsewhere":
+            if failed:
+                print(f"  COSTS POINTS ELSEWHERE: {cell}:{name} {sorted(failed)}")
+            continue
         kind = "correct" if kind == "correct" else "mutant"  # a no-work answer is a mistake too
         row = rows.setdefault(cell, {"mutant": [0, 0], "correct": [0, 0]})
         row[kind][0] += 1
@@ -294,7 +325,7 @@ def _print_table(results, start):
                 print(f"  CRASHED: {cell}:{name} {test}: {failure!r}")
     for test, name in no_work_passes(results):
         print(f"  PASSED BY A NO-WORK ANSWER: {test} ({name})")
-    m = [v for k, v in results.items() if k[2] != "correct"]
+    m = [v for k, v in results.items() if k[2] not in ("correct", "elsewhere")]
     c = [v for k, v in results.items() if k[2] == "correct"]
     print(f"kill rate {sum(bool(v) for v in m) / len(m):.1%} of {len(m)} mistakes; "
           f"false failures {sum(bool(v) for v in c)} of {len(c)} correct variants; {time.perf_counter() - start:.0f} s")
