@@ -1,6 +1,8 @@
-"""Question 2's central explanation, recomputed: every number its text quotes (2.4's reading, the
-model answer's "numbers behind the answer", 2.6's reading) comes out of the notebook's own
-reference functions and its own `logits_with_pc`, so the text and the code cannot drift apart.
+"""What the notebooks' text says about their numbers, recomputed. Question 2's central explanation:
+every number its text quotes (2.4's reading, the model answer's "numbers behind the answer", 2.6's
+reading) comes out of the notebook's own reference functions and its own `logits_with_pc`;
+question 1's gradient check (1.8): what each size of error means. The text and the code cannot
+drift apart.
 
 Each number is formatted as the text prints it and looked up in the text: change a number in the
 text or in the code, and a test here fails.
@@ -143,3 +145,41 @@ def test_the_reading_of_the_training_experiment(nb, ref):
         Z = X @ W
         W = W - X.T @ ref["mse_grad_logits"](Z, y) / len(y)
     assert np.mean(np.argmax(X @ W, axis=1) == y) == 0.0 and "far more than a thousand steps" in reading
+
+
+def test_what_the_gradient_check_of_1_8_says():
+    """1.8's bands: a correct derivation with a central difference is below 1e-7; with a one-sided
+    difference "about 1e-5 here", inside the 1e-7 to 1e-3 band that blames the numerical side; a
+    dropped -1 is above 1e-3. On 1.8's own problem, with question 1's reference functions."""
+    nb1 = nbformat.read(NOTEBOOK.parent / "q1_cross_entropy_gradient.ipynb", as_version=4)
+    ns = {"np": np}
+    for cell in nb1.cells:
+        if cell.cell_type == "code" and is_answer_cell(cell):
+            exec(solution_code(cell), ns)
+    setup = next(c.source for c in nb1.cells if c.cell_type == "code" and "W_check = rng.normal" in c.source)
+    exec(setup.split("analytic = ")[0], ns)  # 1.8's own problem: W_check, x_check, c_check
+    W, x, c = ns["W_check"], ns["x_check"], ns["c_check"]
+
+    def loss(V):
+        return ns["cross_entropy"](ns["softmax"](x @ V), c)
+
+    def one_sided(f, V, eps=1e-5):
+        g = np.zeros_like(V)
+        for i in np.ndindex(V.shape):
+            up = V.copy()
+            up[i] += eps
+            g[i] = (f(up) - f(V)) / eps
+        return g
+
+    def rel(a, n):
+        return np.linalg.norm(a - n) / max(np.linalg.norm(a), np.linalg.norm(n))
+
+    analytic = ns["ce_grad_weights"](W, x, c)
+    dropped = analytic + np.outer(x, np.eye(W.shape[1])[c])  # the -1 left out
+    assert rel(analytic, ns["numerical_gradient"](loss, W)) < 1e-7
+    forward = rel(analytic, one_sided(loss, W))
+    assert 1e-7 < forward < 1e-3 and round(np.log10(forward)) == -5
+    assert rel(dropped, ns["numerical_gradient"](loss, W)) > 1e-3
+    text = _text(nb1, "## 1.8 Check your derivation numerically")
+    assert "which gives about $10^{-5}$ here" in text and "between $10^{-7}$ and $10^{-3}$" in text
+    assert "above $10^{-3}$" in text
