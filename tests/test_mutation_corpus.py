@@ -12,6 +12,7 @@ variant must pass them all.
         only for a lucky draw, or a correct answer failed by an unlucky one, shows up here
 """
 import ast
+import functools
 import os
 import re
 import sys
@@ -30,7 +31,16 @@ from grading.cells import is_answer_cell, is_setup_cell, is_test_cell  # noqa: E
 from grading.channel import KernelChannel, channel_client  # noqa: E402
 from grading.course import ASSIGNMENT  # noqa: E402
 from grading.sample_class import solution_code  # noqa: E402
-from grading.verdicts import TrustedTests, setup_statements, statement_binds, student_sources  # noqa: E402
+from grading.verdicts import (  # noqa: E402
+    TrustedTests,
+    inspects_source,
+    setup_modules,
+    setup_statements,
+    solution_names,
+    source_kernel_program,
+    statement_binds,
+    student_sources,
+)
 from mutation_corpus import CORRECT, MUTANTS, NO_WORK, ODD_RETURNS  # noqa: E402
 
 SOURCE = REPO / "source" / ASSIGNMENT
@@ -54,29 +64,38 @@ class Bench:
     """One kernel for one notebook, and a way to grade one variant of one answer cell."""
 
     def __init__(self, notebook, folder, reseed=0):
-        from jupyter_client.manager import KernelManager
         self.nb = nbformat.read(SOURCE / f"{notebook}.ipynb", as_version=4)
         self.setup = [c.source for c in self.nb.cells if is_setup_cell(c)]
         self.answers = [(_gid(c), solution_code(c)) for c in self.nb.cells
                         if c.cell_type == "code" and is_answer_cell(c)]
         self.tests = {_gid(c): _reseeded(c.source, reseed) for c in self.nb.cells if is_test_cell(c)}
-        self.km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(folder) / "ipc"))
-        self.km.start_kernel(cwd=str(RELEASE), env=dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="agg"),
-                             extra_arguments=["--HistoryManager.hist_file=:memory:"])
-        self.client = self.km.client()
-        self.client.start_channels()
-        self.client.wait_for_ready(timeout=60)
-        self.channel_client = channel_client(self.km.connection_file)
-        self.channel = KernelChannel(self.channel_client, self.km.is_alive)
-        self.channel.call = self._call_noting_student_errors
+        self.student_names = solution_names(code for _, code in self.answers)
+        self.km, self.client, self.channel_client, self.channel = self._kernel(folder, "ipc")
+        # tests that read source run against a kernel of their own holding only the text they read
+        # (as autograding runs them, grading/execute.py); here one kept and cleared for each test
+        (self.source_km, self.source_client, self.source_channel_client,
+         self.source_channel) = self._kernel(folder, "ipc-source")
         self.student_errors = set()  # "Type: message" of what the student's code raised in the current test
         self.clean = False  # whether the kernel holds the set-up and the reference answers, nothing else
         self.bound = set().union(*(statement_binds(s) for text in self.setup for s in setup_statements(text)),
                                  *(_bound(ast.parse(code)) for _, code in self.answers))
 
-    def _call_noting_student_errors(self, name, args, kwargs):
+    def _kernel(self, folder, name):
+        from jupyter_client.manager import KernelManager
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(folder) / name))
+        km.start_kernel(cwd=str(RELEASE), env=dict(os.environ, NBGRADER_EXECUTION="autograde", MPLBACKEND="agg"),
+                        extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        client = km.client()
+        client.start_channels()
+        client.wait_for_ready(timeout=60)
+        raw = channel_client(km.connection_file)
+        channel = KernelChannel(raw, km.is_alive, self.student_names)
+        channel.call = functools.partial(self._call_noting_student_errors, channel)
+        return km, client, raw, channel
+
+    def _call_noting_student_errors(self, channel, name, args, kwargs, **options):
         try:
-            return KernelChannel.call(self.channel, name, args, kwargs)
+            return KernelChannel.call(channel, name, args, kwargs, **options)
         except Exception as err:
             self.student_errors.add(f"{type(err).__name__}: {err}")
             raise
@@ -119,9 +138,9 @@ class Bench:
 
     def _failing_tests(self, cell, source, elsewhere=False):
         tests = TrustedTests(self.setup, RELEASE, self.channel, 10)
-        tests.sources = student_sources([nbformat.v4.new_code_cell(source if gid == cell else code)
-                                         for gid, code in self.answers])
-        names = tests_of(cell, [gid for gid, _ in self.answers], self.tests)
+        self._cells = [source if gid == cell else code for gid, code in self.answers]
+        tests.sources = student_sources([nbformat.v4.new_code_cell(c) for c in self._cells])
+        names = cells_testing(cell, [gid for gid, _ in self.answers], self.tests)
         assert names, f"no test cells for {cell}"
         own = self._run_tests(tests, names)
         if not elsewhere:
@@ -134,18 +153,28 @@ class Bench:
         failed = {}
         for name in names:
             self.student_errors = set()
-            errors = [o for o in tests.run(self.tests[name]) if o.output_type == "error"]
+            channel = None
+            if inspects_source(self.tests[name]):
+                program = source_kernel_program([nbformat.v4.new_code_cell(c) for c in self.setup + self._cells],
+                                                setup_modules(self.setup))
+                reply = self.source_client.execute_interactive("%reset -f\n" + program, timeout=60,
+                                                               output_hook=lambda msg: None)
+                assert reply["content"]["status"] == "ok", "the source kernel's program failed"
+                channel = self.source_channel
+            errors = [o for o in tests.run(self.tests[name], channel=channel) if o.output_type == "error"]
             if errors:
                 failed[name] = Failure(errors[0].ename, errors[0].evalue, self.student_errors)
         return failed
 
     def close(self):
-        self.channel_client.stop_channels()
-        self.client.stop_channels()
-        self.km.shutdown_kernel(now=True)
+        for raw, client, km in ((self.channel_client, self.client, self.km),
+                                (self.source_channel_client, self.source_client, self.source_km)):
+            raw.stop_channels()
+            client.stop_channels()
+            km.shutdown_kernel(now=True)
 
 
-def tests_of(cell, answers, test_ids):
+def cells_testing(cell, answers, test_ids):
     """The test cells of answer cell ``cell``: those named after it, the longest answer id a test
     is named after (test_cross_entropy_from_logits_values is cross_entropy_from_logits', not
     cross_entropy's); figure_1_facts' are named in TESTS_OF."""
@@ -253,7 +282,7 @@ def no_work_passes(results):
         for cell, stubs in cells.items():
             for name in stubs:
                 failed = results.get((notebook, cell, "no_work", name), set())
-                passed += [(f"{notebook}:{t}", name) for t in tests_of(cell, answers, test_ids) if t not in failed]
+                passed += [(f"{notebook}:{t}", name) for t in cells_testing(cell, answers, test_ids) if t not in failed]
     return passed
 
 
