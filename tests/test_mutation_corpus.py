@@ -34,6 +34,7 @@ from grading.sample_class import solution_code  # noqa: E402
 from grading.verdicts import (  # noqa: E402
     TrustedTests,
     inspects_source,
+    python_text,
     setup_modules,
     setup_statements,
     solution_names,
@@ -50,11 +51,13 @@ TESTS_OF = {"figure_1_facts": ("test_n_weights", "test_reaches_global_min_from_f
 
 class Failure:
     """How a test cell failed: its verdict, and whether that is the test's own crash (an error the
-    test's code raised itself, not an assert and not the student's exception passed on)."""
+    test's code raised itself: not an assert, not the student's exception passed on, and not a
+    student name that the student's code left undefined where the test looks for it)."""
 
-    def __init__(self, ename, evalue, student_errors):
+    def __init__(self, ename, evalue, student_errors, student_names=()):
         self.ename, self.evalue = ename, evalue
-        self.crashed = ename != "AssertionError" and f"{ename}: {evalue}" not in student_errors
+        undefined = ename == "NameError" and any(f"name '{n}' is not defined" in evalue for n in student_names)
+        self.crashed = ename != "AssertionError" and f"{ename}: {evalue}" not in student_errors and not undefined
 
     def __repr__(self):
         return f"{self.ename}: {self.evalue[:300]}"
@@ -69,7 +72,9 @@ class Bench:
         self.answers = [(_gid(c), solution_code(c)) for c in self.nb.cells
                         if c.cell_type == "code" and is_answer_cell(c)]
         self.tests = {_gid(c): _reseeded(c.source, reseed) for c in self.nb.cells if is_test_cell(c)}
-        self.student_names = solution_names(code for _, code in self.answers)
+        release = nbformat.read(RELEASE / f"{notebook}.ipynb", as_version=4)  # the names graded as the student's
+        self.student_names = solution_names(c.source for c in release.cells
+                                            if c.cell_type == "code" and is_answer_cell(c))
         self.km, self.client, self.channel_client, self.channel = self._kernel(folder, "ipc")
         # tests that read source run against a kernel of their own holding only the text they read
         # (as autograding runs them, grading/execute.py); here one kept and cleared for each test
@@ -122,7 +127,7 @@ class Bench:
         in a kernel holding the reference answers, and the reference's cell runs again after it
         (the names only the variant defined deleted): one cell per variant, not the notebook.
         Anything else (a statement at the top of the cell, a ``global``) gets a kernel loaded afresh."""
-        tree = ast.parse(source)
+        tree = ast.parse(python_text(source))
         if not _only_defines(tree):
             self._load(cell, source)
             return self._failing_tests(cell, source, elsewhere)
@@ -139,7 +144,7 @@ class Bench:
     def _failing_tests(self, cell, source, elsewhere=False):
         tests = TrustedTests(self.setup, RELEASE, self.channel, 10)
         self._cells = [source if gid == cell else code for gid, code in self.answers]
-        tests.sources = student_sources([nbformat.v4.new_code_cell(c) for c in self._cells])
+        tests.sources = student_sources([nbformat.v4.new_code_cell(c) for c in self.setup + self._cells])
         names = cells_testing(cell, [gid for gid, _ in self.answers], self.tests)
         assert names, f"no test cells for {cell}"
         own = self._run_tests(tests, names)
@@ -163,7 +168,7 @@ class Bench:
                 channel = self.source_channel
             errors = [o for o in tests.run(self.tests[name], channel=channel) if o.output_type == "error"]
             if errors:
-                failed[name] = Failure(errors[0].ename, errors[0].evalue, self.student_errors)
+                failed[name] = Failure(errors[0].ename, errors[0].evalue, self.student_errors, self.student_names)
         return failed
 
     def close(self):
