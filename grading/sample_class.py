@@ -60,7 +60,7 @@ STUDENTS = [
     SampleStudent("q1_forward_difference", "uses the one-sided difference (f(W+eps) - f(W)) / eps",
                   edits=(Edit(Q1, "numerical_gradient",
                               "W_work[idx] = original - eps\n        f_minus = f(W_work)",
-                              "f_minus = f(W_work)"),
+                              "W_work[idx] = original\n        f_minus = f(W_work)"),
                          Edit(Q1, "numerical_gradient", "(f_plus - f_minus) / (2 * eps)",
                               "(f_plus - f_minus) / eps"))),
     SampleStudent("q2_mse_grad_no_jacobian",

@@ -9,6 +9,7 @@ against the tests' own code, on the grader's side, as autograding does.
 MUTANTS = {
     "q1_cross_entropy_gradient": {
         "softmax": {
+            "clips_large_logits_in_place": "def softmax(z):\n    z = np.asarray(z)\n    np.clip(z, -700, 700, out=z)\n    e = np.exp(z - z.max(axis=-1, keepdims=True))\n    return e / e.sum(axis=-1, keepdims=True)",
             "no_shift": "def softmax(z):\n    e = np.exp(np.asarray(z, dtype=float))\n    return e / e.sum(axis=-1, keepdims=True)",
             "global_max": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z - z.max())\n    return e / e.sum(axis=-1, keepdims=True)",
             "sum_whole_batch": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z - z.max(axis=-1, keepdims=True))\n    return e / e.sum()",
@@ -23,6 +24,7 @@ MUTANTS = {
             "rounded": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z - z.max(axis=-1, keepdims=True))\n    return np.round(e / e.sum(axis=-1, keepdims=True), 4)",
         },
         "cross_entropy": {
+            "clamps_in_place": "def cross_entropy(P, c):\n    P = np.atleast_2d(np.asarray(P))\n    P[P < 1e-300] = 1e-300\n    return float(-np.mean(np.log(P[np.arange(P.shape[0]), np.reshape(c, -1)])))",
             "no_minus": "def cross_entropy(P, c):\n    P = np.atleast_2d(P)\n    return float(np.mean(np.log(P[np.arange(P.shape[0]), np.reshape(c, -1)])))",
             "sum_over_batch": "def cross_entropy(P, c):\n    P = np.atleast_2d(P)\n    return float(-np.sum(np.log(P[np.arange(P.shape[0]), np.reshape(c, -1)])))",
             "all_classes": "def cross_entropy(P, c):\n    return float(-np.mean(np.sum(np.log(np.atleast_2d(P)), axis=-1)))",
@@ -51,6 +53,7 @@ MUTANTS = {
             "in_place_on_z": "def ce_grad_logits(z, c):\n    z = np.asarray(z)\n    z -= z.max(axis=-1, keepdims=True)\n    e = np.exp(z); P = e / e.sum(axis=-1, keepdims=True)\n    return P - np.eye(P.shape[-1])[c]",
         },
         "ce_grad_weights": {
+            "unstable_inline": "def ce_grad_weights(W, x, c):\n    X = np.atleast_2d(np.asarray(x, dtype=float))\n    E = np.exp(X @ W); P = E / E.sum(axis=1, keepdims=True)\n    P[np.arange(len(X)), np.reshape(c, -1)] -= 1.0\n    G = X.T @ P / len(X)\n    return G",
             "outer_transposed": "def ce_grad_weights(W, x, c):\n    x = np.asarray(x, dtype=float)\n    dz = ce_grad_logits(x @ W, c)\n    if x.ndim == 1:\n        return np.outer(dz, x)\n    return dz.T @ x / x.shape[0]",
             "sign_flipped": "def ce_grad_weights(W, x, c):\n    x = np.asarray(x, dtype=float)\n    dz = ce_grad_logits(x @ W, c)\n    if x.ndim == 1:\n        return -np.outer(x, dz)\n    return -x.T @ dz / x.shape[0]",
             "batch_sum": "def ce_grad_weights(W, x, c):\n    x = np.asarray(x, dtype=float)\n    dz = ce_grad_logits(x @ W, c)\n    if x.ndim == 1:\n        return np.outer(x, dz)\n    return x.T @ dz",
@@ -60,6 +63,7 @@ MUTANTS = {
             "scales_x_in_place": "def ce_grad_weights(W, x, c):\n    x = np.asarray(x)\n    dz = ce_grad_logits(x @ W, c)\n    if x.ndim == 1:\n        return np.outer(x, dz)\n    x /= x.shape[0]\n    return x.T @ dz",
         },
         "sgd_step": {
+            "returns_W_when_lr_is_zero": "def sgd_step(W, x, c, lr):\n    if lr == 0:\n        return W\n    return W - lr * ce_grad_weights(W, x, c)",
             "ascent": "def sgd_step(W, x, c, lr):\n    return W + lr * ce_grad_weights(W, x, c)",
             "in_place": "def sgd_step(W, x, c, lr):\n    W -= lr * ce_grad_weights(W, x, c)\n    return W",
             "no_lr": "def sgd_step(W, x, c, lr):\n    return W - ce_grad_weights(W, x, c)",
@@ -80,6 +84,7 @@ MUTANTS = {
     },
     "q2_mse_vs_cross_entropy": {
         "mse_loss": {
+            "clamps_in_place": "def mse_loss(P, c):\n    P = np.asarray(P)\n    P[P < 1e-12] = 1e-12\n    return float(np.mean(np.mean((P - np.eye(P.shape[-1])[c]) ** 2, axis=-1)))",
             "sum_over_classes": "def mse_loss(P, c):\n    P = np.asarray(P, dtype=float)\n    return float(np.mean(np.sum((P - np.eye(P.shape[-1])[c]) ** 2, axis=-1)))",
             "correct_class_only": "def mse_loss(P, c):\n    P = np.atleast_2d(P)\n    return float(np.mean((1 - P[np.arange(P.shape[0]), np.reshape(c, -1)]) ** 2))",
             "sum_over_rows": "def mse_loss(P, c):\n    P = np.asarray(P, dtype=float)\n    return float(np.sum(np.mean((P - np.eye(P.shape[-1])[c]) ** 2, axis=-1)))",
@@ -170,6 +175,7 @@ MUTANTS = {
             "w2_wrong": "def layer_shapes(s, t, u):\n    return {'W1': (t, s), 'b1': (t,), 'W2': (u, s), 'b2': (u,)}",
         },
         "linear": {
+            "returns_x_for_the_identity": "def linear(x, W, b):\n    x = np.asarray(x, dtype=float)\n    if W.shape[0] == W.shape[1] and np.array_equal(W, np.eye(len(W))) and not np.any(b):\n        return x\n    return x @ W.T + b",
             "row_convention": "def linear(x, W, b):\n    return np.asarray(x, dtype=float) @ W + b",
             "no_bias": "def linear(x, W, b):\n    return np.asarray(x, dtype=float) @ W.T",
             "single_only": "def linear(x, W, b):\n    return W @ np.asarray(x, dtype=float) + b",
@@ -183,6 +189,7 @@ MUTANTS = {
             "adds_into_b2": "def compose_linear(W1, b1, W2, b2):\n    b2 += W2 @ b1\n    return W2 @ W1, b2",
         },
         "relu": {
+            "returns_input_when_nothing_negative": "def relu(a):\n    a = np.asarray(a, dtype=float)\n    if np.all(a >= 0):\n        return a\n    return np.maximum(a, 0.0)",
             "in_place": "def relu(a):\n    a[a < 0] = 0.0\n    return a",
             "absolute": "def relu(a):\n    return np.abs(np.asarray(a, dtype=float))",
             "max_of_array": "def relu(a):\n    return np.max(np.asarray(a, dtype=float), 0)",
@@ -191,6 +198,7 @@ MUTANTS = {
             "small_threshold": "def relu(a):\n    a = np.asarray(a, dtype=float)\n    return np.where(a >= 1e-3, a, 0.0)",
         },
         "two_layer": {
+            "returns_x_for_identity_layers": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    if all(W.shape[0] == W.shape[1] and np.array_equal(W, np.eye(len(W))) for W in (W1, W2)) and not np.any(b1) and not np.any(b2) and activation is None:\n        return x\n    h = linear(x, W1, b1)\n    if activation is not None:\n        h = activation(h)\n    return linear(h, W2, b2)",
             "activation_on_output": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    out = linear(linear(x, W1, b1), W2, b2)\n    return activation(out) if activation is not None else out",
             "ignores_activation": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    return linear(linear(x, W1, b1), W2, b2)",
             "always_relu": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    return linear(np.maximum(linear(x, W1, b1), 0.0), W2, b2)",
@@ -280,6 +288,191 @@ CORRECT = {
         "two_layer": {
             "inline": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    act = activation or (lambda h: h)\n    return linear(act(linear(x, W1, b1)), W2, b2)",
             "activation_by_truthiness": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    h = np.asarray(x, dtype=float) @ W1.T + b1\n    h = activation(h) if activation else h\n    return h @ W2.T + b2",
+        },
+    },
+}
+
+# Answers that do no work and still satisfy what a property-only check looks at: they ignore their
+# callback, return a constant or a uniform answer, or shrink their input. Every test cell of a
+# function must fail at least one of that function's (tests/test_mutation_corpus.py).
+NO_WORK = {
+    "q1_cross_entropy_gradient": {
+        "softmax": {
+            "uniform": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    return np.full(z.shape, 1.0 / z.shape[-1])",
+            "one_hot_at_argmax": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    return (z == z.max(axis=-1, keepdims=True)) / np.sum(z == z.max(axis=-1, keepdims=True), axis=-1, keepdims=True)",
+        },
+        "cross_entropy": {
+            "zero": "def cross_entropy(P, c):\n    return 0.0",
+            "log_k": "def cross_entropy(P, c):\n    return float(np.log(np.shape(P)[-1]))",
+        },
+        "cross_entropy_from_logits": {
+            "zero": "def cross_entropy_from_logits(z, c):\n    return 0.0",
+            "log_k": "def cross_entropy_from_logits(z, c):\n    return float(np.log(np.shape(z)[-1]))",
+        },
+        "ce_grad_logits": {
+            "zeros": "def ce_grad_logits(z, c):\n    return np.zeros(np.shape(z))",
+            "uniform_minus_one_hot": "def ce_grad_logits(z, c):\n    z = np.asarray(z, dtype=float)\n    return np.full(z.shape, 1.0 / z.shape[-1]) - np.eye(z.shape[-1])[c]",
+        },
+        "ce_grad_weights": {
+            "zeros": "def ce_grad_weights(W, x, c):\n    return np.zeros(np.shape(W))",
+            "ignores_the_data": "def ce_grad_weights(W, x, c):\n    return np.asarray(W, dtype=float) * 0.1",
+        },
+        "sgd_step": {
+            "unchanged": "def sgd_step(W, x, c, lr):\n    return np.array(W, dtype=float)",
+            "shrinks": "def sgd_step(W, x, c, lr):\n    return np.array(W, dtype=float) * (1 - lr)",
+        },
+        "numerical_gradient": {
+            "zeros": "def numerical_gradient(f, W, eps=1e-5):\n    return np.zeros(np.shape(W))",
+            "never_calls_f": "def numerical_gradient(f, W, eps=1e-5):\n    return 2 * np.array(W, dtype=float)",
+        },
+    },
+    "q2_mse_vs_cross_entropy": {
+        "mse_loss": {
+            "zero": "def mse_loss(P, c):\n    return 0.0",
+            "bound": "def mse_loss(P, c):\n    return 1.0 / np.shape(P)[-1]",
+        },
+        "mse_grad_logits": {
+            "zeros": "def mse_grad_logits(z, c):\n    return np.zeros(np.shape(z))",
+            "tiny_ce_gradient": "def mse_grad_logits(z, c):\n    P = softmax(z)\n    return 1e-4 * P * (P - np.eye(P.shape[-1])[c])",
+        },
+        "train_softmax_regression": {
+            "made_up_histories": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    return np.linspace(1.0, 0.1, epochs + 1), np.linspace(0.0, 1.0, epochs + 1)",
+            "never_steps": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    P = softmax(X @ W0)\n    L = cross_entropy(P, y) if loss == 'ce' else mse_loss(P, y)\n    A = np.mean(np.argmax(X @ W0, axis=1) == y)\n    return np.full(epochs + 1, L), np.full(epochs + 1, A)",
+        },
+    },
+    "q3_gradient_descent": {
+        "gradient_descent": {
+            "halves_w": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w0 = np.array(w0, dtype=float)\n    return np.array([w0 * 0.5 ** t for t in range(n_steps + 1)])",
+            "stays_put": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    return np.tile(np.array(w0, dtype=float), (n_steps + 1, 1))",
+            "calls_grad_once": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w0 = np.array(w0, dtype=float); g = np.asarray(grad_fn(w0.copy()), dtype=float)\n    return np.array([w0 - t * lr * g for t in range(n_steps + 1)])",
+        },
+        "batch_grad_loop": {
+            "zeros": "def batch_grad_loop(W, X, y):\n    return np.zeros(np.shape(W))",
+        },
+        "batch_grad_vectorized": {
+            "zeros": "def batch_grad_vectorized(W, X, y):\n    return np.zeros(np.shape(W))",
+        },
+        "figure_1_facts": {
+            "zero_and_none": "N_WEIGHTS = 0\nREACHES_GLOBAL_MIN_FROM_FLAT_START = None",
+        },
+    },
+    "q4_stacked_linear_layers": {
+        "layer_shapes": {
+            "empty": "def layer_shapes(s, t, u):\n    return {}",
+            "all_square": "def layer_shapes(s, t, u):\n    return {'W1': (s, s), 'b1': (s,), 'W2': (s, s), 'b2': (s,)}",
+        },
+        "linear": {
+            "zeros": "def linear(x, W, b):\n    x = np.asarray(x, dtype=float)\n    return np.zeros(x.shape[:-1] + (np.shape(W)[0],))",
+            "bias_only": "def linear(x, W, b):\n    x = np.asarray(x, dtype=float)\n    return np.zeros(x.shape[:-1] + (np.shape(W)[0],)) + b",
+        },
+        "compose_linear": {
+            "identity": "def compose_linear(W1, b1, W2, b2):\n    return np.eye(np.shape(W2)[0], np.shape(W1)[1]), np.zeros(np.shape(b2))",
+            "second_layer_only": "def compose_linear(W1, b1, W2, b2):\n    return np.zeros((np.shape(W2)[0], np.shape(W1)[1])), np.array(b2, dtype=float)",
+        },
+        "relu": {
+            "zeros": "def relu(a):\n    return np.zeros(np.shape(a))",
+            "identity": "def relu(a):\n    return np.array(a, dtype=float)",
+        },
+        "two_layer": {
+            "zeros": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    x = np.asarray(x, dtype=float)\n    return np.zeros(x.shape[:-1] + (np.shape(W2)[0],))",
+            "second_bias_only": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    x = np.asarray(x, dtype=float)\n    return np.zeros(x.shape[:-1] + (np.shape(W2)[0],)) + b2",
+        },
+    },
+}
+
+# Answers of the wrong kind or shape (a forgotten return, a transposed result, one value per row
+# instead of their mean, ints for shapes, a single value where a pair is due): each must fail with
+# the test's own message, never with an error of the test's code (tests/test_mutation_corpus.py).
+ODD_RETURNS = {
+    "q1_cross_entropy_gradient": {
+        "softmax": {
+            "forgot_return": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z - z.max(axis=-1, keepdims=True))\n    P = e / e.sum(axis=-1, keepdims=True)",
+            "transposed": "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    e = np.exp(z - z.max(axis=-1, keepdims=True))\n    return (e / e.sum(axis=-1, keepdims=True)).T",
+        },
+        "cross_entropy": {
+            "forgot_return": "def cross_entropy(P, c):\n    P = np.atleast_2d(P)\n    L = float(-np.mean(np.log(P[np.arange(P.shape[0]), np.reshape(c, -1)])))",
+            "one_per_row": "def cross_entropy(P, c):\n    P = np.atleast_2d(P)\n    return -np.log(P[np.arange(P.shape[0]), np.reshape(c, -1)])",
+        },
+        "cross_entropy_from_logits": {
+            "forgot_return": "def cross_entropy_from_logits(z, c):\n    Z = np.atleast_2d(np.asarray(z, dtype=float)); m = Z.max(axis=1)\n    L = float(np.mean(m + np.log(np.exp(Z - m[:, None]).sum(axis=1)) - Z[np.arange(len(Z)), np.reshape(c, -1)]))",
+            "one_per_row": "def cross_entropy_from_logits(z, c):\n    Z = np.atleast_2d(np.asarray(z, dtype=float)); m = Z.max(axis=1)\n    return m + np.log(np.exp(Z - m[:, None]).sum(axis=1)) - Z[np.arange(len(Z)), np.reshape(c, -1)]",
+        },
+        "ce_grad_logits": {
+            "forgot_return": "def ce_grad_logits(z, c):\n    G = softmax(z) - np.eye(np.shape(z)[-1])[c]",
+            "transposed": "def ce_grad_logits(z, c):\n    return (softmax(z) - np.eye(np.shape(z)[-1])[c]).T",
+            "one_row": "def ce_grad_logits(z, c):\n    return np.atleast_2d(softmax(z) - np.eye(np.shape(z)[-1])[c])",
+        },
+        "ce_grad_weights": {
+            "forgot_return": "def ce_grad_weights(W, x, c):\n    X = np.atleast_2d(x)\n    G = X.T @ ce_grad_logits(X @ W, np.reshape(c, -1)) / X.shape[0]",
+            "transposed": "def ce_grad_weights(W, x, c):\n    X = np.atleast_2d(x)\n    return (X.T @ ce_grad_logits(X @ W, np.reshape(c, -1)) / X.shape[0]).T",
+            "flat": "def ce_grad_weights(W, x, c):\n    X = np.atleast_2d(x)\n    return (X.T @ ce_grad_logits(X @ W, np.reshape(c, -1)) / X.shape[0]).ravel()",
+        },
+        "sgd_step": {
+            "forgot_return": "def sgd_step(W, x, c, lr):\n    W_new = W - lr * ce_grad_weights(W, x, c)",
+            "returns_a_pair": "def sgd_step(W, x, c, lr):\n    G = ce_grad_weights(W, x, c)\n    return W - lr * G, G",
+        },
+        "numerical_gradient": {
+            "forgot_return": "def numerical_gradient(f, W, eps=1e-5):\n    W = np.array(W, dtype=float); g = np.zeros_like(W)\n    for i in np.ndindex(W.shape):\n        o = W[i]; W[i] = o + eps; fp = f(W); W[i] = o - eps; fm = f(W); W[i] = o\n        g[i] = (fp - fm) / (2 * eps)",
+            "flat": "def numerical_gradient(f, W, eps=1e-5):\n    W = np.array(W, dtype=float); g = np.zeros_like(W)\n    for i in np.ndindex(W.shape):\n        o = W[i]; W[i] = o + eps; fp = f(W); W[i] = o - eps; fm = f(W); W[i] = o\n        g[i] = (fp - fm) / (2 * eps)\n    return g.ravel()",
+        },
+    },
+    "q2_mse_vs_cross_entropy": {
+        "mse_loss": {
+            "forgot_return": "def mse_loss(P, c):\n    P = np.asarray(P, dtype=float)\n    L = float(np.mean((P - np.eye(P.shape[-1])[c]) ** 2))",
+            "one_per_row": "def mse_loss(P, c):\n    P = np.asarray(P, dtype=float)\n    return np.mean((P - np.eye(P.shape[-1])[c]) ** 2, axis=-1)",
+        },
+        "mse_grad_logits": {
+            "forgot_return": "def mse_grad_logits(z, c):\n    P = softmax(z)\n    v = 2.0 / P.shape[-1] * (P - np.eye(P.shape[-1])[c])\n    G = P * (v - np.sum(v * P, axis=-1, keepdims=True))",
+            "transposed": "def mse_grad_logits(z, c):\n    P = softmax(z)\n    v = 2.0 / P.shape[-1] * (P - np.eye(P.shape[-1])[c])\n    return (P * (v - np.sum(v * P, axis=-1, keepdims=True))).T",
+            "a_scalar": "def mse_grad_logits(z, c):\n    P = softmax(z)\n    v = 2.0 / P.shape[-1] * (P - np.eye(P.shape[-1])[c])\n    return float(np.sum(P * (v - np.sum(v * P, axis=-1, keepdims=True))))",
+        },
+        "train_softmax_regression": {
+            "forgot_return": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    W = W0.copy()\n    for _ in range(epochs):\n        W = W - lr * X.T @ ce_grad_logits(X @ W, y) / len(y)",
+            "losses_only": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    W = np.array(W0, dtype=float); L = []\n    for t in range(epochs + 1):\n        Z = X @ W; P = softmax(Z)\n        L.append(cross_entropy(P, y) if loss == 'ce' else mse_loss(P, y))\n        G = ce_grad_logits(Z, y) if loss == 'ce' else mse_grad_logits(Z, y)\n        if t < epochs:\n            W = W - lr * X.T @ G / len(y)\n    return np.array(L)",
+            "three_values": "def train_softmax_regression(X, y, W0, loss='ce', lr=1.0, epochs=50):\n    return np.zeros(epochs + 1), np.zeros(epochs + 1), W0",
+        },
+    },
+    "q3_gradient_descent": {
+        "gradient_descent": {
+            "forgot_return": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w = np.array(w0, dtype=float); traj = [w]\n    for _ in range(n_steps):\n        w = w - lr * grad_fn(w); traj.append(w)",
+            "last_only": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w = np.array(w0, dtype=float)\n    for _ in range(n_steps):\n        w = w - lr * np.asarray(grad_fn(w))\n    return w",
+            "transposed": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w = np.array(w0, dtype=float); traj = [w]\n    for _ in range(n_steps):\n        w = w - lr * np.asarray(grad_fn(w)); traj.append(w)\n    return np.array(traj).T",
+            "aliased_rows": "def gradient_descent(grad_fn, w0, lr, n_steps):\n    w = np.array(w0, dtype=float); traj = []\n    for _ in range(n_steps):\n        traj.append(w)\n        w -= lr * np.asarray(grad_fn(w))\n    traj.append(w)\n    return np.array(traj)",
+        },
+        "batch_grad_loop": {
+            "forgot_return": "def batch_grad_loop(W, X, y):\n    G = np.zeros(W.shape)\n    for r in range(len(y)):\n        z = X[r] @ W; e = np.exp(z - z.max()); p = e / e.sum(); p[y[r]] -= 1.0\n        G += np.outer(X[r], p) / len(y)",
+            "transposed": "def batch_grad_loop(W, X, y):\n    G = np.zeros(W.shape)\n    for r in range(len(y)):\n        z = X[r] @ W; e = np.exp(z - z.max()); p = e / e.sum(); p[y[r]] -= 1.0\n        G += np.outer(X[r], p) / len(y)\n    return G.T",
+        },
+        "batch_grad_vectorized": {
+            "forgot_return": "def batch_grad_vectorized(W, X, y):\n    Z = X @ W; E = np.exp(Z - Z.max(axis=1, keepdims=True)); P = E / E.sum(axis=1, keepdims=True)\n    P[np.arange(len(y)), y] -= 1.0\n    G = X.T @ P / len(y)",
+            "transposed": "def batch_grad_vectorized(W, X, y):\n    Z = X @ W; E = np.exp(Z - Z.max(axis=1, keepdims=True)); P = E / E.sum(axis=1, keepdims=True)\n    P[np.arange(len(y)), y] -= 1.0\n    return P.T @ X / len(y)",
+        },
+        "figure_1_facts": {
+            "strings": "N_WEIGHTS = 'two'\nREACHES_GLOBAL_MIN_FROM_FLAT_START = 'no'",
+            "arrays": "N_WEIGHTS = np.array([2, 2])\nREACHES_GLOBAL_MIN_FROM_FLAT_START = np.array([False, True])",
+        },
+    },
+    "q4_stacked_linear_layers": {
+        "layer_shapes": {
+            "sizes_not_shapes": "def layer_shapes(s, t, u):\n    return {'W1': t * s, 'b1': t, 'W2': u * t, 'b2': u}",
+            "forgot_return": "def layer_shapes(s, t, u):\n    shapes = {'W1': (t, s), 'b1': (t,), 'W2': (u, t), 'b2': (u,)}",
+            "strings": "def layer_shapes(s, t, u):\n    return {'W1': f'({t}, {s})', 'b1': f'({t},)', 'W2': f'({u}, {t})', 'b2': f'({u},)'}",
+        },
+        "linear": {
+            "forgot_return": "def linear(x, W, b):\n    out = np.asarray(x, dtype=float) @ W.T + b",
+            "transposed_batch": "def linear(x, W, b):\n    return (W @ np.asarray(x, dtype=float).T).T.T + (b if np.ndim(x) == 1 else b[:, None])",
+        },
+        "compose_linear": {
+            "forgot_return": "def compose_linear(W1, b1, W2, b2):\n    W = W2 @ W1; b = W2 @ b1 + b2",
+            "matrix_only": "def compose_linear(W1, b1, W2, b2):\n    return W2 @ W1",
+            "pair_swapped": "def compose_linear(W1, b1, W2, b2):\n    return W2 @ b1 + b2, W2 @ W1",
+        },
+        "relu": {
+            "forgot_return": "def relu(a):\n    out = np.maximum(np.asarray(a, dtype=float), 0.0)",
+        },
+        "two_layer": {
+            "forgot_return": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    h = linear(x, W1, b1)\n    out = linear(activation(h) if activation else h, W2, b2)",
+            "transposed": "def two_layer(x, W1, b1, W2, b2, activation=None):\n    h = linear(x, W1, b1)\n    return linear(activation(h) if activation else h, W2, b2).T",
         },
     },
 }

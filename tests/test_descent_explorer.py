@@ -13,7 +13,7 @@ import pytest
 
 GLOBAL = "Reached the global minimum"
 LOCAL = "Stopped in a local minimum"
-STUCK = "Stuck on the flat region (zero gradient)"
+STUCK = "Stuck on the flat region"
 DIVERGED = "Diverged"
 MOVING = "Still on the way"
 NOT_WRITTEN = "Write gradient_descent first"

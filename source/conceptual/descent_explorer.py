@@ -25,7 +25,7 @@ from loss_surface import (BOX, FLAT_START, GLOBAL_MIN, GLOBAL_MIN_LOSS, LOCAL_MI
 # What the status line starts with, one per way a run can end.
 GLOBAL = "Reached the global minimum"
 LOCAL = "Stopped in a local minimum"
-STUCK = "Stuck on the flat region (zero gradient)"
+STUCK = "Stuck on the flat region"
 DIVERGED = "Diverged"
 MOVING = "Still on the way"
 NOT_WRITTEN = "Write gradient_descent first"
@@ -53,15 +53,15 @@ def classify(trajectory):
     if np.hypot(*(final - LOCAL_MIN)) < AT_MINIMUM:
         return f"{LOCAL} — {where}: the gradient is zero here too, yet the global minimum is lower"
     if value == 0.0 and np.all(loss_grad(final) == 0.0):
-        return f"{STUCK} — {where}: every step is lr × 0 = 0, the weights never move again"
+        return f"{STUCK} — {where}: the gradient is exactly zero, every step is lr × 0 = 0, the weights never move again"
     slope = float(np.hypot(*loss_grad(final)))
     if abs(value) < 1e-6 and slope < 1e-4 and steps >= 5:
         # next to the flat region the bumps flatten out faster than any power: a run whose steps
         # keep getting shorter there is creeping onto it, and more steps never get it out
         lengths = np.hypot(*np.diff(np.asarray(trajectory, dtype=np.float64)[-6:], axis=0).T)
         if np.all(lengths[1:] < 0.99 * lengths[:-1]):  # each step at least 1 % shorter
-            return (f"{STUCK} — {where}: it is creeping onto the flat region; each step is shorter than "
-                    "the last and the gradient fades to zero there, so more steps will not get it out")
+            return (f"{STUCK} — {where}: not exactly 0 yet, but creeping onto the flat region; each step is "
+                    "shorter than the last and the gradient fades to zero there, so more steps will not get it out")
         return (f"{MOVING} — {where}: the gradient here is tiny (|grad| = {slope:.1e}), so descent only "
                 "creeps; more steps help very slowly, a larger learning rate faster")
     return f"{MOVING} — {where}: not at a minimum yet; add steps or change the learning rate"

@@ -97,7 +97,7 @@ def plot_loss_surface(n=101, n_3d=49):
     ax3.text(start[0], start[1], start[2] + 0.4, "start (-2, 2, 0)", color="red", zorder=11)
     ax3.set_xlabel("$w_1$")
     ax3.set_ylabel("$w_2$")
-    ax3.set_zlabel("loss")
+    ax3.set_zlabel("loss", labelpad=14)  # clear of the tick labels it stands beside
     ax3.view_init(elev=40, azim=-110)
     ax2 = fig.add_subplot(1, 2, 2)
     W1, W2, L = grid(n)
