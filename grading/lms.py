@@ -91,6 +91,10 @@ SAVE_AS_UTF8 = ("save it as UTF-8: Excel: File > Save As > 'CSV UTF-8 (Comma del
                 "Numbers and Google Sheets export UTF-8 already; or: iconv -f WINDOWS-1252 -t UTF-8 IN.csv > OUT.csv")
 
 
+def _clean(row):
+    return {(k or "").strip(): v.strip() if isinstance(v, str) else "" for k, v in row.items()}
+
+
 def _csv_rows(path, what, required, columns_help):
     """The rows (dicts by stripped column name) of a CSV file whose header has ``required`` (any
     one of each tuple), or RosterError saying what is wrong with it."""
@@ -98,8 +102,7 @@ def _csv_rows(path, what, required, columns_help):
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
             header = [(h or "").strip() for h in (reader.fieldnames or [])]
-            rows = [{(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in row.items()}
-                    for row in reader]
+            rows = [_clean(row) for row in reader]
     except UnicodeDecodeError as err:
         raise RosterError(f"{what} {path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset "
                           f"{err.start}); {SAVE_AS_UTF8}") from None
@@ -112,27 +115,33 @@ def _csv_rows(path, what, required, columns_help):
     return rows
 
 
+def _roster_problem(person, people):
+    """What is wrong with one roster row (given the rows before it), or None."""
+    if not person.student_id or not person.lms_id:
+        return "student_id and lms_id must both be filled in"
+    if not SAFE_ID.match(person.student_id) or person.student_id.startswith("anon-"):
+        return (f"student_id {person.student_id!r} cannot be a folder name (letters, digits and . _ @ + - only, "
+                "not starting with . or -, nor anon-)")
+    if any(person.lms_id == p.lms_id or person.student_id == p.student_id
+           or (person.anonymous_id and person.anonymous_id == p.anonymous_id) for p in people.values()):
+        return (f"lms_id {person.lms_id}, student_id {person.student_id} or anonymous_id "
+                f"{person.anonymous_id} appears twice")
+    return None
+
+
 def read_roster(path, groups=None):
     """{lms_id: Person} from the roster CSV (and the LMS's group export, when given);
     RosterError says what is wrong with either."""
-    people, students, anonymous = {}, set(), set()
+    people = {}
     rows = _csv_rows(path, "roster", [("lms_id",), ("student_id",)],
                      "student_id and lms_id (optional: name, email, group, anonymous_id)")
     for line, row in enumerate(rows, start=2):
         person = Person(row["student_id"], row["lms_id"], row.get("name", ""), row.get("email", ""),
                         row.get("group", ""), row.get("anonymous_id", ""))
-        if not person.student_id or not person.lms_id:
-            raise RosterError(f"roster {path}, line {line}: student_id and lms_id must both be filled in")
-        if not SAFE_ID.match(person.student_id) or person.student_id.startswith("anon-"):
-            raise RosterError(f"roster {path}, line {line}: student_id {person.student_id!r} cannot be a folder "
-                              "name (letters, digits and . _ @ + - only, not starting with . or -, nor anon-)")
-        if person.lms_id in people or person.student_id in students or (
-                person.anonymous_id and person.anonymous_id in anonymous):
-            raise RosterError(f"roster {path}, line {line}: lms_id {person.lms_id}, student_id "
-                              f"{person.student_id} or anonymous_id {person.anonymous_id} appears twice")
+        problem = _roster_problem(person, people)
+        if problem:
+            raise RosterError(f"roster {path}, line {line}: {problem}")
         people[person.lms_id] = person
-        students.add(person.student_id)
-        anonymous.add(person.anonymous_id)
     return _with_groups(people, groups) if groups else people
 
 
@@ -204,7 +213,6 @@ class Owner:
     key: str  # the student id, or .group-<n> for a group's folder while importing
     members: tuple  # student ids
     label: str  # for messages
-    late_unknown: bool = False
 
 
 @dataclass
@@ -227,7 +235,6 @@ class Judge:
                 self.groups.setdefault(lms_names.group_key(p.group), []).append(p)
         self.problems, self.superseded, self.notes = [], [], []
         self.group_folders = {}  # .group-<n> -> Owner
-        self.ungrouped_needed = False
 
     # -- whose upload
     def _group_owner(self, key, label):
@@ -258,35 +265,41 @@ class Judge:
                 return key
         return named if named in self.groups and upload.lms_id not in self.people else None
 
+    def _anonymous_owner(self, upload):
+        person = self.by_anonymous.get(upload.lms_id)
+        if person:
+            return self._person_owner(person, replace(upload, name=""))
+        sid = f"anon-{upload.lms_id}"
+        return Owner(sid, (sid,), f"{sid} (Canvas anonymous grading)")
+
+    def _default_team(self, upload, rel):
+        if not self.groups:
+            return Problem(rel, f"a Moodle team submission of the students in no group ({upload.name})",
+                           "Moodle does not say who they are: give the roster a group column and import again")
+        members = tuple(sorted(p.student_id for p in self.people.values() if not p.group))
+        return self.group_folders.setdefault(".group-none", Owner(".group-none", members,
+                                                                  f"the students in no group ({upload.name})"))
+
+    def _nobody(self, upload, rel):
+        if upload.layout == "Moodle":
+            return Problem(rel, f"Moodle participant or group {upload.lms_id} ({upload.name}) is in no row of "
+                                "the roster", f"add a row with their student_id and lms_id {upload.lms_id}, or "
+                                "for a team submission a group column naming group "
+                                f"{upload.lms_id} ({upload.name}), and import again")
+        return Problem(rel, f"{upload.who} is not in the roster",
+                       f"add a row with their student_id and lms_id {upload.lms_id} to the roster and import again")
+
     def owner(self, upload, rel):
         """The Owner of an upload, or the Problem with it."""
         if upload.owner == "anonymous":
-            person = self.by_anonymous.get(upload.lms_id)
-            if person:
-                return self._person_owner(person, replace(upload, name=""))
-            sid = f"anon-{upload.lms_id}"
-            return Owner(sid, (sid,), f"{sid} (Canvas anonymous grading)")
+            return self._anonymous_owner(upload)
         if upload.owner == "default team":
-            if not self.groups:
-                return Problem(rel, f"a Moodle team submission of the students in no group ({upload.name})",
-                               "Moodle does not say who they are: give the roster a group column and import again")
-            self.ungrouped_needed = True
-            members = tuple(sorted(p.student_id for p in self.people.values() if not p.group))
-            return Owner(".group-none", members, f"the students in no group ({upload.name})")
-        if upload.layout == "Moodle":
-            group = self._moodle_group(upload)
-            if group:
-                return self._group_owner(group, f"group {upload.name} (Moodle {upload.lms_id})")
+            return self._default_team(upload, rel)
+        group = self._moodle_group(upload) if upload.layout == "Moodle" else None
+        if group:
+            return self._group_owner(group, f"group {upload.name} (Moodle {upload.lms_id})")
         person = self.people.get(upload.lms_id)
-        if person is None:
-            if upload.layout == "Moodle":
-                return Problem(rel, f"Moodle participant or group {upload.lms_id} ({upload.name}) is in no row of "
-                                    "the roster", f"add a row with their student_id and lms_id {upload.lms_id}, or "
-                                    "for a team submission a group column naming group "
-                                    f"{upload.lms_id} ({upload.name}), and import again")
-            return Problem(rel, f"{upload.who} is not in the roster",
-                           f"add a row with their student_id and lms_id {upload.lms_id} to the roster and import again")
-        return self._person_owner(person, upload)
+        return self._nobody(upload, rel) if person is None else self._person_owner(person, upload)
 
     # -- which entries
     def _problem_with_file(self, upload, rel, stem, ext, owner):
@@ -301,43 +314,49 @@ class Judge:
                            "not graded; if it holds answers, ask the student to upload the .ipynb")
         return None
 
+    def _judge(self, info, known):
+        """(owner key, notebook stem, Chosen) of one entry worth unpacking, or None (its Problem
+        recorded, or litter)."""
+        parts = tuple(p for p in info.filename.split("/") if p)
+        rel = info.filename
+        if info.is_dir() or not parts or OS_LITTER & set(parts):
+            return None
+        if _outside(rel):
+            return self._refuse(Problem(rel, "a path outside the archive (absolute, or with ..): not extracted",
+                                        "an LMS does not write these: download the archive again from the LMS"))
+        upload = lms_names.parse(parts, known)
+        if upload is None:
+            return self._refuse(Problem(rel, "named neither as Canvas nor as Moodle names a submission",
+                                        "not imported: was the archive re-packed or renamed? import the LMS's "
+                                        "own download"))
+        owner = self.owner(upload, rel)
+        if isinstance(owner, Problem):
+            return self._refuse(owner)
+        stem, ext, again = lms_names.notebook_stem(upload.file, self.expected)
+        problem = self._problem_with_file(upload, rel, stem, ext, owner)
+        if problem:
+            return self._refuse(problem)
+        return (owner.key, stem), (upload.rank + (again,), rel), Chosen(info, upload, owner, stem)
+
+    def _refuse(self, problem):
+        self.problems.append(problem)
+
     def plan(self, infos):
         """The entries to unpack ([Chosen], the latest upload of each notebook of each owner, and
         notebooks under a name the assignment does not have); the rest named in self.problems."""
         candidates = {}
         known = frozenset(self.people)
         for info in infos:
-            parts = tuple(p for p in info.filename.split("/") if p)
-            if info.is_dir() or not parts or OS_LITTER & set(parts):
-                continue
-            rel = info.filename
-            if _outside(info.filename):
-                self.problems.append(Problem(rel, "a path outside the archive (absolute, or with ..): not extracted",
-                                             "an LMS does not write these: download the archive again from the LMS"))
-                continue
-            upload = lms_names.parse(parts, known)
-            if upload is None:
-                self.problems.append(Problem(rel, "named neither as Canvas nor as Moodle names a submission",
-                                             "not imported: was the archive re-packed or renamed? import the LMS's "
-                                             "own download"))
-                continue
-            owner = self.owner(upload, rel)
-            if isinstance(owner, Problem):
-                self.problems.append(owner)
-                continue
-            stem, ext, again = lms_names.notebook_stem(upload.file, self.expected)
-            problem = self._problem_with_file(upload, rel, stem, ext, owner)
-            if problem:
-                self.problems.append(problem)
-                continue
-            candidates.setdefault((owner.key, stem), []).append(
-                (upload.rank + (again,), rel, Chosen(info, upload, owner, stem)))
-        chosen = []
+            judged = self._judge(info, known)
+            if judged:
+                key, rank, chosen = judged
+                candidates.setdefault(key, []).append((rank, chosen))
+        out = []
         for uploads in candidates.values():
-            uploads.sort(key=lambda u: u[:2])
-            self.superseded += [rel for _, rel, _ in uploads[:-1]]
-            chosen.append(uploads[-1][2])
-        return chosen
+            uploads.sort(key=lambda u: u[0])
+            self.superseded += [rank[-1] for rank, _ in uploads[:-1]]
+            out.append(uploads[-1][1])
+        return out
 
 
 class FlatExtractor(ExtractorPlugin):
@@ -585,14 +604,10 @@ def _zip_collect(archive, roster, groups, late, staging):
 
 def _give_groups(staged_root, judge, result):
     """Each group's folder (.group-<n>) copied to every member's; counted in ``result``."""
-    for folder, owner in sorted(judge.group_folders.items()) + (
-            [(".group-none", Owner(".group-none", (), ""))] if judge.ungrouped_needed else []):
+    for folder, owner in sorted(judge.group_folders.items()):
         source = staged_root / folder / ASSIGNMENT
         if not source.is_dir():
             continue
-        if folder == ".group-none":
-            owner = replace(owner, members=tuple(sorted(p.student_id for p in judge.people.values() if not p.group)),
-                            label="the students in no group (Moodle's default team)")
         for member in owner.members:
             dest = staged_root / member / ASSIGNMENT
             dest.mkdir(parents=True, exist_ok=True)
@@ -603,27 +618,20 @@ def _give_groups(staged_root, judge, result):
         shutil.rmtree(source.parent)
 
 
-def _mark_late(staged_root, judge, chosen, result):
+def _mark_late(staged_root, chosen, result):
     """A LATE_MARK in the folder of every student whose file the LMS marked late without saying
     when (their timestamp is the due date plus one second)."""
-    late = set()
-    for c in chosen.values():
-        if c.upload.late:
-            late |= set(c.owner.members) if not c.owner.key.startswith(".group-none") else {
-                p.student_id for p in judge.people.values() if not p.group}
+    late = {member for c in chosen.values() if c.upload.late for member in c.owner.members}
     for student in sorted(late):
         folder = staged_root / student / ASSIGNMENT
         if folder.is_dir():
             if (folder / "timestamp.txt").exists():
-                (folder / LATE_MARK).write_text(f"{chosen_layout(chosen)} marks this submission late and does "
-                                                "not say when: recorded as late by one second\n")
+                layout = next(c.upload.layout for c in chosen.values() if c.upload.late)
+                (folder / LATE_MARK).write_text(f"{layout} marks this submission late and does not say when: "
+                                                "recorded as late by one second\n")
                 result.late_unknown.append(student)
             else:
                 result.late_unstamped.append(student)
-
-
-def chosen_layout(chosen):
-    return next((c.upload.layout for c in chosen.values()), "The LMS")
 
 
 def _move_in(staged_root, root, result):
@@ -647,7 +655,7 @@ def _collected(app, people, staging, root, db_url):
                           unpacked=extractor.written, written=extractor.written)
     staged = staging / "submitted"
     _give_groups(staged, judge, result)
-    _mark_late(staged, judge, extractor.chosen, result)
+    _mark_late(staged, extractor.chosen, result)
     result.anonymous = sorted(p.parent.name for p in staged.glob(f"anon-*/{ASSIGNMENT}"))
     if judge.groups or result.groups:
         result.ungrouped = sorted(p.student_id for p in people.values() if not p.group)
@@ -687,6 +695,26 @@ def _megabytes(n):
     return f"{n / 1e6:.1f} MB"
 
 
+def _notices(result):
+    """The summary's lines about students to look at (groups, lateness, anonymous, notes)."""
+    lines = [f"  {label}: its notebooks given to every member: {', '.join(members) or '(nobody)'}"
+             for label, members in sorted(result.groups.items())]
+    said = (
+        (result.ungrouped, "  in no group: {} -- no group's notebooks reach them (Moodle's default team aside): "
+                           "is the group column complete?"),
+        (result.superseded, "  {n} older uploads replaced by the same student's newer one (nothing to do): {}"),
+        (result.late_unknown, "  LATE per the LMS, which does not say by how much: {} -- recorded one second "
+                              "late (the least penalty); their feedback says the exact time is unknown"),
+        (result.late_unstamped, "  LATE per the LMS, but the assignment has no due date, so nbgrader cannot count "
+                                "them late: {} -- import again with a due date (make import ... "
+                                "DUEDATE='2026-12-01 23:59 UTC')"),
+        (result.anonymous, "  anonymous (Canvas anonymous grading; no roster row has their anonymous_id): {} -- "
+                           "graded under these ids; their grades are exported once the roster's anonymous_id "
+                           "column names them (then import again)"))
+    lines += [text.format(", ".join(names), n=len(names)) for names, text in said if names]
+    return lines + [f"  note: {note}" for note in result.notes]
+
+
 def print_import(result, stream=sys.stdout):
     if result.error:
         print(f"import failed: {result.error}", file=stream)
@@ -697,26 +725,8 @@ def print_import(result, stream=sys.stdout):
     for label, names in (("new", result.new), ("updated", result.updated), ("unchanged", result.unchanged)):
         if names and (label != "unchanged" or len(names) <= 20):
             print(f"  {label}: {', '.join(names)}", file=stream)
-    for label, members in sorted(result.groups.items()):
-        print(f"  {label}: its notebooks given to every member: {', '.join(members) or '(nobody)'}", file=stream)
-    if result.ungrouped:
-        print(f"  in no group (a group's notebooks reach none of them): {', '.join(result.ungrouped)}", file=stream)
-    if result.superseded:
-        print(f"  {len(result.superseded)} older uploads replaced by the same student's newer one "
-              f"(nothing to do): {', '.join(result.superseded)}", file=stream)
-    if result.late_unknown:
-        print(f"  LATE per the LMS, which does not say by how much: {', '.join(result.late_unknown)} -- recorded "
-              "one second late (the least penalty); their feedback says the exact time is unknown", file=stream)
-    if result.late_unstamped:
-        print(f"  LATE per the LMS, but the assignment has no due date, so nbgrader cannot count them late: "
-              f"{', '.join(result.late_unstamped)} -- import again with a due date "
-              "(make import ... DUEDATE='2026-12-01 23:59 UTC')", file=stream)
-    if result.anonymous:
-        print(f"  anonymous (Canvas anonymous grading; no roster row has their anonymous_id): "
-              f"{', '.join(result.anonymous)} -- graded under these ids; their grades are exported once the "
-              "roster's anonymous_id column names them (then import again)", file=stream)
-    for note in result.notes:
-        print(f"  note: {note}", file=stream)
+    for line in _notices(result):
+        print(line, file=stream)
     if result.problems:
         print(f"{len(result.problems)} files NOT imported:", file=stream)
         for p in result.problems:
@@ -780,28 +790,44 @@ def _unique(rows, key, what):
     return kept, left
 
 
+def _canvas_table(options, max_score, rows):
+    """Canvas's gradebook import (GradebookImporter): matched by the ID column (the user id)."""
+    column = options.canvas_assignment + (f" ({options.canvas_assignment_id})" if options.canvas_assignment_id else "")
+    table = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column],
+             ["Points Possible", "", "", "", "", _number(max_score)]]
+    kept, left = _unique(rows, lambda s: s.lms_user_id or "", "Canvas user id")
+    for s, grade in kept:
+        name = ", ".join(n for n in (s.last_name, s.first_name) if n)
+        table.append([name, s.lms_user_id, "", "", "", _number(grade)])
+    return table, left
+
+
+def _moodle_table(options, max_score, rows):
+    """Moodle's grade import (grade/import/csv): matched by email address (or ID number)."""
+    table = [["First name", "Surname", "ID number", "Email address", options.moodle_item]]
+    kept, left = _unique(rows, lambda s: (s.email or "").strip().casefold(), "email address")
+    for s, grade in kept:
+        table.append([s.first_name or "", s.last_name or "", s.id, s.email.strip(), _number(grade)])
+    return table, left
+
+
+def _worksheet_table(max_score, rows, now):
+    """Moodle's offline grading worksheet (assignfeedback_offline): matched by "Participant <id>"."""
+    table = [["Identifier", "Full name", "Email address", "Grade", "Maximum Grade", "Grade can be changed",
+              "Last modified (grade)"]]
+    kept, left = _unique(rows, lambda s: s.lms_user_id if (s.lms_user_id or "").isdigit() else "",
+                         "Moodle participant id (a number)")
+    for s, grade in kept:
+        full = " ".join(n for n in (s.first_name, s.last_name) if n)
+        table.append([f"Participant {s.lms_user_id}", full, s.email or "", _number(grade), _number(max_score),
+                      "Yes", now])
+    return table, left
+
+
 def _lms_tables(options, max_score, rows, now):
     """{file kind: (rows, headers first; {student id: why left out})} of the grades files."""
-    column = options.canvas_assignment + (f" ({options.canvas_assignment_id})" if options.canvas_assignment_id else "")
-    canvas = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column],
-              ["Points Possible", "", "", "", "", _number(max_score)]]
-    moodle = [["First name", "Surname", "ID number", "Email address", options.moodle_item]]
-    worksheet = [["Identifier", "Full name", "Email address", "Grade", "Maximum Grade", "Grade can be changed",
-                  "Last modified (grade)"]]
-    canvas_rows, canvas_left = _unique(rows, lambda s: s.lms_user_id or "", "Canvas user id")
-    moodle_rows, moodle_left = _unique(rows, lambda s: (s.email or "").strip().casefold(), "email address")
-    sheet_rows, sheet_left = _unique(rows, lambda s: s.lms_user_id if (s.lms_user_id or "").isdigit() else "",
-                                     "Moodle participant id (a number)")
-    for s, grade in canvas_rows:
-        name = ", ".join(n for n in (s.last_name, s.first_name) if n)
-        canvas.append([name, s.lms_user_id, "", "", "", _number(grade)])
-    for s, grade in moodle_rows:
-        moodle.append([s.first_name or "", s.last_name or "", s.id, s.email.strip(), _number(grade)])
-    for s, grade in sheet_rows:
-        full = " ".join(n for n in (s.first_name, s.last_name) if n)
-        worksheet.append([f"Participant {s.lms_user_id}", full, s.email or "", _number(grade), _number(max_score),
-                          "Yes", now])
-    return {"canvas": (canvas, canvas_left), "moodle": (moodle, moodle_left), "worksheet": (worksheet, sheet_left)}
+    return {"canvas": _canvas_table(options, max_score, rows), "moodle": _moodle_table(options, max_score, rows),
+            "worksheet": _worksheet_table(max_score, rows, now)}
 
 
 def _write_csv(path, table):

@@ -63,26 +63,22 @@ class Upload:
         return f"{self.layout} {what} {self.lms_id}".rstrip() + (f" ({self.name})" if self.name else "")
 
 
+def _canvas_at(base, start):
+    """The Upload of a Canvas file name whose name part ends at ``start`` - 1, or None."""
+    match = CANVAS_TAIL.match(base, start)
+    name = base[:max(start - 1, 0)]
+    if not match or (match["anon"] and name):  # Canvas writes no name beside an anonymous id
+        return None
+    owner, lms_id = ("anonymous", match["anon"]) if match["anon"] else ("user", match["user"])
+    return Upload("Canvas", owner, lms_id, name, match["file"], (int(match["attachment"]),), bool(match["late"]))
+
+
 def canvas(base, known=frozenset()):
     """The Upload a Canvas file name says, or None. Where a name could be split two ways (a name
     ending in ``_<digits>``), the split whose user id is in ``known`` wins."""
-    found = []
-    for start in [0] + [i + 1 for i, ch in enumerate(base) if ch == "_"]:
-        match = CANVAS_TAIL.match(base, start)
-        name = base[:max(start - 1, 0)]
-        if not match or "/" in name:
-            continue
-        if match["anon"]:
-            if name:  # Canvas writes no name beside an anonymous id
-                continue
-            found.append(Upload("Canvas", "anonymous", match["anon"], "", match["file"],
-                                (int(match["attachment"]),), bool(match["late"])))
-        else:
-            found.append(Upload("Canvas", "user", match["user"], name, match["file"],
-                                (int(match["attachment"]),), bool(match["late"])))
-    if not found:
-        return None
-    return next((u for u in found if u.lms_id in known), found[0])
+    found = [u for u in (_canvas_at(base, start) for start in [0] + [i + 1 for i, ch in enumerate(base) if ch == "_"])
+             if u is not None]
+    return next((u for u in found if u.lms_id in known), found[0] if found else None)
 
 
 def moodle(parts):

@@ -27,7 +27,7 @@ from lms_layouts import (
     moodle_worksheet_import,
 )
 
-from course_helpers import course_env, make_course, run  # course_helpers puts the repository on sys.path
+from course_helpers import REPO, course_env, make_course, run  # course_helpers puts the repository on sys.path
 from grading import lms_names, sample_class
 from grading.course import ASSIGNMENT, notebook_names
 
@@ -627,3 +627,21 @@ def test_zip_bombs_and_lying_sizes_are_named_and_the_rest_imported(template, tmp
     assert got[f"alice/{ASSIGNMENT}/{Q2}.ipynb"] == nbs["reference"][Q2]
     assert result.unpacked <= 200 << 10 and result.written < 400 << 10
     assert written < 4 << 20, written  # everything this process wrote: the files, the gradebook, logs
+
+
+def test_make_import_fails_exactly_when_nothing_was_imported(template, tmp_path):
+    """make's own status is 2 for any failed recipe: make import fails when nothing was imported
+    and succeeds, saying so, when files were imported with some to look at (the command's 1)."""
+    root = fresh(template, tmp_path / "course")
+    roster = write_roster(tmp_path / "roster.csv", 5)
+
+    def make(archive):
+        return subprocess.run(["make", "-f", str(REPO / "Makefile"), "-o", "setup", "import", f"ARCHIVE={archive}",
+                               f"ROSTER={roster}"], cwd=root, env=course_env(), capture_output=True, text=True)
+    proc = make(canvas_archive(tmp_path / "submissions.zip", template[1]))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "4 files NOT imported" in proc.stdout and "imported, with the files or students listed above" in proc.stdout
+    assert (root / "submitted" / "alice" / ASSIGNMENT / f"{Q1}.ipynb").is_file()
+    (tmp_path / "not.zip").write_text("student_id,lms_id\n")
+    proc = make(tmp_path / "not.zip")
+    assert proc.returncode == 2 and "nothing imported" in proc.stdout, proc.stdout + proc.stderr
