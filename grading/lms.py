@@ -2,35 +2,39 @@
 
 Students download the notebooks from Canvas or Moodle and upload the .ipynb files back; the
 instructor downloads every submission as one archive, grades here, and uploads a grades file
-(how, step by step: docs/lms.md).
+(how, step by step, which file for which LMS version: docs/lms.md).
 
-    python -m grading.lms import ARCHIVE ROSTER [--duedate "2026-12-01 23:59 UTC"]
+    python -m grading.lms import ARCHIVE ROSTER [--duedate "2026-12-01 23:59 UTC"] [--groups GROUPS.csv]
     python -m grading.lms export [--canvas-assignment NAME] [--canvas-assignment-id ID] [--moodle-item NAME]
 
 The parts, and why each exists:
 
-- Roster: the LMS names a submission by its own user id (Canvas's user id, Moodle's participant
-  id), the course by student ids. The roster CSV (columns ``student_id``, ``lms_id``, optional
-  ``name``, ``email``) is the map, and how students get into nbgrader's gradebook (with their
-  names, email and the LMS id in nbgrader's ``lms_user_id``, which the export reads back).
-- LmsCollector: nbgrader's ``zip_collect`` does the extraction and the copying into
-  ``submitted/``; it asks a FileNameCollectorPlugin, file by file, whose file this is. This one
-  reads both layouts (Canvas ``<name>[_LATE]_<userid>_<submissionid>_<file>``, Moodle
-  ``<Full Name>_<participant id>_assignsubmission_file_/<file>``), keeps the latest of repeated
-  uploads, stamps Canvas's late files one second after the due date (Canvas says late, not when),
-  and turns away everything else with the reason and what to do (nbgrader would only log it).
-- FlatExtractor: nbgrader's extractor unpacks archives inside the archive into folders of their
-  own, where no student can be told from the file name; here a nested archive stays a file and
-  is reported.
-- import_archive: zip_collect writes into a staging folder, never into ``submitted/``; each
-  student's folder is then compared with what is there (unchanged: left alone) and swapped in
-  whole by renames, so an import that fails half-way leaves every student either as before or
-  complete, and importing the same archive twice changes nothing.
-- export_grades: Canvas's gradebook import CSV (``Student,ID,SIS User ID,SIS Login ID,Section,
-  <Assignment (id)>`` and a ``Points Possible`` row) and Moodle's grade import CSV (matched by
-  email address, or ID number), from the gradebook (manual grades and late penalties included,
-  as in ``nbgrader export``); a student with no submission gets an empty cell, not a zero.
-  The column names are traitlets options (``c.LmsExport.*`` in nbgrader_config.py) or arguments.
+- Roster: the LMS names a submission by its own id (Canvas's user id, Moodle's participant id,
+  a group's id, Canvas's anonymous id), the course by student ids. The roster CSV (columns
+  ``student_id``, ``lms_id``, optional ``name``, ``email``, ``group``, ``anonymous_id``; or the
+  groups from the LMS's group export) is the map, and how students get into nbgrader's gradebook
+  (names, email and the LMS id in nbgrader's ``lms_user_id``, which the export reads back).
+- Judge (names by grading/lms_names.py, the LMSs' own rules): every entry of the archive is
+  judged by its name before anything is written: whose it is (a student, or every member of a
+  group), which notebook, the latest of repeated uploads, late or not; everything else is turned
+  away with the reason and what to do (nbgrader would only log it).
+- FlatExtractor: zip_collect's extractor. It unpacks only what the Judge chose, each entry
+  streamed through a byte counter under a limit per file (the size the archive declares and the
+  bytes it really unpacks to) and a limit for the whole import; never ``extractall``, never a
+  path outside its folder, archives inside the archive stay packed.
+- LmsCollector: zip_collect's collector: whose notebook each unpacked file is, and the due date
+  plus one second for a file the LMS marks late without saying when (the submission folder gets
+  a ``.lms-late`` mark, so the feedback says the time is unknown instead of inventing one).
+- import_archive: zip_collect writes into a staging folder, never into ``submitted/``; a group's
+  notebooks are copied to every member; each student's folder is then compared with what is
+  there (unchanged: left alone) and swapped in whole by renames, so an import that fails half-way
+  leaves every student either as before or complete, and importing the same archive twice
+  changes nothing.
+- export_grades: Canvas's gradebook import CSV, Moodle's grade import CSV and Moodle's offline
+  grading worksheet, from the gradebook (manual grades included; the late penalty as
+  ``c.LatePenalty.applied_by`` says). A student without a submission has no row (the LMS keeps
+  what it has); a row whose identifier would be empty or shared is left out and named. The
+  column names are traitlets options (``c.LmsExport.*`` in nbgrader_config.py) or arguments.
 """
 import argparse
 import csv
@@ -198,8 +202,13 @@ class Problem:
     reason: str
     advice: str
 
-    def __str__(self):
-        return f"{self.file}: {self.reason} -- {self.advice}"
+    def __str__(self):  # an entry's name is the student's text: shown without control characters
+        return printable(f"{self.file}: {self.reason} -- {self.advice}")
+
+
+def printable(text):
+    """``text`` with every control or unprintable character as an escape (no terminal sequences)."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 def _outside(name):
@@ -257,13 +266,18 @@ class Judge:
         return Owner(person.student_id, (person.student_id,), f"{person.student_id} ({upload.layout} {person.lms_id})")
 
     def _moodle_group(self, upload):
-        """The roster group a Moodle 4.1+ team folder (``<Group>_<group id>``) names, or None."""
+        """The roster group a Moodle 4.1+ team folder (``<Group>_<group id>``) names, or None. A
+        participant's folder has the same shape: where the id is also a participant's, the folder
+        is the group's only if its name is the group's and not that participant's."""
         named = lms_names.group_key(upload.name)
+        person = self.people.get(upload.lms_id)
+        is_person = person is not None and lms_names.group_key(person.name) == named
         for key, members in self.groups.items():
             values = {lms_names.group_key(m.group) for m in members}
-            if upload.lms_id in values or (named in values and upload.lms_id not in self.people):
+            by_id, by_name = upload.lms_id in values, named in values
+            if (by_name and not is_person) or (by_id and person is None):
                 return key
-        return named if named in self.groups and upload.lms_id not in self.people else None
+        return None
 
     def _anonymous_owner(self, upload):
         person = self.by_anonymous.get(upload.lms_id)
@@ -712,7 +726,7 @@ def _notices(result):
                            "graded under these ids; their grades are exported once the roster's anonymous_id "
                            "column names them (then import again)"))
     lines += [text.format(", ".join(names), n=len(names)) for names, text in said if names]
-    return lines + [f"  note: {note}" for note in result.notes]
+    return [printable(line) for line in lines + [f"  note: {note}" for note in result.notes]]
 
 
 def print_import(result, stream=sys.stdout):

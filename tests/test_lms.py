@@ -598,6 +598,7 @@ def test_zip_bombs_and_lying_sizes_are_named_and_the_rest_imported(template, tmp
     files = {canvas_entry("1001", 7001 + i, f"{nb}.ipynb", "Liddell, Alice"): nbs["reference"][nb]
              for i, nb in enumerate((Q1, Q2))}
     files[canvas_entry("1001", 7003, f"{Q3}.ipynb", "Liddell, Alice")] = bomb  # per entry
+    files[canvas_entry("1001", 7004, "notes\x1b[2J.pdf", "Liddell, Alice")] = bomb  # not a notebook: never unpacked
     files.update({canvas_entry("1003", 7300 + i, f"{nb}.ipynb", "Danvers, Carol"): b'{"pad": "' + b"1" * 60_000
                   + bytes(str(i), "ascii") + b'"}' for i, nb in enumerate(notebook_names())})
     entry = canvas_entry("1002", 7100, f"{Q1}.ipynb", "Builder, Bob")
@@ -621,6 +622,8 @@ def test_zip_bombs_and_lying_sizes_are_named_and_the_rest_imported(template, tmp
     assert "declares 67,108,864 bytes, over the limit of 65,536 per file" in problems[canvas_entry(
         "1001", 7003, f"{Q3}.ipynb", "Liddell, Alice")]
     assert "damaged in the archive (Bad CRC-32" in problems[entry]
+    assert "not a notebook" in problems[canvas_entry("1001", 7004, "notes\x1b[2J.pdf", "Liddell, Alice")]
+    assert all("\x1b" not in str(p) and "\\x1b" in str(p) for p in result.problems if "notes" in p.file)
     carol = sorted(k for k in got if k.startswith("carol/"))
     past = sum("would take the import past its limit of 204,800 bytes in all" in r for r in problems.values())
     assert len(carol) + past == 4 and carol and past
@@ -645,3 +648,14 @@ def test_make_import_fails_exactly_when_nothing_was_imported(template, tmp_path)
     (tmp_path / "not.zip").write_text("student_id,lms_id\n")
     proc = make(tmp_path / "not.zip")
     assert proc.returncode == 2 and "nothing imported" in proc.stdout, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("applied_by, penalty", [("course", 2.0), ("lms", 0.0)])
+def test_the_course_penalty_follows_who_applies_it(applied_by, penalty):
+    """c.LatePenalty.applied_by "lms": nbgrader takes nothing off (the LMS will), so the
+    gradebook, the feedback and the grades files never hold a second deduction."""
+    from traitlets.config import Config
+
+    from grading.late_penalty import FractionPerDayLate
+    config = Config({"LatePenalty": {"applied_by": applied_by}, "FractionPerDayLate": {"fraction_per_day": 0.1}})
+    assert FractionPerDayLate(config=config).late_submission_penalty("bob", 10.0, 86400 + 1) == penalty
