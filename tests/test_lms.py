@@ -659,3 +659,12 @@ def test_the_course_penalty_follows_who_applies_it(applied_by, penalty):
     from grading.late_penalty import FractionPerDayLate
     config = Config({"LatePenalty": {"applied_by": applied_by}, "FractionPerDayLate": {"fraction_per_day": 0.1}})
     assert FractionPerDayLate(config=config).late_submission_penalty("bob", 10.0, 86400 + 1) == penalty
+
+
+def test_the_archive_limits_are_documented_options_set_to_their_defaults():
+    from grading.course import load_config
+    from grading.lms import FlatExtractor
+    config = load_config()
+    for name in ("max_entry_size", "max_total_size"):
+        trait = FlatExtractor.class_traits()[name]
+        assert config.FlatExtractor[name] == trait.default() and len(trait.help) > 30
