@@ -212,8 +212,10 @@ def printable(text):
 
 
 def _outside(name):
-    """An archive entry that would be written outside the extraction folder (absolute, or with ..)."""
-    return name.startswith("/") or "\\" in name or ".." in name.split("/")
+    """An archive entry named as if outside the archive's folder (absolute, or with ..): never an
+    LMS's (nothing is written under an entry's own name anyway)."""
+    name = name.replace("\\", "/")
+    return name.startswith("/") or re.match(r"^[A-Za-z]:", name) is not None or ".." in name.split("/")
 
 
 @dataclass
@@ -318,12 +320,12 @@ class Judge:
     # -- which entries
     def _problem_with_file(self, upload, rel, stem, ext, owner):
         if upload.kind != "file":
-            return Problem(rel, f"a Moodle {upload.kind} submission, not an uploaded file",
+            return Problem(rel, f"a {upload.layout} {upload.kind} submission, not an uploaded file",
                            "this assignment takes the .ipynb files only: grade it by hand")
         if ext.lower() in ARCHIVE_EXT:
             return Problem(rel, f"an archive inside the archive, from {owner.label}: not unpacked",
                            "ask the student to upload the .ipynb files themselves, not zipped")
-        if ext != ".ipynb":
+        if ext.lower() != ".ipynb":
             return Problem(rel, f"not a notebook, from {owner.label}",
                            "not graded; if it holds answers, ask the student to upload the .ipynb")
         return None
@@ -331,8 +333,8 @@ class Judge:
     def _judge(self, info, known):
         """(owner key, notebook stem, Chosen) of one entry worth unpacking, or None (its Problem
         recorded, or litter)."""
-        parts = tuple(p for p in info.filename.split("/") if p)
         rel = info.filename
+        parts = tuple(p for p in rel.replace("\\", "/").split("/") if p)  # a Windows tool's re-zip: \
         if info.is_dir() or not parts or OS_LITTER & set(parts):
             return None
         if _outside(rel):

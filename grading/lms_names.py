@@ -37,6 +37,9 @@ from dataclasses import dataclass
 
 CANVAS_TAIL = re.compile(r"(?:(?P<late>LATE)_)?(?:anon_(?P<anon>[1-9A-HJ-NP-Za-km-z]{5})|(?P<user>\d+))"
                          r"_(?P<attachment>\d+)_(?P<file>.+)$", re.S)
+# ContentZipper#add_text_or_url: a text entry or website URL submission, no attachment id
+CANVAS_ONLINE = re.compile(r"(?:(?P<late>LATE)_)?(?:anon_(?P<anon>[1-9A-HJ-NP-Za-km-z]{5})|(?P<user>\d+))"
+                           r"_(?P<kind>text|link)\.html$")
 MOODLE_PREFIX = re.compile(r"^(?P<name>[^_/]*?)(?:_(?P<id>\d+))?_assignsubmission_(?P<kind>[a-z0-9]+)"
                            r"(?P<sep>_?)(?P<file>.*)$", re.S)
 # a re-upload's suffix at the end of a file's stem: Canvas's -N and -<uuid>, a browser's " (N)"
@@ -65,11 +68,16 @@ class Upload:
 
 def _canvas_at(base, start):
     """The Upload of a Canvas file name whose name part ends at ``start`` - 1, or None."""
-    match = CANVAS_TAIL.match(base, start)
     name = base[:max(start - 1, 0)]
+    match, online = CANVAS_TAIL.match(base, start), CANVAS_ONLINE.match(base, start)
+    if online:  # a text entry or URL: named as such (not a file to import)
+        match = online
     if not match or (match["anon"] and name):  # Canvas writes no name beside an anonymous id
         return None
     owner, lms_id = ("anonymous", match["anon"]) if match["anon"] else ("user", match["user"])
+    if online:
+        return Upload("Canvas", owner, lms_id, name, base[match.start("kind"):], late=bool(match["late"]),
+                      kind=match["kind"])
     return Upload("Canvas", owner, lms_id, name, match["file"], (int(match["attachment"]),), bool(match["late"]))
 
 

@@ -206,6 +206,9 @@ def test_moodle_team_and_other_plugin_names():
     upload = lms_names.parse(tuple(nested.split("/")))
     assert (upload.lms_id, upload.name, upload.file) == ("9", "Jane Doe", f"{Q1}.ipynb")
     assert lms_names.parse(("random.ipynb",)) is None and lms_names.parse(("x_1_y.ipynb",)) is None
+    for entry, kind in (("doejane_LATE_123_text.html", "text"), ("anon_Ab3xZ_link.html", "link")):  # Canvas
+        upload = lms_names.parse((entry,))  # ContentZipper#add_text_or_url: no attachment id
+        assert (upload.layout, upload.kind, upload.late) == ("Canvas", kind, "LATE" in entry), entry
 
 
 # ----------------------------------------------------------------------------- Canvas, graded
@@ -477,9 +480,12 @@ def test_moodle_blind_marking(template, tmp_path):
     root = fresh(template, tmp_path / "course")
     nbs = template[1]
     files = {moodle_entry("4", "Participant", 502, f"{nb}.ipynb"): nbs["q1_no_minus_one"][nb] for nb in (Q1, Q2)}
+    # re-zipped by a Windows tool (backslashes), and a file name in capitals
+    files[moodle_entry("4", "Participant", 502, f"{Q3}.ipynb").replace("/", "\\")] = nbs["q1_no_minus_one"][Q3]
+    files[moodle_entry("4", "Participant", 502, f"{Q4}.IPYNB")] = nbs["q1_no_minus_one"][Q4]
     proc = lms(root, "import", zip_of(tmp_path / "blind.zip", files), write_roster(tmp_path / "roster.csv", 6))
     assert proc.returncode == 0, proc.stdout
-    assert contents(root) == {f"bob/{ASSIGNMENT}/{nb}.ipynb": nbs["q1_no_minus_one"][nb] for nb in (Q1, Q2)}
+    assert contents(root) == {f"bob/{ASSIGNMENT}/{nb}.ipynb": nbs["q1_no_minus_one"][nb] for nb in notebook_names()}
 
 
 def test_moodle_team_submissions_reach_every_member(template, tmp_path):
