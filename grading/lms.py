@@ -262,9 +262,10 @@ class Judge:
             return self._group_owner(group, f"group {person.group} (Canvas, by {person.student_id})")
         if upload.layout == "Canvas" and person.name and upload.name and \
                 upload.name not in lms_names.canvas_names(person.name) and not group:
-            self.notes.append(f"{person.student_id}'s files are named {upload.name!r}, not after them: if this is "
-                              "a group assignment, give the roster a group column (or GROUPS=) so every member "
-                              "gets the group's notebooks")
+            note = (f"{person.student_id}'s files are named {upload.name!r}, not after them: if this is a group "
+                    "assignment, give the roster a group column (or GROUPS=) so every member gets the group's "
+                    "notebooks")
+            self.notes += [] if note in self.notes else [note]
         return Owner(person.student_id, (person.student_id,), f"{person.student_id} ({upload.layout} {person.lms_id})")
 
     def _moodle_group(self, upload):
