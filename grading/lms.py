@@ -260,13 +260,17 @@ class Judge:
         group = lms_names.group_key(person.group) if person.group else ""
         if upload.layout == "Canvas" and group and upload.name == lms_names.canvas_sanitized(person.group):
             return self._group_owner(group, f"group {person.group} (Canvas, by {person.student_id})")
-        if upload.layout == "Canvas" and person.name and upload.name and \
-                upload.name not in lms_names.canvas_names(person.name) and not group:
+        if upload.layout == "Canvas" and not group:
+            self._note_group_name(person, upload)
+        return Owner(person.student_id, (person.student_id,), f"{person.student_id} ({upload.layout} {person.lms_id})")
+
+    def _note_group_name(self, person, upload):
+        """Canvas names a group's files after the group: a name not the person's is said, once."""
+        if person.name and upload.name and upload.name not in lms_names.canvas_names(person.name):
             note = (f"{person.student_id}'s files are named {upload.name!r}, not after them: if this is a group "
                     "assignment, give the roster a group column (or GROUPS=) so every member gets the group's "
                     "notebooks")
             self.notes += [] if note in self.notes else [note]
-        return Owner(person.student_id, (person.student_id,), f"{person.student_id} ({upload.layout} {person.lms_id})")
 
     def _moodle_group(self, upload):
         """The roster group a Moodle 4.1+ team folder (``<Group>_<group id>``) names, or None. A
