@@ -357,7 +357,9 @@ class Judge:
         problem = self._problem_with_file(upload, rel, stem, ext, owner)
         if problem:
             return self._refuse(problem)
-        return (owner.key, stem), (upload.rank + (again,), rel), Chosen(info, upload, owner, stem)
+        # newer first: Canvas's attachment id; Moodle gives no order but the file's time in the zip
+        newer = upload.rank if upload.layout == "Canvas" else info.date_time
+        return (owner.key, stem), (newer + (again,), rel), Chosen(info, upload, owner, stem)
 
     def _refuse(self, problem):
         self.problems.append(problem)

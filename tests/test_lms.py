@@ -76,10 +76,12 @@ def fresh(template, dest):
 
 
 def zip_of(path, files):
-    """files: {name in the archive: bytes}."""
+    """files: {name in the archive: bytes}; an entry under an ``/old/`` folder is dated 1990."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in files.items():
-            zf.writestr(name, data)
+            info = zipfile.ZipInfo(name, (1990, 1, 1, 0, 0, 0) if "/old/" in name else (2026, 1, 10, 12, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
     return path
 
 
@@ -444,6 +446,8 @@ def moodle_class(nbs, version, folders=True):
     files[moodle_entry(version, "Carol Danvers", 503, "Q1.ipynb", folders=folders)] = nbs["untouched"][Q1]
     files[moodle_entry(version, "Zed Zero", 599, f"{Q1}.ipynb", folders=folders)] = nbs["reference"][Q1]
     files[f"../{Q1}.ipynb"] = nbs["reference"][Q1]  # nbgrader's extraction would skip it silently
+    if folders:  # alice's older copy of q1 in a subfolder (zip_of dates it 1990): the newer file wins
+        files[moodle_entry(version, "Alice Liddell", 501, f"{Q1}.ipynb", filepath="/old/")] = nbs["untouched"][Q1]
     files["__MACOSX/._Alice Liddell_501_assignsubmission_file"] = b"zip tool litter"
     return files
 
@@ -463,6 +467,7 @@ def test_moodle_download_all_submissions(template, tmp_path, version, folders):
     assert contents(root) == want
     out = proc.stdout
     assert "2 new, 0 updated, 0 unchanged" in out and "6 files NOT imported" in out and "MACOSX" not in out
+    assert ("/old/" in line_naming(out, "replaced by the same student's newer one")) == folders
     for name, words in (("answers.pdf", "not a notebook"), ("onlinetext.html", "onlinetext submission"),
                         ("work.zip", "an archive inside the archive"),
                         ("Q1.ipynb", f"does not have, from carol (Moodle 503) (its cells are those of {Q1}.ipynb)"),
