@@ -679,3 +679,15 @@ def test_the_archive_limits_are_documented_options_set_to_their_defaults():
     for name in ("max_entry_size", "max_total_size"):
         trait = FlatExtractor.class_traits()[name]
         assert config.FlatExtractor[name] == trait.default() and len(trait.help) > 30
+
+
+def test_late_without_a_due_date_is_imported_and_named(template, tmp_path):
+    root = fresh(template, tmp_path / "course")
+    archive = canvas_archive(tmp_path / "submissions.zip", template[1])
+    proc = lms(root, "import", archive, write_roster(tmp_path / "roster.csv", 5))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    want = expected_canvas(template[1])
+    del want[f"bob/{ASSIGNMENT}/timestamp.txt"], want[f"bob/{ASSIGNMENT}/.lms-late"]  # no due date: not late
+    assert contents(root) == want
+    line = line_naming(proc.stdout, "no due date")
+    assert "bob" in line and "alice" not in line and "DUEDATE=" in line
