@@ -422,9 +422,9 @@ class FlatExtractor(ExtractorPlugin):
             if not zipfile.is_zipfile(path):
                 self.judge.problems.append(Problem(name, "not a zip archive", "import the LMS's own .zip download"))
                 continue
-            with zipfile.ZipFile(path) as zf:
-                for n, chosen in enumerate(self.judge.plan(zf.infolist())):
-                    self._unpack(zf, chosen, os.path.join(extracted_path, f"{len(self.chosen) + n:06d}.ipynb"))
+            with zipfile.ZipFile(path) as zf:  # written under names of our own, never the entry's
+                for chosen in self.judge.plan(zf.infolist()):
+                    self._unpack(zf, chosen, os.path.join(extracted_path, f"{len(self.chosen):06d}.ipynb"))
 
     def _unpack(self, zf, chosen, dest):
         """Stream one chosen entry to ``dest`` within the limits, or name it in the judge's problems."""
