@@ -234,6 +234,12 @@ class Chosen:
     stem: str  # the notebook it is (a released name, or the name it came with when it is none)
 
 
+def _newness(upload, info):
+    """What orders uploads of one notebook, newest last: Canvas's attachment id; Moodle gives no
+    order but the file's time in the zip."""
+    return upload.rank if upload.layout == "Canvas" else info.date_time
+
+
 class Judge:
     """Which entries of an archive to unpack, decided from their names and the roster only."""
 
@@ -357,9 +363,7 @@ class Judge:
         problem = self._problem_with_file(upload, rel, stem, ext, owner)
         if problem:
             return self._refuse(problem)
-        # newer first: Canvas's attachment id; Moodle gives no order but the file's time in the zip
-        newer = upload.rank if upload.layout == "Canvas" else info.date_time
-        return (owner.key, stem), (newer + (again,), rel), Chosen(info, upload, owner, stem)
+        return (owner.key, stem), (_newness(upload, info) + (again,), rel), Chosen(info, upload, owner, stem)
 
     def _refuse(self, problem):
         self.problems.append(problem)
