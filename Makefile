@@ -13,10 +13,10 @@
 #   make constraints  regenerate constraints.txt (every transitive package pinned) after changing requirements.txt
 #   make lint   ruff over grading/, bench/ and tests/; no function of grading/ above complexity 10 (radon)
 #   make similarity  which pairs of students wrote alike answers, cell by cell (reports/similarity.json and .html)
-#   make import ARCHIVE=submissions.zip ROSTER=roster.csv   an LMS bulk download (Canvas, Moodle) into submitted/ (docs/lms.md)
+#   make import ARCHIVE=submissions.zip ROSTER=roster.csv [GROUPS=groups.csv]   an LMS bulk download (Canvas, Moodle) into submitted/ (docs/lms.md)
 #   make hub    the course on a JupyterHub on loopback: accounts for the sample class, logins, the URL (docs/jupyterhub.md)
 #   make hub-setup  what make hub needs, as root: accounts, the exchange, the hub's environment and its npm proxy
-#   make lms-export   grades-canvas.csv and grades-moodle.csv from the gradebook, for the LMS's grade import
+#   make lms-export   grades-canvas.csv, grades-moodle.csv and grades-moodle-worksheet.csv from the gradebook, for the LMS's grade import
 #   make setup  the virtualenv from requirements.txt + constraints.txt (every target runs it first)
 #   make grading-tools / test-tools   the Debian packages grading / the tests need (bubblewrap; chromium, postgresql)
 #   make clean  removes what the pipeline wrote (submitted/, autograded/, feedback/, the gradebook, grades files)
@@ -134,9 +134,13 @@ lab: setup
 	jupyter lab --notebook-dir=release/$(ASSIGNMENT)
 
 # LMS bulk download in, LMS grades file out (grading/lms.py, docs/lms.md)
-import: setup  ## make import ARCHIVE=submissions.zip ROSTER=roster.csv [DUEDATE='2026-12-01 23:59 UTC']
-	@test -n "$(ARCHIVE)" && test -n "$(ROSTER)" || { echo "usage: make import ARCHIVE=submissions.zip ROSTER=roster.csv [DUEDATE='2026-12-01 23:59 UTC']"; exit 2; }
-	python -m grading.lms import "$(ARCHIVE)" "$(ROSTER)" $(if $(DUEDATE),--duedate "$(DUEDATE)")
+# make's own exit status is 2 for any failed recipe, so the recipe keeps the command's meaning:
+# make import fails (2) exactly when nothing was imported; imported with files or students to
+# look at (the command's 1) succeeds after saying so. python -m grading.lms import exits 0/1/2.
+import: setup  ## make import ARCHIVE=submissions.zip ROSTER=roster.csv [DUEDATE='2026-12-01 23:59 UTC'] [GROUPS=groups.csv]
+	@test -n "$(ARCHIVE)" && test -n "$(ROSTER)" || { echo "usage: make import ARCHIVE=submissions.zip ROSTER=roster.csv [DUEDATE='2026-12-01 23:59 UTC'] [GROUPS=groups.csv]"; exit 2; }
+	@python -m grading.lms import "$(ARCHIVE)" "$(ROSTER)" $(if $(DUEDATE),--duedate "$(DUEDATE)") $(if $(GROUPS),--groups "$(GROUPS)"); \
+	status=$$?; if [ $$status = 1 ]; then echo "imported, with the files or students listed above to look at"; exit 0; fi; exit $$status
 
 lms-export: setup  ## [CANVAS_ASSIGNMENT="Conceptual questions" CANVAS_ASSIGNMENT_ID=12345 MOODLE_ITEM=...]
 	python -m grading.lms export $(if $(CANVAS_ASSIGNMENT),--canvas-assignment "$(CANVAS_ASSIGNMENT)") \
@@ -149,7 +153,7 @@ bench: setup  ## every benchmark (~30 min); one section: make bench SECTIONS="wi
 	python -m bench $(SECTIONS)
 
 clean:
-	rm -rf submitted feedback gradebook.db grades.csv grades-canvas.csv grades-moodle.csv .bench
+	rm -rf submitted feedback gradebook.db grades.csv grades-canvas.csv grades-moodle.csv grades-moodle-worksheet.csv .bench
 	find autograded -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
 
 # The course on a JupyterHub (docs/jupyterhub.md, grading/hub.py, hub/). hub-setup, as root:

@@ -70,6 +70,9 @@ c.Autograde.autograde_preprocessors = [
 # due date plus the student's extension. The due date is the gradebook's (nbgrader db assignment add).
 c.AssignLatePenalties.plugin_class = "grading.late_penalty.FractionPerDayLate"
 c.FractionPerDayLate.fraction_per_day = 0.1
+# Who takes the late penalty off (grading/settings.py): "course" (above; the LMS's own late policy
+# off) or "lms" (nothing taken off here; the grades files hold the score for the LMS's late policy).
+c.LatePenalty.applied_by = "course"
 c.SandboxedExecute.notebook_budget = 120  # seconds
 c.SandboxedExecute.max_cell_output_bytes = 1_000_000
 c.SandboxedExecute.max_notebook_output_bytes = 5_000_000
@@ -116,6 +119,11 @@ c.Exchange.assignment_dir = COURSE_ROOT
 # kernel's facts (owner, inode change time, file types), never from the folder's name or its
 # timestamp.txt; links, hard links and special files are refused and named (grading/collect.py).
 c.ExchangeFactory.collect = "grading.collect.CheckedCollect"
+
+# LMS archives (make import, grading/lms.py): every entry is judged by name and unpacked through a
+# byte counter; past a limit it is named, not written. Empty: CourseDirectory.max_file_size (100 MB).
+c.FlatExtractor.max_entry_size = ""
+c.FlatExtractor.max_total_size = "1G"
 
 # Student work as HTML (the formgrader's submission pages and generate_feedback both render it
 # with nbconvert's HTMLExporter): outputs, raw cells and rendered markdown are cleaned, so no

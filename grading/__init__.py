@@ -32,7 +32,9 @@
 - hub: the course on a JupyterHub: accounts, exchange and course set up; collect and grade there
 - collect: nbgrader collect that decides who, when and what from the exchange's owners, change times and file types
 - spreadsheet: CSV files whose cells a spreadsheet shows as text, never runs as a formula
-- lms: courses without a hub: an LMS bulk download in (nbgrader zip_collect), the LMS grades file out
+- lms: courses without a hub: an LMS bulk download in (nbgrader zip_collect, every entry judged and
+  size-bounded before it is unpacked), the LMS grades files out
+- lms_names: whose file an LMS download's entry is, by Canvas's and Moodle's own naming rules
 
 (The notebooks' own helper modules, figure_text.py among them, live beside the notebooks in
 source/conceptual/, not here.)

@@ -20,6 +20,7 @@ An extension is the gradebook's too, on one student's submission (nbgrader has n
 """
 import argparse
 import math
+import os
 import sys
 from datetime import timedelta
 
@@ -31,10 +32,14 @@ from grading.course import ASSIGNMENT
 
 
 class FractionPerDayLate(LateSubmissionPlugin):
-    """A fraction of the notebook's score per started day late, never more than the score."""
+    """A fraction of the notebook's score per started day late, never more than the score; none
+    when the LMS applies its own late policy (``c.LatePenalty.applied_by = "lms"``)."""
     fraction_per_day = Float(0.1, help="fraction of the notebook's score lost per started day late").tag(config=True)
 
     def late_submission_penalty(self, student_id, score, total_seconds_late):
+        from grading.settings import LatePenalty
+        if LatePenalty(config=self.config).applied_by == "lms":
+            return 0.0
         days = math.ceil(total_seconds_late / 86400)
         return round(min(score, score * self.fraction_per_day * days), 2)
 
@@ -60,17 +65,39 @@ class DueDateInFeedback(Preprocessor):
         text = f"**Due:** {due:%Y-%m-%d %H:%M} UTC"
         if extension:
             text += f" (including your extension of {extension.total_seconds() / 3600:g} hours)"
-        if stamp is not None:
-            text += f". **Submitted:** {stamp:%Y-%m-%d %H:%M:%S} UTC"
+        if late > 0 and self._late_unknown(info):
+            text += (". **Submitted:** after the due date; the LMS this was downloaded from says *that* it was "
+                     "late, not when, so no time is given here" + self._penalty_note(" (recorded as late by one "
+                                                                                      "second: the least penalty)"))
+        else:
+            text += self._when(stamp, late)
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(text + "."))
+        return nb, resources
+
+    def _when(self, stamp, late):
+        text = f". **Submitted:** {stamp:%Y-%m-%d %H:%M:%S} UTC" if stamp is not None else ""
         if late > 0:
             days = math.ceil(late / 86400)
-            text += (f", late by {late / 3600:.1f} hours ({days} started day{'s' if days > 1 else ''}): "
-                     "the late-submission penalty is shown above")
-        else:
-            text += ", on time"
-        text += "."
-        nb.cells.insert(0, nbformat.v4.new_markdown_cell(text))
-        return nb, resources
+            return text + (f", late by {late / 3600:.1f} hours ({days} started day{'s' if days > 1 else ''})"
+                           + self._penalty_note(": the late-submission penalty is shown above"))
+        return text + ", on time"
+
+    def _penalty_note(self, course_text):
+        from grading.settings import LatePenalty
+        if LatePenalty(config=self.config).applied_by == "lms":
+            return ": the LMS applies its late policy to the grade it shows you"
+        return course_text
+
+    def _late_unknown(self, info):
+        """True when the submission came from an LMS download that marked it late without a time
+        (grading/lms.py leaves a mark in its submitted folder)."""
+        from nbgrader.coursedir import CourseDirectory
+        coursedir = CourseDirectory(config=self.config)
+        try:
+            folder = coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"])
+        except KeyError:
+            return False
+        return os.path.exists(os.path.join(folder, ".lms-late"))
 
 
 def extend(student, hours, assignment=ASSIGNMENT):

@@ -2,35 +2,39 @@
 
 Students download the notebooks from Canvas or Moodle and upload the .ipynb files back; the
 instructor downloads every submission as one archive, grades here, and uploads a grades file
-(how, step by step: docs/lms.md).
+(how, step by step, which file for which LMS version: docs/lms.md).
 
-    python -m grading.lms import ARCHIVE ROSTER [--duedate "2026-12-01 23:59 UTC"]
+    python -m grading.lms import ARCHIVE ROSTER [--duedate "2026-12-01 23:59 UTC"] [--groups GROUPS.csv]
     python -m grading.lms export [--canvas-assignment NAME] [--canvas-assignment-id ID] [--moodle-item NAME]
 
 The parts, and why each exists:
 
-- Roster: the LMS names a submission by its own user id (Canvas's user id, Moodle's participant
-  id), the course by student ids. The roster CSV (columns ``student_id``, ``lms_id``, optional
-  ``name``, ``email``) is the map, and how students get into nbgrader's gradebook (with their
-  names, email and the LMS id in nbgrader's ``lms_user_id``, which the export reads back).
-- LmsCollector: nbgrader's ``zip_collect`` does the extraction and the copying into
-  ``submitted/``; it asks a FileNameCollectorPlugin, file by file, whose file this is. This one
-  reads both layouts (Canvas ``<name>[_LATE]_<userid>_<submissionid>_<file>``, Moodle
-  ``<Full Name>_<participant id>_assignsubmission_file_/<file>``), keeps the latest of repeated
-  uploads, stamps Canvas's late files one second after the due date (Canvas says late, not when),
-  and turns away everything else with the reason and what to do (nbgrader would only log it).
-- FlatExtractor: nbgrader's extractor unpacks archives inside the archive into folders of their
-  own, where no student can be told from the file name; here a nested archive stays a file and
-  is reported.
-- import_archive: zip_collect writes into a staging folder, never into ``submitted/``; each
-  student's folder is then compared with what is there (unchanged: left alone) and swapped in
-  whole by renames, so an import that fails half-way leaves every student either as before or
-  complete, and importing the same archive twice changes nothing.
-- export_grades: Canvas's gradebook import CSV (``Student,ID,SIS User ID,SIS Login ID,Section,
-  <Assignment (id)>`` and a ``Points Possible`` row) and Moodle's grade import CSV (matched by
-  email address, or ID number), from the gradebook (manual grades and late penalties included,
-  as in ``nbgrader export``); a student with no submission gets an empty cell, not a zero.
-  The column names are traitlets options (``c.LmsExport.*`` in nbgrader_config.py) or arguments.
+- Roster: the LMS names a submission by its own id (Canvas's user id, Moodle's participant id,
+  a group's id, Canvas's anonymous id), the course by student ids. The roster CSV (columns
+  ``student_id``, ``lms_id``, optional ``name``, ``email``, ``group``, ``anonymous_id``; or the
+  groups from the LMS's group export) is the map, and how students get into nbgrader's gradebook
+  (names, email and the LMS id in nbgrader's ``lms_user_id``, which the export reads back).
+- Judge (names by grading/lms_names.py, the LMSs' own rules): every entry of the archive is
+  judged by its name before anything is written: whose it is (a student, or every member of a
+  group), which notebook, the latest of repeated uploads, late or not; everything else is turned
+  away with the reason and what to do (nbgrader would only log it).
+- FlatExtractor: zip_collect's extractor. It unpacks only what the Judge chose, each entry
+  streamed through a byte counter under a limit per file (the size the archive declares and the
+  bytes it really unpacks to) and a limit for the whole import; never ``extractall``, never a
+  path outside its folder, archives inside the archive stay packed.
+- LmsCollector: zip_collect's collector: whose notebook each unpacked file is, and the due date
+  plus one second for a file the LMS marks late without saying when (the submission folder gets
+  a ``.lms-late`` mark, so the feedback says the time is unknown instead of inventing one).
+- import_archive: zip_collect writes into a staging folder, never into ``submitted/``; a group's
+  notebooks are copied to every member; each student's folder is then compared with what is
+  there (unchanged: left alone) and swapped in whole by renames, so an import that fails half-way
+  leaves every student either as before or complete, and importing the same archive twice
+  changes nothing.
+- export_grades: Canvas's gradebook import CSV, Moodle's grade import CSV and Moodle's offline
+  grading worksheet, from the gradebook (manual grades included; the late penalty as
+  ``c.LatePenalty.applied_by`` says). A student without a submission has no row (the LMS keeps
+  what it has); a row whose identifier would be empty or shared is left out and named. The
+  column names are traitlets options (``c.LmsExport.*`` in nbgrader_config.py) or arguments.
 """
 import argparse
 import csv
@@ -43,21 +47,19 @@ import shutil
 import sys
 import tempfile
 import zipfile
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nbformat
 from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin
-from nbgrader.utils import unzip
 from traitlets import Unicode
 from traitlets.config import Configurable
 
+from grading import lms_names
 from grading.cells import grade_id
 from grading.course import ASSIGNMENT, COURSE_ROOT, load_config
 
-CANVAS = re.compile(r"^(?P<name>.+?)_(?:(?P<late>late)_)?(?P<lms_id>\d+)_(?P<rank>\d+)_(?P<file>.+)$", re.I)
-MOODLE_DIR = re.compile(r"^(?P<name>.+)_(?P<lms_id>\d+)_assignsubmission_(?P<kind>[a-z]+)_$")
-MOODLE_FILE = re.compile(r"^(?P<name>.+)_(?P<lms_id>\d+)_assignsubmission_file_(?P<file>.+)$")
 SAFE_ID = re.compile(r"^[A-Za-z0-9_@+][A-Za-z0-9_.@+-]*$")
 OS_LITTER = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}  # added by a zip tool, not a student
 ARCHIVE_EXT = (".zip", ".gz", ".tgz", ".tar", ".rar", ".7z", ".bz2", ".xz")
@@ -74,6 +76,8 @@ class Person:
     lms_id: str
     name: str = ""
     email: str = ""
+    group: str = ""  # the LMS group (name or id) of a group or team assignment
+    anonymous_id: str = ""  # Canvas's anonymous id of this student's submission (anonymous grading)
 
     def names(self):
         """(first, last) for nbgrader: "Doe, Jane" or "Jane Doe"."""
@@ -86,39 +90,79 @@ class Person:
         return first or None, last or None
 
 
-def _roster_rows(path):
-    """The roster CSV's rows (dicts by column), once its header has the columns needed."""
+SAVE_AS_UTF8 = ("save it as UTF-8: Excel: File > Save As > 'CSV UTF-8 (Comma delimited)'; LibreOffice Calc: "
+                "File > Save As > Text CSV, 'Edit filter settings', character set 'Unicode (UTF-8)'; "
+                "Numbers and Google Sheets export UTF-8 already; or: iconv -f WINDOWS-1252 -t UTF-8 IN.csv > OUT.csv")
+
+
+def _clean(row):
+    return {(k or "").strip(): v.strip() if isinstance(v, str) else "" for k, v in row.items()}
+
+
+def _csv_rows(path, what, required, columns_help):
+    """The rows (dicts by stripped column name) of a CSV file whose header has ``required`` (any
+    one of each tuple), or RosterError saying what is wrong with it."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
             header = [(h or "").strip() for h in (reader.fieldnames or [])]
-            rows = list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise RosterError(f"roster {path}: cannot be read ({err})") from None
-    missing = {"student_id", "lms_id"} - set(header)
+            rows = [_clean(row) for row in reader]
+    except UnicodeDecodeError as err:
+        raise RosterError(f"{what} {path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset "
+                          f"{err.start}); {SAVE_AS_UTF8}") from None
+    except (OSError, csv.Error) as err:
+        raise RosterError(f"{what} {path}: cannot be read ({err})") from None
+    missing = [" or ".join(names) for names in required if not set(names) & set(header)]
     if missing:
-        raise RosterError(f"roster {path}: needs a header row with the columns student_id and lms_id "
-                          f"(optional: name, email); missing: {', '.join(sorted(missing))}")
+        raise RosterError(f"{what} {path}: needs a header row with the columns {columns_help}; "
+                          f"missing: {', '.join(sorted(missing))}")
     return rows
 
 
-def read_roster(path):
-    """{lms_id: Person} from the roster CSV; RosterError says what is wrong with it."""
-    people, students = {}, set()
-    for line, row in enumerate(_roster_rows(path), start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
-        person = Person(row["student_id"], row["lms_id"], row.get("name", ""), row.get("email", ""))
-        if not person.student_id or not person.lms_id:
-            raise RosterError(f"roster {path}, line {line}: student_id and lms_id must both be filled in")
-        if not SAFE_ID.match(person.student_id):
-            raise RosterError(f"roster {path}, line {line}: student_id {person.student_id!r} cannot be a folder "
-                              "name (letters, digits and . _ @ + - only, not starting with . or -)")
-        if person.lms_id in people or person.student_id in students:
-            raise RosterError(f"roster {path}, line {line}: lms_id {person.lms_id} or student_id "
-                              f"{person.student_id} appears twice")
+def _roster_problem(person, people):
+    """What is wrong with one roster row (given the rows before it), or None."""
+    if not person.student_id or not person.lms_id:
+        return "student_id and lms_id must both be filled in"
+    if not SAFE_ID.match(person.student_id) or person.student_id.startswith("anon-"):
+        return (f"student_id {person.student_id!r} cannot be a folder name (letters, digits and . _ @ + - only, "
+                "not starting with . or -, nor anon-)")
+    if any(person.lms_id == p.lms_id or person.student_id == p.student_id
+           or (person.anonymous_id and person.anonymous_id == p.anonymous_id) for p in people.values()):
+        return (f"lms_id {person.lms_id}, student_id {person.student_id} or anonymous_id "
+                f"{person.anonymous_id} appears twice")
+    return None
+
+
+def read_roster(path, groups=None):
+    """{lms_id: Person} from the roster CSV (and the LMS's group export, when given);
+    RosterError says what is wrong with either."""
+    people = {}
+    rows = _csv_rows(path, "roster", [("lms_id",), ("student_id",)],
+                     "student_id and lms_id (optional: name, email, group, anonymous_id)")
+    for line, row in enumerate(rows, start=2):
+        person = Person(row["student_id"], row["lms_id"], row.get("name", ""), row.get("email", ""),
+                        row.get("group", ""), row.get("anonymous_id", ""))
+        problem = _roster_problem(person, people)
+        if problem:
+            raise RosterError(f"roster {path}, line {line}: {problem}")
         people[person.lms_id] = person
-        students.add(person.student_id)
-    return people
+    return _with_groups(people, groups) if groups else people
+
+
+def _with_groups(people, path):
+    """``people`` with their group from an LMS group export: Canvas's (People > Groups > the group
+    set > Export: ``canvas_user_id``, ``group_name``) or any CSV with ``lms_id`` or ``student_id``
+    and ``group``. Its groups replace the roster's."""
+    rows = _csv_rows(path, "group file", [("canvas_user_id", "lms_id", "student_id"), ("group_name", "group")],
+                     "canvas_user_id and group_name (Canvas's group export), or lms_id (or student_id) and group")
+    by_student = {p.student_id: p for p in people.values()}
+    out = dict(people)
+    for row in rows:
+        lms_id = row.get("canvas_user_id") or row.get("lms_id")
+        person = people.get(lms_id) if lms_id else by_student.get(row.get("student_id", ""))
+        if person is not None:
+            out[person.lms_id] = replace(person, group=row.get("group_name") or row.get("group", ""))
+    return out
 
 
 def register_students(people, db_url):
@@ -151,194 +195,345 @@ def register_students(people, db_url):
     return changed
 
 
-# ----------------------------------------------------------------------------- zip_collect plugins
+# ----------------------------------------------------------------------------- judging an archive by its names
 @dataclass
 class Problem:
     file: str  # as in the archive
     reason: str
     advice: str
 
-    def __str__(self):
-        return f"{self.file}: {self.reason} -- {self.advice}"
+    def __str__(self):  # an entry's name is the student's text: shown without control characters
+        return printable(f"{self.file}: {self.reason} -- {self.advice}")
+
+
+def printable(text):
+    """``text`` with every control or unprintable character as an escape (no terminal sequences)."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 def _outside(name):
-    """An archive entry that would be written outside the extraction folder (absolute, or with ..)."""
-    return name.startswith("/") or "\\" in name or ".." in name.split("/")
+    """An archive entry named as if outside the archive's folder (absolute, or with ..): never an
+    LMS's (nothing is written under an entry's own name anyway)."""
+    name = name.replace("\\", "/")
+    return name.startswith("/") or re.match(r"^[A-Za-z]:", name) is not None or ".." in name.split("/")
 
 
-def _copy_without(path, folder, unwanted):
-    """A copy of the zip archive ``path`` in ``folder``, under the same name, without ``unwanted``."""
-    copy = os.path.join(folder, os.path.basename(path))
-    with zipfile.ZipFile(path) as zf, zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED) as out:
-        for info in zf.infolist():
-            if info.filename not in unwanted:
-                out.writestr(info, zf.read(info))
-    return copy
+@dataclass
+class Owner:
+    """Who an upload belongs to: one student, or every member of a group (``members``)."""
+    key: str  # the student id, or .group-<n> for a group's folder while importing
+    members: tuple  # student ids
+    label: str  # for messages
+
+
+@dataclass
+class Chosen:
+    info: zipfile.ZipInfo
+    upload: lms_names.Upload
+    owner: Owner
+    stem: str  # the notebook it is (a released name, or the name it came with when it is none)
+
+
+def _newness(upload, info):
+    """What orders uploads of one notebook, newest last: Canvas's attachment id; Moodle gives no
+    order but the file's time in the zip."""
+    return upload.rank if upload.layout == "Canvas" else info.date_time
+
+
+class Judge:
+    """Which entries of an archive to unpack, decided from their names and the roster only."""
+
+    def __init__(self, people, expected):
+        self.people, self.expected = people, expected
+        self.by_anonymous = {p.anonymous_id: p for p in people.values() if p.anonymous_id}
+        self.groups = {}  # group key -> [Person]
+        for p in people.values():
+            if p.group:
+                self.groups.setdefault(lms_names.group_key(p.group), []).append(p)
+        self.problems, self.superseded, self.notes = [], [], []
+        self.group_folders = {}  # .group-<n> -> Owner
+
+    # -- whose upload
+    def _group_owner(self, key, label):
+        members = tuple(sorted(p.student_id for p in self.groups.get(key, ())))
+        folder = next((k for k, o in self.group_folders.items() if o.members == members), None)
+        if folder is None:
+            folder = f".group-{len(self.group_folders) + 1}"
+            self.group_folders[folder] = Owner(folder, members, label)
+        return self.group_folders[folder]
+
+    def _person_owner(self, person, upload):
+        group = lms_names.group_key(person.group) if person.group else ""
+        if upload.layout == "Canvas" and group and upload.name == lms_names.canvas_sanitized(person.group):
+            return self._group_owner(group, f"group {person.group} (Canvas, by {person.student_id})")
+        if upload.layout == "Canvas" and not group:
+            self._note_group_name(person, upload)
+        return Owner(person.student_id, (person.student_id,), f"{person.student_id} ({upload.layout} {person.lms_id})")
+
+    def _note_group_name(self, person, upload):
+        """Canvas names a group's files after the group: a name not the person's is said, once."""
+        if person.name and upload.name and upload.name not in lms_names.canvas_names(person.name):
+            note = (f"{person.student_id}'s files are named {upload.name!r}, not after them: if this is a group "
+                    "assignment, give the roster a group column (or GROUPS=) so every member gets the group's "
+                    "notebooks")
+            self.notes += [] if note in self.notes else [note]
+
+    def _moodle_group(self, upload):
+        """The roster group a Moodle 4.1+ team folder (``<Group>_<group id>``) names, or None. A
+        participant's folder has the same shape: where the id is also a participant's, the folder
+        is the group's only if its name is the group's and not that participant's."""
+        named = lms_names.group_key(upload.name)
+        person = self.people.get(upload.lms_id)
+        is_person = person is not None and lms_names.group_key(person.name) == named
+        for key, members in self.groups.items():
+            values = {lms_names.group_key(m.group) for m in members}
+            by_id, by_name = upload.lms_id in values, named in values
+            if (by_name and not is_person) or (by_id and person is None):
+                return key
+        return None
+
+    def _anonymous_owner(self, upload):
+        person = self.by_anonymous.get(upload.lms_id)
+        if person:
+            return self._person_owner(person, replace(upload, name=""))
+        sid = f"anon-{upload.lms_id}"
+        return Owner(sid, (sid,), f"{sid} (Canvas anonymous grading)")
+
+    def _default_team(self, upload, rel):
+        if not self.groups:
+            return Problem(rel, f"a Moodle team submission of the students in no group ({upload.name})",
+                           "Moodle does not say who they are: give the roster a group column and import again")
+        members = tuple(sorted(p.student_id for p in self.people.values() if not p.group))
+        return self.group_folders.setdefault(".group-none", Owner(".group-none", members,
+                                                                  f"the students in no group ({upload.name})"))
+
+    def _nobody(self, upload, rel):
+        if upload.layout == "Moodle":
+            return Problem(rel, f"Moodle participant or group {upload.lms_id} ({upload.name}) is in no row of "
+                                "the roster", f"add a row with their student_id and lms_id {upload.lms_id}, or "
+                                "for a team submission a group column naming group "
+                                f"{upload.lms_id} ({upload.name}), and import again")
+        return Problem(rel, f"{upload.who} is not in the roster",
+                       f"add a row with their student_id and lms_id {upload.lms_id} to the roster and import again")
+
+    def owner(self, upload, rel):
+        """The Owner of an upload, or the Problem with it."""
+        if upload.owner == "anonymous":
+            return self._anonymous_owner(upload)
+        if upload.owner == "default team":
+            return self._default_team(upload, rel)
+        group = self._moodle_group(upload) if upload.layout == "Moodle" else None
+        if group:
+            return self._group_owner(group, f"group {upload.name} (Moodle {upload.lms_id})")
+        person = self.people.get(upload.lms_id)
+        return self._nobody(upload, rel) if person is None else self._person_owner(person, upload)
+
+    # -- which entries
+    def _problem_with_file(self, upload, rel, stem, ext, owner):
+        if upload.kind != "file":
+            return Problem(rel, f"a {upload.layout} {upload.kind} submission, not an uploaded file",
+                           "this assignment takes the .ipynb files only: grade it by hand")
+        if ext.lower() in ARCHIVE_EXT:
+            return Problem(rel, f"an archive inside the archive, from {owner.label}: not unpacked",
+                           "ask the student to upload the .ipynb files themselves, not zipped")
+        if ext.lower() != ".ipynb":
+            return Problem(rel, f"not a notebook, from {owner.label}",
+                           "not graded; if it holds answers, ask the student to upload the .ipynb")
+        return None
+
+    def _judge(self, info, known):
+        """(owner key, notebook stem, Chosen) of one entry worth unpacking, or None (its Problem
+        recorded, or litter)."""
+        rel = info.filename
+        parts = tuple(p for p in rel.replace("\\", "/").split("/") if p)  # a Windows tool's re-zip: \
+        if info.is_dir() or not parts or OS_LITTER & set(parts):
+            return None
+        if _outside(rel):
+            return self._refuse(Problem(rel, "a path outside the archive (absolute, or with ..): not extracted",
+                                        "an LMS does not write these: download the archive again from the LMS"))
+        upload = lms_names.parse(parts, known)
+        if upload is None:
+            return self._refuse(Problem(rel, "named neither as Canvas nor as Moodle names a submission",
+                                        "not imported: was the archive re-packed or renamed? import the LMS's "
+                                        "own download"))
+        owner = self.owner(upload, rel)
+        if isinstance(owner, Problem):
+            return self._refuse(owner)
+        stem, ext, again = lms_names.notebook_stem(upload.file, self.expected)
+        problem = self._problem_with_file(upload, rel, stem, ext, owner)
+        if problem:
+            return self._refuse(problem)
+        return (owner.key, stem), (_newness(upload, info) + (again,), rel), Chosen(info, upload, owner, stem)
+
+    def _refuse(self, problem):
+        self.problems.append(problem)
+
+    def plan(self, infos):
+        """The entries to unpack ([Chosen], the latest upload of each notebook of each owner, and
+        notebooks under a name the assignment does not have); the rest named in self.problems."""
+        candidates = {}
+        known = frozenset(self.people)
+        for info in infos:
+            judged = self._judge(info, known)
+            if judged:
+                key, rank, chosen = judged
+                candidates.setdefault(key, []).append((rank, chosen))
+        out = []
+        for uploads in candidates.values():
+            uploads.sort(key=lambda u: u[0])
+            self.superseded += [rank[-1] for rank, _ in uploads[:-1]]
+            out.append(uploads[-1][1])
+        return out
 
 
 class FlatExtractor(ExtractorPlugin):
-    """nbgrader's extractor without unpacking archives found inside the archive, and without the
-    entries that would land outside the extraction folder: import_archive names those, and the
-    rest of the class is imported (setuptools' extraction, which nbgrader uses, skipped them up to
-    setuptools 70 and refuses the whole archive since)."""
+    """nbgrader zip_collect's extractor for LMS downloads: every entry is judged by its name
+    (Judge) before anything is written; only the chosen ones are unpacked, each streamed through
+    a byte counter under a size limit (what the archive declares and what it really unpacks to),
+    under a limit for the whole import too. Archives inside the archive stay packed; entries
+    outside the folder are never written. Never ``extractall``."""
 
-    def extract(self, archive_path, extracted_path):
-        for name in sorted(os.listdir(archive_path)):
-            path = os.path.join(archive_path, name)
-            unwanted = set()
-            if zipfile.is_zipfile(path):
-                with zipfile.ZipFile(path) as zf:
-                    unwanted = {n for n in zf.namelist() if _outside(n)}
-            if not unwanted:
-                unzip(path, extracted_path, zip_ext=self.zip_ext, create_own_folder=True, tree=False)
-                continue
-            with tempfile.TemporaryDirectory() as folder:
-                unzip(_copy_without(path, folder, unwanted), extracted_path, zip_ext=self.zip_ext,
-                      create_own_folder=True, tree=False)
-
-
-def _lms_match(parts, base, rel):
-    """(layout, rank, late, match) of an uploaded file's path as Canvas or Moodle name it, or the
-    Problem with it. ``parts``: the path's parts below the archive's folder, ``base`` the last."""
-    layout, rank, late, match = "Moodle", (0, 0), False, None
-    for folder in parts[:-1]:  # Moodle's folder per student (the default download)
-        match = MOODLE_DIR.match(folder)
-        if match and match["kind"] != "file":
-            return Problem(rel, f"a Moodle {match['kind']} submission, not an uploaded file",
-                           "this assignment takes the .ipynb files only: grade it by hand")
-        if match:
-            break
-    if not match and CANVAS.match(base):
-        match, layout = CANVAS.match(base), "Canvas"
-        rank, late = (int(match["rank"]), 0), bool(match["late"])
-    match = match or MOODLE_FILE.match(base)  # Moodle's download without folders
-    if not match:
-        return Problem(rel, "named neither as Canvas nor as Moodle names a submission",
-                       "not imported: was the archive re-packed or renamed? import the LMS's own download")
-    return layout, rank, late, match
-
-
-class LmsCollector(FileNameCollectorPlugin):
-    """zip_collect's collector for Canvas and Moodle bulk downloads (see the module docstring)."""
-
-    roster = Unicode("", help="The roster CSV: student_id, lms_id[, name, email].").tag(config=True)
-    late_timestamp = Unicode("", help="Timestamp recorded for a file the LMS marks late "
+    roster = Unicode("", help="The roster CSV: student_id, lms_id[, name, email, group, "
+                              "anonymous_id].").tag(config=True)
+    groups = Unicode("", help="The LMS's group export (Canvas) or a CSV of lms_id and group; empty: the "
+                              "roster's group column.").tag(config=True)
+    max_entry_size = Unicode("", help="Largest file unpacked from an LMS archive: '100M', '2G' or bytes; empty: "
+                                      "nbgrader's CourseDirectory.max_file_size (kilobytes; 100 MB by "
+                                      "default).").tag(config=True)
+    max_total_size = Unicode("1G", help="Most bytes one LMS import unpacks in all ('1G', bytes); files past it "
+                                        "are named, not unpacked.").tag(config=True)
+    late_timestamp = Unicode("", help="Timestamp recorded for a file the LMS marks late without saying when "
                                       "(the due date plus one second); empty: none.").tag(config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.people = read_roster(self.roster)
-        self.problems, self.superseded, self.late_unstamped = [], [], set()
-        self._chosen = self._grade_ids = None
+        self.chosen, self.written, self.judge = {}, 0, None
 
-    def _notebooks(self):
-        release = Path(self.parent.coursedir.format_path(self.parent.coursedir.release_directory, ".", ASSIGNMENT))
-        return sorted(p.stem for p in release.glob("*.ipynb"))
+    def limits(self):
+        """(bytes per entry, bytes in all)."""
+        from grading.settings import parse_size
+        entry = parse_size(self.max_entry_size) if self.max_entry_size else self.parent.coursedir.max_file_size * 1024
+        return entry, parse_size(self.max_total_size)
+
+    def _release(self):
+        return Path(self.parent.coursedir.format_path(self.parent.coursedir.release_directory, ".", ASSIGNMENT))
+
+    def extract(self, archive_path, extracted_path):
+        self.judge = Judge(read_roster(self.roster, self.groups or None),
+                           sorted(p.stem for p in self._release().glob("*.ipynb")))
+        for name in sorted(os.listdir(archive_path)):
+            path = os.path.join(archive_path, name)
+            if not zipfile.is_zipfile(path):
+                self.judge.problems.append(Problem(name, "not a zip archive", "import the LMS's own .zip download"))
+                continue
+            with zipfile.ZipFile(path) as zf:  # written under names of our own, never the entry's
+                for chosen in self.judge.plan(zf.infolist()):
+                    self._unpack(zf, chosen, os.path.join(extracted_path, f"{len(self.chosen):06d}.ipynb"))
+
+    def _unpack(self, zf, chosen, dest):
+        """Stream one chosen entry to ``dest`` within the limits, or name it in the judge's problems."""
+        per_entry, total = self.limits()
+        info, cap = chosen.info, min(per_entry, total - self.written)
+        problem = None
+        if info.file_size > per_entry:
+            problem = f"declares {info.file_size:,} bytes, over the limit of {per_entry:,} per file"
+        elif info.file_size > total - self.written:
+            problem = f"would take the import past its limit of {total:,} bytes in all"
+        else:
+            problem = self._stream(zf, info, dest, cap)
+        if problem:
+            self.judge.problems.append(Problem(info.filename, f"not unpacked: {problem}",
+                                               "download the archive again; if it comes back so, ask "
+                                               f"{chosen.owner.label} to upload the notebook again "
+                                               "(c.FlatExtractor.max_entry_size / max_total_size set the limits)"))
+            return
+        self.chosen[dest] = chosen
+
+    def _stream(self, zf, info, dest, cap):
+        """Copy one entry through a byte counter; None, or why it stopped (the partial file removed)."""
+        count = 0
+        try:
+            with zf.open(info) as src, open(dest, "wb") as out:
+                while chunk := src.read(min(1 << 16, cap - count + 1)):
+                    count += len(chunk)
+                    if count > cap:
+                        raise OverflowError
+                    out.write(chunk)
+        except OverflowError:
+            problem = (f"unpacks to more than {cap:,} bytes (it declares {info.file_size:,}): "
+                       "a zip bomb or a damaged archive")
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as err:
+            problem = f"damaged in the archive ({err})"
+        else:
+            self.written += count
+            return None
+        self.written += count
+        os.unlink(dest)
+        return problem
+
+
+class LmsCollector(FileNameCollectorPlugin):
+    """zip_collect's collector for what FlatExtractor unpacked: whose notebook each file is."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._grade_ids = None
 
     def _cells_of(self, path):
         """The released notebook whose nbgrader cells this notebook holds most of, or None."""
+        extractor = self.parent.extractor_plugin_inst
         try:
             with open(path, encoding="utf-8") as fh:
                 ids = {grade_id(c) for c in json.load(fh)["cells"]}
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
         if self._grade_ids is None:
-            release = self.parent.coursedir.format_path(self.parent.coursedir.release_directory, ".", ASSIGNMENT)
-            self._grade_ids = {
-                name: {grade_id(c) for c in nbformat.read(os.path.join(release, name + ".ipynb"), as_version=4).cells}
-                - {None} for name in self.expected}
+            self._grade_ids = {path.stem: {grade_id(c) for c in nbformat.read(path, as_version=4).cells} - {None}
+                               for path in extractor._release().glob("*.ipynb")}
         overlap = {name: len(ids & cells) for name, cells in self._grade_ids.items()}
         best = max(overlap, key=overlap.get, default=None)
         return best if best and overlap[best] else None
 
-    def parse(self, rel, path):
-        """(info, rank) or (None, Problem) for one file (path), rel its path below the extracted folder."""
-        parts = Path(rel).parts[1:]  # below the archive's own folder
-        base, rel = parts[-1], "/".join(parts)
-        if OS_LITTER & set(parts):
-            return None, None
-        found = _lms_match(parts, base, rel)
-        if isinstance(found, Problem):
-            return None, found
-        layout, rank, late, match = found
-        person = self.people.get(match["lms_id"])
-        if person is None:
-            return None, Problem(rel, f"{layout} user {match['lms_id']} ({match['name']}) is not in the roster",
-                                 f"add a row with their student_id and lms_id {match['lms_id']} to the roster "
-                                 "and import again")
-        stem, ext, rank = self._notebook_name(match.groupdict().get("file") or base, rank)
-        problem = self._not_a_notebook(rel, path, stem, ext, f"{person.student_id} ({layout} {person.lms_id})")
-        if problem:
-            return None, problem
-        info = {"student_id": person.student_id, "file_id": stem + ".ipynb"}
-        if late and self.late_timestamp:
-            info["timestamp"] = self.late_timestamp
-        elif late:
-            self.late_unstamped.add(person.student_id)
-        return info, rank + (rel,)
-
-    def _notebook_name(self, file, rank):
-        """(stem, extension, rank) of an uploaded file's name: Canvas's ``-N`` of a re-upload is
-        taken off the stem and ranks the upload after the earlier ones."""
-        stem, ext = os.path.splitext(file)
-        again = re.match(r"^(.*)-(\d+)$", stem)
-        if again and again[1] in self.expected and stem not in self.expected:  # Canvas's name for a re-upload
-            stem, rank = again[1], (rank[0], int(again[2]))
-        return stem, ext, rank
-
-    def _not_a_notebook(self, rel, path, stem, ext, who):
-        """The Problem with an upload that is not one of the assignment's notebooks, else None."""
-        expected = self.expected
-        if ext.lower() in ARCHIVE_EXT:
-            return Problem(rel, f"an archive inside the archive, from {who}: not unpacked",
-                           "ask the student to upload the .ipynb files themselves, not zipped")
-        if ext != ".ipynb":
-            return Problem(rel, f"not a notebook, from {who}",
-                           "not graded; if it holds answers, ask the student to upload the .ipynb")
-        if stem not in expected:
-            same = self._cells_of(path)
-            hint = f" (its cells are those of {same}.ipynb)" if same else ""
-            return Problem(rel, f"a notebook the assignment does not have, from {who}{hint}",
-                           f"not imported: ask the student to resubmit it as "
-                           f"{same + '.ipynb' if same else 'one of ' + ', '.join(n + '.ipynb' for n in expected)}"
-                           ", or rename it so in the archive and import again")
-        return None
-
-    def _choose(self):
-        """Every file parsed once: {path: info} of the latest upload of each notebook of each student."""
-        root = self.parent._format_collect_path(self.parent.extracted_directory)
-        self.expected, best = self._notebooks(), {}
-        for folder, _, files in sorted(os.walk(root)):
-            for name in sorted(files):
-                path = os.path.join(folder, name)
-                info, rank = self.parse(os.path.relpath(path, root), path)
-                if info is None:
-                    self.problems += [rank] if rank else []
-                    continue
-                best.setdefault((info["student_id"], info["file_id"]), []).append((rank, path, info))
-        self._chosen = {}
-        for uploads in best.values():
-            uploads.sort(key=lambda u: u[0])
-            self.superseded += [rank[-1] for rank, _, _ in uploads[:-1]]
-            self._chosen[uploads[-1][1]] = uploads[-1][2]
-
     def collect(self, submitted_file):
-        if self._chosen is None:
-            self._choose()
-        return self._chosen.get(submitted_file)
+        extractor = self.parent.extractor_plugin_inst
+        chosen = extractor.chosen.get(submitted_file)
+        if chosen is None:
+            return None
+        if chosen.stem not in extractor.judge.expected:
+            same = self._cells_of(submitted_file)
+            hint = f" (its cells are those of {same}.ipynb)" if same else ""
+            names = same + ".ipynb" if same else "one of " + ", ".join(n + ".ipynb" for n in extractor.judge.expected)
+            extractor.judge.problems.append(Problem(
+                chosen.info.filename, f"a notebook the assignment does not have, from {chosen.owner.label}{hint}",
+                f"not imported: ask the student to resubmit it as {names}, or rename it so in the archive and "
+                "import again"))
+            return None
+        info = {"student_id": chosen.owner.key, "file_id": chosen.stem + ".ipynb"}
+        if chosen.upload.late and extractor.late_timestamp:
+            info["timestamp"] = extractor.late_timestamp
+        return info
 
 
 # ----------------------------------------------------------------------------- import
+LATE_MARK = ".lms-late"  # in a submission folder: the LMS says late, not when (nbgrader copies no dot file)
+
+
 @dataclass
 class ImportResult:
-    new: list
-    updated: list
-    unchanged: list
-    problems: list
-    superseded: list
-    late_unstamped: list
+    new: list = field(default_factory=list)
+    updated: list = field(default_factory=list)
+    unchanged: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+    superseded: list = field(default_factory=list)
+    late_unstamped: list = field(default_factory=list)
     error: str = ""
+    late_unknown: list = field(default_factory=list)  # late per the LMS, when not known
+    groups: dict = field(default_factory=dict)  # label -> members given the group's notebooks
+    ungrouped: list = field(default_factory=list)  # roster students in no group, where groups matter
+    anonymous: list = field(default_factory=list)  # anon-<id> students (no roster row has their id)
+    notes: list = field(default_factory=list)
+    unpacked: int = 0  # bytes the extraction wrote
+    written: int = 0  # bytes written in all (extraction, nbgrader's copies, group copies)
 
 
 def _same_tree(a, b):
@@ -379,7 +574,7 @@ def due_date(db_url, set_to=None):
 
 
 def _failed(message):
-    return ImportResult([], [], [], [], [], [], error=message)
+    return ImportResult(error=message)
 
 
 def _archive_problem(archive):
@@ -393,35 +588,36 @@ def _archive_problem(archive):
     return None
 
 
-def _read_inputs(archive, roster):
-    """(the roster's people, the archive's entries nbgrader's extraction would skip without a
-    word), or why nothing can be imported (a str)."""
+def _read_inputs(archive, roster, groups):
+    """The roster's people, or why nothing can be imported (a str)."""
     try:
-        people = read_roster(roster)
-        with zipfile.ZipFile(archive) as zf:  # a damaged entry stops the extraction later: nothing imported
+        people = read_roster(roster, groups)
+        with zipfile.ZipFile(archive) as zf:
             if not any(not i.is_dir() for i in zf.infolist()):
                 return f"{archive} is an empty zip archive: nothing imported; download it again"
-            unsafe = [Problem(i.filename, "a path outside the archive (absolute, or with ..): not extracted",
-                              "an LMS does not write these: download the archive again from the LMS")
-                      for i in zf.infolist() if _outside(i.filename)]
     except RosterError as err:
         return f"{err}: nothing imported"
     except (zipfile.BadZipFile, OSError, EOFError) as err:
         return f"{archive} cannot be read as a zip archive ({err}): nothing imported; download it again"
-    return people, unsafe
+    return people
 
 
-def _zip_collect(archive, roster, late, staging):
-    """nbgrader zip_collect of ``archive`` into ``staging``/submitted: its LmsCollector, or why
-    it stopped (a str; only staging was touched)."""
+def _zip_collect(archive, roster, groups, late, staging):
+    """nbgrader zip_collect of ``archive`` into ``staging``/submitted: the app, or why it stopped
+    (a str; only staging was touched)."""
     from nbgrader.apps.zipcollectapp import ZipCollectApp
-    (staging / "downloaded" / ASSIGNMENT / "archive").mkdir(parents=True)
-    shutil.copy(archive, staging / "downloaded" / ASSIGNMENT / "archive" / "submissions.zip")
+    folder = staging / "downloaded" / ASSIGNMENT / "archive"
+    folder.mkdir(parents=True)
+    try:  # the archive as it is, not a copy of it, where the filesystem allows
+        os.link(archive, folder / "submissions.zip")
+    except OSError:
+        shutil.copy(archive, folder / "submissions.zip")
     app = ZipCollectApp()
     app.initialize([ASSIGNMENT, "--log-level=ERROR",
                     "--extractor=grading.lms.FlatExtractor", "--collector=grading.lms.LmsCollector",
-                    f"--LmsCollector.roster={Path(roster).resolve()}",
-                    f"--LmsCollector.late_timestamp={late}",
+                    f"--FlatExtractor.roster={Path(roster).resolve()}",
+                    f"--FlatExtractor.groups={Path(groups).resolve() if groups else ''}",
+                    f"--FlatExtractor.late_timestamp={late}",
                     # relative to the root: zip_collect joins its folders to the root as strings
                     f"--ZipCollectApp.downloaded_directory={staging.name}/downloaded",
                     f"--CourseDirectory.submitted_directory={staging.name}/submitted"])
@@ -430,13 +626,46 @@ def _zip_collect(archive, roster, late, staging):
     except (SystemExit, Exception) as err:  # zip_collect's own refusals exit
         return (f"nbgrader zip_collect stopped ({type(err).__name__}: {err}): nothing imported; "
                 "if the archive is damaged, download it again")
-    return app.collector_plugin_inst
+    return app
+
+
+def _give_groups(staged_root, judge, result):
+    """Each group's folder (.group-<n>) copied to every member's; counted in ``result``."""
+    for folder, owner in sorted(judge.group_folders.items()):
+        source = staged_root / folder / ASSIGNMENT
+        if not source.is_dir():
+            continue
+        for member in owner.members:
+            dest = staged_root / member / ASSIGNMENT
+            dest.mkdir(parents=True, exist_ok=True)
+            for file in source.iterdir():
+                if not (dest / file.name).exists():
+                    shutil.copyfile(file, dest / file.name)
+        result.groups[owner.label] = list(owner.members)
+        shutil.rmtree(source.parent)
+
+
+def _mark_late(staged_root, chosen, result):
+    """A LATE_MARK in the folder of every student whose file the LMS marked late without saying
+    when (their timestamp is the due date plus one second)."""
+    late = {member for c in chosen.values() if c.upload.late for member in c.owner.members}
+    for student in sorted(late):
+        folder = staged_root / student / ASSIGNMENT
+        if folder.is_dir():
+            if (folder / "timestamp.txt").exists():
+                layout = next(c.upload.layout for c in chosen.values() if c.upload.late)
+                (folder / LATE_MARK).write_text(f"{layout} marks this submission late and does not say when: "
+                                                "recorded as late by one second\n")
+                result.late_unknown.append(student)
+            else:
+                result.late_unstamped.append(student)
 
 
 def _move_in(staged_root, root, result):
     """Every student folder staged under ``staged_root`` into root/submitted/, counted in ``result``."""
     for staged in sorted(staged_root.glob(f"*/{ASSIGNMENT}")):
         student = staged.parent.name
+        result.written += sum(p.stat().st_size for p in staged.rglob("*") if p.is_file())
         final = root / "submitted" / student / ASSIGNMENT
         if final.is_dir() and _same_tree(staged, final):
             result.unchanged.append(student)
@@ -445,16 +674,32 @@ def _move_in(staged_root, root, result):
         _swap_in(staged, final)
 
 
-def import_archive(archive, roster, root=COURSE_ROOT, duedate=None):
+def _collected(app, people, staging, root, db_url):
+    """The ImportResult of a finished zip_collect: groups given, late marked, moved in."""
+    extractor = app.extractor_plugin_inst
+    judge = extractor.judge
+    result = ImportResult(problems=judge.problems, superseded=judge.superseded, notes=judge.notes,
+                          unpacked=extractor.written, written=extractor.written)
+    staged = staging / "submitted"
+    _give_groups(staged, judge, result)
+    _mark_late(staged, extractor.chosen, result)
+    result.anonymous = sorted(p.parent.name for p in staged.glob(f"anon-*/{ASSIGNMENT}"))
+    if judge.groups or result.groups:
+        result.ungrouped = sorted(p.student_id for p in people.values() if not p.group)
+    register_students(people, db_url)
+    _move_in(staged, root, result)
+    return result
+
+
+def import_archive(archive, roster, root=COURSE_ROOT, duedate=None, groups=None):
     """Every submission of an LMS bulk download into root/submitted/ through nbgrader zip_collect."""
     archive, root = Path(archive), Path(root)
     problem = _archive_problem(archive)
     if problem:
         return _failed(problem)
-    inputs = _read_inputs(archive, roster)
-    if isinstance(inputs, str):
-        return _failed(inputs)
-    people, unsafe = inputs
+    people = _read_inputs(archive, roster, groups)
+    if isinstance(people, str):
+        return _failed(people)
     db_url = load_config(root).CourseDirectory.db_url
     try:
         due = due_date(db_url, duedate)
@@ -465,15 +710,36 @@ def import_archive(archive, roster, root=COURSE_ROOT, duedate=None):
 
     staging = Path(tempfile.mkdtemp(prefix=".lms-import-", dir=root))  # hidden: nbgrader ignores it
     try:
-        plugin = _zip_collect(archive, roster, late, staging)
-        if isinstance(plugin, str):
-            return _failed(plugin)
-        result = ImportResult([], [], [], unsafe + plugin.problems, plugin.superseded, sorted(plugin.late_unstamped))
-        register_students(people, db_url)
-        _move_in(staging / "submitted", root, result)
-        return result
+        app = _zip_collect(archive, roster, groups, late, staging)
+        if isinstance(app, str):
+            return _failed(app)
+        return _collected(app, people, staging, root, db_url)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _megabytes(n):
+    return f"{n / 1e6:.1f} MB"
+
+
+def _notices(result):
+    """The summary's lines about students to look at (groups, lateness, anonymous, notes)."""
+    lines = [f"  {label}: its notebooks given to every member: {', '.join(members) or '(nobody)'}"
+             for label, members in sorted(result.groups.items())]
+    said = (
+        (result.ungrouped, "  in no group: {} -- no group's notebooks reach them (Moodle's default team aside): "
+                           "is the group column complete?"),
+        (result.superseded, "  {n} older uploads replaced by the same student's newer one (nothing to do): {}"),
+        (result.late_unknown, "  LATE per the LMS, which does not say by how much: {} -- recorded one second "
+                              "late (the least penalty); their feedback says the exact time is unknown"),
+        (result.late_unstamped, "  LATE per the LMS, but the assignment has no due date, so nbgrader cannot count "
+                                "them late: {} -- import again with a due date (make import ... "
+                                "DUEDATE='2026-12-01 23:59 UTC')"),
+        (result.anonymous, "  anonymous (Canvas anonymous grading; no roster row has their anonymous_id): {} -- "
+                           "graded under these ids; their grades are exported once the roster's anonymous_id "
+                           "column names them (then import again)"))
+    lines += [text.format(", ".join(names), n=len(names)) for names, text in said if names]
+    return [printable(line) for line in lines + [f"  note: {note}" for note in result.notes]]
 
 
 def print_import(result, stream=sys.stdout):
@@ -481,17 +747,13 @@ def print_import(result, stream=sys.stdout):
         print(f"import failed: {result.error}", file=stream)
         return
     print(f"imported {len(result.new) + len(result.updated) + len(result.unchanged)} students: "
-          f"{len(result.new)} new, {len(result.updated)} updated, {len(result.unchanged)} unchanged", file=stream)
+          f"{len(result.new)} new, {len(result.updated)} updated, {len(result.unchanged)} unchanged "
+          f"({_megabytes(result.unpacked)} unpacked, {_megabytes(result.written)} written in all)", file=stream)
     for label, names in (("new", result.new), ("updated", result.updated), ("unchanged", result.unchanged)):
         if names and (label != "unchanged" or len(names) <= 20):
             print(f"  {label}: {', '.join(names)}", file=stream)
-    if result.superseded:
-        print(f"  {len(result.superseded)} older uploads replaced by the same student's newer one "
-              f"(nothing to do): {', '.join(result.superseded)}", file=stream)
-    if result.late_unstamped:
-        print(f"  LATE per the LMS, but the assignment has no due date, so nbgrader cannot count them late: "
-              f"{', '.join(result.late_unstamped)} -- import again with a due date "
-              "(make import ... DUEDATE='2026-12-01 23:59 UTC')", file=stream)
+    for line in _notices(result):
+        print(line, file=stream)
     if result.problems:
         print(f"{len(result.problems)} files NOT imported:", file=stream)
         for p in result.problems:
@@ -508,43 +770,91 @@ class LmsExport(Configurable):
                                            "grade item on import).").tag(config=True)
 
 
+FILES = {"canvas": "grades-canvas.csv", "moodle": "grades-moodle.csv", "worksheet": "grades-moodle-worksheet.csv"}
+
+
 def _number(x):
     return f"{round(x, 2):.2f}".rstrip("0").rstrip(".")
 
 
-def class_grades(db_url):
-    """(max score, [(Student, grade or None)]) for every student with an LMS id, by student id:
-    the grade as ``nbgrader export`` computes it (score minus late penalty, at least 0), None
-    without a submission."""
+def class_grades(db_url, applied_by="course"):
+    """(max score, [(Student, grade)], others) for every student with an LMS id and a submission,
+    by student id: the grade as ``nbgrader export`` computes it (score minus the course's late
+    penalty, at least 0), or the score before any late penalty when the LMS applies it
+    (``applied_by`` "lms"). ``others``: {student id: why not exported}."""
     from nbgrader.api import Gradebook, MissingEntry
     with Gradebook(db_url) as gb:
         assignment = gb.find_assignment(ASSIGNMENT)
-        rows = []
+        rows, others = [], {}
         for student in sorted(gb.students, key=lambda s: s.id):
             if not student.lms_user_id:
+                others[student.id] = "no LMS id (not in an imported roster)"
                 continue
             try:
                 sub = gb.find_submission(ASSIGNMENT, student.id)
-                grade = max(0.0, sub.score - sub.late_submission_penalty)
             except MissingEntry:
-                grade = None
-            rows.append((student, grade))
-        others = sorted(s.id for s in gb.students if not s.lms_user_id)
+                others[student.id] = "no submission (the LMS keeps what it has)"
+                continue
+            penalty = sub.late_submission_penalty if applied_by == "course" else 0.0
+            rows.append((student, max(0.0, sub.score - penalty)))
         return assignment.max_score, rows, others
 
 
-def _lms_tables(options, max_score, rows):
-    """(Canvas's rows, Moodle's rows) of the grades file, headers first."""
-    column = options.canvas_assignment + (f" ({options.canvas_assignment_id})" if options.canvas_assignment_id else "")
-    canvas = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column],
-              ["Points Possible", "", "", "", "", _number(max_score)]]
-    moodle = [["First name", "Surname", "ID number", "Email address", options.moodle_item]]
+def _unique(rows, key, what):
+    """(rows whose ``key`` is filled in and unique, {student id: why left out}): an LMS matches a
+    row by it, and an empty or repeated one matches the wrong student or none."""
+    counts = {}
+    for s, _ in rows:
+        counts[key(s)] = counts.get(key(s), 0) + 1
+    kept, left = [], {}
     for s, grade in rows:
-        cell = "" if grade is None else _number(grade)
+        if not key(s):
+            left[s.id] = f"no {what}"
+        elif counts[key(s)] > 1:
+            left[s.id] = f"{what} {key(s)!r} shared with another student"
+        else:
+            kept.append((s, grade))
+    return kept, left
+
+
+def _canvas_table(options, max_score, rows):
+    """Canvas's gradebook import (GradebookImporter): matched by the ID column (the user id)."""
+    column = options.canvas_assignment + (f" ({options.canvas_assignment_id})" if options.canvas_assignment_id else "")
+    table = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column],
+             ["Points Possible", "", "", "", "", _number(max_score)]]
+    kept, left = _unique(rows, lambda s: s.lms_user_id or "", "Canvas user id")
+    for s, grade in kept:
         name = ", ".join(n for n in (s.last_name, s.first_name) if n)
-        canvas.append([name, s.lms_user_id, "", "", "", cell])
-        moodle.append([s.first_name or "", s.last_name or "", s.id, s.email or "", cell])
-    return canvas, moodle
+        table.append([name, s.lms_user_id, "", "", "", _number(grade)])
+    return table, left
+
+
+def _moodle_table(options, max_score, rows):
+    """Moodle's grade import (grade/import/csv): matched by email address (or ID number)."""
+    table = [["First name", "Surname", "ID number", "Email address", options.moodle_item]]
+    kept, left = _unique(rows, lambda s: (s.email or "").strip().casefold(), "email address")
+    for s, grade in kept:
+        table.append([s.first_name or "", s.last_name or "", s.id, s.email.strip(), _number(grade)])
+    return table, left
+
+
+def _worksheet_table(max_score, rows, now):
+    """Moodle's offline grading worksheet (assignfeedback_offline): matched by "Participant <id>"."""
+    table = [["Identifier", "Full name", "Email address", "Grade", "Maximum Grade", "Grade can be changed",
+              "Last modified (grade)"]]
+    kept, left = _unique(rows, lambda s: s.lms_user_id if (s.lms_user_id or "").isdigit() else "",
+                         "Moodle participant id (a number)")
+    for s, grade in kept:
+        full = " ".join(n for n in (s.first_name, s.last_name) if n)
+        table.append([f"Participant {s.lms_user_id}", full, s.email or "", _number(grade), _number(max_score),
+                      "Yes", now])
+    return table, left
+
+
+def _lms_tables(options, max_score, rows, now):
+    """{file kind: (rows, headers first; {student id: why left out})} of the grades files."""
+    return {"canvas": _canvas_table(options, max_score, rows), "moodle": _moodle_table(options, max_score, rows),
+            "worksheet": _worksheet_table(max_score, rows, now)}
 
 
 def _write_csv(path, table):
@@ -554,16 +864,20 @@ def _write_csv(path, table):
 
 
 def export_grades(root=COURSE_ROOT, options=None):
-    """Write grades-canvas.csv and grades-moodle.csv at root; returns (paths, students without an LMS id)."""
+    """Write the grades files at root (FILES); returns (paths, {file name: {student: why left out}},
+    {student: why in no file})."""
+    from grading.settings import LatePenalty
     root = Path(root)
-    options = options or LmsExport(config=load_config(root))
-    max_score, rows, others = class_grades(load_config(root).CourseDirectory.db_url)
-    canvas, moodle = _lms_tables(options, max_score, rows)
-    paths = []
-    for filename, table in (("grades-canvas.csv", canvas), ("grades-moodle.csv", moodle)):
-        _write_csv(root / filename, table)
-        paths.append(root / filename)
-    return paths, others
+    config = load_config(root)
+    options = options or LmsExport(config=config)
+    max_score, rows, others = class_grades(config.CourseDirectory.db_url, LatePenalty(config=config).applied_by)
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    paths, left_out = [], {}
+    for kind, (table, left) in _lms_tables(options, max_score, rows, now).items():
+        _write_csv(root / FILES[kind], table)
+        paths.append(root / FILES[kind])
+        left_out[FILES[kind]] = left
+    return paths, left_out, others
 
 
 # ----------------------------------------------------------------------------- command line
@@ -574,7 +888,9 @@ def _parser():
     imp.add_argument("archive")
     imp.add_argument("roster")
     imp.add_argument("--duedate", help="set the assignment's due date first, e.g. '2026-12-01 23:59 UTC'")
-    exp = sub.add_parser("export", help="grades-canvas.csv and grades-moodle.csv from the gradebook")
+    imp.add_argument("--groups", help="the LMS's group export (Canvas: People > Groups > Export), or a CSV "
+                                      "of lms_id and group; instead of the roster's group column")
+    exp = sub.add_parser("export", help=f"{', '.join(FILES.values())} from the gradebook")
     for flag, trait in (("--canvas-assignment", "canvas_assignment"),
                         ("--canvas-assignment-id", "canvas_assignment_id"), ("--moodle-item", "moodle_item")):
         exp.add_argument(flag, dest=trait, help=LmsExport.class_traits()[trait].help)
@@ -584,9 +900,11 @@ def _parser():
 def _import_command(args):
     import warnings
     warnings.filterwarnings("ignore", message=".*not in session.*")  # harmless: a new student
-    result = import_archive(args.archive, args.roster, duedate=args.duedate)
+    result = import_archive(args.archive, args.roster, duedate=args.duedate, groups=args.groups)
     print_import(result)
-    return 2 if result.error else (1 if result.problems or result.late_unstamped else 0)
+    if result.error:
+        return 2
+    return 1 if (result.problems or result.late_unstamped or result.ungrouped or result.anonymous) else 0
 
 
 def _export_command(args):
@@ -594,10 +912,14 @@ def _export_command(args):
     for trait in ("canvas_assignment", "canvas_assignment_id", "moodle_item"):
         if getattr(args, trait) is not None:
             setattr(options, trait, getattr(args, trait))
-    paths, others = export_grades(options=options)
+    paths, left_out, others = export_grades(options=options)
     print(f"wrote {', '.join(p.name for p in paths)}")
-    if others:
-        print(f"  not exported (no LMS id: not in an imported roster): {', '.join(others)}")
+    for student, why in others.items():
+        print(f"  not exported: {student}: {why}")
+    for name, left in left_out.items():
+        for student, why in left.items():
+            print(f"  left out of {name}: {student}: {why} (an LMS would match this row to nobody or the "
+                  "wrong student)")
     return 0
 
 
@@ -605,6 +927,7 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     if args.command == "import":  # named from where the command runs; nbgrader runs at the root
         args.archive, args.roster = os.path.abspath(args.archive), os.path.abspath(args.roster)
+        args.groups = os.path.abspath(args.groups) if args.groups else None
     os.chdir(COURSE_ROOT)
     return _import_command(args) if args.command == "import" else _export_command(args)
 

@@ -134,6 +134,17 @@ class Similarity(Configurable):
         return proposal["value"]
 
 
+class LatePenalty(Configurable):
+    """Who takes points off a late submission (grading/late_penalty.py, grading/lms.py, docs/lms.md)."""
+
+    applied_by = CaselessStrEnum(["course", "lms"], "course", help=(
+        "'course': the course's late penalty (c.AssignLatePenalties.plugin_class) is taken off here, in "
+        "the gradebook, the feedback and every grades file; turn the LMS's own late policy off. 'lms': "
+        "nothing is taken off here (the feedback says the LMS applies its late policy) and the grades "
+        "files hold the score before any penalty, for an LMS whose late policy deducts on import "
+        "(Canvas's 'Automatically apply deduction to late submissions').")).tag(config=True)
+
+
 # Environment variables that override a setting (read by nbgrader_config.py): name -> (section,
 # option, converter). For a course that moves to another server without editing its config file.
 def _flag(name):
@@ -189,7 +200,7 @@ def main():
     from grading.course import load_config
     config = load_config()
     overrides = {(s, o): n for n, (s, o, _) in ENVIRONMENT_OVERRIDES.items()}
-    for kind in (Sandbox, Runner, Similarity, Report):
+    for kind in (Sandbox, Runner, Similarity, Report, LatePenalty):
         settings = kind(config=config)
         for name, trait in sorted(kind.class_traits(config=True).items()):
             env = overrides.get((kind.__name__, name))

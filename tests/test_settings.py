@@ -9,14 +9,14 @@ from traitlets import TraitError
 from traitlets.config import Config
 
 from grading.course import load_config
-from grading.settings import ENVIRONMENT_OVERRIDES, Runner, Sandbox, Similarity, apply_environment
+from grading.settings import ENVIRONMENT_OVERRIDES, LatePenalty, Runner, Sandbox, Similarity, apply_environment
 
 
 def test_the_course_config_sets_every_option_to_its_documented_default(monkeypatch):
     for name in ENVIRONMENT_OVERRIDES:
         monkeypatch.delenv(name, raising=False)
     config = load_config()
-    for kind in (Sandbox, Runner, Similarity):
+    for kind in (Sandbox, Runner, Similarity, LatePenalty):
         settings = kind(config=config)
         for name, trait in kind.class_traits(config=True).items():
             assert name in config[kind.__name__], f"c.{kind.__name__}.{name} is not set in nbgrader_config.py"

@@ -1,5 +1,6 @@
 """Every CSV the project writes opens in a spreadsheet as data (grading/spreadsheet.py): a roster
-name that is a formula reaches grades.csv, grades-canvas.csv and grades-moodle.csv as text.
+name that is a formula reaches grades.csv and the LMS grades files (grades-canvas.csv,
+grades-moodle.csv, grades-moodle-worksheet.csv) as text.
 
 The files are read as a spreadsheet reads a CSV: fields unquoted (RFC 4180, as Excel, LibreOffice
 Calc and Google Sheets do), then a cell whose text starts with ``=``, ``+``, ``-`` or ``@`` (after
@@ -70,15 +71,18 @@ def hostile_roster(tmp_path_factory):
         gb.add_student("alice", first_name="Alice", last_name="Liddell", email="alice@example.edu",
                        lms_user_id="1001")
         gb.add_submission("conceptual", "alice")
-        for i, payload in enumerate(PAYLOADS):
-            gb.add_student(f"s{i}", first_name=payload, last_name=payload, email=payload, lms_user_id=str(2000 + i))
+        for i, payload in enumerate(PAYLOADS):  # each with a submission: the grades files have rows for those only
+            gb.add_student(f"s{i}", first_name=payload, last_name=payload, email=f"{payload}{i}",
+                           lms_user_id=str(2000 + i))
+            gb.add_submission("conceptual", f"s{i}")
         gb.add_student("=evil()", first_name="Eve", last_name="Formula, Jr.", lms_user_id="3000")
+        gb.add_submission("conceptual", "=evil()")
     return root
 
 
 def test_lms_exports_open_without_a_formula(hostile_roster):
-    paths, _ = export_grades(hostile_roster)
-    assert sorted(p.name for p in paths) == ["grades-canvas.csv", "grades-moodle.csv"]
+    paths, _, _ = export_grades(hostile_roster)
+    assert sorted(p.name for p in paths) == ["grades-canvas.csv", "grades-moodle-worksheet.csv", "grades-moodle.csv"]
     for path in paths:
         formulas, shown, rows = spreadsheet_cells(path)
         assert formulas == [], (path.name, formulas)
