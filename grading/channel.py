@@ -286,11 +286,14 @@ def _contains_unreadable(value, depth=0):
     return next((t for t in (_contains_unreadable(v, depth + 1) for v in items) if t), None)
 
 
-def student_exception(kind, message):
+def student_exception(kind, message, where=""):
     """The exception to raise in a test for one the student's code raised (built-in types keep
-    their type, so ``except ValueError`` in a test works; any other type is a StudentError)."""
-    message = valid_text(str(message)[:4000])
+    their type, so ``except ValueError`` in a test works; any other type is a StudentError);
+    ``where``: the call that raised it, put before the message."""
     kind = valid_text(str(kind)[:100])
+    prefix = f"in {where}: " if where else ""
+    message = prefix + valid_text(str(message)[:4000]) if kind in dir(builtins) or kind == "LinAlgError" else (
+        prefix + (f"{kind}: {valid_text(str(message)[:4000])}" if message else kind))
     if kind == "KeyboardInterrupt":
         return TimeoutError("the student's code was stopped: it ran past the time limit of this test")
     if kind == "LinAlgError":
@@ -298,7 +301,7 @@ def student_exception(kind, message):
     found = getattr(builtins, str(kind), None)
     if isinstance(found, type) and issubclass(found, Exception) and found.__module__ == "builtins":
         return found(message)
-    return StudentError(f"{kind}: {message}" if message else str(kind))
+    return StudentError(message)
 
 
 def _warning_class(name):
@@ -523,7 +526,8 @@ class KernelChannel:
         if "raised" in message:
             error = message["raised"] if type(message["raised"]) is dict else {}
             self._warn(error.get("warnings"))
-            raise student_exception(error.get("type"), error.get("message", ""))
+            where = _call_text(name, args, kwargs)  # which call raised, with its arguments' shapes
+            raise student_exception(error.get("type"), error.get("message", ""), where)
         result = message.get("ok") if type(message.get("ok")) is dict else {}
         self._warn(result.get("warnings"))
         changed = _changed_keys(result.get("after"), len(args), kwargs)
@@ -612,3 +616,19 @@ def _changed_keys(after, n_args, kwargs):
         elif type(key) is str and key.startswith("k:") and key[2:] in kwargs:
             found.append(key[2:])
     return found
+
+
+def _call_text(name, args, kwargs):
+    """``linear(x (3,), W (2, 3), b 1.5)``: a call as a failure message names it (shapes, not values)."""
+    parts = [_argument_text(a) for a in args] + [f"{k}={_argument_text(v)}" for k, v in kwargs.items()]
+    return f"{name}({', '.join(parts)})"
+
+
+def _argument_text(value):
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape}"
+    if isinstance(value, (list, tuple)):
+        return f"{type(value).__name__} of length {len(value)}"
+    if value is None or isinstance(value, (bool, int, float, np.generic)):
+        return repr(value)[:20]
+    return "a function" if callable(value) else type(value).__name__

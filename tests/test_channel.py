@@ -375,3 +375,15 @@ def test_a_test_that_would_take_the_graders_memory_fails_alone(kernel, tmp_path)
     assert failed[-1]["ename"] == "MemoryError"
     assert resource.getrlimit(resource.RLIMIT_AS) == before  # put back
     assert tests.run("assert double(2) == 4") == []
+
+
+def test_a_students_exception_names_the_call_and_its_shapes(kernel):
+    _, channel = kernel
+    session(channel)
+    try:
+        with pytest.raises(ValueError, match=r"in raises_value\(array of shape \(2, 3\)\): bad"):
+            channel.call("raises_value", (np.zeros((2, 3)),), {})
+        with pytest.raises(TypeError, match=r"in double\(x=list of length 2, y=1\)"):
+            channel.call("double", (), {"x": [1, 2], "y": 1})
+    finally:
+        channel.end()
