@@ -183,6 +183,8 @@ def setup(layout=None):
     _set_passwords(layout)
     _exchange(layout, entries[layout.instructor])
     _course_copy(layout, entries[layout.instructor])
+    from grading.lti import ensure_key
+    ensure_key(state)  # the tool's key for LTI (docs/lti.md), kept with the hub's state, root only
     layout.save()
     return layout
 

@@ -395,6 +395,7 @@ def gradebook_grades(db_url, late_penalty_by="course"):
 
 
 # ----------------------------------------------------------------------------- passback
+_ANY_SUBMISSION = Grade("", 0.0)  # a submitted grade: _classify then says only who the member is
 @dataclass
 class Summary:
     lineitem: str = ""
@@ -422,18 +423,20 @@ class Summary:
         return out
 
 
+def _latest(ordered, key):
+    return next((r[key] for r in ordered if r.get(key)), None)
+
+
 def service_endpoints(lti, records):
     """(AGS claim, resource link id, memberships URL): the settings', else the latest launch's (a
     staff member's first: they launch from the course's own assignment)."""
     ordered = sorted(records.values(), key=lambda r: (bool(r.get("staff")), r.get("at", 0)), reverse=True)
-    ags = next((dict(r["ags"]) for r in ordered if r.get("ags")), {})
-    link = next((r["resource_link"] for r in ordered if r.get("ags") and r.get("resource_link")), None)
-    if lti.lineitems_url:
-        ags = {"lineitems": lti.lineitems_url}
-    memberships = lti.memberships_url or next((r["nrps"] for r in ordered if r.get("nrps")), None)
+    with_ags = [r for r in ordered if r.get("ags")]
+    ags = {"lineitems": lti.lineitems_url} if lti.lineitems_url else dict(_latest(with_ags, "ags") or {})
+    memberships = lti.memberships_url or _latest(ordered, "nrps")
     if not memberships:
         raise PlatformError("no memberships URL: launch the tool once from the course, or set c.Lti.memberships_url")
-    return ags, link, memberships
+    return ags, _latest(with_ags, "resource_link"), memberships
 
 
 def match_members(lti, members, records):
@@ -459,7 +462,7 @@ def _classify(grade, member):
     if member.get("status", "Active") != "Active":
         return "not_in_lms", f"the LMS lists them as {member.get('status')}"
     if is_staff(member.get("roles")):
-        return "staff", None
+        return "staff_skipped", None
     if grade.score is None:
         return "no_submission", None
     return None, None
@@ -482,19 +485,17 @@ def passback(lti, state, grades, force=False, client=None):
     for grade in grades:
         member = matched.get(grade.student)
         why, reason = _classify(grade, member)
-        if why == "not_in_lms":
-            summary.not_in_lms[grade.student] = reason
-        elif why == "staff":
-            summary.staff_skipped.append(grade.student)
-        elif why == "no_submission":
-            summary.no_submission.append(grade.student)
-        else:
+        if why is None:
             _send_one(client, summary, grade, member["user_id"], sent_before, force)
-            _write_json(ledger_path, ledger)
+            _write_json(ledger_path, ledger)  # after each acknowledged score: a crash loses none
+        elif why == "not_in_lms":
+            summary.not_in_lms[grade.student] = reason
+        else:
+            getattr(summary, why).append(grade.student)
     gradebook = {g.student for g in grades}
     summary.not_in_gradebook = sorted(
         m.get("name") or m.get("user_id") for u, m in matched.items()
-        if u not in gradebook and not is_staff(m.get("roles")) and m.get("status", "Active") == "Active")
+        if u not in gradebook and _classify(_ANY_SUBMISSION, m)[0] is None)
     return summary
 
 

@@ -66,3 +66,14 @@ def pre_spawn_hook(spawner):
 
 
 c.Spawner.pre_spawn_hook = pre_spawn_hook
+
+# LTI 1.3 instead of PAM (docs/lti.md): when the course's nbgrader_config.py sets c.Lti.enabled,
+# users arrive from the LMS (grading/lti_hub.py: the launch verified by jupyterhub-ltiauthenticator,
+# accounts made at a student's first launch, instructors and TAs on the instructor's server).
+from grading.course import load_config  # noqa: E402
+from grading.lti import Lti  # noqa: E402
+
+_lti = Lti(config=load_config(layout.course_dir))
+if _lti.enabled:
+    from grading.lti_hub import configure as _configure_lti
+    _configure_lti(c, layout, _lti, student_hook=pre_spawn_hook)
