@@ -479,7 +479,17 @@ def passback(lti, state, grades, force=False, client=None):
     max_score = grades[0].max_score if grades else 0
     summary = Summary()
     summary.lineitem, summary.lineitem_kind = client.lineitem(ags, link, max_score, lti.lineitem_label)
-    ledger_path = key_dir(state) / "passback.json"
+    _send_class(client, summary, grades, matched, key_dir(state) / "passback.json", force)
+    gradebook = {g.student for g in grades}
+    summary.not_in_gradebook = sorted(
+        m.get("name") or m.get("user_id") for u, m in matched.items()
+        if u not in gradebook and _classify(_ANY_SUBMISSION, m)[0] is None)
+    return summary
+
+
+def _send_class(client, summary, grades, matched, ledger_path, force):
+    """Each gradebook student's score to their member, or the reason not; the ledger (what the
+    platform acknowledged, per line item and member) written after each acknowledged score."""
     ledger = _read_json(ledger_path)
     sent_before = ledger.setdefault(summary.lineitem, {})
     for grade in grades:
@@ -487,16 +497,11 @@ def passback(lti, state, grades, force=False, client=None):
         why, reason = _classify(grade, member)
         if why is None:
             _send_one(client, summary, grade, member["user_id"], sent_before, force)
-            _write_json(ledger_path, ledger)  # after each acknowledged score: a crash loses none
+            _write_json(ledger_path, ledger)
         elif why == "not_in_lms":
             summary.not_in_lms[grade.student] = reason
         else:
             getattr(summary, why).append(grade.student)
-    gradebook = {g.student for g in grades}
-    summary.not_in_gradebook = sorted(
-        m.get("name") or m.get("user_id") for u, m in matched.items()
-        if u not in gradebook and _classify(_ANY_SUBMISSION, m)[0] is None)
-    return summary
 
 
 def _send_one(client, summary, grade, user_id, sent_before, force):
