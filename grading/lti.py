@@ -96,6 +96,10 @@ class Lti(Configurable):
     retries = Int(4, help="Times a request is tried again after a network error, 429 or 5xx.").tag(config=True)
     backoff = Float(1.0, help="Seconds before the first retry; doubled each time.").tag(config=True)
     timeout = Float(30.0, help="Seconds one request may take.").tag(config=True)
+    cross_site_cookies = Bool(False, help=(
+        "Give the hub's cookies SameSite=None; Secure, so a browser sends the launch's state cookie "
+        "with the LMS's cross-site POST. Needed when the LMS is another site than the hub (any real "
+        "deployment; the hub must then be served over HTTPS).")).tag(config=True)
     late_penalty_by = CaselessStrEnum(["course", "lms"], "course", help=(
         "Who applies the late penalty: 'course' (the grade sent is the score less nbgrader's late "
         "penalty) or 'lms' (the score before it; the LMS's late policy applies).")).tag(config=True)

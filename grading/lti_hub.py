@@ -133,6 +133,8 @@ def configure(c, layout, settings, student_hook):
     c.Authenticator.allow_all = True  # every verified launch of this registration (accounts come from it)
     c.Authenticator.allowed_users = set()
     c.JupyterHub.spawner_class = CourseSpawner
+    if settings.cross_site_cookies:
+        c.JupyterHub.tornado_settings = {"cookie_options": {"samesite": "None", "secure": True}}
 
     def pre_spawn_hook(spawner):
         record = lti.launches(layout.state).get(spawner.user.name, {})
