@@ -194,3 +194,42 @@ def test_gradebook_grades_of_the_graded_sample_class(graded_class):
         # the sample class was written, not submitted: no timestamp, so no submittedAt is sent
         assert grade.submitted_at == "" and "submission" not in grade.payload("x")
     assert {g.student: g.score for g in lti.gradebook_grades(db, "lms")} == {s: g.score for s, g in grades.items()}
+
+
+def _authenticator(state, **settings):
+    from grading.lti_hub import CourseLtiAuthenticator
+    return CourseLtiAuthenticator(course_lti=lti.Lti(**settings), state=str(state))
+
+
+def test_the_hubs_authenticator_names_records_and_refuses(tmp_path):
+    """The launch as jupyterhub-ltiauthenticator hands it over (verified): name, record, refusals."""
+    import asyncio
+
+    from ltiauthenticator.lti13.error import LoginError
+    platform = Platform(MEMBERS)
+    platform.url = "https://lms.example"
+    claims = jwt.decode(platform.id_token("ivy", "n", "t"), options={"verify_signature": False})
+    auth = _authenticator(tmp_path, deployment_ids=["deployment-1"])
+    model = asyncio.run(auth.authenticate(None, claims))  # staff: no account is made
+    assert model["name"] == "lti-ivy" and model["auth_state"] is claims
+    record = lti.launches(tmp_path)["lti-ivy"]
+    assert record["staff"] and record["nrps"] == "https://lms.example/memberships"
+    assert record["ags"]["lineitems"] == "https://lms.example/lineitems" and "nonce" not in record
+    by_login = _authenticator(tmp_path, username_claim="custom_login", username_prefix="x-")
+    assert asyncio.run(by_login.authenticate(None, dict(claims, **{lti.LTI + "custom": {"login": "ivy.p"}})))[
+        "name"] == lti.hub_username("ivy.p", "x-")
+    with pytest.raises(LoginError, match="deployment 'deployment-9'"):
+        asyncio.run(auth.authenticate(None, dict(claims, **{lti.LTI + "deployment_id": "deployment-9"})))
+    with pytest.raises(LoginError, match="no 'custom_login'"):
+        asyncio.run(by_login.authenticate(None, claims))
+    assert set(lti.launches(tmp_path)) == {"lti-ivy", lti.hub_username("ivy.p", "x-")}  # refusals: no record
+
+
+def test_staff_servers_run_as_the_instructors_account():
+    from grading.lti_hub import CourseSpawner
+
+    class User:
+        name = "lti-ivy"
+    spawner = CourseSpawner(user=User())
+    spawner.system_user = "root"
+    assert spawner.user_env({})["HOME"] == "/root" and spawner.user_env({})["USER"] == "root"
