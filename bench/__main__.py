@@ -449,6 +449,51 @@ def bench_bounded(calls=200):
           f"the caller's RSS grew {(me.memory_info().rss - before) >> 20} MiB")
 
 
+def bench_lti(runs=5):
+    """LTI grade passback (grading/lti.py) of the sample class, and of 300 students, to an LTI 1.3
+    platform on loopback (tests/lti_platform.py): token, line item, members, one score each; then
+    the same run again (nothing changed: nothing sent). The gradebook's reading is not included."""
+    import jwt
+    from lti_platform import INSTRUCTOR, LEARNER, Platform
+
+    from grading import lti, sample_class
+
+    def class_of(ids):
+        members = {i: {"name": i, "email": f"{i}@example.edu", "roles": [LEARNER]} for i in ids}
+        members["ivy"] = {"name": "Ivy", "email": "ivy@example.edu", "roles": [INSTRUCTOR]}
+        grades = [lti.Grade(lti.hub_username(i), 40.0 + n % 60, 100.0, n % 3 == 0, "2026-12-01T10:00:00.000Z")
+                  for n, i in enumerate(ids)]
+        return members, grades
+
+    def once(members, grades, rerun):
+        with tempfile.TemporaryDirectory() as state:
+            lti.ensure_key(state)
+            platform = Platform(members, tool_jwks=lti.jwks(state), page_size=100).start()
+            settings = lti.Lti(**platform.settings())
+            claims = jwt.decode(platform.id_token("ivy", "n", "t"), options={"verify_signature": False})
+            lti.record_launch(state, "lti-ivy", claims)
+            try:
+                if rerun:
+                    lti.passback(settings, state, grades)
+                start = time.perf_counter()
+                summary = lti.passback(settings, state, grades)
+                took = time.perf_counter() - start
+            finally:
+                platform.stop()
+            assert len(summary.sent if not rerun else summary.unchanged) == len(grades), summary.lines()
+            return took
+
+    print("LTI passback to a platform on loopback:")
+    sample = [s.id.replace("_", "-") for s in sample_class.STUDENTS]
+    for label, ids in ((f"the sample class ({len(sample)})", sample),
+                       ("300 students", [f"s{n:03d}" for n in range(300)])):
+        members, grades = class_of(ids)
+        for rerun in (False, True):
+            med, times = median_of(lambda m=members, g=grades, r=rerun: once(m, g, r), runs)
+            what = "again, nothing changed" if rerun else "first passback"
+            print(f"  {label:24s} {what:24s} median {med:5.2f} s   runs: {fmt(times)}")
+
+
 SECTIONS = {"notebooks": bench_notebooks, "autograde": bench_autograde, "demo": bench_demo,
             "widget": bench_widget, "browser": bench_browser, "class": bench_class_section,
             "scale": bench_scale, "speed": bench_speed, "lms": bench_lms, "similarity": bench_similarity,

@@ -23,7 +23,7 @@ jupyterhub-ltiauthenticator. This module holds what both sides share and the pas
   per gradebook student matched to a member: ``scoreGiven``/``scoreMaximum``,
   ``activityProgress``, ``gradingProgress`` (``PendingManual`` while a written answer awaits
   grading, ``FullyGraded`` after) and ``submission.submittedAt``. What was acknowledged is kept
-  (``<state>/lti/passback.json``): a second run sends only what changed. A request that fails
+  (``<state>/lti/passback.jsonl``): a second run sends only what changed. A request that fails
   on the network, 429 or 5xx is retried with backoff; a 4xx names the student and the platform's
   answer. Nothing in the gradebook changes: a failed run is simply run again.
 
@@ -483,7 +483,7 @@ def passback(lti, state, grades, force=False, client=None):
     max_score = grades[0].max_score if grades else 0
     summary = Summary()
     summary.lineitem, summary.lineitem_kind = client.lineitem(ags, link, max_score, lti.lineitem_label)
-    _send_class(client, summary, grades, matched, key_dir(state) / "passback.json", force)
+    _send_class(client, summary, grades, matched, key_dir(state) / "passback.jsonl", force)
     gradebook = {g.student for g in grades}
     summary.not_in_gradebook = sorted(
         m.get("name") or m.get("user_id") for u, m in matched.items()
@@ -491,36 +491,56 @@ def passback(lti, state, grades, force=False, client=None):
     return summary
 
 
+def _ledger(path, lineitem):
+    """{member id: the score the platform last acknowledged} for ``lineitem``: the ledger is one
+    JSON line per acknowledged score, appended, the latest line of a member counting (a line cut
+    off by a crash is ignored: that score is sent again)."""
+    sent = {}
+    if Path(path).exists():
+        for line in Path(path).read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("lineitem") == lineitem:
+                sent[entry["user_id"]] = entry["score"]
+    return sent
+
+
 def _send_class(client, summary, grades, matched, ledger_path, force):
-    """Each gradebook student's score to their member, or the reason not; the ledger (what the
-    platform acknowledged, per line item and member) written after each acknowledged score."""
-    ledger = _read_json(ledger_path)
-    sent_before = ledger.setdefault(summary.lineitem, {})
-    for grade in grades:
-        member = matched.get(grade.student)
-        why, reason = _classify(grade, member)
-        if why is None:
-            _send_one(client, summary, grade, member["user_id"], sent_before, force)
-            _write_json(ledger_path, ledger)
-        elif why == "not_in_lms":
-            summary.not_in_lms[grade.student] = reason
-        else:
-            getattr(summary, why).append(grade.student)
+    """Each gradebook student's score to their member, or the reason not; each acknowledged score
+    appended to the ledger at once."""
+    sent_before = _ledger(ledger_path, summary.lineitem)
+    fd = os.open(ledger_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a") as ledger:
+        for grade in grades:
+            member = matched.get(grade.student)
+            why, reason = _classify(grade, member)
+            if why is None:
+                if _send_one(client, summary, grade, member["user_id"], sent_before, force):
+                    ledger.write(json.dumps({"lineitem": summary.lineitem, "user_id": member["user_id"],
+                                             "score": sent_before[member["user_id"]]}) + "\n")
+                    ledger.flush()
+            elif why == "not_in_lms":
+                summary.not_in_lms[grade.student] = reason
+            else:
+                getattr(summary, why).append(grade.student)
 
 
 def _send_one(client, summary, grade, user_id, sent_before, force):
     payload = grade.payload(user_id)
     if not force and sent_before.get(user_id) == payload:
         summary.unchanged.append(grade.student)
-        return
+        return False
     score = dict(payload, timestamp=datetime.now(timezone.utc).isoformat(timespec="microseconds"))
     try:
         client.post_score(summary.lineitem, score)
     except PlatformError as err:
         summary.failed[grade.student] = str(err)
-        return
+        return False
     sent_before[user_id] = payload
     summary.sent.append(grade.student)
+    return True
 
 
 # ----------------------------------------------------------------------------- command line

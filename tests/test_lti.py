@@ -117,6 +117,8 @@ def test_a_second_passback_sends_only_what_changed_and_finds_its_line_item(cours
     platform, settings, state = course
     lti.passback(settings, state, _grades())
     posted = len(platform.scores)
+    with open(state / "lti" / "passback.jsonl", "a") as ledger:
+        ledger.write('{"lineitem": "cut off by a cra')  # a crash mid-line: ignored
     again = lti.passback(settings, state, _grades())
     assert again.sent == [] and again.unchanged == ["lti-ann", "lti-bo"] and len(platform.scores) == posted
     assert again.lineitem_kind == "found" and len(platform.lineitems) == 1
