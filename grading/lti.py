@@ -5,11 +5,13 @@ jupyterhub-ltiauthenticator. This module holds what both sides share and the pas
 
 - ``Lti``: the settings (``c.Lti.*`` in the course's nbgrader_config.py): the platform's
   registration (issuer, client id, deployments, its endpoints), the claim that names a user, how
-  passback retries, and who applies the late penalty.
+  passback retries.
 - the tool's key: an RSA key pair made by the hub's set-up and kept with the hub's state
   (``<state>/lti/tool-key.pem``, root only; never in the course or in git). The hub publishes
   its public half as a JWKS (``/hub/lti13/jwks``), which the platform reads to check the tool's
   signed requests.
+- who applies the late penalty is the course's one setting, ``c.LatePenalty.applied_by``
+  (grading/settings.py, shared with the LMS grades files): passback sends what it says.
 - ``hub_username``: the hub's (and Linux's, and the gradebook's) name for a platform user, from
   the configured claim: ``<prefix><value>`` when the value is a short lower-case name, else
   ``<prefix>`` and a hash of it. Two platform users never get one name, and no platform user
@@ -46,7 +48,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from traitlets import Bool, CaselessStrEnum, Float, Int, List, Unicode
+from traitlets import Bool, Float, Int, List, Unicode
 from traitlets.config import Configurable
 
 from grading.course import ASSIGNMENT
@@ -100,9 +102,6 @@ class Lti(Configurable):
         "Give the hub's cookies SameSite=None; Secure, so a browser sends the launch's state cookie "
         "with the LMS's cross-site POST. Needed when the LMS is another site than the hub (any real "
         "deployment; the hub must then be served over HTTPS).")).tag(config=True)
-    late_penalty_by = CaselessStrEnum(["course", "lms"], "course", help=(
-        "Who applies the late penalty: 'course' (the grade sent is the score less nbgrader's late "
-        "penalty) or 'lms' (the score before it; the LMS's late policy applies).")).tag(config=True)
 
 
 # ----------------------------------------------------------------------------- key
@@ -379,7 +378,7 @@ def _iso(stamp):
     return stamp.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def gradebook_grades(db_url, late_penalty_by="course"):
+def gradebook_grades(db_url, applied_by="course"):
     """A Grade per gradebook student: the score as ``nbgrader export`` computes it (less the late
     penalty, at least 0) when the course applies the penalty, before it when the LMS does."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -392,7 +391,7 @@ def gradebook_grades(db_url, late_penalty_by="course"):
             except MissingEntry:
                 grades.append(Grade(student.id, max_score=max_score))
                 continue
-            penalty = sub.late_submission_penalty if late_penalty_by == "course" else 0.0
+            penalty = sub.late_submission_penalty if applied_by == "course" else 0.0
             grades.append(Grade(student.id, max(0.0, sub.score - penalty), max_score,
                                 bool(sub.needs_manual_grade), _iso(sub.timestamp)))
         return grades
@@ -561,7 +560,8 @@ def main(argv=None):
     lti = Lti(config=config)
     started = time.monotonic()
     try:
-        grades = gradebook_grades(config.CourseDirectory.db_url, lti.late_penalty_by)
+        from grading.settings import LatePenalty
+        grades = gradebook_grades(config.CourseDirectory.db_url, LatePenalty(config=config).applied_by)
         summary = passback(lti, layout.state, grades, force=args.force)
     except PlatformError as err:
         print(f"passback stopped, nothing was sent after this: {err}\nThe gradebook is unchanged; "

@@ -235,3 +235,24 @@ def test_staff_servers_run_as_the_instructors_account():
     spawner = CourseSpawner(user=User())
     spawner.system_user = "root"
     assert spawner.user_env({})["HOME"] == "/root" and spawner.user_env({})["USER"] == "root"
+
+
+def test_the_late_penalty_is_taken_off_once_as_the_course_setting_says(tmp_path):
+    from nbgrader.api import Gradebook
+
+    from grading.settings import LatePenalty
+    db = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(db) as gb:
+        gb.add_assignment("conceptual", duedate="2026-12-01 10:00:00")
+        gb.add_notebook("q1", "conceptual")
+        gb.add_grade_cell("c1", "q1", "conceptual", max_score=100, cell_type="code")
+        gb.add_student("lti-ann")
+        gb.add_submission("conceptual", "lti-ann", timestamp="2026-12-02 09:00:00")
+        grade = gb.find_grade("c1", "q1", "conceptual", "lti-ann")
+        grade.auto_score, grade.needs_manual_grade = 80, False
+        gb.find_submission_notebook("q1", "conceptual", "lti-ann").late_submission_penalty = 8
+        gb.db.commit()
+    (course,) = lti.gradebook_grades(db, LatePenalty().applied_by)  # the default: the course's
+    (lms,) = lti.gradebook_grades(db, "lms")
+    assert (course.score, lms.score) == (72.0, 80.0)
+    assert course.submitted_at == "2026-12-02T09:00:00.000Z" and not course.pending_manual
