@@ -29,6 +29,8 @@
 - feedback: make feedback refuses while written answers wait; "not graded yet" instead of a zero
 - similarity: which students wrote alike answers, cell by cell against the class (report section, make similarity)
 - late_penalty: the late-submission penalty nbgrader applies (a fraction per day) and per-student extensions
+- lti: LTI 1.3 settings (c.Lti), the tool's key, usernames from launches, grade passback (AGS, NRPS)
+- lti_hub: the hub's side of an LTI launch (jupyterhub-ltiauthenticator): refusals, accounts, roles, JWKS
 - hub: the course on a JupyterHub: accounts, exchange and course set up; collect and grade there
 - collect: nbgrader collect that decides who, when and what from the exchange's owners, change times and file types
 - spreadsheet: CSV files whose cells a spreadsheet shows as text, never runs as a formula
