@@ -195,3 +195,8 @@ hub-setup: setup $(HUB_STAMP) $(HUB_PROXY_STAMP)
 hub: hub-setup  ## JupyterHub on loopback until Ctrl-C; its state is kept in /var/lib/ml-conceptual-hub
 	python -m grading.hub logins
 	cd /var/lib/ml-conceptual-hub && exec $(HUB_ENV)/bin/jupyterhub -f $(CURDIR)/hub/jupyterhub_config.py
+
+# LTI 1.3 grade passback (grading/lti.py, docs/lti.md): as root, like grading on the hub (the tool's
+# key is in the hub's state); only what changed since the last passback is sent
+lti-passback: setup
+	python -m grading.lti passback
