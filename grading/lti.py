@@ -80,6 +80,10 @@ class Lti(Configurable):
     deployment_ids = List(Unicode(), help=(
         "Deployment ids of the tool the hub accepts launches from; empty: any of this client "
         "id.")).tag(config=True)
+    context_ids = List(Unicode(), help=(
+        "LMS course ids (the launch's context id) the hub accepts launches from; empty: any course "
+        "the tool is installed in (a tool installed for a whole Canvas account is in every "
+        "course).")).tag(config=True)
     authorize_url = Unicode("", help="The platform's OIDC authorization end-point.").tag(config=True)
     jwks_url = Unicode("", help="The platform's public keyset URL (checks launches).").tag(config=True)
     token_url = Unicode("", help="The platform's OAuth 2 access token URL (passback).").tag(config=True)

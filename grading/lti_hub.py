@@ -7,8 +7,8 @@ and at ``/hub/lti13/oauth_callback`` the id_token's signature against the platfo
 issuer, audience, expiry and age, the LTI claims, the state and the nonce (a replayed id_token
 has no cookie matching its nonce). On top of it, here:
 
-- a refused launch (forged, expired, replayed, for another client, from a deployment not
-  listed) gets a page that says so and what to do, and a line in the hub's log with the reason;
+- a refused launch (forged, expired, replayed, for another client, from a deployment or an
+  LMS course not listed) gets a page that says so and what to do, and a line in the hub's log with the reason;
 - the username is ``grading.lti.hub_username`` of the configured claim; a student's Linux
   account is made at their first verified launch (the hub runs as root, as PAM's hub does);
 - the course roles of the launch decide the server: instructors and TAs get the instructor's
@@ -71,6 +71,16 @@ class JwksHandler(BaseHandler):
         self.write(json.dumps(lti.jwks(self.state)))
 
 
+def _check_origin(settings, data):
+    """LoginError unless the launch comes from a deployment and a course this hub accepts."""
+    deployment = data.get(lti.LTI + "deployment_id")
+    if settings.deployment_ids and deployment not in settings.deployment_ids:
+        raise LoginError(f"deployment {deployment!r} of the tool is not one this hub accepts")
+    context = (data.get(lti.LTI + "context") or {}).get("id")
+    if settings.context_ids and context not in settings.context_ids:
+        raise LoginError(f"the course {context!r} in the LMS is not this hub's course")
+
+
 class CourseLtiAuthenticator(LTI13Authenticator):
     login_handler = LoginInitHandler
     callback_handler = CallbackHandler
@@ -83,9 +93,7 @@ class CourseLtiAuthenticator(LTI13Authenticator):
     async def authenticate(self, handler, data=None):
         data = data or {}
         settings = self.course_lti
-        deployment = data.get(lti.LTI + "deployment_id")
-        if settings.deployment_ids and deployment not in settings.deployment_ids:
-            raise LoginError(f"deployment {deployment!r} of the tool is not one this hub accepts")
+        _check_origin(settings, data)
         value = lti.claim_value(data, settings.username_claim)
         if not value:
             raise LoginError(f"the launch carries no {settings.username_claim!r} to name the user by")

@@ -222,6 +222,9 @@ def test_the_hubs_authenticator_names_records_and_refuses(tmp_path):
         "name"] == lti.hub_username("ivy.p", "x-")
     with pytest.raises(LoginError, match="deployment 'deployment-9'"):
         asyncio.run(auth.authenticate(None, dict(claims, **{lti.LTI + "deployment_id": "deployment-9"})))
+    other_course = _authenticator(tmp_path, context_ids=["course-7"])
+    with pytest.raises(LoginError, match="course 'course-42' in the LMS is not this hub's course"):
+        asyncio.run(other_course.authenticate(None, claims))
     with pytest.raises(LoginError, match="no 'custom_login'"):
         asyncio.run(by_login.authenticate(None, claims))
     assert set(lti.launches(tmp_path)) == {"lti-ivy", lti.hub_username("ivy.p", "x-")}  # refusals: no record
