@@ -184,14 +184,15 @@ def test_without_any_launch_passback_says_what_to_do(tmp_path):
 
 
 def test_gradebook_grades_of_the_graded_sample_class(graded_class):
-    """Every sample student has ungraded written answers: PendingManual with the gradebook's score."""
+    """The gradebook's score of every sample student; PendingManual for all but the untouched release,
+    whose written answers are the release's own (nbgrader scores those 0 without a grader)."""
     db = f"sqlite:///{graded_class['root'] / 'gradebook.db'}"
     grades = {g.student: g for g in lti.gradebook_grades(db)}
     table = graded_class["table"]
     assert set(grades) == set(table)
     for student, cells in table.items():
         grade = grades[student]
-        assert grade.max_score == 100 and grade.pending_manual
+        assert grade.max_score == 100 and grade.pending_manual == (student != "untouched"), grade
         assert grade.score == pytest.approx(sum(s for s, _ in cells.values()), abs=0.01)
         # the sample class was written, not submitted: no timestamp, so no submittedAt is sent
         assert grade.submitted_at == "" and "submission" not in grade.payload("x")
