@@ -139,6 +139,10 @@ c.GenerateFeedback.exporter_class = "grading.sanitize.FeedbackHTMLExporter"
 import grading.formgrader_csp  # noqa: E402
 grading.formgrader_csp.install()
 
+# On the hub: log in through LTI 1.3 launches from Canvas or Moodle instead of PAM, and send grades
+# back with make lti-passback (docs/lti.md: the platform's values; grading/lti.py: every c.Lti option)
+c.Lti.enabled = False
+
 # Environment variables override the options above (the list: the docstring at the top).
 from grading.settings import apply_environment  # noqa: E402
 apply_environment(c)
