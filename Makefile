@@ -198,5 +198,6 @@ hub: hub-setup  ## JupyterHub on loopback until Ctrl-C; its state is kept in /va
 
 # LTI 1.3 grade passback (grading/lti.py, docs/lti.md): as root, like grading on the hub (the tool's
 # key is in the hub's state); only what changed since the last passback is sent
+.PHONY: lti-passback
 lti-passback: setup
 	python -m grading.lti passback
