@@ -1,7 +1,7 @@
 """`make bench`: every benchmark of the course, medians of several runs.
 
     python -m bench [section ...]      sections: notebooks, autograde, demo, widget, browser, class, scale,
-                                       speed, similarity, lms, collect, hub, rubric, bounded
+                                       speed, similarity, lms, collect, hub, rubric, bounded, lti
                                        (default: all, about 45 minutes on 2 cores)
 """
 import os
@@ -497,7 +497,8 @@ def bench_lti(runs=5):
 SECTIONS = {"notebooks": bench_notebooks, "autograde": bench_autograde, "demo": bench_demo,
             "widget": bench_widget, "browser": bench_browser, "class": bench_class_section,
             "scale": bench_scale, "speed": bench_speed, "lms": bench_lms, "similarity": bench_similarity,
-            "collect": bench_collect, "hub": bench_hub, "rubric": bench_rubric, "bounded": bench_bounded}
+            "collect": bench_collect, "hub": bench_hub, "rubric": bench_rubric, "bounded": bench_bounded,
+            "lti": bench_lti}
 
 # all of them: class (~10 min) and scale (~15 min) grade synthetic classes of 40 and 200
 DEFAULT = list(SECTIONS)
