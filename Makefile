@@ -15,6 +15,7 @@
 #   make similarity  which pairs of students wrote alike answers, cell by cell (reports/similarity.json and .html)
 #   make import ARCHIVE=submissions.zip ROSTER=roster.csv [GROUPS=groups.csv]   an LMS bulk download (Canvas, Moodle) into submitted/ (docs/lms.md)
 #   make hub    the course on a JupyterHub on loopback: accounts for the sample class, logins, the URL (docs/jupyterhub.md)
+#   make lti-passback  the hub course's scores to the LMS's gradebook (LTI 1.3 Assignment and Grade Services, as root; docs/lti.md)
 #   make hub-setup  what make hub needs, as root: accounts, the exchange, the hub's environment and its npm proxy
 #   make lms-export   grades-canvas.csv, grades-moodle.csv and grades-moodle-worksheet.csv from the gradebook, for the LMS's grade import
 #   make setup  the virtualenv from requirements.txt + constraints.txt (every target runs it first)
