@@ -192,3 +192,19 @@ def png_is_drawn(data):
     if img.ndim == 3 and img.shape[2] == 4 and float(img[..., 3].max()) == 0.0:
         return False
     return float(np.std(img[..., :3])) > 0.01
+
+
+def grade_with_rubric(frame, cell, keys, notebook, timeout=60000):
+    """Grade a written cell as a grader now does on nbgrader's submission page: keys on the cell's
+    rubric panel (grading/static/rubric.js), which sets the score to the sum of the items applied
+    and saves it. Returns that sum, from the rubric in source/ (grading/rubric.py)."""
+    from grading.rubric import parse_source
+    panel = frame.locator(f".rubric-panel[aria-label='Rubric items for {cell}']")
+    panel.wait_for(timeout=timeout)
+    panel.focus()
+    for key in keys:
+        panel.press(key)
+    expect(panel.locator(".rubric-status")).to_have_text("saved", timeout=15000)
+    rubric = parse_source()[(notebook, cell)]
+    total = sum(item.points for item in rubric.items if item.key in keys)
+    return max(0.0, min(total, rubric.points))

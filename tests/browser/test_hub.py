@@ -30,8 +30,9 @@ from hub_helpers import (
     refresh_assignments,
 )
 from nbgrader.utils import parse_utc
+from playwright.sync_api import expect
 
-from browser_helpers import formgrader_from_menu, ready_to_grade, saved
+from browser_helpers import formgrader_from_menu, grade_with_rubric, ready_to_grade
 from course_helpers import hidden_test_lines
 from grading import hub as course_hub
 from grading import sample_class
@@ -170,13 +171,8 @@ def test_students_submit_and_read_feedback_instructor_grades_in_the_formgrader(h
     score = frame.locator(f"input.score[id='{WRITTEN}']")  # the derivation, a written answer
     score.wait_for(timeout=60000)
     ready_to_grade(frame)
-    score.fill("4")
-    with saved(page, "grade"):
-        score.press("Tab")
-    comment = frame.locator(f"textarea.comment[id='{WRITTEN}-comment']")
-    comment.fill("Clear derivation (graded on the hub).")
-    with saved(page, "comment"):
-        comment.press("Tab")
+    expected = grade_with_rubric(frame, WRITTEN, ("1", "2"), Q1)  # rubric items, by keyboard
+    expect(score).to_have_value(f"{expected:g}", timeout=10000)
     shots(page, "instructor_manual_grade")
     context.close()
 
@@ -205,7 +201,7 @@ def test_students_submit_and_read_feedback_instructor_grades_in_the_formgrader(h
         for source_only in ("BEGIN HIDDEN TESTS", "BEGIN SOLUTION", "Rubric ("):  # nothing of source/
             assert source_only not in "".join(texts.values()), (who, source_only)
     ada_q1 = _feedback_text(sessions[ADA][1], hub, ADA)[Q1]
-    assert "Clear derivation (graded on the hub)." in ada_q1
+    assert "One-hot labels reduce" in ada_q1 and "States softmax and the logits" in ada_q1  # the items applied
     for context, _ in sessions.values():
         context.close()
 
