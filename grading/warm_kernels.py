@@ -384,6 +384,9 @@ class WarmSandboxKernelManager(SandboxKernelManager):
             raise WarmStartError("this system has no pidfd (Linux 5.3 or later) to follow a forked kernel")
         if not _under(self._box, "/tmp"):
             raise WarmStartError("the kernel's box is not under /tmp")
+        hidden = [d for d in _python_dirs() if _under(d, "/tmp")]
+        if hidden:  # the child's private /tmp would hide the Python it runs
+            raise WarmStartError(f"the Python environment {hidden[0]} is under /tmp")
         place = kernel_place(launch["workdir"])
         request = {"argv": ["ipykernel_launcher", *argv[3:], "--log-level=CRITICAL"],
                    "env": kernel_environment(launch["env"]), "workdir": launch["workdir"], "box": self._box,
