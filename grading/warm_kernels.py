@@ -384,15 +384,14 @@ class WarmSandboxKernelManager(SandboxKernelManager):
             raise WarmStartError("this system has no pidfd (Linux 5.3 or later) to follow a forked kernel")
         if not _under(self._box, "/tmp"):
             raise WarmStartError("the kernel's box is not under /tmp")
-        hidden = [d for d in _python_dirs() if _under(d, "/tmp")]
-        if hidden:  # the child's private /tmp would hide the Python it runs
-            raise WarmStartError(f"the Python environment {hidden[0]} is under /tmp")
         place = kernel_place(launch["workdir"])
         request = {"argv": ["ipykernel_launcher", *argv[3:], "--log-level=CRITICAL"],
                    "env": kernel_environment(launch["env"]), "workdir": launch["workdir"], "box": self._box,
                    "places": [] if place is None else [place], "mplconfigdir": SANDBOX_MPLCONFIGDIR,
                    "font_cache": font_cache(), "uid": self._user[0], "gid": self._user[1],
-                   "rlimits": rlimits(launch.get("limits", LIMITS))}
+                   "rlimits": rlimits(launch.get("limits", LIMITS)),
+                   # a Python environment under /tmp: bound again, read-only, over the child's private /tmp
+                   "python_dirs": [d for d in _python_dirs() if _under(d, "/tmp")]}
         return request, place
 
     def _start_warm(self):

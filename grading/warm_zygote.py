@@ -148,7 +148,8 @@ def _zygote_main():
         for path in (request["workdir"], request["box"]):
             if not any(path.startswith(p + "/") for p in ["/tmp", *request["places"]]):
                 raise OSError(f"{path} is in no folder private to this kernel")
-        binds = [(request["workdir"], False), (request["box"], False), (os.path.join(request["box"], "sock"), True)]
+        binds = [(path, False) for path in request.get("python_dirs", [])]  # a Python under /tmp, read-only
+        binds += [(request["workdir"], False), (request["box"], False), (os.path.join(request["box"], "sock"), True)]
         if request.get("font_cache"):
             target = os.path.join(request["mplconfigdir"], os.path.basename(request["font_cache"]))
             open(target, "w").close()
