@@ -198,8 +198,10 @@ def test_students_submit_and_read_feedback_instructor_grades_in_the_formgrader(h
         assert shown == pytest.approx(expected), (who, shown, expected)
         leaked = [line for t in texts.values() for line in hidden if line in t]
         assert not leaked, f"hidden test code in {who}'s feedback"
-        for source_only in ("BEGIN HIDDEN TESTS", "BEGIN SOLUTION", "Rubric ("):  # nothing of source/
+        for source_only in ("BEGIN HIDDEN TESTS", "BEGIN SOLUTION"):  # nothing of source/
             assert source_only not in "".join(texts.values()), (who, source_only)
+        # the rubric's table is not shown (the items a grader applied are, as the comment)
+        assert not re.search(r"Rubric \([\d.]+ points;", "".join(texts.values())), who
     ada_q1 = _feedback_text(sessions[ADA][1], hub, ADA)[Q1]
     assert "One-hot labels reduce" in ada_q1 and "States softmax and the logits" in ada_q1  # the items applied
     for context, _ in sessions.values():
