@@ -12,3 +12,21 @@ c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE_ROOT", "/srv/nbgrader/exchan
 # A submission without every notebook of the release (a renamed or deleted one) is refused, and
 # the student is told which: nothing half-submitted reaches the instructor.
 c.ExchangeSubmit.strict = True
+
+# nbgrader's submit leaves each submission folder in inbound/ mode 0777 ("so the instructor can
+# delete later"; here the instructor's collect runs as root and needs no such right), so a
+# classmate who learnt a folder's name could add or remove files in it. This submit leaves it
+# 0755: only its owner changes it. (Collect still judges every folder as untrusted:
+# grading/collect.py.)
+from nbgrader.exchange.default.submit import ExchangeSubmit  # noqa: E402
+
+
+class OwnerOnlySubmit(ExchangeSubmit):
+    def copy_files(self):
+        super().copy_files()
+        folder = os.path.join(self.inbound_path, self.assignment_filename)
+        if os.path.isdir(folder) and not os.path.islink(folder):
+            os.chmod(folder, 0o755)
+
+
+c.ExchangeFactory.submit = OwnerOnlySubmit

@@ -136,6 +136,14 @@ def test_students_submit_and_read_feedback_instructor_grades_in_the_formgrader(h
             assert "Success!" not in verdict and "failed" in verdict.lower(), verdict
         _submit(page, shots, who)
 
+    # --- a real submission folder is its owner's alone: a classmate cannot add or remove a file in it
+    inbound = Path(layout.exchange) / course_hub.COURSE_ID / "inbound"
+    ada_folder = next(p for p in inbound.iterdir() if p.name.startswith(f"{ADA}+"))
+    assert ada_folder.stat().st_mode & 0o777 == 0o755, oct(ada_folder.stat().st_mode)
+    for attempt in (f"touch {str(ada_folder / 'extra.ipynb')!r}", f"rm -f {str(ada_folder / (Q1 + '.ipynb'))!r}"):
+        assert as_user(layout, BEN, "sh", "-c", attempt, check=False).returncode != 0, attempt
+    assert (ada_folder / f"{Q1}.ipynb").exists() and not (ada_folder / "extra.ipynb").exists()
+
     # --- hand-made folders in inbound/, from the students' own accounts (their terminal)
     forged = _forge_submissions(layout)
 
