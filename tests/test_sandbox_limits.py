@@ -389,7 +389,9 @@ def test_processes_and_threads_are_bounded_per_kernel(graded_folder, monkeypatch
     assert error is not None and baseline + started <= 32, (baseline, started, error)
     assert started >= 10, "the kernel could not even start a few threads"
     assert forked[1] == "BlockingIOError" and baseline + forked[0] <= 32, (baseline, forked)  # processes too
-    assert host["max"] == 32 and host["refused"] >= 2 and host["peak"] <= 32, host
+    # (which of the two bounds refused first, the cgroup's pids.max or the uid's RLIMIT_NPROC of the
+    # same size, is a race: the cgroup's refusal count is not asserted, its peak is)
+    assert host["max"] == 32 and host["peak"] <= 32, host
 
 
 def test_without_cgroups_a_watchdog_kills_the_tree_past_the_budget(graded_folder, monkeypatch):
