@@ -183,16 +183,22 @@ def student_sources(cells, found=None):
     ``found``: a dict from earlier cells to update in place (a name redefined moves to the end,
     so the dict's order is the order in which the last defs ran)."""
     found = {} if found is None else found
+    for text, tree in parsed_code_cells(cells):
+        _record_bindings(tree, text, found)
+    return found
+
+
+def parsed_code_cells(cells):
+    """(Python text, parsed tree) of each code cell, as IPython would run it; cells that do not
+    parse are left out."""
     for cell in cells:
         if cell.get("cell_type") != "code":
             continue
         try:
             text = python_text(cell.get("source", ""))
-            tree = ast.parse(text)
+            yield text, ast.parse(text)
         except (SyntaxError, ValueError, RecursionError):
             continue
-        _record_bindings(tree, text, found)
-    return found
 
 
 def solution_names(sources):
@@ -431,14 +437,7 @@ def source_kernel_program(cells, modules):
     binding in ``cells`` if that is carried (``_carried``), in the order those ran; each statement
     run on its own, so one that fails (a decorator of something absent) leaves the rest."""
     final = {}
-    for cell in cells:
-        if cell.get("cell_type") != "code":
-            continue
-        try:
-            text = python_text(cell.get("source", ""))
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError):
-            continue
+    for text, tree in parsed_code_cells(cells):
         lines = text.splitlines()
         for node in tree.body:
             names = statement_binds(node)
