@@ -47,9 +47,11 @@ course's ``autograded/``, over which the child mounts a private tmpfs). Otherwis
 process cannot start, the kernel starts cold, with a warning. ``c.Sandbox.warm_start = False``
 (``GRADING_WARM_START=0``) starts every kernel cold.
 """
+import concurrent.futures
 import json
 import os
 import pkgutil
+import queue
 import select
 import signal
 import socket
@@ -204,6 +206,39 @@ def _read_line(sock, seconds):
     return json.loads(data)
 
 
+class _Forker:
+    """The one thread of this process that forks warm processes. bwrap's ``--die-with-parent`` is
+    the kernel's parent-death signal, which fires when the *thread* that forked ends, not the
+    process: a warm process forked by a short-lived thread (a thread pool's, an ``asyncio.run`` in a
+    thread) would be killed with it, and the next kernel would find it dying. This thread lives as
+    long as the grading process, so the warm process does too."""
+
+    def __init__(self):
+        self._requests = queue.SimpleQueue()
+        self._thread = None
+        self._lock = threading.Lock()
+
+    def popen(self, *args, **kwargs):
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._serve, name="warm-process-forker", daemon=True)
+                self._thread.start()
+        done = concurrent.futures.Future()
+        self._requests.put((done, args, kwargs))
+        return done.result()
+
+    def _serve(self):
+        while True:
+            done, args, kwargs = self._requests.get()
+            try:
+                done.set_result(subprocess.Popen(*args, **kwargs))
+            except BaseException as err:  # noqa: B036 (raised again in the caller's thread)
+                done.set_exception(err)
+
+
+_FORKER = _Forker()
+
+
 class Zygote:
     """One warm process: started by ``start()``, forks a kernel per ``spawn()``."""
 
@@ -216,9 +251,9 @@ class Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.log = tempfile.TemporaryFile()  # its stderr (a pipe nobody reads could fill and block it)
         try:
-            self.process = subprocess.Popen(zygote_command(self.box, self.places, self.fonts, theirs.fileno()),
-                                            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
-                                            stdout=subprocess.DEVNULL, stderr=self.log)
+            self.process = _FORKER.popen(zygote_command(self.box, self.places, self.fonts, theirs.fileno()),
+                                        pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=self.log)
         finally:
             theirs.close()
         self.sock = ours
@@ -394,16 +429,25 @@ class WarmSandboxKernelManager(SandboxKernelManager):
                    "python_dirs": [d for d in _python_dirs() if _under(d, "/tmp")]}
         return request, place
 
+    def _spawn(self, request, place):
+        """(waiter, kernel) forked by this process's warm process; one found dead when asked (killed
+        since the last kernel) is started again, once."""
+        for attempt in (1, 2):
+            zygote = zygote_for(self._user, place, request["font_cache"])
+            request["places"] = sorted(zygote.places)
+            fds = [os.open(path, os.O_WRONLY) for path in self.launch["cgroup_procs"]]
+            try:
+                return zygote.spawn(request, fds)
+            except WarmStartError:
+                if attempt == 2 or zygote.alive():
+                    raise
+            finally:
+                for fd in fds:
+                    os.close(fd)
+
     def _start_warm(self):
         request, place = self._request()
-        zygote = zygote_for(self._user, place, request["font_cache"])
-        request["places"] = sorted(zygote.places)
-        fds = [os.open(path, os.O_WRONLY) for path in self.launch["cgroup_procs"]]
-        try:
-            waiter, kernel = zygote.spawn(request, fds)
-        finally:
-            for fd in fds:
-                os.close(fd)
+        waiter, kernel = self._spawn(request, place)
         provisioner = self.provisioner
         provisioner.process = WarmProcess(waiter, kernel)
         provisioner.pid, provisioner.pgid = waiter, None

@@ -531,6 +531,22 @@ def test_warm_kernels_die_with_their_warm_process(graded_folder):
 
 
 @pytest.mark.parametrize("kernel_start", ["warm"], indirect=True)
+def test_a_warm_process_outlives_the_thread_that_started_it(graded_folder):
+    # in_kernel runs each kernel in a thread of its own that ends with it; bwrap's --die-with-parent
+    # follows the thread that forked, so a warm process forked there would die with it
+    warm_kernels.close_all()
+
+    def warm_pid(km):
+        return {"zygote": next(z.pid for z in warm_kernels._ZYGOTES.values() if z.alive())}
+
+    _, first = in_kernel(graded_folder, "print(1)", inspect=warm_pid)
+    time.sleep(1.0)  # the starting thread has ended; a parent-death signal would have come by now
+    assert os.path.exists(f"/proc/{first['zygote']}"), "the warm process died with the thread that started it"
+    _, second = in_kernel(graded_folder, "print(2)", inspect=warm_pid)
+    assert first["warm"] and second["warm"] and second["zygote"] == first["zygote"], (first, second)
+
+
+@pytest.mark.parametrize("kernel_start", ["warm"], indirect=True)
 def test_a_kernel_is_given_its_graded_folder_alone_or_starts_cold():
     assert warm_kernels.kernel_place("/tmp/x/course/autograded/bob/conceptual") is None  # its /tmp is private
     assert warm_kernels.kernel_place("/srv/course/autograded/bob/conceptual") == "/srv/course/autograded"
