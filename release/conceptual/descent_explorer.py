@@ -13,6 +13,7 @@ redraw is a few tens of milliseconds and never comes back half drawn. `static_vi
 same picture without widgets, for copies of the notebook that are read without a running kernel.
 You do not need to read this file to answer the questions.
 """
+import html
 import io
 import time
 import warnings
@@ -222,7 +223,7 @@ class DescentExplorer:
     """The widget: sliders, a button for the flat start (-2, 2), a status line and the picture.
 
     Attributes for code and tests: lr_slider, w1_slider, w2_slider, steps_slider, flat_button,
-    status (a Label; status.value is the text), image (an Image widget with the PNG), figure,
+    status (an HTML widget that wraps the escaped text; status_text is the text), image (an Image widget with the PNG), figure,
     map_ax, loss_ax, path_line, loss_line, trajectory, redraw_seconds, widget (the box to display)."""
 
     def __init__(self, gradient_descent, lr=DEFAULTS["lr"], start=DEFAULTS["start"],
@@ -241,7 +242,10 @@ class DescentExplorer:
         self.w2_slider = W.FloatSlider(value=start[1], min=-BOX, max=BOX, step=0.05, description="start w2",
                                        style=style)
         self.flat_button = W.Button(description="start at (-2, 2)", tooltip="the flat start of question 3(e), exactly")
-        self.status = W.Label(value="", layout=W.Layout(width="100%"))
+        # HTML, not a Label: a Label never wraps, and cut the longer lines off at the cell's edge
+        self.status = W.HTML(value="")
+        self.status.add_class("descent-status")
+        self.status_text = ""
         self.image = W.Image(format="png")
         self.widget = W.VBox([W.HBox([self.lr_slider, self.steps_slider]),
                               W.HBox([self.w1_slider, self.w2_slider, self.flat_button]),
@@ -272,13 +276,11 @@ class DescentExplorer:
                                             self.steps_slider.value)
         self.plot.update(self.trajectory, text)
         self.image.value = self.plot.png()
-        self.status.value = text
+        self.status_text = text
+        self.status.value = ('<div style="white-space: normal; overflow-wrap: anywhere; line-height: 1.4">'
+                             f"{html.escape(text)}</div>")  # a student's error message is text, never markup
         self.description = describe_run(self.trajectory, text, self.lr_slider.value, self.steps_slider.value)
         self.redraw_seconds = time.perf_counter() - started
-
-    @property
-    def status_text(self):
-        return self.status.value
 
     def png(self):
         """The current picture as PNG bytes (``DescribedPNG``: they carry ``description``)."""

@@ -33,7 +33,7 @@ def expected():
 def _status(page, prefixes):
     """The status line: the first label that starts with one of the status texts."""
     starts = re.compile("^(" + "|".join(map(re.escape, prefixes)) + ")")
-    return page.locator(".widget-label").filter(has_text=starts).first
+    return page.locator(".descent-status").filter(has_text=starts).first
 
 
 def _slider(page, label):
@@ -68,7 +68,14 @@ def _wait_for_new_picture(page, old, timeout=15000):
 def _wait_for(page, prefixes, want, timeout=15000):
     """Wait until the status line reads exactly `want` (fails with what it reads instead)."""
     expect(_status(page, prefixes)).to_have_text(want, use_inner_text=True, timeout=timeout)
-    return _status(page, prefixes).inner_text()
+    status = _status(page, prefixes)
+    # all of it readable: nothing cut off or hidden past the edge of the cell's output
+    fits = status.evaluate("(el) => { const out = el.closest('.jp-OutputArea-output') || el.parentElement;"
+                           " const a = el.getBoundingClientRect(), b = out.getBoundingClientRect();"
+                           " return {scroll: el.scrollWidth, client: el.clientWidth,"
+                           "         right: a.right, edge: b.right}; }")
+    assert fits["scroll"] <= fits["client"] + 1 and fits["right"] <= fits["edge"] + 1, (want, fits)
+    return status.inner_text()
 
 
 def test_explorer_in_jupyterlab(student_lab, browser, shots, expected):
@@ -109,6 +116,12 @@ def test_explorer_in_jupyterlab(student_lab, browser, shots, expected):
         assert now.startswith(de.DIVERGED)
         _wait_for_new_picture(page, before)
         shots(page, "large_lr_diverged")
+        # a narrow window (a laptop with the file browser open): the longest line wraps, all of it shown
+        page.set_viewport_size({"width": 640, "height": 1100})
+        page.wait_for_timeout(300)
+        _wait_for(page, prefixes, now)
+        shots(page, "narrow_window_status_wraps")
+        page.set_viewport_size({"width": 1400, "height": 1100})
 
         # back to a moderate rate, then time slider moves (arrow keys) until the picture changes
         _type_value(page, "learning rate", "0.3")
