@@ -2,14 +2,16 @@
 
 Test code runs in the grading worker, never in the student's kernel (grading/verdicts.py). It
 reaches the student's functions through this channel: for each test cell the grader asks the
-kernel, in one silent request that allows stdin, to run grading/channel_kernel.py, which then
-answers requests sent as replies to its ``input()`` prompts (about 1 ms a round trip, against
-about 3 ms for an execute request each):
+kernel, in one silent execute request, to run grading/channel_kernel.py, which connects to a
+unix socket of the grader's (in a sandboxed kernel's own ``sock`` folder, which it sees at the
+same path), presents the one-time token that request carried (anyone else who connects is
+dropped) and then exchanges one JSON line per message each way. A round trip costs what a
+socket costs: no Jupyter message, signature or ``input()`` prompt per call. The messages:
 
-- ``describe``: for the notebook's student names (the names its solution cells bind, decided
-  from the instructor's copy, the same list for every test: nothing of a test's text), whether
-  the kernel has them, and if so whether each is callable (a student function) or a value (sent
-  as plain data);
+- the kernel's first: for the notebook's student names (the names its solution cells bind,
+  decided from the instructor's copy, the same list for every test: nothing of a test's text),
+  whether the kernel has them, and if so whether each is callable (a student function) or a
+  value (sent as plain data);
 - ``call``: call a student function with plain-data arguments; the answer is the return value,
   whether it returned one of its arguments, the warnings it raised (re-raised on the grader's
   side, so ``warnings.catch_warnings`` in a test works) and, only when the test asks for it
@@ -17,13 +19,20 @@ about 3 ms for an execute request each):
   passed as an argument (a callback such as ``lambda w: 2 * w``) stays here: the kernel gets a
   stub that asks the grader to run it, with plain data both ways. A student name the test has
   rebound to a trusted function is rebound in the kernel for the call (as a callback); nothing
-  else a test binds or computes is ever sent to the kernel.
+  else a test binds or computes is ever sent to the kernel;
+- ``done``: the test cell is over; the kernel's end returns and its execute request replies.
 
-What the kernel sends is hostile input with a budget: the stdin socket refuses messages over
-``MAX_MESSAGE_BYTES`` (ZMQ_MAXMSGSIZE, before anything is parsed), a reply may be at most
-``reply_limit`` characters for its request (a few MB, in proportion to the request), at most
-``MAX_NODES`` JSON values (counted before parsing), and every string in it is made valid
-Unicode (a lone surrogate becomes U+FFFD) as it is decoded.
+At the test's time limit the kernel is interrupted (the call in progress raises
+KeyboardInterrupt there and answers so; an interrupt that comes while the kernel's end is
+sending or waiting is held until the message is whole), and a kernel that does not come back
+within ``INTERRUPT_GRACE`` seconds is hung.
+
+What the kernel sends is hostile input with a budget: the grader never holds more of a line
+than the current reply may have (``reply_limit`` characters for its request: a few MB, in
+proportion to the request, at most ``MAX_MESSAGE``); a longer line is refused and skipped to its
+end. A reply may hold at most ``MAX_NODES`` JSON values (counted before parsing), bytes that are
+not UTF-8 become U+FFFD, and every string in it is made valid Unicode (a lone surrogate becomes
+U+FFFD) as it is decoded. The kernel's Jupyter sockets refuse frames over ``MAX_MESSAGE_BYTES``.
 
 Plain data is JSON: null, booleans, numbers (NaN and infinities as Python's json writes them),
 strings, lists, and objects with exactly one key: ``t`` tuple, ``d`` dict (a list of pairs),
@@ -36,15 +45,17 @@ import base64
 import builtins
 import json
 import math
+import os
 import pkgutil
 import queue
 import re
+import select
 import time
 
 import numpy as np
 
 MAX_MESSAGE = 16 * 2**20  # characters of any one message from the kernel (the hard cap)
-MAX_MESSAGE_BYTES = MAX_MESSAGE + 65536  # bytes of a ZMQ frame on the stdin socket (JSON is ASCII; the envelope)
+MAX_MESSAGE_BYTES = MAX_MESSAGE + 65536  # bytes of a ZMQ frame on the shell socket (a reply, its envelope)
 REPLY_BASE = 2 * 2**20  # characters every reply may have, whatever its request ...
 REPLY_PER_REQUEST = 8  # ... plus this many per character of the request (a call's own arguments)
 MAX_NODES = 500_000  # JSON values in one message, counted before it is parsed
@@ -311,49 +322,121 @@ def _warning_class(name):
 
 # ----------------------------------------------------------------------------- the channel
 def channel_client(connection_file):
-    """A blocking kernel client with shell, stdin and control channels, whose stdin socket has
-    finished its handshake with the kernel before it is used: the kernel's stdin socket is a
-    ROUTER, which silently drops a message to a peer it does not know yet, so the first
-    question a fast kernel asks could otherwise be lost."""
+    """A blocking kernel client with the shell and control channels only (the channel's own
+    messages go over its socket; a kernel's ``input()`` during a test gets no answer). Its shell
+    socket refuses a frame over MAX_MESSAGE_BYTES, as every socket the kernel writes to."""
     import zmq
     from jupyter_client.blocking import BlockingKernelClient
-    from zmq.utils.monitor import recv_monitor_message
 
     class _Client(BlockingKernelClient):
-        def connect_stdin(self, identity=None):
-            sock = self.context.socket(zmq.DEALER)
-            sock.linger = 1000
-            sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)  # a bigger frame: the peer is cut off
-            sock.sndtimeo = SEND_TIMEOUT_MS  # a cut-off kernel: a send fails instead of waiting forever
-            if identity:
-                sock.identity = identity
-            monitor = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
-            sock.connect(self._make_url("stdin"))
-            try:
-                if monitor.poll(5000):
-                    recv_monitor_message(monitor)
-            finally:
-                sock.disable_monitor()
-                monitor.close()
+        def connect_shell(self, identity=None):
+            sock = super().connect_shell(identity)
+            sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
             return sock
 
     client = _Client(connection_file=connection_file)
     client.load_connection_file()
-    client.start_channels(shell=True, iopub=False, stdin=True, hb=False, control=True)
+    client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=True)
     return client
 
 
-def _message_for(msg, seq, limit=MAX_MESSAGE):
-    """The channel's message in a stdin request of the kernel, if it answers request ``seq``;
+class ChannelClosed(Exception):
+    """The kernel's end of the channel went away during a test (the serve loop ended)."""
+
+
+class _Socket:
+    """The unix socket a kernel connects to, in ``folder`` (a path the kernel sees as the grader
+    does: a sandboxed kernel's own ``sock`` folder; None: a private temporary folder, for a kernel
+    on this file system). Whoever connects must first send the one-time token of the session,
+    which only the kernel was given (in the request that starts its end): anyone else is dropped."""
+
+    def __init__(self, folder=None):
+        import secrets
+        import socket
+        import tempfile
+        self.own_folder = None if folder else tempfile.mkdtemp(prefix="grading-channel-")
+        self.path = os.path.join(folder or self.own_folder, f"channel-{secrets.token_hex(6)}")
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.path)
+        os.chmod(self.path, 0o666)  # the kernel's user connects; the token decides who is heard
+        self.listener.listen(8)
+
+    def accept(self, token, wait):
+        """The kernel's connection, if one that presents ``token`` comes within ``wait`` seconds."""
+        if not select.select([self.listener], [], [], wait)[0]:
+            return None
+        conn, _ = self.listener.accept()
+        conn.settimeout(1.0)
+        want, got = token.encode("ascii") + b"\n", b""
+        try:
+            while len(got) < len(want) and not got.endswith(b"\n"):
+                chunk = conn.recv(len(want) - len(got))
+                if not chunk:
+                    break
+                got += chunk
+        except OSError:
+            got = b""
+        import hmac
+        if not hmac.compare_digest(got, want):
+            conn.close()
+            return None
+        conn.settimeout(SEND_TIMEOUT_MS / 1000)
+        return conn
+
+    def close(self):
+        self.listener.close()
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+        if self.own_folder:
+            import shutil
+            shutil.rmtree(self.own_folder, ignore_errors=True)
+
+
+class _Lines:
+    """Newline-framed messages read from the kernel's connection, never holding more than the
+    current reply's budget: a longer line is refused (ReplyRefused) and skipped to its end."""
+
+    def __init__(self, conn):
+        self.conn, self.buffer, self.skipping = conn, bytearray(), False
+
+    def feed(self, limit):
+        """Read what has arrived (the caller waited until there is something); ChannelClosed at
+        its end."""
+        chunk = self.conn.recv(1 << 20)
+        if not chunk:
+            raise ChannelClosed("the kernel stopped serving the grader (its end of the channel closed)")
+        if self.skipping:
+            end = chunk.find(b"\n")
+            if end < 0:
+                return
+            chunk, self.skipping = chunk[end + 1:], False
+        self.buffer.extend(chunk)
+        if b"\n" not in self.buffer and len(self.buffer) > limit:
+            self.buffer.clear()
+            self.skipping = True
+            raise ReplyRefused(f"the student's code answered with more than {limit} characters (at most "
+                               f"{limit} for this call)")
+
+    def next(self):
+        """The next whole line as text (None: none yet)."""
+        end = self.buffer.find(b"\n")
+        if end < 0:
+            return None
+        line = bytes(self.buffer[:end])
+        del self.buffer[:end + 1]
+        return line.decode("utf-8", errors="replace")
+
+
+def _message_for(line, seq, limit=MAX_MESSAGE):
+    """The channel's message in a line from the kernel, if it answers request ``seq``;
     ReplyRefused if it does but breaks the budget (``limit`` characters, MAX_NODES values)."""
-    prompt = msg.get("content", {}).get("prompt", "")
-    if not isinstance(prompt, str):
-        return None
-    if len(prompt) > limit or too_many_nodes(prompt):  # whoever asked: nothing so big is read
-        raise ReplyRefused(f"the student's code answered with {len(prompt)} characters (at most {limit} "
+    if len(line) > limit or too_many_nodes(line):
+        raise ReplyRefused(f"the student's code answered with {len(line)} characters (at most {limit} "
                            f"for this call) or more than {MAX_NODES} values")
     try:
-        message = json.loads(prompt)
+        message = json.loads(line)
     except (ValueError, RecursionError):
         return None
     if not isinstance(message, dict) or message.get("seq") != seq:
@@ -362,14 +445,19 @@ def _message_for(msg, seq, limit=MAX_MESSAGE):
 
 
 class KernelChannel:
-    """One notebook's channel to its kernel. ``client``: a blocking kernel client with shell,
-    stdin and control channels; ``alive``: a function that says whether the kernel still runs."""
+    """One notebook's channel to its kernel. ``client``: a blocking kernel client with shell and
+    control channels (``channel_client``); ``alive``: a function that says whether the kernel
+    still runs; ``folder``: where the kernel can reach a unix socket of the grader's (a sandboxed
+    kernel's ``sock`` folder; None: a private temporary folder)."""
 
-    def __init__(self, client, alive, student_names=()):
+    def __init__(self, client, alive, student_names=(), folder=None):
         import secrets
         self.client, self.alive = client, alive
         # the only names ever described, called or rebound in the kernel (from the instructor's side)
         self.student_names = frozenset(student_names)
+        self.folder = folder
+        self.socket = self.conn = self.lines = None
+        self.described = None  # what the kernel said of the student names as the session opened
         self.limit = MAX_MESSAGE  # characters the reply to the current request may have
         self.deadline = None
         self.serving = None  # msg_id of the serve request while a session is open
@@ -381,96 +469,141 @@ class KernelChannel:
         self.defined = False
         self.scope = self.resolved = None  # the running test's names, and the kernel's as resolved
 
+    def close(self):
+        """Stop the client and remove the socket (the kernel is being shut down)."""
+        self._drop_connection()
+        if self.socket is not None:
+            self.socket.close()
+            self.socket = None
+        self.client.stop_channels()
+
     def _send(self, text):
-        """A reply to the kernel's stdin request; KernelHung when its socket no longer takes one
-        (a kernel that sent more than the channel reads is cut off by ZMQ_MAXMSGSIZE)."""
-        import zmq
+        """One message to the kernel; KernelHung when its end no longer takes one in
+        SEND_TIMEOUT_MS, ChannelClosed when it is gone."""
         try:
-            self.client.input(text)
-        except zmq.ZMQError as err:
-            self.serving = None
-            raise KernelHung(f"the kernel's channel is cut off ({err})") from None
+            self.conn.sendall(text.encode("utf-8") + b"\n")
+        except TimeoutError:
+            self._drop_connection()
+            raise KernelHung("the kernel's channel is cut off (it takes no more requests)") from None
+        except OSError as err:
+            self._drop_connection()
+            raise ChannelClosed(f"the kernel stopped serving the grader ({err})") from None
+
+    def _drop_connection(self):
+        if self.conn is not None:
+            self.conn.close()
+        self.conn = self.lines = None
 
     # sessions: one per test cell
     def begin(self, deadline):
         self.deadline, self.stopped = deadline, False
 
     def end(self):
-        """Close the session (if one was opened): the kernel leaves its serve loop."""
+        """Close the session (if one was opened): the kernel leaves its serve loop, and the
+        request that ran it has its reply (a kernel that does not leave is interrupted once)."""
         if self.serving is None:
             return
         msg_id, self.serving = self.serving, None
-        self._send(json.dumps({"seq": self.seq + 1, "op": "done"}))
-        limit = time.monotonic() + INTERRUPT_GRACE
-        while time.monotonic() < limit:
+        if self.conn is not None:
             try:
-                reply = self.client.get_shell_msg(timeout=0.2)
-            except queue.Empty:
-                self._check_alive()
-                continue
-            if reply.get("parent_header", {}).get("msg_id") == msg_id:
-                return
-        raise KernelHung("the kernel did not finish serving the grader")
+                self._send(json.dumps({"seq": self.seq + 1, "op": "done"}))
+            except (ChannelClosed, KernelHung):
+                pass
+        self._drop_connection()
+        interrupted_at = None
+        while not self._replied(msg_id, wait=0.2):
+            self._check_alive()
+            interrupted_at = self._interrupt_when_late(interrupted_at, time.monotonic(),
+                                                       message="the kernel did not finish serving the grader")
 
     def _open(self):
-        """Start the kernel's serve loop and wait for its first message. If the function is gone
-        (student code deleted or replaced it) the request ends at once: define it again."""
+        """Start the kernel's end (its serve loop), take its connection and its first message.
+        If the function is gone (student code deleted or replaced it) the request ends at once:
+        define it again."""
+        import secrets
+        if self.socket is None:
+            self.socket = _Socket(self.folder)
         for attempt in range(2):
+            token = secrets.token_hex(16)
+            call = f"{self.serve_name}({self.socket.path!r}, {token!r}, {sorted(self.student_names)!r})"
             if self.defined and attempt == 0:
-                code = f"{self.serve_name}()"
+                code = call
             else:
                 code = _KERNEL_SIDE.replace("def _grading_channel_serve(", f"def {self.serve_name}(", 1) + \
-                    f"\n{self.serve_name}()\n"
+                    f"\n{call}\n"
             self.defined = True
-            self.serving = self.client.execute(code, silent=True, store_history=False, allow_stdin=True,
+            self.serving = self.client.execute(code, silent=True, store_history=False, allow_stdin=False,
                                                stop_on_error=False)
             self.seq = 0
-            if self._receive(0, ended=self.serving) is not None:
+            if self._connect(token):
+                ready = self._receive(0)
+                self.described = ready.get("described")
                 return
         raise KernelHung("the kernel did not start serving the grader")
+
+    def _connect(self, token):
+        """Wait for the kernel's connection with ``token``; False if the serve request ended
+        without one. Past the deadline the kernel is interrupted once (KernelHung if it does not
+        come back)."""
+        interrupted_at = None
+        while True:
+            conn = self.socket.accept(token, 0.05 if interrupted_at is None else 0.2)
+            if conn is not None:
+                self.conn, self.lines = conn, _Lines(conn)
+                return True
+            if self._replied(self.serving):
+                self.serving = None
+                return False
+            self._check_alive()
+            interrupted_at = self._interrupt_when_late(interrupted_at, time.monotonic())
 
     def _check_alive(self):
         if not self.alive():
             self.serving = None
+            self._drop_connection()
             raise KernelDied("the kernel died during this test")
 
-    def _receive(self, seq, ended=None):
+    def _receive(self, seq):
         """The kernel's next message for request ``seq`` (stale ones are dropped). Past the
-        deadline the kernel is interrupted once; a kernel that does not come back is hung.
-        ``ended``: a request id whose reply means no message will come (then None)."""
+        deadline the kernel is interrupted once; a kernel that does not come back is hung."""
         interrupted_at = None
         while True:
-            if ended is not None and self._replied(ended):
-                return None
+            line = self.lines.next()
+            if line is not None:
+                message = _message_for(line, seq, self.limit)
+                if message is not None:
+                    return message
+                continue
             now = time.monotonic()
             interrupted_at = self._interrupt_when_late(interrupted_at, now)
             wait = 0.2 if interrupted_at is not None else min(0.2, max(self.deadline - now, 0.001))
-            try:
-                msg = self.client.get_stdin_msg(timeout=wait)
-            except queue.Empty:
+            if select.select([self.conn], [], [], wait)[0]:
+                try:
+                    self.lines.feed(self.limit)
+                except ChannelClosed:
+                    self._drop_connection()
+                    if self.stopped:
+                        raise TimeoutError("this test ran past its time limit; the student's code was stopped") from None
+                    raise
+            else:
                 self._check_alive()
-                continue
-            # anything else is the student's own input() (it waits until the time limit) or a
-            # stale message; no answer: ipykernel drops unread answers before it asks again
-            message = _message_for(msg, seq, self.limit)
-            if message is not None:
-                return message
 
-    def _interrupt_when_late(self, interrupted_at, now):
+    def _interrupt_when_late(self, interrupted_at, now, message="the student's code did not stop when interrupted"):
         """Interrupt the kernel once, at the deadline; KernelHung if it has not come back
         INTERRUPT_GRACE seconds later. Returns when it was interrupted (None: not yet)."""
         if interrupted_at is None and now >= self.deadline:
             self._interrupt()
             interrupted_at = now
         if interrupted_at is not None and now - interrupted_at > INTERRUPT_GRACE:
-            raise KernelHung("the student's code did not stop when interrupted")
+            raise KernelHung(message)
         return interrupted_at
 
-    def _replied(self, msg_id):
-        """Whether the shell reply to msg_id has arrived (other replies are dropped)."""
+    def _replied(self, msg_id, wait=0.0):
+        """Whether the shell reply to msg_id has arrived within ``wait`` seconds (other replies
+        are dropped)."""
         while True:
             try:
-                reply = self.client.get_shell_msg(timeout=0)
+                reply = self.client.get_shell_msg(timeout=wait)
             except queue.Empty:
                 return False
             if reply.get("parent_header", {}).get("msg_id") == msg_id:
@@ -481,12 +614,19 @@ class KernelChannel:
         msg = self.client.session.msg("interrupt_request", {})
         self.client.control_channel.send(msg)
 
-    def request(self, message):
+    def _session(self):
+        """The open session (opened if none is): TimeoutError past the test's time limit,
+        ChannelClosed if the kernel's end went away during this test."""
         if self.stopped or time.monotonic() >= self.deadline:
             self.stopped = True
             raise TimeoutError("this test ran past its time limit; the student's code was stopped")
         if self.serving is None:
             self._open()
+        elif self.conn is None:
+            raise ChannelClosed("the kernel stopped serving the grader during this test")
+
+    def request(self, message):
+        self._session()
         self.seq += 1
         text = json.dumps(dict(message, seq=self.seq))
         self.limit = reply_limit(len(text))
@@ -498,12 +638,15 @@ class KernelChannel:
         names = sorted(self.student_names)
         if not names:
             return {}
-        seq = self.request({"op": "describe", "names": names})
-        message = self._receive(seq)
-        if "ok" not in message or type(message["ok"]) is not dict:
+        if self.serving is None:
+            self._session()  # opens it: the kernel's answer came with its first message
+            described, self.described = self.described, None
+        else:
+            described = self._receive(self.request({"op": "describe", "names": names})).get("ok")
+        if type(described) is not dict:
             return {}
         found = {}
-        for name, info in message["ok"].items():
+        for name, info in described.items():
             if name not in self.student_names or type(info) is not dict:
                 continue
             if info.get("kind") == "callable":

@@ -1,9 +1,12 @@
 """The student kernel's end of the grading channel (grading/channel.py is the grader's end).
 
 This file is never imported by the grader: its source is sent to the student's kernel and run
-there, once per test cell, as a silent request that allows stdin. It then serves requests that
-arrive as replies to ``input()``: look up names, call a student function with plain-data
-arguments. Everything it sends back is plain data in JSON (the scheme is in grading/channel.py).
+there, once per test cell, as a silent request. It connects to the unix socket the grader
+listens on (a path the kernel can reach: in a sandboxed kernel's own folder), presents the
+one-time token it was given, answers with what the kernel has of the notebook's student names,
+and then serves requests, one JSON line each way: call a student function with plain-data
+arguments (and run the grader's callbacks by asking back). Everything it sends is plain data
+(the scheme is in grading/channel.py).
 
 Nothing here is secret and nothing here is trusted: it runs in the process the student's code
 controls, so student code may replace any part of it. That can only change the data the grader
@@ -12,18 +15,22 @@ values. Hidden tests, expected values and comparisons never come here.
 """
 
 
-def _grading_channel_serve():
+def _grading_channel_serve(path, token, names):
     import base64
     import builtins
     import json
+    import signal
+    import socket
     import sys
     import warnings
 
     import numpy
 
     user_ns = get_ipython().user_ns  # noqa: F821  (the kernel's IPython)
-    ask = builtins.input
     max_text = 1_000_000
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(path)
+    received = bytearray()
 
     def encode(value, depth=0):
         kind = type(value)
@@ -74,20 +81,37 @@ def _grading_channel_serve():
         raise ValueError(f"unknown tag {tag!r}")
 
     def exchange(message):
-        """Send one message to the grader and return its answer (an interrupt that arrives while
-        waiting does not lose it: the message is sent again; the grader ignores stale ones)."""
-        text = json.dumps(message)
-        while True:
-            try:
-                return json.loads(ask(text))
-            except KeyboardInterrupt:
-                continue
+        """Send one message to the grader and return its answer. An interrupt (the grader's, at
+        the test's time limit) that comes meanwhile is held, so no message is cut in two, and
+        raised after (``interrupted``) where student code runs."""
+        held = []
+        previous = signal.signal(signal.SIGINT, lambda *_: held.append(True))
+        try:
+            conn.sendall(json.dumps(message).encode("ascii") + b"\n")
+            while b"\n" not in received:
+                chunk = conn.recv(1 << 20)
+                if not chunk:
+                    raise EOFError("the grader closed the channel")
+                received.extend(chunk)
+            end = received.index(b"\n")
+            answer = json.loads(bytes(received[:end]))
+            del received[:end + 1]
+            return answer
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            if held:
+                interrupted.append(True)
+
+    interrupted = []
 
     def make_callback(seq):
         def callback(cb_id):
             def trusted_function(*args, **kwargs):
                 answer = exchange({"seq": seq, "callback": cb_id, "args": [encode(a) for a in args],
                                    "kwargs": {k: encode(v) for k, v in kwargs.items()}})
+                if interrupted:  # the time limit came while the grader ran the callback
+                    interrupted.clear()
+                    raise KeyboardInterrupt
                 if "cb_ok" in answer:
                     return decode(answer["cb_ok"], callback)
                 error = answer.get("cb_raised") or {}
@@ -148,20 +172,25 @@ def _grading_channel_serve():
         return {"ok": {"value": encode(result), "same_as": same_as, "after": after,
                        "warnings": [[w.category.__name__, str(w.message)[:500]] for w in caught[:20]]}}
 
-    reply = {"seq": 0, "ready": True}
-    while True:
-        request = exchange(reply)
-        seq = request.get("seq", 0)
-        op = request.get("op")
-        if op == "done":
-            return
-        try:
-            if op == "describe":
-                reply = {"seq": seq, "ok": describe(request["names"])}
-            elif op == "call":
-                reply = dict(call(request, seq), seq=seq)
-            else:
-                reply = {"seq": seq, "raised": {"type": "ValueError", "message": f"unknown op {op!r}"}}
-        except Exception as err:
-            reply = {"seq": seq, "raised": {"type": type(err).__name__, "message": str(err)[:4000]}}
+    conn.sendall(token.encode("ascii") + b"\n")
+    reply = {"seq": 0, "ready": True, "described": describe(names)}
+    try:
+        while True:
+            request = exchange(reply)
+            interrupted.clear()  # between calls: the grader knows it stopped this test
+            seq = request.get("seq", 0)
+            op = request.get("op")
+            if op == "done":
+                return
+            try:
+                if op == "call":
+                    reply = dict(call(request, seq), seq=seq)
+                elif op == "describe":
+                    reply = {"seq": seq, "ok": describe(request["names"])}
+                else:
+                    reply = {"seq": seq, "raised": {"type": "ValueError", "message": f"unknown op {op!r}"}}
+            except Exception as err:
+                reply = {"seq": seq, "raised": {"type": type(err).__name__, "message": str(err)[:4000]}}
+    finally:
+        conn.close()
         sys.stdout.flush()

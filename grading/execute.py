@@ -68,7 +68,7 @@ class SandboxedExecute(Execute):
     # ------------------------------------------------------------------ one notebook
     def preprocess(self, nb, resources=None, km=None):
         self._started = time.monotonic()
-        self._tests = self._client = None
+        self._tests = self._kernel_channel = None
         self._master = _master_cells(resources or {})
         self._cell_bytes, self._notebook_bytes, self._cut = {}, 0, set()
         self._counter = 0
@@ -82,8 +82,8 @@ class SandboxedExecute(Execute):
             self._fail_unrun_cells(nb, "the kernel stopped responding (no reply after a timeout and an "
                                        "interrupt); cells after this point did not run")
         finally:
-            if self._client is not None:
-                self._client.stop_channels()
+            if self._kernel_channel is not None:
+                self._kernel_channel.close()
         return nb, resources
 
     def _left(self):
@@ -139,7 +139,7 @@ class SandboxedExecute(Execute):
         text the test reads (its death or hang costs this test, not the notebook)."""
         program = source_kernel_program(self._code_cells, setup_modules(self._master["setup"]))
         folder = tempfile.mkdtemp(prefix="source-kernel-")
-        km = client = None
+        km = client = channel = None
         try:
             _copy_helpers(self._master["helpers"], folder)
             km = self.kernel_manager_class(config=self.config, kernel_name=self.km.kernel_name)
@@ -149,12 +149,14 @@ class SandboxedExecute(Execute):
                 return getattr(km.provisioner, "process", None) is not None and km.provisioner.process.poll() is None
             _run_program(client, program, alive, time.monotonic() + (self.timeout or 60))
             deadline = time.monotonic() + min(self.timeout or 60, max(self._left(), 0.5))  # the test's own time
-            channel = KernelChannel(client, alive, self._master["student_names"])
+            channel = KernelChannel(client, alive, self._master["student_names"], folder=_channel_folder(km))
             return self._tests.run(source, deadline, channel=channel)
         except (KernelDied, KernelHung, TimeoutError, RuntimeError) as err:
             return _failed(f"the kernel that runs only the text this test reads stopped: {err}")
         finally:
-            if client is not None:
+            if channel is not None:
+                channel.close()
+            elif client is not None:
                 client.stop_channels()
             if km is not None:
                 await km.shutdown_kernel(now=True)
@@ -171,9 +173,9 @@ class SandboxedExecute(Execute):
         return master
 
     def _channel(self):
-        client = channel_client(self.km.connection_file)
-        self._client = client
-        return KernelChannel(client, self._kernel_alive, self._master["student_names"])
+        self._kernel_channel = KernelChannel(channel_client(self.km.connection_file), self._kernel_alive,
+                                             self._master["student_names"], folder=_channel_folder(self.km))
+        return self._kernel_channel
 
     def _kernel_alive(self):
         process = getattr(getattr(self.km, "provisioner", None), "process", None)
@@ -247,6 +249,13 @@ def _copy_helpers(helpers, folder):
     for path in Path(helpers).glob("*.py") if helpers else ():
         shutil.copyfile(path, Path(folder) / path.name)
         os.chmod(Path(folder) / path.name, 0o644)
+
+
+def _channel_folder(km):
+    """Where a kernel can reach the channel's socket: a sandboxed kernel's own folder for sockets
+    (SandboxKernelManager.channel_folder); None (a private temporary folder) for a kernel on this
+    file system."""
+    return getattr(km, "channel_folder", None)
 
 
 def _run_program(client, program, alive, deadline):

@@ -447,6 +447,13 @@ class SandboxKernelManager(AsyncKernelManager):
         """The kernel's KernelCgroup while it runs (None in watchdog mode)."""
         return self._cgroup
 
+    @property
+    def channel_folder(self):
+        """Where the grader puts the test channel's socket (grading/channel.py): the box's
+        ``sock`` folder, root's once the kernel has bound its own sockets, which the kernel sees at
+        the same path."""
+        return os.path.join(self._box, "sock")
+
     def write_connection_file(self, **kwargs):
         super().write_connection_file(**kwargs)
         os.chmod(self.connection_file, 0o644)  # readable by the kernel's user

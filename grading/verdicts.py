@@ -236,8 +236,10 @@ def _record_bindings(tree, text, found):
                 found.pop(name, None)
 
 
+@functools.lru_cache(maxsize=4096)
 def _free_names(source):
-    """Names a ``def``'s text reads that it does not bind itself (its globals, in a kernel)."""
+    """Names a ``def``'s text reads that it does not bind itself (its globals, in a kernel): a
+    frozenset, computed once per text (students' helpers are often alike)."""
     try:
         tree = ast.parse(source)
         bound, loaded = _bound_and_loaded(tree)
@@ -247,8 +249,8 @@ def _free_names(source):
                 if node.name not in inside | {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}:
                     bound.discard(node.name)
     except (SyntaxError, ValueError, RecursionError):
-        return set()
-    return loaded - bound
+        return frozenset()
+    return frozenset(loaded - bound)
 
 
 def _source_stand_ins(sources):
@@ -304,6 +306,7 @@ class TrustedTests:
         self.channel, self.timeout = channel, timeout
         self.memory_bytes = GRADER_MEMORY_BYTES  # what this process may add while it judges one test
         self.sources = {}  # the student's defs by name (student_sources), for inspect.getsource
+        self._stand_ins_made = None  # (the sources they were made from, the stand-ins)
         self.namespace = {"__name__": "__grading_tests__", "__builtins__": builtins}
         self.count = 0
         self.setup_errors = []  # a set-up statement that fails costs the tests that need it, no more
@@ -329,14 +332,14 @@ class TrustedTests:
         error = scope = None
         student = {}
         try:
-            tree = ast.parse(source)
+            code = _compiled_test(source)
             student = self._student_names(channel)
             scope = {k: v for k, v in self.namespace.items() if k not in channel.student_names}
             scope.update(student)
             channel.scope, channel.resolved = scope, student
             with bounded_memory(self.memory_bytes), contextlib.redirect_stdout(printed), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                exec(compile(tree, "<test cell>", "exec"), scope)
+                exec(code, scope)
         except (KernelDied, KernelHung):
             raise
         except BaseException as err:  # noqa: B036  (the verdict of any failure is the same: failed)
@@ -350,12 +353,17 @@ class TrustedTests:
         student function whose ``def`` is in the notebook carries that source for
         ``inspect.getsource``."""
         student = channel.describe()
-        stand_ins = None
         for name, value in student.items():
             if isinstance(value, StudentFunction) and name in self.sources:
-                stand_ins = stand_ins or _source_stand_ins(self.sources)
-                value.__wrapped__ = stand_ins[name]
+                value.__wrapped__ = self._stand_ins()[name]
         return student
+
+    def _stand_ins(self):
+        """_source_stand_ins of the student's defs, made again only when they have changed."""
+        key = tuple(self.sources.items())
+        if self._stand_ins_made is None or self._stand_ins_made[0] != key:
+            self._stand_ins_made = (key, _source_stand_ins(self.sources))
+        return self._stand_ins_made[1]
 
     def _finish(self, channel, scope, error):
         """After a test cell: keep what it bound, close the session. A kernel that died or hung
@@ -380,7 +388,14 @@ class TrustedTests:
                 self.namespace[name] = value
 
 
+@functools.lru_cache(maxsize=512)
+def _compiled_test(source):
+    """A test cell's code, compiled once per grading process (every student has the same tests)."""
+    return compile(ast.parse(source), "<test cell>", "exec")
+
+
 # ----------------------------------------------------------------------------- tests that read source
+@functools.lru_cache(maxsize=512)
 def inspects_source(source):
     """Whether a test cell reads the student's source (it imports ``inspect``)."""
     try:

@@ -79,7 +79,7 @@ def kernel(tmp_path_factory):
     channel = ch.KernelChannel(channel_client, lambda: km.is_alive(), names)
     km.student_runs = lambda code: client.execute_interactive(code, timeout=60)
     yield km, channel
-    channel_client.stop_channels()
+    channel.close()
     client.stop_channels()
     km.shutdown_kernel(now=True)
 
@@ -306,9 +306,12 @@ def test_only_the_instructors_student_names_cross_and_nothing_of_the_test(kernel
     km, channel = kernel
     # a test's private names, defined by the student
     km.student_runs("_exp = np.zeros(3)\n_ref = lambda z: 0\n_num = 7\n")
-    sent = []
-    original = channel.client.input
-    channel.client.input = lambda text: (sent.append(text), original(text))[1]
+    sent, opened = [], []
+    original, original_execute = channel._send, channel.client.execute
+    channel._send = lambda text: (sent.append(text), original(text))[1]
+    # the request that opens a session: the kernel side's (public) source, then the call that starts it
+    channel.client.execute = lambda code, **kw: (opened.append(code.strip().splitlines()[-1]),
+                                                 original_execute(code, **kw))[1]
     try:
         tests = TrustedTests([], tmp_path, channel, 10)
         source = ("_exp = np.array([2.0, 4.0])\n_num = 11\ndef _ref(z):\n    return 2 * z\n"
@@ -316,11 +319,12 @@ def test_only_the_instructors_student_names_cross_and_nothing_of_the_test(kernel
                   "_SECRET_MARKER_ = 'expected-value-31337'\n")
         assert tests.run("import numpy as np\n" + source) == []
     finally:
-        channel.client.input = original
-    text = "\n".join(sent)
+        channel._send, channel.client.execute = original, original_execute
+    text = "\n".join(sent + opened)
     assert "_exp" not in text and "_num" not in text and "_ref" not in text and "31337" not in text
-    described = [json_loads(t) for t in sent if '"op": "describe"' in t]
-    assert described and all(set(d["names"]) == STUDENT_NAMES for d in described)
+    import ast as _ast
+    described = [_ast.literal_eval(_ast.parse(call).body[0].value.args[2]) for call in opened]
+    assert described and all(set(d) == STUDENT_NAMES for d in described), opened
 
 
 def json_loads(text):
@@ -361,8 +365,34 @@ def test_the_budget_is_counted_before_parsing():
     assert not ch.too_many_nodes('{"seq": 1, "ok": [1, 2]}', limit=5)
     assert ch.reply_limit(10) < ch.reply_limit(10_000_000) == ch.MAX_MESSAGE
     with pytest.raises(ch.ReplyRefused):
-        ch._message_for({"content": {"prompt": "x" * 101}}, 1, limit=100)
+        ch._message_for("x" * 101, 1, limit=100)
     assert ch.decode("a\ud800b") == "a\ufffdb"
+
+
+def test_the_socket_never_holds_more_than_the_budget_and_skips_a_long_line():
+    import socket
+    ours, theirs = socket.socketpair()
+    lines = ch._Lines(ours)
+    try:
+        theirs.sendall(b'{"seq": 1}\n')
+        lines.feed(limit=1000)
+        assert lines.next() == '{"seq": 1}' and lines.next() is None
+        theirs.sendall(b"x" * 5000)  # a line that goes on and on
+        with pytest.raises(ch.ReplyRefused):
+            lines.feed(limit=1000)
+        assert lines.buffer == bytearray() and lines.skipping
+        theirs.sendall(b"y" * 3000 + b'\n{"seq": 2}\n')  # the rest of the long line, then a good one
+        while b"\n" not in lines.buffer:
+            lines.feed(limit=1000)
+        assert lines.next() == '{"seq": 2}' and lines.next() is None
+        theirs.sendall(b"\xff\xfe not UTF-8\n")  # bytes that are not text arrive as text all the same
+        lines.feed(limit=1000)
+        assert lines.next() == "\ufffd\ufffd not UTF-8"
+        theirs.close()
+        with pytest.raises(ch.ChannelClosed):
+            lines.feed(limit=1000)
+    finally:
+        ours.close()
 
 
 def test_a_test_that_would_take_the_graders_memory_fails_alone(kernel, tmp_path):

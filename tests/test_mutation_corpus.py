@@ -172,9 +172,9 @@ class Bench:
         return failed
 
     def close(self):
-        for raw, client, km in ((self.channel_client, self.client, self.km),
-                                (self.source_channel_client, self.source_client, self.source_km)):
-            raw.stop_channels()
+        for channel, client, km in ((self.channel, self.client, self.km),
+                                    (self.source_channel, self.source_client, self.source_km)):
+            channel.close()
             client.stop_channels()
             km.shutdown_kernel(now=True)
 
