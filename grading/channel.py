@@ -578,15 +578,20 @@ class KernelChannel:
             interrupted_at = self._interrupt_when_late(interrupted_at, now)
             wait = 0.2 if interrupted_at is not None else min(0.2, max(self.deadline - now, 0.001))
             if select.select([self.conn], [], [], wait)[0]:
-                try:
-                    self.lines.feed(self.limit)
-                except ChannelClosed:
-                    self._drop_connection()
-                    if self.stopped:
-                        raise TimeoutError("this test ran past its time limit; the student's code was stopped") from None
-                    raise
+                self._feed()
             else:
                 self._check_alive()
+
+    def _feed(self):
+        """Read what the kernel sent; its end closing is the stopped test's time limit, or a
+        ChannelClosed."""
+        try:
+            self.lines.feed(self.limit)
+        except ChannelClosed:
+            self._drop_connection()
+            if self.stopped:
+                raise TimeoutError("this test ran past its time limit; the student's code was stopped") from None
+            raise
 
     def _interrupt_when_late(self, interrupted_at, now, message="the student's code did not stop when interrupted"):
         """Interrupt the kernel once, at the deadline; KernelHung if it has not come back
