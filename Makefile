@@ -11,7 +11,7 @@
 #   make report the instructor's HTML report (after autograde)
 #   make bench  timings (medians of several runs)
 #   make constraints  regenerate constraints.txt (every transitive package pinned) after changing requirements.txt
-#   make lint   ruff over grading/, bench/ and tests/; no function of grading/ above complexity 10 (radon)
+#   make lint   ruff over grading/, bench/ and tests/; no function of grading/ above complexity 10 (radon); mypy over grading/ and bench/
 #   make similarity  which pairs of students wrote alike answers, cell by cell (reports/similarity.json and .html)
 #   make import ARCHIVE=submissions.zip ROSTER=roster.csv [GROUPS=groups.csv]   an LMS bulk download (Canvas, Moodle) into submitted/ (docs/lms.md)
 #   make hub    the course on a JupyterHub on loopback: accounts for the sample class, logins, the URL (docs/jupyterhub.md)
@@ -130,6 +130,8 @@ lint: setup
 	ruff check grading bench tests
 	@out="$$(radon cc -n C -s grading)"; \
 	if [ -n "$$out" ]; then echo "$$out"; echo "functions above complexity 10: split them into named helpers"; exit 1; fi
+	@# the types of grading/ and bench/ ([tool.mypy] in pyproject.toml; its cache in .venv keeps a rerun fast)
+	mypy
 
 lab: setup
 	jupyter lab --notebook-dir=release/$(ASSIGNMENT)

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "browser"))
 
 
-def bench_hub():
+def bench_hub() -> None:
     import hub_helpers as hh
     from playwright.sync_api import sync_playwright
 
@@ -113,7 +113,7 @@ def bench_hub():
              "the sample class has a damaged notebook and a deleted test cell)"))
 
 
-def _write_as(layout, user, path, text):
+def _write_as(layout, user, path, text) -> None:
     import os
     import pwd
     entry = pwd.getpwnam(user)

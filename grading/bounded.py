@@ -67,7 +67,7 @@ class TimedOut(BoundedError, TimeoutError):
 class ChildDied(BoundedError):
     """The bounded child ended without a result: ``signal`` (a number) or ``exit_code``."""
 
-    def __init__(self, message, signal=None, exit_code=None):
+    def __init__(self, message, signal=None, exit_code=None) -> None:
         super().__init__(message)
         self.signal, self.exit_code = signal, exit_code
 
@@ -112,7 +112,7 @@ def _address_space():
         return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _set_bounds(memory_bytes, timeout):
+def _set_bounds(memory_bytes, timeout) -> None:
     try:
         with open("/proc/self/oom_score_adj", "w") as f:
             f.write("1000")
@@ -194,7 +194,7 @@ def _unframe(data):
     return data[_HEADER.size:] if len(data) == _HEADER.size + expected else None
 
 
-def _kill(pid):
+def _kill(pid) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:

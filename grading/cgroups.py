@@ -59,7 +59,7 @@ def _read(path):
         return f.read()
 
 
-def _write(path, value):
+def _write(path, value) -> None:
     """One write to a cgroup file (the kernel reads each write() as one command)."""
     with open(path, "w") as f:
         f.write(str(value))
@@ -111,7 +111,7 @@ class Hierarchy:
                 pass
         return found
 
-    def _add_mount(self, line):
+    def _add_mount(self, line) -> None:
         left, _, right = line.partition(" - ")
         fields, after = left.split(), right.split()
         if len(fields) < 5 or len(after) < 3:
@@ -196,7 +196,7 @@ def _move_all(base, leaf):
                                      "the cgroup is not delegated to this user") from None
 
 
-def enable_controllers(base, controllers=CONTROLLERS, rounds=20):
+def enable_controllers(base, controllers=CONTROLLERS, rounds: int=20):
     """Make ``base`` (a v2 cgroup) give ``controllers`` to the cgroups made in it: first every
     process in it moves into its leaf ``LEAF`` (a non-root cgroup that enables controllers for
     its children may hold no process), then ``+controller`` goes into ``cgroup.subtree_control``.
@@ -226,7 +226,7 @@ def enable_controllers(base, controllers=CONTROLLERS, rounds=20):
     raise OSError(errno.EBUSY, f"{base} still holds processes after {rounds} moves into {LEAF}")
 
 
-def systemd_delegation(path, systemd_dir="/run/systemd/system"):
+def systemd_delegation(path, systemd_dir: str="/run/systemd/system"):
     """Where systemd is the init: whether it delegated cgroup ``path`` (it marks a delegated unit's
     cgroup with the ``trusted.delegate`` or ``user.delegate`` attribute), True or False. None where
     systemd does not run the host (nobody else claims the cgroups)."""
@@ -242,7 +242,7 @@ def systemd_delegation(path, systemd_dir="/run/systemd/system"):
 
 
 # ----------------------------------------------------------------------------- a kernel's cgroup
-def _pid_alive(pid):
+def _pid_alive(pid) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -258,7 +258,7 @@ class KernelCgroup:
     ``remove()`` kills what is left and removes them. ``version`` is "v1" or "v2"; ``dirs`` maps
     each controller to its folder (one folder for both on v2)."""
 
-    def __init__(self, memory, pids):
+    def __init__(self, memory, pids) -> None:
         self.memory, self.pids = memory, pids
         self.name = f"grading-{os.getpid()}-{next(_SERIAL)}"
         self.dirs = {}
@@ -289,7 +289,7 @@ class KernelCgroup:
             raise
         return group
 
-    def _make_v1(self, parents):
+    def _make_v1(self, parents) -> None:
         for controller, parent in parents.items():
             path = os.path.join(parent, self.name)
             os.mkdir(path)
@@ -299,7 +299,7 @@ class KernelCgroup:
             self._write("memory", "memory.memsw.limit_in_bytes", self.memory)  # swap counts too
         self._write("pids", "pids.max", self.pids)
 
-    def _make_v2(self, base):
+    def _make_v2(self, base) -> None:
         path = os.path.join(base, self.name)
         os.mkdir(path)
         self.dirs = {"memory": path, "pids": path}
@@ -308,7 +308,7 @@ class KernelCgroup:
             self._write("memory", "memory.swap.max", 0)  # swap is not in memory.max: none at all
         self._write("pids", "pids.max", self.pids)
 
-    def _write(self, controller, name, value):
+    def _write(self, controller, name, value) -> None:
         _write(os.path.join(self.dirs[controller], name), value)
 
     def read(self, controller, name):
@@ -319,7 +319,7 @@ class KernelCgroup:
         """The ``cgroup.procs`` files a process writes its pid into to join (one on v2)."""
         return list(dict.fromkeys(os.path.join(self.dirs[c], "cgroup.procs") for c in CONTROLLERS))
 
-    def add(self, pid):
+    def add(self, pid) -> None:
         """Move process ``pid`` (and, as it forks later, its children) into the kernel's cgroups."""
         for path in self.procs_files:
             _write(path, pid)
@@ -359,7 +359,7 @@ class KernelCgroup:
             return None
         return int(dict(line.split() for line in lines if len(line.split()) == 2).get(key, 0))
 
-    def remove(self, seconds=5.0):
+    def remove(self, seconds: float=5.0) -> None:
         """Kill whatever is left in the cgroups and remove them."""
         deadline = time.monotonic() + seconds
         for path in list(dict.fromkeys(self.dirs.values())):
@@ -373,7 +373,7 @@ class KernelCgroup:
                     time.sleep(0.01)
         self.dirs = {c: p for c, p in self.dirs.items() if os.path.isdir(p)}
 
-    def _kill_all(self, path):
+    def _kill_all(self, path) -> None:
         kill = os.path.join(path, "cgroup.kill")  # v2 (Linux 5.14): the whole cgroup at once
         if os.path.exists(kill):
             try:
@@ -387,7 +387,7 @@ class KernelCgroup:
                 pass
 
 
-def sweep_stale(parents):
+def sweep_stale(parents) -> None:
     """Remove kernel cgroups (in the folders ``parents`` maps to) left by grading processes that
     died (a SIGKILLed worker)."""
     for parent in set(parents.values()):

@@ -157,7 +157,7 @@ class Walk:
         finally:
             os.close(fd)
 
-    def file(self, parent_fd, name, rel, st, copy):
+    def file(self, parent_fd, name, rel, st, copy) -> None:
         if not copy:
             return
         fd = os.open(name, FILE_FLAGS, dir_fd=parent_fd)
@@ -236,7 +236,7 @@ class CheckedCollect(ExchangeCollect):
         except KeyError:
             raise Refused(f"no account is named {student!r}") from None
 
-    def init_src(self):
+    def init_src(self) -> None:
         if self.coursedir.course_id == "":
             self.fail("No course id specified. Re-run with --course flag.")
         self.course_path = os.path.join(self.root, self.coursedir.course_id)
@@ -280,7 +280,7 @@ class CheckedCollect(ExchangeCollect):
         return {"username": student, "filename": name, "uid": uid, "seen": walk.seen,
                 "timestamp_text": text, "timestamp": parse_utc(text)}
 
-    def refuse(self, name, student, reason):
+    def refuse(self, name, student, reason) -> None:
         self.refused.append((name, reason))
         self.log.error("REFUSED inbound/%r (claims to be %r's): %s. Nothing of it is collected; "
                        "%r's collected submission, if any, stays as it was.", name, student, reason, student)
@@ -294,10 +294,10 @@ class CheckedCollect(ExchangeCollect):
             return (on_time or records)[0]
         return records[0]
 
-    def init_dest(self):
+    def init_dest(self) -> None:
         pass
 
-    def copy_files(self):
+    def copy_files(self) -> None:
         try:
             if not self.src_records:
                 self.log.warning("No submissions of '%s' for course '%s' to collect",
@@ -318,7 +318,7 @@ class CheckedCollect(ExchangeCollect):
             return True
         return bool(self.before_duedate and existing != record["timestamp"])
 
-    def collect_one(self, record):
+    def collect_one(self, record) -> None:
         student, assignment = record["username"], self.coursedir.assignment_id
         dest = self.coursedir.format_path(self.coursedir.submitted_directory, student, assignment)
         if not self.wanted(record, dest):
@@ -341,7 +341,7 @@ class CheckedCollect(ExchangeCollect):
         identities and change times as when it was chosen, or Refused."""
         patterns, include = self.coursedir.ignore or [], self.coursedir.include or ["*"]
 
-        def skip(rel, is_dir):
+        def skip(rel, is_dir) -> bool:
             name = os.path.basename(rel)
             if rel == "timestamp.txt" or any(fnmatch.fnmatch(name, p) for p in patterns):
                 return True
@@ -355,7 +355,7 @@ class CheckedCollect(ExchangeCollect):
             fh.write(record["timestamp_text"])
 
 
-def _replace(staging, dest):
+def _replace(staging, dest) -> None:
     """``dest`` becomes ``staging``; the old ``dest`` is removed only after the swap."""
     if not os.path.isdir(dest):
         os.rename(staging, dest)

@@ -93,7 +93,7 @@ def _write_files(folder, files):
 class Shipment:
     """Coordinator side of ship mode: pack a student's files, unpack the graded copies."""
 
-    def __init__(self, root=COURSE_ROOT):
+    def __init__(self, root=COURSE_ROOT) -> None:
         self.root = Path(root)
         config = load_config(self.root)
         course = config.CourseDirectory
@@ -173,7 +173,7 @@ class ShippedGrading:
     """The ship mode's task: the job's files packed where it is submitted, graded in the
     worker's own course folder, the graded notebooks unpacked where they came from."""
 
-    def __init__(self, root=COURSE_ROOT):
+    def __init__(self, root=COURSE_ROOT) -> None:
         self.shipment = Shipment(root)
 
     def prepare(self, job):
@@ -189,18 +189,18 @@ class DaskBackend:
     """The runner's backend on a Dask client: its executor, the task, and what to close."""
     rebuild = None  # a lost Dask worker fails its task; the cluster carries on without rebuilding
 
-    def __init__(self, client, cluster, task):
+    def __init__(self, client, cluster, task) -> None:
         self.client, self.cluster, self.task = client, cluster, task
         self.executor = client.get_executor(pure=False)
 
-    def close(self):
+    def close(self) -> None:
         self.executor.shutdown(wait=False)  # cancels what is still queued (after an error)
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
 
 
-def upload_grading_package(client):
+def upload_grading_package(client) -> None:
     """Send the coordinator's ``grading`` package to every worker (also ones that join later)."""
     package = Path(__file__).resolve().parent
     folder = Path(tempfile.mkdtemp(prefix="grading-upload-"))

@@ -115,7 +115,7 @@ def with_mathjax_standin(page):
 
 def with_rubric_panel(page):
     """A submission page with the rubric's panel script (grading/rubric_server.py) after formgrade.js."""
-    def add(m):
+    def add(m) -> str:
         src = re.search(r'src="([^"<>]*)/formgrader/static/js/formgrade\.js"', m.group(0)).group(1)
         return f'{m.group(0)}\n<script src="{src}/formgrader/rubric/static/rubric.js"></script>'
     return _FORMGRADE_JS.sub(add, page, count=1)
@@ -134,7 +134,7 @@ def inline_script_hashes(page):
     return sorted(set(found))
 
 
-def policy(origin, base_url, page="", sandbox=False):
+def policy(origin, base_url, page: str="", sandbox: bool=False):
     """The Content-Security-Policy for one formgrader response."""
     static = f"{origin}{base_url}formgrader/static/"
     scripts = [static, f"{origin}{base_url}formgrader/rubric/static/"] + inline_script_hashes(page)
@@ -208,7 +208,7 @@ def make_transform(base_url):
     routes = _route_table()
 
     class FormgraderCSP(OutputTransform):
-        def __init__(self, request):
+        def __init__(self, request) -> None:
             self.request = request
             super().__init__(request)
 
@@ -232,7 +232,7 @@ def make_transform(base_url):
     return FormgraderCSP
 
 
-def install(serverapp=None):
+def install(serverapp=None) -> bool:
     """Put the policy on the running Jupyter server's formgrader pages (once). Returns True if
     installed now or before, False when not inside a Jupyter server."""
     if serverapp is None:

@@ -73,7 +73,7 @@ class HubLayout:
         return self.home(self.instructor) / self.course_folder
 
     @property
-    def url(self):
+    def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     @property
@@ -87,7 +87,7 @@ class HubLayout:
     def logins(self):
         return json.loads(self.logins_file.read_text())
 
-    def save(self):
+    def save(self) -> None:
         Path(self.state).mkdir(parents=True, exist_ok=True)
         self.layout_file.write_text(json.dumps(dataclasses.asdict(self), indent=1))
 
@@ -111,7 +111,7 @@ def _account(user):
     return entry
 
 
-def _set_passwords(layout):
+def _set_passwords(layout) -> None:
     """A password for each account without one in the logins file (chpasswd: PAM checks it)."""
     path = layout.logins_file
     logins = json.loads(path.read_text()) if path.exists() else {}
@@ -123,14 +123,14 @@ def _set_passwords(layout):
     os.chmod(path, 0o600)
 
 
-def _chown_tree(path, entry):
+def _chown_tree(path, entry) -> None:
     for folder, _dirs, files in os.walk(path):
         os.chown(folder, entry.pw_uid, entry.pw_gid)
         for name in files:
             os.chown(os.path.join(folder, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)
 
 
-def _exchange(layout, instructor):
+def _exchange(layout, instructor) -> None:
     """nbgrader's exchange. nbgrader requires its root to be writable by everyone (every
     command checks it); it is sticky (1777), so nobody removes or renames what another made, and
     the course's folder in it is made here, the instructor's (0755), so no student can take its
@@ -152,7 +152,7 @@ def _exchange(layout, instructor):
         os.chmod(folder, mode)
 
 
-def _course_copy(layout, instructor):
+def _course_copy(layout, instructor) -> None:
     """The course root on the hub, in the instructor's home: the instructor's copy of what a
     clone has (source, release, grading code, nbgrader_config.py). Code and sources are
     refreshed on every set-up; submissions, gradebook and feedback are never touched."""
@@ -210,7 +210,7 @@ def unknown_submitters(layout):
     return [s for s in found if s not in roster]
 
 
-def grade_roster(layout, check=True):
+def grade_roster(layout, check: bool=True):
     """Grade every collected student who is in the gradebook; name the others (not graded, their
     submission kept in submitted/) with what to do. Returns (runner result, unknown students)."""
     unknown = unknown_submitters(layout)
@@ -223,7 +223,7 @@ def grade_roster(layout, check=True):
     return (grade(layout, roster, check=check) if roster else None), unknown
 
 
-def grade(layout, students=(), check=True):
+def grade(layout, students=(), check: bool=True):
     """The course's parallel, sandboxed runner (``python -m grading.runner``) on the hub's course
     root, then everything it wrote handed back to the instructor. Run as root: the sandbox
     starts each student's kernel as an unprivileged user of its own in a cgroup, which only root
@@ -246,7 +246,7 @@ def grade(layout, students=(), check=True):
     return proc
 
 
-def reset_student(layout, student):
+def reset_student(layout, student) -> None:
     """Remove a student's work and nbgrader's record of it (tests only)."""
     home = layout.home(student)
     for name in os.listdir(home):
@@ -255,7 +255,7 @@ def reset_student(layout, student):
             shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
 
 
-def print_logins(layout):
+def print_logins(layout) -> None:
     logins = layout.logins()
     print(f"JupyterHub: {layout.url}/hub/login   (course {COURSE_ID}, exchange {layout.exchange})")
     print(f"  instructor  {layout.instructor:28s} {logins[layout.instructor]}")

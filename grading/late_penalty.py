@@ -117,7 +117,7 @@ def extend(student, hours, assignment=ASSIGNMENT):
     print(f"{student}: extension of {hours:g} h on {assignment}; re-grade them to apply it")
 
 
-def main(argv=None):
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grading.late_penalty")
     sub = parser.add_subparsers(dest="command", required=True)
     ext = sub.add_parser("extend", help="an extension for one student")

@@ -202,7 +202,7 @@ class Problem:
     reason: str
     advice: str
 
-    def __str__(self):  # an entry's name is the student's text: shown without control characters
+    def __str__(self) -> str:  # an entry's name is the student's text: shown without control characters
         return printable(f"{self.file}: {self.reason} -- {self.advice}")
 
 
@@ -243,7 +243,7 @@ def _newness(upload, info):
 class Judge:
     """Which entries of an archive to unpack, decided from their names and the roster only."""
 
-    def __init__(self, people, expected):
+    def __init__(self, people, expected) -> None:
         self.people, self.expected = people, expected
         self.by_anonymous = {p.anonymous_id: p for p in people.values() if p.anonymous_id}
         self.groups = {}  # group key -> [Person]
@@ -270,7 +270,7 @@ class Judge:
             self._note_group_name(person, upload)
         return Owner(person.student_id, (person.student_id,), f"{person.student_id} ({upload.layout} {person.lms_id})")
 
-    def _note_group_name(self, person, upload):
+    def _note_group_name(self, person, upload) -> None:
         """Canvas names a group's files after the group: a name not the person's is said, once."""
         if person.name and upload.name and upload.name not in lms_names.canvas_names(person.name):
             note = (f"{person.student_id}'s files are named {upload.name!r}, not after them: if this is a group "
@@ -365,7 +365,7 @@ class Judge:
             return self._refuse(problem)
         return (owner.key, stem), (_newness(upload, info) + (again,), rel), Chosen(info, upload, owner, stem)
 
-    def _refuse(self, problem):
+    def _refuse(self, problem) -> None:
         self.problems.append(problem)
 
     def plan(self, infos):
@@ -405,7 +405,7 @@ class FlatExtractor(ExtractorPlugin):
     late_timestamp = Unicode("", help="Timestamp recorded for a file the LMS marks late without saying when "
                                       "(the due date plus one second); empty: none.").tag(config=True)
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.chosen, self.written, self.judge = {}, 0, None
 
@@ -418,7 +418,7 @@ class FlatExtractor(ExtractorPlugin):
     def _release(self):
         return Path(self.parent.coursedir.format_path(self.parent.coursedir.release_directory, ".", ASSIGNMENT))
 
-    def extract(self, archive_path, extracted_path):
+    def extract(self, archive_path, extracted_path) -> None:
         self.judge = Judge(read_roster(self.roster, self.groups or None),
                            sorted(p.stem for p in self._release().glob("*.ipynb")))
         for name in sorted(os.listdir(archive_path)):
@@ -430,7 +430,7 @@ class FlatExtractor(ExtractorPlugin):
                 for chosen in self.judge.plan(zf.infolist()):
                     self._unpack(zf, chosen, os.path.join(extracted_path, f"{len(self.chosen):06d}.ipynb"))
 
-    def _unpack(self, zf, chosen, dest):
+    def _unpack(self, zf, chosen, dest) -> None:
         """Stream one chosen entry to ``dest`` within the limits, or name it in the judge's problems."""
         per_entry, total = self.limits()
         info, cap = chosen.info, min(per_entry, total - self.written)
@@ -475,7 +475,7 @@ class FlatExtractor(ExtractorPlugin):
 class LmsCollector(FileNameCollectorPlugin):
     """zip_collect's collector for what FlatExtractor unpacked: whose notebook each file is."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._grade_ids = None
 
@@ -536,7 +536,7 @@ class ImportResult:
     written: int = 0  # bytes written in all (extraction, nbgrader's copies, group copies)
 
 
-def _same_tree(a, b):
+def _same_tree(a, b) -> bool:
     """True if folders a and b hold the same files with the same bytes."""
     def files(root):
         return sorted(str(p.relative_to(root)) for p in Path(root).rglob("*") if p.is_file())
@@ -547,7 +547,7 @@ def _same_tree(a, b):
     return not mismatch and not errors
 
 
-def _swap_in(staged, final):
+def _swap_in(staged, final) -> None:
     """Put staged (a complete folder) at final by renames; the old folder goes only once the new is there."""
     final.parent.mkdir(parents=True, exist_ok=True)
     incoming = final.with_name(f".{final.name}.incoming")
@@ -629,7 +629,7 @@ def _zip_collect(archive, roster, groups, late, staging):
     return app
 
 
-def _give_groups(staged_root, judge, result):
+def _give_groups(staged_root, judge, result) -> None:
     """Each group's folder (.group-<n>) copied to every member's; counted in ``result``."""
     for folder, owner in sorted(judge.group_folders.items()):
         source = staged_root / folder / ASSIGNMENT
@@ -645,7 +645,7 @@ def _give_groups(staged_root, judge, result):
         shutil.rmtree(source.parent)
 
 
-def _mark_late(staged_root, chosen, result):
+def _mark_late(staged_root, chosen, result) -> None:
     """A LATE_MARK in the folder of every student whose file the LMS marked late without saying
     when (their timestamp is the due date plus one second)."""
     late = {member for c in chosen.values() if c.upload.late for member in c.owner.members}
@@ -661,7 +661,7 @@ def _mark_late(staged_root, chosen, result):
                 result.late_unstamped.append(student)
 
 
-def _move_in(staged_root, root, result):
+def _move_in(staged_root, root, result) -> None:
     """Every student folder staged under ``staged_root`` into root/submitted/, counted in ``result``."""
     for staged in sorted(staged_root.glob(f"*/{ASSIGNMENT}")):
         student = staged.parent.name
@@ -718,7 +718,7 @@ def import_archive(archive, roster, root=COURSE_ROOT, duedate=None, groups=None)
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _megabytes(n):
+def _megabytes(n) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
@@ -742,7 +742,7 @@ def _notices(result):
     return [printable(line) for line in lines + [f"  note: {note}" for note in result.notes]]
 
 
-def print_import(result, stream=sys.stdout):
+def print_import(result, stream=sys.stdout) -> None:
     if result.error:
         print(f"import failed: {result.error}", file=stream)
         return
@@ -777,7 +777,7 @@ def _number(x):
     return f"{round(x, 2):.2f}".rstrip("0").rstrip(".")
 
 
-def class_grades(db_url, applied_by="course"):
+def class_grades(db_url, applied_by: str="course"):
     """(max score, [(Student, grade)], others) for every student with an LMS id and a submission,
     by student id: the grade as ``nbgrader export`` computes it (score minus the course's late
     penalty, at least 0), or the score before any late penalty when the LMS applies it
@@ -857,7 +857,7 @@ def _lms_tables(options, max_score, rows, now):
             "worksheet": _worksheet_table(max_score, rows, now)}
 
 
-def _write_csv(path, table):
+def _write_csv(path, table) -> None:
     """``table`` as CSV at ``path``: replaced in one step, no cell a formula (grading/spreadsheet.py)."""
     from grading.spreadsheet import write_csv
     write_csv(path, table)
@@ -907,7 +907,7 @@ def _import_command(args):
     return 1 if (result.problems or result.late_unstamped or result.ungrouped or result.anonymous) else 0
 
 
-def _export_command(args):
+def _export_command(args) -> int:
     options = LmsExport(config=load_config())
     for trait in ("canvas_assignment", "canvas_assignment_id", "moodle_item"):
         if getattr(args, trait) is not None:

@@ -161,7 +161,7 @@ def jwks(state):
 SAFE_VALUE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
-def hub_username(value, prefix="lti-"):
+def hub_username(value, prefix: str="lti-"):
     """The hub's and Linux's name for a platform user's claim value (at most 32 characters)."""
     value = str(value).strip()
     if not value:
@@ -179,7 +179,7 @@ def claim_value(token, claim):
     return token.get(claim)
 
 
-def is_staff(roles):
+def is_staff(roles) -> bool:
     """Instructors, TAs (sub-roles of Instructor), content developers and course administrators of
     the course (context roles; an institution's instructor who is a learner here is a student)."""
     for role in roles or ():
@@ -210,7 +210,7 @@ def launch_record(token):
     }
 
 
-def _write_json(path, data):
+def _write_json(path, data) -> None:
     tmp = Path(f"{path}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -246,7 +246,7 @@ class PlatformError(Exception):
 class PlatformClient:
     """The tool's requests to the platform's services, with a client-credentials token."""
 
-    def __init__(self, lti, key, sleep=time.sleep):
+    def __init__(self, lti, key, sleep=time.sleep) -> None:
         self.lti, self.key, self.sleep = lti, key, sleep
         self.token = None
 
@@ -326,7 +326,7 @@ class PlatformClient:
             raise PlatformError(f"the platform made a line item without an id: {str(made)[:200]}")
         return made["id"], "created"
 
-    def post_score(self, lineitem, score):
+    def post_score(self, lineitem, score) -> None:
         self.request("POST", scores_url(lineitem), score, content_type=SCORE_TYPE)
 
 
@@ -382,7 +382,7 @@ def _iso(stamp):
     return stamp.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def gradebook_grades(db_url, applied_by="course"):
+def gradebook_grades(db_url, applied_by: str="course"):
     """A Grade per gradebook student: the score as ``nbgrader export`` computes it (less the late
     penalty, at least 0) when the course applies the penalty, before it when the LMS does."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -475,7 +475,7 @@ def _classify(grade, member):
     return None, None
 
 
-def passback(lti, state, grades, force=False, client=None):
+def passback(lti, state, grades, force: bool=False, client=None):
     """Send ``grades`` (gradebook_grades) to the LMS (see the module's docstring); a Summary."""
     client = client or PlatformClient(lti, load_key(state))
     records = launches(state)
@@ -510,7 +510,7 @@ def _ledger(path, lineitem):
     return sent
 
 
-def _send_class(client, summary, grades, matched, ledger_path, force):
+def _send_class(client, summary, grades, matched, ledger_path, force) -> None:
     """Each gradebook student's score to their member, or the reason not; each acknowledged score
     appended to the ledger at once."""
     sent_before = _ledger(ledger_path, summary.lineitem)
@@ -530,7 +530,7 @@ def _send_class(client, summary, grades, matched, ledger_path, force):
                 getattr(summary, why).append(grade.student)
 
 
-def _send_one(client, summary, grade, user_id, sent_before, force):
+def _send_one(client, summary, grade, user_id, sent_before, force) -> bool:
     payload = grade.payload(user_id)
     if not force and sent_before.get(user_id) == payload:
         summary.unchanged.append(grade.student)

@@ -63,10 +63,10 @@ class CallbackHandler(LTI13CallbackHandler):
 class JwksHandler(BaseHandler):
     """The tool's public key set (no login: the platform reads it)."""
 
-    def initialize(self, state):
+    def initialize(self, state) -> None:
         self.state = state
 
-    def get(self):
+    def get(self) -> None:
         self.set_header("Content-Type", "application/json")
         self.write(json.dumps(lti.jwks(self.state)))
 
@@ -127,7 +127,7 @@ class CourseSpawner(LocalProcessSpawner):
         return env
 
 
-def configure(c, layout, settings, student_hook):
+def configure(c, layout, settings, student_hook) -> None:
     """LTI login on the hub ``c`` configures; ``student_hook`` is the hub's pre-spawn hook for a
     student's server."""
     c.JupyterHub.authenticator_class = CourseLtiAuthenticator
@@ -144,7 +144,7 @@ def configure(c, layout, settings, student_hook):
     if settings.cross_site_cookies:
         c.JupyterHub.tornado_settings = {"cookie_options": {"samesite": "None", "secure": True}}
 
-    def pre_spawn_hook(spawner):
+    def pre_spawn_hook(spawner) -> None:
         record = lti.launches(layout.state).get(spawner.user.name, {})
         if record.get("staff"):
             spawner.system_user = layout.instructor

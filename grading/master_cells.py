@@ -75,7 +75,7 @@ class RestoreMasterCells(OverwriteCells):
             self._reset_metadata(nb, master)
         return super().preprocess(nb, resources)
 
-    def _reset_metadata(self, nb, master):
+    def _reset_metadata(self, nb, master) -> None:
         source = {c.name: c for c in master.source_cells}
         grades = {c.name: c for c in master.grade_cells}
         solutions = {c.name for c in master.solution_cells}
@@ -115,7 +115,7 @@ class RestoreMasterCells(OverwriteCells):
     def add_missing_task_cells(self, nb, resources):
         return nb, resources  # this course has no task cells
 
-    def missing_cell_transform(self, source_cell, max_score, is_solution=False, is_task=False):
+    def missing_cell_transform(self, source_cell, max_score, is_solution: bool=False, is_task: bool=False):
         cell = super().missing_cell_transform(source_cell, max_score, is_solution=is_solution, is_task=is_task)
         if cell["cell_type"] == "code" and not is_solution and not is_task:
             message = DELETED_TEST_MESSAGE.format(cell_id=source_cell.name)

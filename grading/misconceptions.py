@@ -82,7 +82,7 @@ def _without_deleted(student, failures, deleted):
     return [(t, e) for t, e in failures if t not in gone]
 
 
-def _count(student, failing, found, skipped, deleted=None, unchanged=frozenset()):
+def _count(student, failing, found, skipped, deleted=None, unchanged=frozenset()) -> None:
     """Count one student's failures into ``found`` (misconceptions) and ``skipped`` (not
     attempted: the answer cell is the release's stub, or the stub still raises); a test cell the
     student deleted (put back, scored 0) is a process problem, not a misconception: into
@@ -150,7 +150,7 @@ def owners(root=COURSE_ROOT):
     return out
 
 
-def describe(ranked, top=8):
+def describe(ranked, top: int=8):
     """The bar chart in words (its alt text)."""
     if not ranked:
         return "No misconceptions: every attempted function passed its tests."
@@ -158,7 +158,7 @@ def describe(ranked, top=8):
     return "Bar chart of the most common misconceptions, by number of students. " + "; ".join(parts) + "."
 
 
-def _chart(ranked, top=8):
+def _chart(ranked, top: int=8):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -172,7 +172,7 @@ def _chart(ranked, top=8):
     return png_base64(fig)
 
 
-def report_section(root=COURSE_ROOT):
+def report_section(root=COURSE_ROOT) -> str:
     """The report's misconceptions section (everything from the notebooks escaped)."""
     def e(value):
         return html.escape(str(value), quote=True)

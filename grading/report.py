@@ -114,7 +114,7 @@ def collect(db_url=None, root=COURSE_ROOT):
                      _follow_up(grades, ranked, skipped, problems), {s: sorted(v) for s, v in sorted(pending.items())})
 
 
-def _question(q, student, nb, pending):
+def _question(q, student, nb, pending) -> None:
     q.auto[student] = _auto_total([nb])
     written = [c for c in nb.cells if c.cell_type == "markdown"]
     q.written_max = max(q.written_max, sum(c.max_score for c in written))
@@ -168,7 +168,7 @@ def _follow_up(grades, ranked, skipped, problems, limit=None):
     return [r for r in need if r[3] or r[4] or r[1] < r[2]][:limit]
 
 
-def _tally(cells, notebook, student, cell):
+def _tally(cells, notebook, student, cell) -> None:
     """Count one student's grade of an autograded code cell into ``cells``; other cells (written
     answers, and tests with no score yet) are not counted."""
     if cell.cell_type != "code" or cell.auto_score is None and cell.manual_score is None:
@@ -179,7 +179,7 @@ def _tally(cells, notebook, student, cell):
         stats.failed.append(student)
 
 
-def png_base64(fig, dpi=90):
+def png_base64(fig, dpi: int=90):
     """A matplotlib figure as base64 PNG for a data: URI (the report's pages load nothing else);
     the figure is closed."""
     import matplotlib.pyplot as plt
@@ -257,7 +257,7 @@ def _problem_rows(problems):
                      for s, nb, what in problems) or "<tr><td colspan=3>none</td></tr>"
 
 
-def _short(items, n=4):
+def _short(items, n: int=4):
     return "; ".join(items[:n]) + (f"; and {len(items) - n} more" if len(items) > n else "")
 
 
@@ -267,7 +267,7 @@ def _follow_rows(follow):
         f"<td>{_e(_short(miss))}</td></tr>" for s, auto, top, m, miss in follow) or "<tr><td colspan=5>nobody</td></tr>"
 
 
-def render(data=None, *_, similarity_section=""):
+def render(data=None, *_, similarity_section: str="") -> str:
     """The report page (``data``: collect's ClassData; anything else, such as the ``{}, [], {}``
     of older callers, an empty class around ``similarity_section``). Every string in it that
     comes from the gradebook (student ids, notebook and cell names) goes through ``_e``: a student
@@ -335,7 +335,7 @@ def write_report(out, db_url=None):
     return out
 
 
-def main(argv=None):
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Write the instructor's HTML report.")
     parser.add_argument("--out", default=str(COURSE_ROOT / "reports" / "report.html"))
     args = parser.parse_args(argv)

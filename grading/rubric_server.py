@@ -129,7 +129,7 @@ def _student_entry(gb, student, text, alike, notebook, cell, assignment):
             "state": rubric.cell_state(gb, student, notebook, cell, assignment)}
 
 
-def question_data(gb, root, notebook, cell, base_url="", assignment=ASSIGNMENT):
+def question_data(gb, root, notebook, cell, base_url: str="", assignment=ASSIGNMENT):
     """Everything the grade-by-question page shows, as plain data: the cell's items and model
     answer (HTML), and the students in alike-first order with their answer HTML, their alike
     peers and their stored marks."""
@@ -163,7 +163,7 @@ def _items_html(items):
     return "\n".join(rows)
 
 
-def _answer_html(i, s):
+def _answer_html(i, s) -> str:
     """One student's answer as an <article> (hidden until the page shows it)."""
     body = s["html"] or ("<p><em>no readable graded copy</em></p>" if s["missing"]
                          else "<p><em>nothing written</em></p>")
@@ -172,7 +172,7 @@ def _answer_html(i, s):
             f'<h2 id="who-{i}">{_e(s["student"])}</h2>{alike}<div class="answer-text">{body}</div></article>')
 
 
-def question_page(data, base_url):
+def question_page(data, base_url) -> str:
     """The grade-by-question page (HTML). ``data``: question_data's result."""
     static = f"{base_url}/{PREFIX}/static"
     answers = [_answer_html(i, s) for i, s in enumerate(data["students"])]
@@ -210,7 +210,7 @@ def question_page(data, base_url):
 """
 
 
-def questions_page(rows, base_url):
+def questions_page(rows, base_url) -> str:
     """The list of written cells with how many students are graded."""
     body = "\n".join(
         f'<tr><td><a href="{base_url}/{PREFIX}/question/{_e(nb)}/{_e(cell)}">{_e(nb)}: {_e(cell)}</a></td>'
@@ -262,7 +262,7 @@ def _handlers():
     class QuestionsHandler(Mixin, BaseHandler):
         @web.authenticated
         @check_xsrf
-        def get(self):
+        def get(self) -> None:
             root = self.ready()
             rows = progress(self.gradebook, rubric.parse_source(root, ASSIGNMENT))
             self.write(questions_page(rows, self.base_url))
@@ -332,7 +332,7 @@ def _handlers():
     ]
 
 
-def install(web_app, base_url):
+def install(web_app, base_url) -> None:
     """Add the routes in front of the formgrader's catch-all 404 (idempotent)."""
     if web_app.settings.get("rubric_routes"):
         return

@@ -48,7 +48,7 @@ class NotebookProblem:
     kind: str  # "missing", "unreadable" (both score 0), "old_format" (graded after conversion) or
     # "malformed_metadata" (graded; the cells nbgrader cannot read are ordinary cells)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.student}: {self.notebook}.ipynb {self.reason} -- {self.advice}"
 
 
@@ -60,7 +60,7 @@ class ClassResult:
     seconds: float = 0.0
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return not self.failed
 
 
@@ -176,11 +176,11 @@ class ProgressEvent:
 class Tally:
     """Counts settled students and turns each attempt into a ProgressEvent for ``on_event``."""
 
-    def __init__(self, total, on_event):
+    def __init__(self, total, on_event) -> None:
         self.total, self.on_event, self.start = total, on_event, time.perf_counter()
         self.done = self.failures = 0
 
-    def settled(self, result, retrying=False):
+    def settled(self, result, retrying: bool=False) -> None:
         if not retrying:
             self.done += 1
             self.failures += not result.success
@@ -192,16 +192,16 @@ class Tally:
 class ProgressLine:
     """Renders ProgressEvents as one status line, rewritten in place on a terminal."""
 
-    def __init__(self, stream=sys.stderr):
+    def __init__(self, stream=sys.stderr) -> None:
         self.stream, self.tty = stream, stream.isatty()
 
-    def __call__(self, event):
+    def __call__(self, event) -> None:
         line = (f"graded {event.done}/{event.total} | failures {event.failures} | {event.elapsed:5.1f}s elapsed, "
                 f"~{event.seconds_left:4.1f}s left | {event.student}: {event.status}")
         self.stream.write(("\r\033[K" + line) if self.tty else line + "\n")
         self.stream.flush()
 
-    def close(self):
+    def close(self) -> None:
         if self.tty:
             self.stream.write("\n")
 
@@ -250,7 +250,7 @@ def _worker_deaths(markers, processes):
     return deaths
 
 
-def _death_message(code):
+def _death_message(code) -> str:
     if isinstance(code, int) and code < 0:
         try:
             name = signal.Signals(-code).name
@@ -264,14 +264,14 @@ def _death_message(code):
 class _Batch:
     """The jobs of one run on one backend: submit, settle, retry, recover from a broken pool."""
 
-    def __init__(self, backend, jobs, retries, tally):
+    def __init__(self, backend, jobs, retries, tally) -> None:
         self.backend, self.retries, self.tally = backend, retries, tally
         self.jobs = {job.student: job for job in jobs}
         self.attempts = {student: 1 for student in self.jobs}
         self.graded, self.failed, self.pending, self.again = [], [], {}, list(self.jobs)
         self.markers = tempfile.mkdtemp(prefix="grading-markers-") if backend.rebuild else None
 
-    def submit(self, student):
+    def submit(self, student) -> None:
         task, executor = self.backend.task, self.backend.executor
         payload = task.prepare(self.jobs[student])
         if self.markers is None:
@@ -291,7 +291,7 @@ class _Batch:
         except Exception as err:  # the worker itself died, or the task raised
             return StudentResult(student, False, error=f"worker failed: {type(err).__name__}: {err}")
 
-    def settle(self, student, result):
+    def settle(self, student, result) -> None:
         """Record one attempt; the student goes again while it has attempts left."""
         result.attempts = self.attempts[student]
         if not result.success and self.attempts[student] <= self.retries:
@@ -314,7 +314,7 @@ class _Batch:
                 self.settle(student, result)
         return broken
 
-    def recover(self, broken):
+    def recover(self, broken) -> None:
         """A local pool broke: charge the student whose worker died, rebuild, free the rest."""
         processes = dict(getattr(self.backend.executor, "_processes", None) or {})
         self.backend.executor.shutdown(wait=True)  # its workers are joined: exit codes known
@@ -371,7 +371,7 @@ def worker_context():
 class LocalBackend:
     """Long-lived local worker processes (the embedded default), rebuilt if one dies."""
 
-    def __init__(self, workers, root=COURSE_ROOT):
+    def __init__(self, workers, root=COURSE_ROOT) -> None:
         self.workers, self.root = workers, str(root)
         self.task = GradeTask(self.root)
         self.executor = self._pool()
@@ -381,10 +381,10 @@ class LocalBackend:
             max_workers=self.workers, mp_context=worker_context(),
             initializer=warm_up, initargs=(self.root,))
 
-    def rebuild(self):
+    def rebuild(self) -> None:
         self.executor = self._pool()
 
-    def close(self):
+    def close(self) -> None:
         self.executor.shutdown()
 
 
@@ -392,10 +392,10 @@ class GivenExecutor:
     """An executor the caller made and closes: grade_student tasks on it, never rebuilt."""
     rebuild = None
 
-    def __init__(self, executor, root=COURSE_ROOT):
+    def __init__(self, executor, root=COURSE_ROOT) -> None:
         self.executor, self.task = executor, GradeTask(str(root))
 
-    def close(self):
+    def close(self) -> None:
         pass
 
 
@@ -409,7 +409,7 @@ def make_backend(settings, root=COURSE_ROOT):
 
 
 # ----------------------------------------------------------------------------- 3. record
-def add_students(students, db_url):
+def add_students(students, db_url) -> None:
     """Create every student before the fan-out. nbgrader checks whether a student exists, then
     inserts: measured with 8 processes creating the same new student at once, 2 to 7 of 8 failed
     (UniqueViolation on PostgreSQL, UNIQUE constraint failed on SQLite). So students are added
@@ -420,7 +420,7 @@ def add_students(students, db_url):
             gb.update_or_create_student(student)
 
 
-def record_zeros(problems, db_url):
+def record_zeros(problems, db_url) -> None:
     """Score 0 for notebooks that could not be graded, as nbgrader does for missing ones."""
     from nbgrader.api import Gradebook, MissingEntry
     with Gradebook(db_url) as gb:
@@ -495,7 +495,7 @@ def grade_class(students=None, executor=None, workers=None, submitted=None, retr
     return outcome
 
 
-def print_summary(outcome, stream=sys.stdout):
+def print_summary(outcome, stream=sys.stdout) -> None:
     print(f"autograded {len(outcome.graded)} students in {outcome.seconds:.1f}s", file=stream)
     for p in outcome.problems:
         print(f"  student mistake: {p}", file=stream)

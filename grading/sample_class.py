@@ -123,7 +123,7 @@ def written_answer(cell):
     return cell.source.split("\n---\n**Rubric")[0].replace("**Model answer.**", "").strip()
 
 
-def solved_notebook(name, source_dir=SOURCE, release_dir=RELEASE, written=True):
+def solved_notebook(name, source_dir=SOURCE, release_dir=RELEASE, written: bool=True):
     """The release notebook with every answer cell filled from the source solution."""
     release = nbformat.read(release_dir / f"{name}.ipynb", as_version=4)
     source = {grade_id(c): c for c in nbformat.read(source_dir / f"{name}.ipynb", as_version=4).cells
@@ -203,7 +203,7 @@ def build(out_dir=SUBMITTED, students=STUDENTS, source_dir=SOURCE, release_dir=R
     return [s.id for s in students]
 
 
-def main(argv=None):
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(SUBMITTED), help="where to write the class")
     args = parser.parse_args(argv)

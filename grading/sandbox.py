@@ -223,7 +223,7 @@ def wrap(kernel_cmd, workdir, box, user, env_pass=None, cgroup_procs=(), font_ca
     return cmd
 
 
-def _write_accounts(box, uid, gid):
+def _write_accounts(box, uid, gid) -> None:
     """passwd and group for the sandbox: root, the kernel's user (home /tmp) and nobody."""
     with open(os.path.join(box, "passwd"), "w") as f:
         f.write("root:x:0:0:root:/root:/usr/sbin/nologin\n"
@@ -323,7 +323,7 @@ class Watchdog(threading.Thread):
     """Without cgroups: kill the kernel's whole process tree once the RSS of its processes plus
     the bytes in its tmpfs mounts pass ``budget``."""
 
-    def __init__(self, pid, budget, interval=0.05):
+    def __init__(self, pid, budget, interval: float=0.05) -> None:
         super().__init__(daemon=True, name=f"sandbox-watchdog-{pid}")
         self.pid, self.budget, self.interval = pid, budget, interval
         self.stopped = threading.Event()
@@ -354,7 +354,7 @@ class Watchdog(threading.Thread):
                     pass
         return rss + tmpfs, tree
 
-    def run(self):
+    def run(self) -> None:
         while not self.stopped.wait(self.interval):
             used, tree = self.usage()
             if not tree:
@@ -369,7 +369,7 @@ class Watchdog(threading.Thread):
                         pass
                 return
 
-    def stop(self):
+    def stop(self) -> None:
         self.stopped.set()
 
 
@@ -421,7 +421,7 @@ class SandboxKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels start inside the sandbox, in a cgroup of their own (or
     watched), and talk over unix sockets in a box they cannot write once the sockets exist."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.settings = Sandbox(parent=self)  # c.Sandbox.* of the configuration nbgrader passes on
         self._user = sandbox_user(self.settings)
@@ -454,11 +454,11 @@ class SandboxKernelManager(AsyncKernelManager):
         the same path."""
         return os.path.join(self._box, "sock")
 
-    def write_connection_file(self, **kwargs):
+    def write_connection_file(self, **kwargs) -> None:
         super().write_connection_file(**kwargs)
         os.chmod(self.connection_file, 0o644)  # readable by the kernel's user
 
-    def _release_limits(self):
+    def _release_limits(self) -> None:
         if self._watchdog is not None:
             self._watchdog.stop()
         if self._cgroup is not None:
@@ -487,7 +487,7 @@ class SandboxKernelManager(AsyncKernelManager):
         return wrap(cmd, workdir, self._box, self._user, keep, cgroup_procs=procs, font_cache=font_cache(),
                     limits=limits)
 
-    async def _async_launch_kernel(self, kernel_cmd, **kw):
+    async def _async_launch_kernel(self, kernel_cmd, **kw) -> None:
         await self._start_kernel_process(kernel_cmd, **kw)
         pid = self.provisioner.pid if self.provisioner else None
         if self.limit_mode == "watchdog" and pid:
@@ -495,12 +495,12 @@ class SandboxKernelManager(AsyncKernelManager):
             self._watchdog.start()
         await self._lock_box_when_bound()
 
-    async def _start_kernel_process(self, kernel_cmd, **kw):
+    async def _start_kernel_process(self, kernel_cmd, **kw) -> None:
         """Start the kernel's process (a cold start: bwrap runs ``kernel_cmd``); a subclass may
         start it otherwise (grading/warm_kernels.py)."""
         await super()._async_launch_kernel(kernel_cmd, **kw)
 
-    async def _lock_box_when_bound(self, seconds=60.0):
+    async def _lock_box_when_bound(self, seconds: float=60.0) -> None:
         """Wait until the kernel has bound its sockets (or died), then lock the box."""
         names = {f"{os.path.basename(self.ip)}-{port}" for port in self.ports}
         sock = os.path.join(self._box, "sock")
@@ -520,7 +520,7 @@ class SandboxKernelManager(AsyncKernelManager):
             await asyncio.sleep(0.005)
         self.removed_from_box = lock_box(self._box, names)
 
-    async def _async_cleanup_resources(self, restart=False):
+    async def _async_cleanup_resources(self, restart: bool=False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         self._release_limits()
         if not restart:
@@ -533,7 +533,7 @@ def _size(n):
     return f"{n / (1 << 30):.2f} GiB" if n >= 1 << 30 else f"{n >> 20} MiB"
 
 
-def _user_namespaces():
+def _user_namespaces() -> str:
     if os.geteuid() == 0:
         return "not needed: bwrap runs as root and makes its namespaces itself"
     try:

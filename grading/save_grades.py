@@ -14,13 +14,13 @@ from nbgrader.preprocessors import SaveAutoGrades as NbgraderSaveAutoGrades
 class _CommitAtTheEnd:
     """The gradebook's session, whose ``commit`` waits for ``commit_now``."""
 
-    def __init__(self, session):
+    def __init__(self, session) -> None:
         self._session = session
 
-    def commit(self):
+    def commit(self) -> None:
         pass  # nbgrader's per-cell commit: done once, by commit_now
 
-    def commit_now(self):
+    def commit_now(self) -> None:
         self._session.commit()
 
     def __getattr__(self, name):

@@ -30,7 +30,7 @@ def format_table(table):
     return "\n".join(lines)
 
 
-def main():
+def main() -> None:
     print(format_table(class_scores()))
 
 

@@ -148,7 +148,7 @@ class LatePenalty(Configurable):
 # Environment variables that override a setting (read by nbgrader_config.py): name -> (section,
 # option, converter). For a course that moves to another server without editing its config file.
 def _flag(name):
-    def convert(value):
+    def convert(value) -> bool:
         value = value.strip().lower()
         if value in {"1", "true", "yes", "on"}:
             return True
@@ -193,7 +193,7 @@ def course_settings(kind, config=None):
     return kind(config=config)
 
 
-def main():
+def main() -> None:
     """Print every grading option, its value under this course's configuration, and its help."""
     import textwrap
 

@@ -269,7 +269,7 @@ class Comparison:
     def flagged_matches(self):
         return [m for m in self.matches if m.score >= self.source_line]
 
-    def meaning(self):
+    def meaning(self) -> str:
         """What a flag means, in a sentence."""
         n = len(self.students)
         odds = (f" (one such class in {round(1 / self.chance_flags)} would have one honest pair flagged)"
@@ -332,7 +332,7 @@ SOURCE_SUFFIXES = {".py", ".ipynb", ".md", ".txt", ".html", ".htm"}
 MAX_SOURCE_BYTES = 2_000_000  # an outside source larger than this is read only this far
 
 
-def _parses(text):
+def _parses(text) -> bool:
     import ast
     try:
         ast.parse(text)
@@ -591,7 +591,7 @@ def _cell_sets(submissions, students, cell, keep, texts):
     return sets
 
 
-def _add_shared_sources(cell_scores, source_scores):
+def _add_shared_sources(cell_scores, source_scores) -> None:
     """Two students who both share an outside source's uncommon code in a cell: the smaller of
     the two matches is added to their evidence in it (it counts even if the class shares it)."""
     for j in range(source_scores.shape[2]):
@@ -683,7 +683,7 @@ def _source_matches(students, cells, outside, source_scores):
     return out
 
 
-def calibrate(scores, chance_flags, tail=0.1):
+def calibrate(scores, chance_flags, tail: float=0.1):
     """(flag line, expected chance flags): the line above which a class of this size would put
     about ``chance_flags`` of these scores by chance. The top ``tail`` of the class's own scores
     (above u, their 1 - tail quantile) is fitted as exponential, robustly (its scale from the median
@@ -796,7 +796,7 @@ def _look(flagged):
     return "<span class=flag>look</span>" if flagged else ""
 
 
-def _pairs_table(c, n, flagged):
+def _pairs_table(c, n, flagged) -> str:
     """Every flagged pair, then the highest others (SHOWN in all)."""
     shown = c.pairs[:max(len(flagged), SHOWN)]
     rows = "\n".join(
@@ -824,7 +824,7 @@ def _per_cell_table(c):
             f"<th>pairs with the most evidence in it</th></tr>\n{''.join(rows)}</table>" if rows else "")
 
 
-def _sources_table(c):
+def _sources_table(c) -> str:
     """Every student whose answers share uncommon code with an outside source, flagged ones first."""
     if not c.outside:
         return ""
@@ -841,12 +841,12 @@ def _sources_table(c):
             f"<th>cells</th></tr>\n{rows or '<tr><td colspan=5>no match</td></tr>'}</table>")
 
 
-def _side_by_side(left_head, left, right_head, right):
+def _side_by_side(left_head, left, right_head, right) -> str:
     return (f'<table class="pair"><tr><th>{_e(left_head)}</th><th>{_e(right_head)}</th></tr><tr>'
             f"<td><pre>{left}</pre></td><td><pre>{right}</pre></td></tr></table>")
 
 
-def _pair_details(c, p, open_, cells_per_pair):
+def _pair_details(c, p, open_, cells_per_pair) -> str:
     """One pair's cells with the most evidence side by side, what they share highlighted."""
     blocks = []
     for grade_id in p.cells[:cells_per_pair]:
@@ -858,7 +858,7 @@ def _pair_details(c, p, open_, cells_per_pair):
             f"{_e(p.b)}: score {p.score:.1f} over {len(p.cells)} cells</summary>{''.join(blocks)}</details>")
 
 
-def _match_details(c, m, cells_per_pair):
+def _match_details(c, m, cells_per_pair) -> str:
     blocks = []
     for grade_id in m.cells[:cells_per_pair]:
         spans = source_spans(c, m.student, m.source, grade_id)
@@ -868,7 +868,7 @@ def _match_details(c, m, cells_per_pair):
             f"{_e(m.source)}: score {m.score:.1f}</summary>{''.join(blocks)}</details>")
 
 
-def section_html(comparison, cells_per_pair=4):
+def section_html(comparison, cells_per_pair: int=4):
     """The report section: a heat map, every flagged pair (then the highest others), the top pairs
     per cell, matches with outside sources, and for each flagged pair (or the top few when none is)
     its cells side by side with what they share (and the class mostly does not) highlighted.
@@ -916,7 +916,7 @@ def report_section(submitted_dir=SUBMITTED, release_dir=RELEASE):
     return section_html(course_compare(submitted_dir, release_dir))
 
 
-def write(comparison, out_json, out_html=None):
+def write(comparison, out_json, out_html=None) -> None:
     out_json = Path(out_json)
     out_json.parent.mkdir(parents=True, exist_ok=True)
     out_json.write_text(json.dumps(comparison.as_json(), indent=1))
@@ -931,7 +931,7 @@ def write(comparison, out_json, out_html=None):
             f"{section_html(comparison)}</body></html>\n")
 
 
-def main(argv=None):
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submitted", default=str(SUBMITTED))
     parser.add_argument("--out", default=str(COURSE_ROOT / "reports" / "similarity.json"))

@@ -35,7 +35,7 @@ def safe_cell(value):
     return value
 
 
-def write_csv(path, rows):
+def write_csv(path, rows) -> None:
     """``rows`` (lists of cells) as CSV at ``path``, every cell through ``safe_cell``, the file
     replaced in one step (a reader never sees half of it). Lines end in CRLF (RFC 4180), so a
     cell holding a carriage return or a newline is quoted: a bare one would start a new row,
@@ -72,7 +72,7 @@ class SafeCsvExportPlugin(CsvExportPlugin):
     """``nbgrader export``'s grades.csv (same columns, options and values as nbgrader's
     CsvExportPlugin) written through ``write_csv``: quoted where needed, no cell a formula."""
 
-    def export(self, gradebook):
+    def export(self, gradebook) -> None:
         dest = self.to or "grades.csv"
         self.log.info("Exporting grades to %s", dest)
         write_csv(dest, [GRADES_COLUMNS, *self.rows(gradebook)])

@@ -223,7 +223,7 @@ def statement_binds(node):
     return _bound_and_loaded(ast.Module(body=[node], type_ignores=[]))[0]
 
 
-def _record_bindings(tree, text, found):
+def _record_bindings(tree, text, found) -> None:
     """A cell's top-level statements into ``found``: a def's text by its name; any other binding
     removes the names it binds."""
     for node in tree.body:
@@ -302,7 +302,7 @@ def _verdict(printed, error):
 class TrustedTests:
     """The test cells of one notebook, run on the grader's side against one student kernel."""
 
-    def __init__(self, setup_sources, helpers_folder, channel, timeout):
+    def __init__(self, setup_sources, helpers_folder, channel, timeout) -> None:
         self.channel, self.timeout = channel, timeout
         self.memory_bytes = GRADER_MEMORY_BYTES  # what this process may add while it judges one test
         self.sources = {}  # the student's defs by name (student_sources), for inspect.getsource
@@ -377,7 +377,7 @@ class TrustedTests:
             if error is None:
                 raise
 
-    def _keep(self, scope, student_names):
+    def _keep(self, scope, student_names) -> None:
         """What the test cell bound stays for later test cells (as in a kernel, also when it
         failed). A student name is never kept, whatever the test bound to it: later tests look it
         up in the kernel again (a test that failed before putting back the student's ``softmax``
@@ -396,7 +396,7 @@ def _compiled_test(source):
 
 # ----------------------------------------------------------------------------- tests that read source
 @functools.lru_cache(maxsize=512)
-def inspects_source(source):
+def inspects_source(source) -> bool:
     """Whether a test cell reads the student's source (it imports ``inspect``)."""
     try:
         tree = ast.parse(source)
@@ -439,7 +439,7 @@ def _allowed_import(node, modules):
             and all(a.name != "*" for a in node.names))
 
 
-def _literal_value(node):
+def _literal_value(node) -> bool:
     try:
         ast.literal_eval(node.value)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):

@@ -111,7 +111,7 @@ class WarmProcess:
 
     stdin = stdout = stderr = None
 
-    def __init__(self, waiter, kernel):
+    def __init__(self, waiter, kernel) -> None:
         self.pid, self.kernel_pid = waiter, kernel
         self.returncode = None
         self._fds = []
@@ -135,10 +135,10 @@ class WarmProcess:
         self.close()
         return self.returncode
 
-    def kill(self):
+    def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
 
-    def send_signal(self, signum):
+    def send_signal(self, signum) -> None:
         for fd in self._fds:
             try:
                 signal.pidfd_send_signal(fd, signum)
@@ -148,10 +148,10 @@ class WarmProcess:
             # killed kernels go at once: waiting here spares jupyter_client's 0.1 s polling sleep
             select.select(self._fds[:1], [], [], KILL_SECONDS)
 
-    def terminate(self):
+    def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)
 
-    def close(self):
+    def close(self) -> None:
         for fd in self._fds:
             os.close(fd)
         self._fds = []
@@ -213,7 +213,7 @@ class _Forker:
     thread) would be killed with it, and the next kernel would find it dying. This thread lives as
     long as the grading process, so the warm process does too."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._requests = queue.SimpleQueue()
         self._thread = None
         self._lock = threading.Lock()
@@ -227,7 +227,7 @@ class _Forker:
         self._requests.put((done, args, kwargs))
         return done.result()
 
-    def _serve(self):
+    def _serve(self) -> None:
         while True:
             done, args, kwargs = self._requests.get()
             try:
@@ -242,7 +242,7 @@ _FORKER = _Forker()
 class Zygote:
     """One warm process: started by ``start()``, forks a kernel per ``spawn()``."""
 
-    def __init__(self, user, places, fonts):
+    def __init__(self, user, places, fonts) -> None:
         self.user, self.places, self.fonts = user, frozenset(places), fonts
         self.box = self.process = self.sock = self.pid = self.log = None
 
@@ -277,7 +277,7 @@ class Zygote:
         except (subprocess.TimeoutExpired, OSError, ValueError):
             return "no message"
 
-    def alive(self):
+    def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
     def spawn(self, request, fds):
@@ -293,7 +293,7 @@ class Zygote:
             raise WarmStartError(reply["error"])
         return reply["waiter"], reply["kernel"]
 
-    def close(self):
+    def close(self) -> None:
         if self.sock is not None:
             self.sock.close()
         if self.process is not None and self.process.poll() is None:
@@ -328,7 +328,7 @@ def zygote_for(user, place, fonts):
         return _ZYGOTES[key]
 
 
-def close_all():
+def close_all() -> None:
     with _LOCK:
         for zygote in _ZYGOTES.values():
             zygote.close()
@@ -376,7 +376,7 @@ class ReadyClient(AsyncKernelClient):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
 
-    async def _iopub_idle(self, asked, deadline):
+    async def _iopub_idle(self, asked, deadline) -> bool:
         """Drain iopub until the kernel's "idle" after one of ``asked``; False if it did not come."""
         while time.monotonic() < deadline:
             try:
@@ -397,11 +397,11 @@ class WarmSandboxKernelManager(SandboxKernelManager):
 
     started_warm = False
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.client_factory = ReadyClient
 
-    async def _start_kernel_process(self, kernel_cmd, **kw):
+    async def _start_kernel_process(self, kernel_cmd, **kw) -> None:
         try:
             self._start_warm()
             self.started_warm = True
@@ -445,7 +445,7 @@ class WarmSandboxKernelManager(SandboxKernelManager):
                 for fd in fds:
                     os.close(fd)
 
-    def _start_warm(self):
+    def _start_warm(self) -> None:
         request, place = self._request()
         waiter, kernel = self._spawn(request, place)
         provisioner = self.provisioner

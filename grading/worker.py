@@ -42,7 +42,7 @@ class GradeTask:
     Here the worker reaches the course at ``root`` (this machine, or a shared filesystem); the
     Dask ship mode's task sends the files instead (grading/distributed.py)."""
 
-    def __init__(self, root=str(COURSE_ROOT)):
+    def __init__(self, root=str(COURSE_ROOT)) -> None:
         self.root = str(root)
 
     def prepare(self, job):
@@ -57,7 +57,7 @@ class GradeTask:
 _APIS = {}  # this process's NbGraderAPI per course root (str)
 
 
-def quiet_known_noise():
+def quiet_known_noise() -> None:
     """Known-harmless warnings, silenced: SQLAlchemy's "not in session" SAWarning, which nbgrader
     0.9 triggers whenever a submission is first created, and nbformat's missing-id warning on
     notebooks saved by old JupyterLab versions. Neither affects a grade."""
@@ -80,7 +80,7 @@ def course_api(root, config=None):
     return _APIS[root]
 
 
-def warm_up(root):
+def warm_up(root) -> None:
     """Pool initializer: pay nbgrader's imports and the course's configuration once per worker."""
     course_api(root)
 
