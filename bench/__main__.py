@@ -168,7 +168,7 @@ def bench_scale() -> None:
                 print(f"    {cores:3d} worker cores, {label:24s}: {total / 60:5.1f} min ({total:6.0f} s)")
 
 
-def bench_widget(changes: int=30) -> None:
+def bench_widget(changes: int = 30) -> None:
     """Question 3's explorer: time from a slider change to a new PNG in the Image widget (aim: well
     under 100 ms), with a reference gradient_descent, in this process (no browser)."""
     import numpy as np
@@ -204,7 +204,7 @@ def bench_widget(changes: int=30) -> None:
     print(f"  {'all sliders':14s} median {statistics.median(everything) * 1e3:6.1f} ms")
 
 
-def bench_lms(students: int=300) -> None:
+def bench_lms(students: int = 300) -> None:
     """`make import` of a Canvas bulk download of 300 students x 4 notebooks (target: at most 10 s):
     the whole command, into an empty submitted/ and gradebook, then the same archive again."""
     import zipfile
@@ -275,7 +275,7 @@ def bench_browser() -> None:
           + " ".join(f"{t:.0f}" for t in data["times_ms"]))
 
 
-def bench_similarity(n_students: int=300, runs: int=3) -> None:
+def bench_similarity(n_students: int = 300, runs: int = 3) -> None:
     """The similarity report: on classes built by tests/similarity_class.py (independent students
     with their own habits, planted copies of each kind, outside sources named), the rank of every
     planted pair by kind, the highest honest score and how many honest pairs are flagged; then a
@@ -349,7 +349,7 @@ def bench_similarity(n_students: int=300, runs: int=3) -> None:
     ranking(results[-1], big_planted)
 
 
-def bench_collect(students: int=200, runs: int=3) -> None:
+def bench_collect(students: int = 200, runs: int = 3) -> None:
     """`nbgrader collect` of a class from an exchange (one submission folder per student, the
     release's files, each student's files owned by a uid of their own when run as root): nbgrader's
     own collect against the course's (grading/collect.py: every entry checked, bytes copied by
@@ -408,7 +408,7 @@ def bench_hub() -> None:
     run()
 
 
-def bench_bounded(calls: int=200) -> None:
+def bench_bounded(calls: int = 200) -> None:
     """run_bounded's cost per call (a fork, a pipe, a pickle) from a process the size of a grading
     worker, and the worst reply decoded under a bound: time and the caller's memory."""
     import json
@@ -449,7 +449,7 @@ def bench_bounded(calls: int=200) -> None:
           f"the caller's RSS grew {(me.memory_info().rss - before) >> 20} MiB")
 
 
-def bench_lti(runs: int=5) -> None:
+def bench_lti(runs: int = 5) -> None:
     """LTI grade passback (grading/lti.py) of the sample class, and of 300 students, to an LTI 1.3
     platform on loopback (tests/lti_platform.py): token, line item, members, one score each; then
     the same run again (nothing changed: nothing sent). The gradebook's reading is not included."""

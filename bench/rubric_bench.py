@@ -70,7 +70,7 @@ def sample_course(folder):
     return root
 
 
-def synthetic_course(folder, n: int=300):
+def synthetic_course(folder, n: int = 300):
     root = make_course(Path(folder) / "course")
     _write_class(root, {f"s{i:03d}": VARIANTS[i % len(VARIANTS)] + ("" if i % 7 else " Also, alpha matters.")
                         for i in range(n)})

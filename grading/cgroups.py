@@ -196,7 +196,7 @@ def _move_all(base, leaf):
                                      "the cgroup is not delegated to this user") from None
 
 
-def enable_controllers(base, controllers=CONTROLLERS, rounds: int=20):
+def enable_controllers(base, controllers=CONTROLLERS, rounds: int = 20):
     """Make ``base`` (a v2 cgroup) give ``controllers`` to the cgroups made in it: first every
     process in it moves into its leaf ``LEAF`` (a non-root cgroup that enables controllers for
     its children may hold no process), then ``+controller`` goes into ``cgroup.subtree_control``.
@@ -226,7 +226,7 @@ def enable_controllers(base, controllers=CONTROLLERS, rounds: int=20):
     raise OSError(errno.EBUSY, f"{base} still holds processes after {rounds} moves into {LEAF}")
 
 
-def systemd_delegation(path, systemd_dir: str="/run/systemd/system"):
+def systemd_delegation(path, systemd_dir: str = "/run/systemd/system"):
     """Where systemd is the init: whether it delegated cgroup ``path`` (it marks a delegated unit's
     cgroup with the ``trusted.delegate`` or ``user.delegate`` attribute), True or False. None where
     systemd does not run the host (nobody else claims the cgroups)."""
@@ -359,7 +359,7 @@ class KernelCgroup:
             return None
         return int(dict(line.split() for line in lines if len(line.split()) == 2).get(key, 0))
 
-    def remove(self, seconds: float=5.0) -> None:
+    def remove(self, seconds: float = 5.0) -> None:
         """Kill whatever is left in the cgroups and remove them."""
         deadline = time.monotonic() + seconds
         for path in list(dict.fromkeys(self.dirs.values())):

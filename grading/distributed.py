@@ -186,8 +186,8 @@ class ShippedGrading:
 
 
 class DaskBackend:
-    """The runner's backend on a Dask client: its executor, the task, and what to close."""
-    rebuild = None  # a lost Dask worker fails its task; the cluster carries on without rebuilding
+    """The runner's backend on a Dask client: its executor, the task, and what to close. Not
+    rebuilt (no ``rebuild``): a lost Dask worker fails its task; the cluster carries on."""
 
     def __init__(self, client, cluster, task) -> None:
         self.client, self.cluster, self.task = client, cluster, task

@@ -65,7 +65,7 @@ def pending_students(db_url=None, students=None):
     return pending
 
 
-def refusal(pending, limit: int=20):
+def refusal(pending, limit: int = 20):
     """The message naming who still needs grading (at most ``limit`` students, then a count)."""
     lines = [f"feedback not released: {len(pending)} students have answers that still need "
              "grading by hand (formgrader, or its rubric page: formgrader/rubric/questions)"]

@@ -134,7 +134,7 @@ def inline_script_hashes(page):
     return sorted(set(found))
 
 
-def policy(origin, base_url, page: str="", sandbox: bool=False):
+def policy(origin, base_url, page: str = "", sandbox: bool = False):
     """The Content-Security-Policy for one formgrader response."""
     static = f"{origin}{base_url}formgrader/static/"
     scripts = [static, f"{origin}{base_url}formgrader/rubric/static/"] + inline_script_hashes(page)

@@ -210,7 +210,7 @@ def unknown_submitters(layout):
     return [s for s in found if s not in roster]
 
 
-def grade_roster(layout, check: bool=True):
+def grade_roster(layout, check: bool = True):
     """Grade every collected student who is in the gradebook; name the others (not graded, their
     submission kept in submitted/) with what to do. Returns (runner result, unknown students)."""
     unknown = unknown_submitters(layout)
@@ -223,7 +223,7 @@ def grade_roster(layout, check: bool=True):
     return (grade(layout, roster, check=check) if roster else None), unknown
 
 
-def grade(layout, students=(), check: bool=True):
+def grade(layout, students=(), check: bool = True):
     """The course's parallel, sandboxed runner (``python -m grading.runner``) on the hub's course
     root, then everything it wrote handed back to the instructor. Run as root: the sandbox
     starts each student's kernel as an unprivileged user of its own in a cgroup, which only root

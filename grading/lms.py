@@ -777,7 +777,7 @@ def _number(x):
     return f"{round(x, 2):.2f}".rstrip("0").rstrip(".")
 
 
-def class_grades(db_url, applied_by: str="course"):
+def class_grades(db_url, applied_by: str = "course"):
     """(max score, [(Student, grade)], others) for every student with an LMS id and a submission,
     by student id: the grade as ``nbgrader export`` computes it (score minus the course's late
     penalty, at least 0), or the score before any late penalty when the LMS applies it

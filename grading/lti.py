@@ -161,7 +161,7 @@ def jwks(state):
 SAFE_VALUE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
-def hub_username(value, prefix: str="lti-"):
+def hub_username(value, prefix: str = "lti-"):
     """The hub's and Linux's name for a platform user's claim value (at most 32 characters)."""
     value = str(value).strip()
     if not value:
@@ -382,7 +382,7 @@ def _iso(stamp):
     return stamp.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def gradebook_grades(db_url, applied_by: str="course"):
+def gradebook_grades(db_url, applied_by: str = "course"):
     """A Grade per gradebook student: the score as ``nbgrader export`` computes it (less the late
     penalty, at least 0) when the course applies the penalty, before it when the LMS does."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -475,7 +475,7 @@ def _classify(grade, member):
     return None, None
 
 
-def passback(lti, state, grades, force: bool=False, client=None):
+def passback(lti, state, grades, force: bool = False, client=None):
     """Send ``grades`` (gradebook_grades) to the LMS (see the module's docstring); a Summary."""
     client = client or PlatformClient(lti, load_key(state))
     records = launches(state)

@@ -115,7 +115,7 @@ class RestoreMasterCells(OverwriteCells):
     def add_missing_task_cells(self, nb, resources):
         return nb, resources  # this course has no task cells
 
-    def missing_cell_transform(self, source_cell, max_score, is_solution: bool=False, is_task: bool=False):
+    def missing_cell_transform(self, source_cell, max_score, is_solution: bool = False, is_task: bool = False):
         cell = super().missing_cell_transform(source_cell, max_score, is_solution=is_solution, is_task=is_task)
         if cell["cell_type"] == "code" and not is_solution and not is_task:
             message = DELETED_TEST_MESSAGE.format(cell_id=source_cell.name)

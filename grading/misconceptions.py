@@ -150,7 +150,7 @@ def owners(root=COURSE_ROOT):
     return out
 
 
-def describe(ranked, top: int=8):
+def describe(ranked, top: int = 8):
     """The bar chart in words (its alt text)."""
     if not ranked:
         return "No misconceptions: every attempted function passed its tests."
@@ -158,7 +158,7 @@ def describe(ranked, top: int=8):
     return "Bar chart of the most common misconceptions, by number of students. " + "; ".join(parts) + "."
 
 
-def _chart(ranked, top: int=8):
+def _chart(ranked, top: int = 8):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

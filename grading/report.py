@@ -179,7 +179,7 @@ def _tally(cells, notebook, student, cell) -> None:
         stats.failed.append(student)
 
 
-def png_base64(fig, dpi: int=90):
+def png_base64(fig, dpi: int = 90):
     """A matplotlib figure as base64 PNG for a data: URI (the report's pages load nothing else);
     the figure is closed."""
     import matplotlib.pyplot as plt
@@ -257,7 +257,7 @@ def _problem_rows(problems):
                      for s, nb, what in problems) or "<tr><td colspan=3>none</td></tr>"
 
 
-def _short(items, n: int=4):
+def _short(items, n: int = 4):
     return "; ".join(items[:n]) + (f"; and {len(items) - n} more" if len(items) > n else "")
 
 
@@ -267,7 +267,7 @@ def _follow_rows(follow):
         f"<td>{_e(_short(miss))}</td></tr>" for s, auto, top, m, miss in follow) or "<tr><td colspan=5>nobody</td></tr>"
 
 
-def render(data=None, *_, similarity_section: str="") -> str:
+def render(data=None, *_, similarity_section: str = "") -> str:
     """The report page (``data``: collect's ClassData; anything else, such as the ``{}, [], {}``
     of older callers, an empty class around ``similarity_section``). Every string in it that
     comes from the gradebook (student ids, notebook and cell names) goes through ``_e``: a student

@@ -130,7 +130,7 @@ _ROW = re.compile(r"^\|\s*(\d+(?:\.\d+)?)\s*\|\s*(.+?)\s*\|\s*$", re.M)
 _OVER_LIMIT = re.compile(r"over the sentence limit loses (\d+(?:\.\d+)?) points?", re.I)
 
 
-def parse_cell(text, notebook: str="", cell: str="", cell_points=None):
+def parse_cell(text, notebook: str = "", cell: str = "", cell_points=None):
     """The CellRubric of one written answer's source text. Raises RubricError naming the cell
     when there is no rubric, no row, a heading that is not the cell's points, or rows that add
     up to less (more is fine: the score is clamped to the cell's points)."""
@@ -318,7 +318,8 @@ def _checked(db, assignment, notebook, cell, applied):
     return checked
 
 
-def save_mark(gb, student, notebook, cell, applied, note: str="", version: int=0, grader: str="", assignment=ASSIGNMENT):
+def save_mark(gb, student, notebook, cell, applied, note: str = "", version: int = 0, grader: str = "",
+              assignment=ASSIGNMENT):
     """Store a grader's items for one student's cell and write nbgrader's grade and comment.
 
     ``applied``: {item id: 1 or 0.5}; ``version``: the version the grader loaded (0: none yet).

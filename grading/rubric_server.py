@@ -129,7 +129,7 @@ def _student_entry(gb, student, text, alike, notebook, cell, assignment):
             "state": rubric.cell_state(gb, student, notebook, cell, assignment)}
 
 
-def question_data(gb, root, notebook, cell, base_url: str="", assignment=ASSIGNMENT):
+def question_data(gb, root, notebook, cell, base_url: str = "", assignment=ASSIGNMENT):
     """Everything the grade-by-question page shows, as plain data: the cell's items and model
     answer (HTML), and the students in alike-first order with their answer HTML, their alike
     peers and their stored marks."""

@@ -21,6 +21,8 @@ steps, each a function of its own:
 
     python -m grading.runner [--workers N] [--student ID ...]
 """
+from __future__ import annotations
+
 import argparse
 import concurrent.futures
 import multiprocessing
@@ -30,13 +32,27 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from grading.course import ASSIGNMENT, COURSE_ROOT, notebook_names
 from grading.settings import Runner, Sandbox
 from grading.worker import GradeTask, GradingJob, StudentResult, quiet_known_noise, warm_up
+
+if TYPE_CHECKING:
+    from grading.distributed import DaskBackend
+
+
+class ProblemKind(StrEnum):
+    """What is wrong with a submitted notebook (its value is what the report prints)."""
+    MISSING = "missing"  # scores 0
+    UNREADABLE = "unreadable"  # not a notebook: scores 0
+    OLD_FORMAT = "old_format"  # graded after conversion
+    MALFORMED_METADATA = "malformed_metadata"  # graded; the cells nbgrader cannot read are ordinary cells
 
 
 @dataclass
@@ -45,8 +61,7 @@ class NotebookProblem:
     notebook: str
     reason: str
     advice: str
-    kind: str  # "missing", "unreadable" (both score 0), "old_format" (graded after conversion) or
-    # "malformed_metadata" (graded; the cells nbgrader cannot read are ordinary cells)
+    kind: ProblemKind
 
     def __str__(self) -> str:
         return f"{self.student}: {self.notebook}.ipynb {self.reason} -- {self.advice}"
@@ -54,9 +69,9 @@ class NotebookProblem:
 
 @dataclass
 class ClassResult:
-    graded: list = field(default_factory=list)  # StudentResult that succeeded
-    failed: list = field(default_factory=list)  # StudentResult that failed on every attempt
-    problems: list = field(default_factory=list)  # NotebookProblem, the students' own mistakes
+    graded: list[StudentResult] = field(default_factory=list)  # succeeded
+    failed: list[StudentResult] = field(default_factory=list)  # failed on every attempt
+    problems: list[NotebookProblem] = field(default_factory=list)  # the students' own mistakes
     seconds: float = 0.0
 
     @property
@@ -65,19 +80,19 @@ class ClassResult:
 
 
 # ----------------------------------------------------------------------------- 1. plan
-def find_students(submitted):
+def find_students(submitted: str | Path) -> list[str]:
     """Student ids with a submission of the assignment, sorted."""
     return sorted(p.parent.name for p in Path(submitted).glob(f"*/{ASSIGNMENT}") if p.is_dir())
 
 
-def _missing(student, name, present, expected):
+def _missing(student: str, name: str, present: set[str], expected: Sequence[str]) -> NotebookProblem:
     others = sorted(present - set(expected))
     advice = (f"found {', '.join(o + '.ipynb' for o in others)} instead: keep the released file names"
               if others else "submit the released notebook under its released name")
-    return NotebookProblem(student, name, "is missing (scored 0)", advice, "missing")
+    return NotebookProblem(student, name, "is missing (scored 0)", advice, ProblemKind.MISSING)
 
 
-def _unreadable(student, name, err):
+def _unreadable(student: str, name: str, err: Exception) -> NotebookProblem:
     import nbformat
     if isinstance(err, nbformat.reader.NotJSONError):
         reason = "it is not valid JSON"
@@ -86,10 +101,10 @@ def _unreadable(student, name, err):
     return NotebookProblem(
         student, name, f"could not be read as a notebook ({reason}); scored 0",
         "the file is damaged: ask the student to re-download it from JupyterLab (File > Download) "
-        "and resubmit", "unreadable")
+        "and resubmit", ProblemKind.UNREADABLE)
 
 
-def _gradable_problems(student, name, path):
+def _gradable_problems(student: str, name: str, path: Path) -> list[NotebookProblem]:
     """Problems of a notebook nbgrader can still grade (old format, malformed metadata); raises
     if it cannot be read as a notebook at all."""
     import nbformat
@@ -102,7 +117,7 @@ def _gradable_problems(student, name, path):
         nb = nbformat.convert(nb, 4)
         problems.append(NotebookProblem(
             student, name, f"is in the old notebook format {version} (converted to 4 and graded)",
-            "nothing to do; an up-to-date JupyterLab saves format 4", "old_format"))
+            "nothing to do; an up-to-date JupyterLab saves format 4", ProblemKind.OLD_FORMAT))
     nbformat.validate(nb)
     malformed = malformed_cells(nb)
     if malformed:
@@ -110,14 +125,16 @@ def _gradable_problems(student, name, path):
             student, name, f"has cells whose nbgrader metadata is not readable (cells "
             f"{', '.join(str(i + 1) for i in malformed)}: graded as ordinary cells, instructor cells put back)",
             "the notebook's cell metadata was edited by hand or by another tool: ask the student to copy "
-            "their answers into a fresh copy of the released notebook and resubmit", "malformed_metadata"))
+            "their answers into a fresh copy of the released notebook and resubmit", ProblemKind.MALFORMED_METADATA))
     return problems
 
 
-def check_submission(student, submitted, expected):
+def check_submission(student: str, submitted: str | Path,
+                     expected: Sequence[str]) -> tuple[list[str], list[NotebookProblem]]:
     """(readable notebook names, problems) for one student's submission folder."""
     folder = Path(submitted) / student / ASSIGNMENT
-    readable, problems = [], []
+    readable: list[str] = []
+    problems: list[NotebookProblem] = []
     present = {p.stem for p in folder.glob("*.ipynb")}
     for name in expected:
         if name not in present:
@@ -134,57 +151,64 @@ def check_submission(student, submitted, expected):
 
 @dataclass
 class Plan:
-    jobs: list  # GradingJob for every student with a notebook nbgrader can open
-    nothing_readable: list  # students with no notebook to grade: no run, every notebook scores 0
-    zeros: list  # NotebookProblem of the notebooks recorded as 0 after the run
-    problems: list  # every NotebookProblem, for the summary
+    jobs: list[GradingJob]  # every student with a notebook nbgrader can open
+    nothing_readable: list[str]  # students with no notebook to grade: no run, every notebook scores 0
+    zeros: list[NotebookProblem]  # the notebooks recorded as 0 after the run
+    problems: list[NotebookProblem]  # every one, for the summary
 
 
-def plan_class(students, submitted, expected):
+def plan_class(students: Iterable[str], submitted: str | Path, expected: Sequence[str]) -> Plan:
     """What to grade: one job per student (every notebook in one run, or only the readable ones
     when some are damaged), and which notebooks score 0."""
     plan = Plan([], [], [], [])
     for student in students:
         readable, problems = check_submission(student, submitted, expected)
         plan.problems += problems
-        unreadable = [p for p in problems if p.kind == "unreadable"]
+        unreadable = [p for p in problems if p.kind == ProblemKind.UNREADABLE]
         plan.zeros += unreadable
         if not readable:
             plan.nothing_readable.append(student)
-            plan.zeros += [p for p in problems if p.kind == "missing"]
+            plan.zeros += [p for p in problems if p.kind == ProblemKind.MISSING]
         else:
             plan.jobs.append(GradingJob(student, tuple(readable) if unreadable else None))
     return plan
 
 
 # ----------------------------------------------------------------------------- 2. run
+class Status(StrEnum):
+    """How an attempt settled (its value is what the progress line shows)."""
+    OK = "ok"
+    FAILED = "FAILED"  # no attempts left
+    RETRYING = "retrying"
+
+
 @dataclass(frozen=True)
 class ProgressEvent:
-    """One settled attempt: ``status`` "ok", "FAILED" (no attempts left) or "retrying"."""
+    """One settled attempt."""
     student: str
-    status: str
+    status: Status
     done: int
     total: int
     failures: int
     elapsed: float
 
     @property
-    def seconds_left(self):
+    def seconds_left(self) -> float:
         return self.elapsed / self.done * (self.total - self.done) if self.done else float("nan")
 
 
 class Tally:
     """Counts settled students and turns each attempt into a ProgressEvent for ``on_event``."""
 
-    def __init__(self, total, on_event) -> None:
+    def __init__(self, total: int, on_event: Callable[[ProgressEvent], object]) -> None:
         self.total, self.on_event, self.start = total, on_event, time.perf_counter()
         self.done = self.failures = 0
 
-    def settled(self, result, retrying: bool=False) -> None:
+    def settled(self, result: StudentResult, retrying: bool = False) -> None:
         if not retrying:
             self.done += 1
             self.failures += not result.success
-        status = "retrying" if retrying else ("ok" if result.success else "FAILED")
+        status = Status.RETRYING if retrying else (Status.OK if result.success else Status.FAILED)
         self.on_event(ProgressEvent(result.student, status, self.done, self.total, self.failures,
                                     time.perf_counter() - self.start))
 
@@ -192,10 +216,10 @@ class Tally:
 class ProgressLine:
     """Renders ProgressEvents as one status line, rewritten in place on a terminal."""
 
-    def __init__(self, stream=sys.stderr) -> None:
+    def __init__(self, stream: IO[str] = sys.stderr) -> None:
         self.stream, self.tty = stream, stream.isatty()
 
-    def __call__(self, event) -> None:
+    def __call__(self, event: ProgressEvent) -> None:
         line = (f"graded {event.done}/{event.total} | failures {event.failures} | {event.elapsed:5.1f}s elapsed, "
                 f"~{event.seconds_left:4.1f}s left | {event.student}: {event.status}")
         self.stream.write(("\r\033[K" + line) if self.tty else line + "\n")
@@ -206,7 +230,7 @@ class ProgressLine:
             self.stream.write("\n")
 
 
-def _tracked(markers, student, run, payload):
+def _tracked(markers: str, student: str, run: Callable[[Any], Any], payload: Any) -> Any:
     """Run ``run(payload)`` in a worker, with a marker naming the worker's pid while it runs: if
     the worker dies, the marker left behind says whose task it was running."""
     marker = Path(markers) / student
@@ -223,7 +247,7 @@ def _tracked(markers, student, run, payload):
         marker.unlink(missing_ok=True)
 
 
-def _exit_code(pid, processes):
+def _exit_code(pid: int, processes: dict[int, Any]) -> int | str | None:
     """Exit code of one of the pool's processes, "unknown" for a dead stranger, None if alive."""
     process = processes.get(pid)
     if process is not None:
@@ -235,10 +259,10 @@ def _exit_code(pid, processes):
         return "unknown"
 
 
-def _worker_deaths(markers, processes):
+def _worker_deaths(markers: str, processes: dict[int, Any]) -> dict[str, int | str]:
     """{student: exit code} of the tasks whose worker died by itself (not the pool's own SIGTERM
     to its other workers once it broke): read from the markers left behind."""
-    deaths = {}
+    deaths: dict[str, int | str] = {}
     for marker in Path(markers).iterdir():
         try:
             pid = int(marker.read_text())
@@ -250,7 +274,7 @@ def _worker_deaths(markers, processes):
     return deaths
 
 
-def _death_message(code) -> str:
+def _death_message(code: int | str) -> str:
     if isinstance(code, int) and code < 0:
         try:
             name = signal.Signals(-code).name
@@ -261,17 +285,53 @@ def _death_message(code) -> str:
     return f"the worker process grading this student died (exit code {code})"
 
 
+class Task(Protocol):
+    """What a backend's workers run for a job: ``prepare`` (where the job is submitted) makes the
+    payload, ``run`` (in the worker, a module-level function any executor can send) grades,
+    ``finish`` (back where it was submitted) turns the output into a StudentResult."""
+
+    def prepare(self, job: GradingJob) -> Any: ...
+
+    @property
+    def run(self) -> Callable[[Any], Any]: ...
+
+    def finish(self, job: GradingJob, output: Any) -> StudentResult: ...
+
+
+class Backend(Protocol):
+    """Where run_jobs grades: an executor and the task its workers run. A worker lost there fails
+    its own task and the executor carries on (Dask, an executor the caller gives)."""
+
+    @property
+    def executor(self) -> concurrent.futures.Executor: ...
+
+    @property
+    def task(self) -> Task: ...
+
+
+@runtime_checkable
+class RebuildableBackend(Backend, Protocol):
+    """A backend whose worker's death breaks the whole pool (a local ProcessPoolExecutor):
+    ``rebuild`` replaces it, and the runner finds out whose task the dead worker was running."""
+
+    def rebuild(self) -> None: ...
+
+
 class _Batch:
     """The jobs of one run on one backend: submit, settle, retry, recover from a broken pool."""
 
-    def __init__(self, backend, jobs, retries, tally) -> None:
+    def __init__(self, backend: Backend, jobs: Iterable[GradingJob], retries: int, tally: Tally) -> None:
         self.backend, self.retries, self.tally = backend, retries, tally
         self.jobs = {job.student: job for job in jobs}
         self.attempts = {student: 1 for student in self.jobs}
-        self.graded, self.failed, self.pending, self.again = [], [], {}, list(self.jobs)
-        self.markers = tempfile.mkdtemp(prefix="grading-markers-") if backend.rebuild else None
+        self.graded: list[StudentResult] = []
+        self.failed: list[StudentResult] = []
+        self.pending: dict[concurrent.futures.Future[Any], str] = {}
+        self.again = list(self.jobs)
+        self.rebuildable = isinstance(backend, RebuildableBackend)
+        self.markers = tempfile.mkdtemp(prefix="grading-markers-") if self.rebuildable else None
 
-    def submit(self, student) -> None:
+    def submit(self, student: str) -> None:
         task, executor = self.backend.task, self.backend.executor
         payload = task.prepare(self.jobs[student])
         if self.markers is None:
@@ -280,18 +340,18 @@ class _Batch:
             future = executor.submit(_tracked, self.markers, student, task.run, payload)
         self.pending[future] = student
 
-    def outcome(self, future, student):
+    def outcome(self, future: concurrent.futures.Future[Any], student: str) -> StudentResult | None:
         """The attempt's StudentResult, or None if its task broke with the pool (to recover)."""
         try:
             return self.backend.task.finish(self.jobs[student], future.result())
         except BrokenProcessPool as err:
-            if self.backend.rebuild:
+            if self.rebuildable:
                 return None
             return StudentResult(student, False, error=f"worker failed: {type(err).__name__}: {err}")
         except Exception as err:  # the worker itself died, or the task raised
             return StudentResult(student, False, error=f"worker failed: {type(err).__name__}: {err}")
 
-    def settle(self, student, result) -> None:
+    def settle(self, student: str, result: StudentResult) -> None:
         """Record one attempt; the student goes again while it has attempts left."""
         result.attempts = self.attempts[student]
         if not result.success and self.attempts[student] <= self.retries:
@@ -302,9 +362,9 @@ class _Batch:
         (self.graded if result.success else self.failed).append(result)
         self.tally.settled(result)
 
-    def collect(self, futures):
+    def collect(self, futures: Iterable[concurrent.futures.Future[Any]]) -> list[str]:
         """Settle finished futures; the students whose task broke with the pool."""
-        broken = []
+        broken: list[str] = []
         for future in futures:
             student = self.pending.pop(future)
             result = self.outcome(future, student)
@@ -314,8 +374,9 @@ class _Batch:
                 self.settle(student, result)
         return broken
 
-    def recover(self, broken) -> None:
+    def recover(self, broken: list[str]) -> None:
         """A local pool broke: charge the student whose worker died, rebuild, free the rest."""
+        assert isinstance(self.backend, RebuildableBackend) and self.markers is not None
         processes = dict(getattr(self.backend.executor, "_processes", None) or {})
         self.backend.executor.shutdown(wait=True)  # its workers are joined: exit codes known
         deaths = _worker_deaths(self.markers, processes)
@@ -330,7 +391,7 @@ class _Batch:
                 self.again.append(student)
         self.backend.rebuild()
 
-    def run(self):
+    def run(self) -> tuple[list[StudentResult], list[StudentResult]]:
         try:
             while self.again or self.pending:
                 for student in self.again:
@@ -347,7 +408,8 @@ class _Batch:
         return self.graded, self.failed
 
 
-def run_jobs(backend, jobs, retries, tally):
+def run_jobs(backend: Backend, jobs: Iterable[GradingJob], retries: int,
+             tally: Tally) -> tuple[list[StudentResult], list[StudentResult]]:
     """Grade every job on ``backend``; (graded, failed) lists of StudentResult."""
     return _Batch(backend, jobs, retries, tally).run()
 
@@ -358,7 +420,7 @@ def run_jobs(backend, jobs, retries, tally):
 WORKER_PRELOAD = ["nbgrader.apps", "grading.worker"]
 
 
-def worker_context():
+def worker_context() -> multiprocessing.context.ForkServerContext:
     """Local workers are forked from multiprocessing's fork server, a fresh process started once
     per runner that imports WORKER_PRELOAD once, instead of each worker importing them itself
     (spawn). Forked from that server, not from the runner: no thread, open gradebook or pool of
@@ -371,12 +433,12 @@ def worker_context():
 class LocalBackend:
     """Long-lived local worker processes (the embedded default), rebuilt if one dies."""
 
-    def __init__(self, workers, root=COURSE_ROOT) -> None:
+    def __init__(self, workers: int, root: str | Path = COURSE_ROOT) -> None:
         self.workers, self.root = workers, str(root)
         self.task = GradeTask(self.root)
         self.executor = self._pool()
 
-    def _pool(self):
+    def _pool(self) -> concurrent.futures.ProcessPoolExecutor:
         return concurrent.futures.ProcessPoolExecutor(
             max_workers=self.workers, mp_context=worker_context(),
             initializer=warm_up, initargs=(self.root,))
@@ -390,16 +452,15 @@ class LocalBackend:
 
 class GivenExecutor:
     """An executor the caller made and closes: grade_student tasks on it, never rebuilt."""
-    rebuild = None
 
-    def __init__(self, executor, root=COURSE_ROOT) -> None:
+    def __init__(self, executor: concurrent.futures.Executor, root: str | Path = COURSE_ROOT) -> None:
         self.executor, self.task = executor, GradeTask(str(root))
 
     def close(self) -> None:
         pass
 
 
-def make_backend(settings, root=COURSE_ROOT):
+def make_backend(settings: Runner, root: str | Path = COURSE_ROOT) -> LocalBackend | DaskBackend:
     """The backend ``c.Runner`` asks for: a Dask cluster (executor "dask" or a scheduler address;
     see docs/scaling.md), else local worker processes. Dask is imported only then."""
     if settings.uses_dask:
@@ -409,7 +470,7 @@ def make_backend(settings, root=COURSE_ROOT):
 
 
 # ----------------------------------------------------------------------------- 3. record
-def add_students(students, db_url) -> None:
+def add_students(students: Iterable[str], db_url: str) -> None:
     """Create every student before the fan-out. nbgrader checks whether a student exists, then
     inserts: measured with 8 processes creating the same new student at once, 2 to 7 of 8 failed
     (UniqueViolation on PostgreSQL, UNIQUE constraint failed on SQLite). So students are added
@@ -420,7 +481,7 @@ def add_students(students, db_url) -> None:
             gb.update_or_create_student(student)
 
 
-def record_zeros(problems, db_url) -> None:
+def record_zeros(problems: Iterable[NotebookProblem], db_url: str) -> None:
     """Score 0 for notebooks that could not be graded, as nbgrader does for missing ones."""
     from nbgrader.api import Gradebook, MissingEntry
     with Gradebook(db_url) as gb:
@@ -441,7 +502,7 @@ class SandboxUnavailable(RuntimeError):
     pass
 
 
-def require_sandbox(settings):
+def require_sandbox(settings: Sandbox) -> None:
     """Refuse to grade, before anything starts, where the sandbox cannot run (unless switched off)."""
     from grading import sandbox
     if not settings.enabled:
@@ -457,8 +518,10 @@ def require_sandbox(settings):
             "student code then runs as you: GRADING_SANDBOX=off make autograde")
 
 
-def grade_class(students=None, executor=None, workers=None, submitted=None, retries=None, stream=sys.stderr,
-                on_event=None, root=COURSE_ROOT):
+def grade_class(students: Iterable[str] | None = None, executor: concurrent.futures.Executor | None = None,
+                workers: int | None = None, submitted: str | Path | None = None, retries: int | None = None,
+                stream: IO[str] = sys.stderr, on_event: Callable[[ProgressEvent], object] | None = None,
+                root: str | Path = COURSE_ROOT) -> ClassResult:
     """Grade every student in ``submitted`` (or the ones named) and return a ClassResult.
 
     ``executor``: a concurrent.futures.Executor to grade on (the caller closes it); default: the
@@ -482,7 +545,8 @@ def grade_class(students=None, executor=None, workers=None, submitted=None, retr
         tally.settled(outcome.graded[-1])
     if workers:
         runner.workers = workers
-    backend = GivenExecutor(executor, root) if executor is not None else make_backend(runner, root)
+    backend: GivenExecutor | LocalBackend | DaskBackend = (
+        GivenExecutor(executor, root) if executor is not None else make_backend(runner, root))
     try:
         graded, failed = run_jobs(backend, plan.jobs, runner.retries if retries is None else retries, tally)
     finally:
@@ -495,7 +559,7 @@ def grade_class(students=None, executor=None, workers=None, submitted=None, retr
     return outcome
 
 
-def print_summary(outcome, stream=sys.stdout) -> None:
+def print_summary(outcome: ClassResult, stream: IO[str] = sys.stdout) -> None:
     print(f"autograded {len(outcome.graded)} students in {outcome.seconds:.1f}s", file=stream)
     for p in outcome.problems:
         print(f"  student mistake: {p}", file=stream)
@@ -503,7 +567,7 @@ def print_summary(outcome, stream=sys.stdout) -> None:
         print(f"  GRADING FAILED for {r.student} after {r.attempts} attempts: {r.error}", file=stream)
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Autograde the class in parallel.")
     parser.add_argument("--workers", type=int, default=None,
                         help="worker processes (default: c.Runner.workers, GRADING_WORKERS, or one per core)")

@@ -123,7 +123,7 @@ def written_answer(cell):
     return cell.source.split("\n---\n**Rubric")[0].replace("**Model answer.**", "").strip()
 
 
-def solved_notebook(name, source_dir=SOURCE, release_dir=RELEASE, written: bool=True):
+def solved_notebook(name, source_dir=SOURCE, release_dir=RELEASE, written: bool = True):
     """The release notebook with every answer cell filled from the source solution."""
     release = nbformat.read(release_dir / f"{name}.ipynb", as_version=4)
     source = {grade_id(c): c for c in nbformat.read(source_dir / f"{name}.ipynb", as_version=4).cells

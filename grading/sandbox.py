@@ -323,7 +323,7 @@ class Watchdog(threading.Thread):
     """Without cgroups: kill the kernel's whole process tree once the RSS of its processes plus
     the bytes in its tmpfs mounts pass ``budget``."""
 
-    def __init__(self, pid, budget, interval: float=0.05) -> None:
+    def __init__(self, pid, budget, interval: float = 0.05) -> None:
         super().__init__(daemon=True, name=f"sandbox-watchdog-{pid}")
         self.pid, self.budget, self.interval = pid, budget, interval
         self.stopped = threading.Event()
@@ -500,7 +500,7 @@ class SandboxKernelManager(AsyncKernelManager):
         start it otherwise (grading/warm_kernels.py)."""
         await super()._async_launch_kernel(kernel_cmd, **kw)
 
-    async def _lock_box_when_bound(self, seconds: float=60.0) -> None:
+    async def _lock_box_when_bound(self, seconds: float = 60.0) -> None:
         """Wait until the kernel has bound its sockets (or died), then lock the box."""
         names = {f"{os.path.basename(self.ip)}-{port}" for port in self.ports}
         sock = os.path.join(self._box, "sock")
@@ -520,7 +520,7 @@ class SandboxKernelManager(AsyncKernelManager):
             await asyncio.sleep(0.005)
         self.removed_from_box = lock_box(self._box, names)
 
-    async def _async_cleanup_resources(self, restart: bool=False) -> None:
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         self._release_limits()
         if not restart:

@@ -122,7 +122,7 @@ _MATHML_CLEANER = nh3.Cleaner(tags=MATHML_TAGS, attributes=MATHML_ATTRIBUTES, ur
                               strip_comments=True)
 
 
-def latex_to_mathml(latex, display: bool=False):
+def latex_to_mathml(latex, display: bool = False):
     """MathML for a LaTeX formula (``None`` if latex2mathml cannot read it). The LaTeX source
     goes with it as ``alttext`` (what a screen reader may fall back on)."""
     from latex2mathml.converter import convert
@@ -289,7 +289,7 @@ def contrast(a, b):
     return (la + 0.05) / (lb + 0.05)
 
 
-def readable(colour, background=CODE_BACKGROUND, ratio: float=4.6) -> str:
+def readable(colour, background=CODE_BACKGROUND, ratio: float = 4.6) -> str:
     """``colour`` darkened just enough to reach ``ratio`` against ``background``."""
     rgb = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
     while contrast("#%02x%02x%02x" % tuple(rgb), background) < ratio and any(rgb):
@@ -334,7 +334,7 @@ def accessible_css():
     return "\n".join(rules)
 
 
-def accessible_page(page, lang: str="en"):
+def accessible_page(page, lang: str = "en"):
     """An HTML page with ``lang`` on <html> (if missing) and the style sheet at the end of <head>."""
     page = re.sub(r"<html(?![^>]*\blang=)", f'<html lang="{lang}"', page, count=1, flags=re.I)
     return page.replace("</head>", f'<style type="text/css">\n{accessible_css()}\n</style>\n</head>', 1)

@@ -683,7 +683,7 @@ def _source_matches(students, cells, outside, source_scores):
     return out
 
 
-def calibrate(scores, chance_flags, tail: float=0.1):
+def calibrate(scores, chance_flags, tail: float = 0.1):
     """(flag line, expected chance flags): the line above which a class of this size would put
     about ``chance_flags`` of these scores by chance. The top ``tail`` of the class's own scores
     (above u, their 1 - tail quantile) is fitted as exponential, robustly (its scale from the median
@@ -868,7 +868,7 @@ def _match_details(c, m, cells_per_pair) -> str:
             f"{_e(m.source)}: score {m.score:.1f}</summary>{''.join(blocks)}</details>")
 
 
-def section_html(comparison, cells_per_pair: int=4):
+def section_html(comparison, cells_per_pair: int = 4):
     """The report section: a heat map, every flagged pair (then the highest others), the top pairs
     per cell, matches with outside sources, and for each flagged pair (or the top few when none is)
     its cells side by side with what they share (and the class mostly does not) highlighted.

@@ -76,7 +76,7 @@ def _zygote_main() -> None:
             return None if text is None else text.encode()
         check(libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
 
-    def bind(source, target, writable: bool=False) -> None:
+    def bind(source, target, writable: bool = False) -> None:
         mount(source, target, None, MS_BIND | MS_REC)
         flags = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (0 if writable else MS_RDONLY)
         mount(None, target, None, flags)

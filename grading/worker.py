@@ -4,13 +4,19 @@ A worker (a local pool process, or a Dask worker) keeps one ``NbGraderAPI`` per 
 has graded for, so nbgrader's imports and configuration are paid once per process and every call
 grades the course it names. Nothing here knows which executor runs it (grading/runner.py).
 """
+from __future__ import annotations
+
 import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from grading.course import ASSIGNMENT, COURSE_ROOT
+
+if TYPE_CHECKING:
+    from traitlets.config import Config
 
 
 @dataclass
@@ -26,10 +32,10 @@ class StudentResult:
 class GradingJob:
     """One student to grade: every notebook in one run (``notebooks`` None), or only these."""
     student: str
-    notebooks: tuple = None
+    notebooks: tuple[str, ...] | None = None
 
 
-def grade_payload(payload):
+def grade_payload(payload: tuple[str, tuple[str, ...] | None, str]) -> StudentResult:
     """GradeTask's run: in the worker, grade ``(student, notebooks, root)``."""
     student, notebooks, root = payload
     return grade_student(student, notebooks, root)
@@ -42,19 +48,19 @@ class GradeTask:
     Here the worker reaches the course at ``root`` (this machine, or a shared filesystem); the
     Dask ship mode's task sends the files instead (grading/distributed.py)."""
 
-    def __init__(self, root=str(COURSE_ROOT)) -> None:
+    def __init__(self, root: str | Path = str(COURSE_ROOT)) -> None:
         self.root = str(root)
 
-    def prepare(self, job):
+    def prepare(self, job: GradingJob) -> tuple[str, tuple[str, ...] | None, str]:
         return (job.student, job.notebooks, self.root)
 
     run = staticmethod(grade_payload)
 
-    def finish(self, job, output):
+    def finish(self, job: GradingJob, output: StudentResult) -> StudentResult:
         return output
 
 
-_APIS = {}  # this process's NbGraderAPI per course root (str)
+_APIS: dict[str, Any] = {}  # this process's NbGraderAPI per course root (str)
 
 
 def quiet_known_noise() -> None:
@@ -66,7 +72,7 @@ def quiet_known_noise() -> None:
     warnings.filterwarnings("ignore", message="Cell is missing an id field")
 
 
-def course_api(root, config=None):
+def course_api(root: str | Path, config: Config | None = None) -> Any:
     """This process's NbGraderAPI for the course at ``root``, made on first use (with ``config``
     if given, else the course's nbgrader_config.py)."""
     root = str(root)
@@ -80,12 +86,13 @@ def course_api(root, config=None):
     return _APIS[root]
 
 
-def warm_up(root) -> None:
+def warm_up(root: str | Path) -> None:
     """Pool initializer: pay nbgrader's imports and the course's configuration once per worker."""
     course_api(root)
 
 
-def grade_student(student, notebooks=None, root=str(COURSE_ROOT)):
+def grade_student(student: str, notebooks: tuple[str, ...] | list[str] | None = None,
+                  root: str | Path = str(COURSE_ROOT)) -> StudentResult:
     """Autograde one student of the course at ``root`` (all notebooks, or only the named ones).
     Returns a StudentResult; nbgrader's failure is its error, not an exception."""
     from nbgrader.api import Gradebook
@@ -109,7 +116,7 @@ def grade_student(student, notebooks=None, root=str(COURSE_ROOT)):
     return StudentResult(student, not errors, time.perf_counter() - start, "; ".join(errors))
 
 
-def summarise_error(result):
+def summarise_error(result: dict[str, Any]) -> str:
     """The last meaningful line of nbgrader's error or log."""
     text = (result.get("error") or result.get("log") or "unknown error").strip().splitlines()
     lines = [line for line in text if line.strip() and "Traceback" not in line]

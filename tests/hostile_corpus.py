@@ -5,7 +5,10 @@ them alike). Two honest baselines are graded with them: ``honest_wrong`` (the sa
 answers the attackers start from) and ``reference``. "Blocked" attacks print ATTACK BLOCKED or
 ATTACK SUCCEEDED into their graded copy, so a test can tell which happened.
 """
+from __future__ import annotations
+
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import nbformat
@@ -62,12 +65,77 @@ for cell in nb["cells"]:
 ALWAYS_TRUE = "lambda *a, **k: True"
 
 
+@dataclass(frozen=True)
+class Scores:
+    """An entry's autograded points per grade_id beside the two baselines' (honest_wrong, reference)."""
+    who: str  # the entry and its story, for the messages
+    got: dict[str, float]
+    honest: dict[str, float]
+    reference: dict[str, float]
+    submitted_ids: Callable[[], list[str]]  # the grade_ids of the entry's own q1, in its order
+
+
+class Outcome:
+    """What an entry's grades must be; ``check`` fails the test when they are not."""
+
+    def check(self, s: Scores) -> None:
+        raise NotImplementedError
+
+
+class NoMoreThanHonest(Outcome):
+    """No cell scores more than the same wrong answers without the attack."""
+
+    def check(self, s: Scores) -> None:
+        more = sorted(g for g in s.got if s.got[g] > s.honest[g])
+        assert not more, f"{s.who} scored more than honest wrong work on {more}"
+
+
+class Zero(Outcome):
+    """Every cell scores 0 (a student error is named in the runner's output as well)."""
+
+    def check(self, s: Scores) -> None:
+        assert not any(s.got.values()), f"{s.who} must score 0, got {s.got}"
+
+
+class Reference(Outcome):
+    """Honest work in another form scores as the reference."""
+
+    def check(self, s: Scores) -> None:
+        assert s.got == s.reference, f"{s.who}: honest work in another form must score as the reference"
+
+
+class NoMoreThanReference(Outcome):
+    """Graded (some points), and no cell above the reference."""
+
+    def check(self, s: Scores) -> None:
+        more = {g for g in s.got if s.got[g] > s.reference[g]}
+        assert not more and any(s.got.values()), f"{s.who}: graded, and never above the reference ({s.got})"
+
+
+@dataclass(frozen=True)
+class KilledAfter(Outcome):
+    """The kernel dies in the answer cell ``grade_id``: the cells before it keep the reference's
+    points, every cell after it scores 0."""
+    grade_id: str
+
+    def check(self, s: Scores) -> None:
+        ids = s.submitted_ids()
+        after = {g for g in s.got if ids.index(g) > ids.index(self.grade_id)}
+        assert after and all(s.got[g] == 0 for g in after), f"{s.who}: cells after the kernel died must score 0"
+        assert all(s.got[g] == s.reference[g] for g in set(s.got) - after), \
+            f"{s.who}: cells before the kill keep their scores"
+
+
+NO_MORE_THAN_HONEST, NO_MORE_THAN_REFERENCE, REFERENCE = NoMoreThanHonest(), NoMoreThanReference(), Reference()
+ZERO = STUDENT_ERROR = Zero()  # a student error: also named by the runner (Hostile.message)
+
+
 @dataclass
 class Hostile:
     id: str
     story: str
-    build: object  # () -> {filename: text or bytes}; a missing q1 is simply absent
-    outcome: str  # "no_more_than_honest" | "zero" | "killed_after:<grade_id>" | "reference" | "student_error"
+    build: Callable[[], dict[str, str | bytes]]  # a missing q1 is simply absent
+    outcome: Outcome
     blocked: bool = False  # its graded copy must say ATTACK BLOCKED and never ATTACK SUCCEEDED
     message: str = ""  # for student errors: what the runner's output must say about it
     graded_says: str = ""  # text its graded copy must contain (an error output of the grader's)
@@ -86,10 +154,10 @@ def corpus(port, elsewhere="/nonexistent"):
     entries = [
         Hostile("read_source", "reads source/ and runs the instructor's solutions",
                 lambda: _q1(with_code(W(), "numerical_gradient", probe(STEAL_AND_RUN.format(
-                    path=up + f"source/conceptual/{Q1}.ipynb")))), "no_more_than_honest", blocked=True),
+                    path=up + f"source/conceptual/{Q1}.ipynb")))), NO_MORE_THAN_HONEST, blocked=True),
         Hostile("read_other_student", "reads another student's submission and runs it",
                 lambda: _q1(with_code(W(), "numerical_gradient", probe(STEAL_AND_RUN.format(
-                    path=up + f"submitted/reference/conceptual/{Q1}.ipynb")))), "no_more_than_honest", blocked=True),
+                    path=up + f"submitted/reference/conceptual/{Q1}.ipynb")))), NO_MORE_THAN_HONEST, blocked=True),
         Hostile("write_gradebook", "writes full marks into the gradebook",
                 lambda: _q1(with_code(W(), "numerical_gradient", probe(f"""
                     import sqlite3
@@ -97,26 +165,26 @@ def corpus(port, elsewhere="/nonexistent"):
                     db.execute("update grade set auto_score = 1000")
                     db.commit()
                     assert db.total_changes > 0
-                    """))), "no_more_than_honest", blocked=True),
+                    """))), NO_MORE_THAN_HONEST, blocked=True),
         Hostile("open_socket", "opens a socket to the grading machine",
                 lambda: _q1(with_code(W(), "numerical_gradient", probe(f"""
                     import socket
                     s = socket.create_connection(("127.0.0.1", {port}), timeout=3)
                     s.sendall(b"stolen")
-                    """))), "no_more_than_honest", blocked=True),
+                    """))), NO_MORE_THAN_HONEST, blocked=True),
         Hostile("patch_numpy", "replaces np.allclose, isclose, array_equal, linalg.norm and np.testing",
                 lambda: _q1(with_code(W(), "softmax", f"""
                     np.allclose = np.isclose = np.array_equal = {ALWAYS_TRUE}
                     np.linalg.norm = lambda *a, **k: 0.0
                     np.testing.assert_allclose = np.testing.assert_array_equal = lambda *a, **k: None
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("patch_builtins", "replaces abs, isinstance, max and float in builtins",
                 lambda: _q1(with_code(W(), "softmax", f"""
                     import builtins
                     builtins.abs = lambda x: 0.0
                     builtins.isinstance = {ALWAYS_TRUE}
                     builtins.max = lambda *a, **k: 1.0
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("shadow_globals", "defines global np and abs that always agree",
                 lambda: _q1(with_code(W(), "softmax", """
                     import numpy as _real_np
@@ -127,7 +195,7 @@ def corpus(port, elsewhere="/nonexistent"):
                             return getattr(_real_np, name)
                     np = _AgreeableNumpy()
                     abs = lambda x: 0.0
-                    """, where="after")), "no_more_than_honest"),
+                    """, where="after")), NO_MORE_THAN_HONEST),
         Hostile("patch_assertion_machinery", "swallows AssertionError in IPython and the traceback display",
                 lambda: _q1(with_code(W(), "softmax", """
                     import sys
@@ -135,19 +203,19 @@ def corpus(port, elsewhere="/nonexistent"):
                     _ip.set_custom_exc((AssertionError, Exception), lambda *a, **k: None)
                     _ip.showtraceback = lambda *a, **k: None
                     sys.excepthook = lambda *a: None
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("repatch_hook", "re-patches np.allclose in a hook before every cell",
                 lambda: _q1(with_code(W(), "softmax", f"""
                     def _again(*a, **k):
                         np.allclose = np.isclose = {ALWAYS_TRUE}
                         np.linalg.norm = lambda *a, **k: 0.0
                     get_ipython().events.register("pre_run_cell", _again)
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("patch_then_raise", "patches np.allclose in a cell that then raises (the kernel skips its user expressions)",
                 lambda: _q1(with_code(W(), "softmax", f"""
                     np.allclose = np.isclose = {ALWAYS_TRUE}
                     raise ValueError("on purpose")
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("strip_asserts_ast", "adds an AST transformer that deletes every assert before it runs",
                 lambda: _q1(with_code(W(), "softmax", """
                     import ast as _ast
@@ -155,19 +223,19 @@ def corpus(port, elsewhere="/nonexistent"):
                         def visit_Assert(self, node):
                             return _ast.Pass()
                     get_ipython().ast_transformers.append(_NoAsserts())
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("blank_tests_input", "adds input transformers that turn any cell with an assert into pass",
                 lambda: _q1(with_code(W(), "softmax", """
                     def _blank(lines):
                         return ["pass\\n"] if any("assert" in l for l in lines) else lines
                     get_ipython().input_transformers_cleanup.append(_blank)
                     get_ipython().input_transformers_post.append(_blank)
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("silence_user_expressions", "stops the kernel from evaluating anything beside a cell's code",
                 lambda: _q1(with_code(W(), "softmax", f"""
                     type(get_ipython()).user_expressions = lambda self, expressions: {{}}
                     np.allclose = np.isclose = {ALWAYS_TRUE}
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("shadow_numpy_module", "submits a numpy.py whose allclose always agrees",
                 lambda: {**_q1(W()), "numpy.py": textwrap.dedent("""
                     import importlib.machinery, importlib.util, sys
@@ -177,7 +245,7 @@ def corpus(port, elsewhere="/nonexistent"):
                     _spec.loader.exec_module(_real)
                     _real.allclose = _real.isclose = lambda *a, **k: True
                     _real.linalg.norm = lambda *a, **k: 0.0
-                    """)}, "no_more_than_honest"),
+                    """)}, NO_MORE_THAN_HONEST),
         Hostile("liar_objects", "returns objects that claim to equal anything",
                 lambda: _q1(with_code(W(), "numerical_gradient", """
                     class Liar:
@@ -195,7 +263,7 @@ def corpus(port, elsewhere="/nonexistent"):
                     def softmax(z): return Liar(np.shape(z))
                     def ce_grad_weights(W, x, c): return Liar(np.shape(W))
                     def cross_entropy(P, c): return Liar()
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         # ---- verdicts forged from inside the kernel (tests no longer run there)
         Hostile("forge_error_replies", "rewrites the kernel's replies: errors become ok, error outputs vanish",
                 lambda: _q1(with_code(W(), "softmax", """
@@ -210,7 +278,7 @@ def corpus(port, elsewhere="/nonexistent"):
                                        "user_expressions": {}, "payload": []}
                         return _send(stream, msg_or_type, content, *a, **kw)
                     _k.session.send = _forged
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("trace_skips_asserts", "a sys.settrace tracer that jumps over every assert line",
                 lambda: _q1(with_code(W(), "softmax", """
                     import sys, threading
@@ -226,7 +294,7 @@ def corpus(port, elsewhere="/nonexistent"):
                         return _skipper
                     sys.settrace(_skipper)
                     threading.settrace(_skipper)
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("audit_hook", "an audit hook (it cannot be removed) that re-patches np.allclose on every compile and exec",
                 lambda: _q1(with_code(W(), "softmax", f"""
                     import sys
@@ -234,7 +302,7 @@ def corpus(port, elsewhere="/nonexistent"):
                         if event in ("compile", "exec"):
                             np.allclose = np.isclose = np.array_equal = {ALWAYS_TRUE}
                     sys.addaudithook(_hook)
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("hook_claims_ipython", "a pre-run hook whose __module__ says IPython patches numpy before every cell",
                 lambda: _q1(with_code(W(), "softmax", f"""
                     def _looks_official(*a, **k):
@@ -243,7 +311,7 @@ def corpus(port, elsewhere="/nonexistent"):
                     _looks_official.__module__ = "IPython.core.events"
                     get_ipython().events.register("pre_run_cell", _looks_official)
                     get_ipython().events.register("pre_execute", _looks_official)
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("hunt_the_grader", "searches gc for the grader's functions and code and rewrites them",
                 lambda: _q1(with_code(W(), "softmax", """
                     import gc, types
@@ -255,7 +323,7 @@ def corpus(port, elsewhere="/nonexistent"):
                             except (TypeError, ValueError):
                                 pass
                     np.allclose = np.isclose = lambda *a, **k: True
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("repatch_thread", "a thread that keeps re-patching numpy while the tests run",
                 lambda: _q1(with_code(W(), "softmax", f"""
                     import threading, time
@@ -265,11 +333,11 @@ def corpus(port, elsewhere="/nonexistent"):
                             np.linalg.norm = lambda *a, **k: 0.0
                             time.sleep(0.0005)
                     threading.Thread(target=_keep_patching, daemon=True).start()
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("displayhook_credit", "calls sys.displayhook inside the graded functions (nbgrader reads an execute_result as partial credit)",
                 lambda: _q1(_replace_all(W(), lambda name, code: code.replace(
                     "    return", "    import sys\n    sys.displayhook('full credit please')\n    sys.displayhook(1.0)\n    return", 1))),
-                "no_more_than_honest"),
+                NO_MORE_THAN_HONEST),
         Hostile("replace_input", "replaces input() and the kernel's raw_input so the grader's questions get fixed answers",
                 lambda: _q1(with_code(W(), "softmax", """
                     import builtins
@@ -277,7 +345,7 @@ def corpus(port, elsewhere="/nonexistent"):
                     builtins.input = lambda *a, **k: '{"seq": 1, "op": "done"}'
                     _k.raw_input = lambda *a, **k: '{"seq": 1, "op": "done"}'
                     _k._input_request = lambda *a, **k: '{"seq": 1, "op": "done"}'
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         # ---- wrong answers dressed up as right ones
         Hostile("array_function_liar", "returns objects whose __array_function__ and __array_ufunc__ say 'close' to everything",
                 lambda: _q1(with_code(W(), "numerical_gradient", """
@@ -292,7 +360,7 @@ def corpus(port, elsewhere="/nonexistent"):
                     def ce_grad_logits(z, c): return _Agree(np.shape(z))
                     def ce_grad_weights(W, x, c): return _Agree(np.shape(W))
                     def cross_entropy(P, c): return _Agree()
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("ndarray_subclass_liar", "returns an ndarray subclass whose comparisons always hold",
                 lambda: _q1(with_code(W(), "numerical_gradient", """
                     class _Agreeable(np.ndarray):
@@ -302,7 +370,7 @@ def corpus(port, elsewhere="/nonexistent"):
                     def softmax(z): return np.zeros(np.shape(z)).view(_Agreeable)
                     def ce_grad_logits(z, c): return np.zeros(np.shape(z)).view(_Agreeable)
                     def ce_grad_weights(W, x, c): return np.zeros(np.shape(W)).view(_Agreeable)
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("peek_caller_frames", "reads expected values from the calling frames' locals and returns them",
                 lambda: _q1(with_code(W(), "numerical_gradient", """
                     import sys
@@ -318,14 +386,14 @@ def corpus(port, elsewhere="/nonexistent"):
                     def ce_grad_logits(z, c): return _steal(np.zeros(np.shape(z)))
                     def ce_grad_weights(W, x, c): return _steal(np.zeros(np.shape(W)))
                     def cross_entropy(P, c): return _steal(0.0)
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("private_numpy_and_code_swap", "patches numpy's private modules and swaps __code__ of public functions",
                 lambda: _q1(with_code(W(), "softmax", """
                     import numpy._core.numeric as _numeric
                     _numeric.isclose = _numeric.allclose = _numeric.array_equal = lambda *a, **k: True
                     np.allclose.__code__ = (lambda a, b, rtol=1e-05, atol=1e-08, equal_nan=False: True).__code__
                     np.isclose.__code__ = (lambda a, b, rtol=1e-05, atol=1e-08, equal_nan=False: True).__code__
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("shadow_numpy_package", "submits a numpy/ package whose allclose always agrees",
                 lambda: {**_q1(W()), "numpy/__init__.py": textwrap.dedent("""
                     import importlib.machinery, importlib.util, sys
@@ -334,7 +402,7 @@ def corpus(port, elsewhere="/nonexistent"):
                     sys.modules["numpy"] = _real
                     _spec.loader.exec_module(_real)
                     _real.allclose = _real.isclose = _real.array_equal = lambda *a, **k: True
-                    """)}, "no_more_than_honest"),
+                    """)}, NO_MORE_THAN_HONEST),
         Hostile("returns_its_argument", "returns the arguments (the tests' own arrays) instead of computing",
                 lambda: _q1(with_code(W(), "numerical_gradient", """
                     def softmax(z): return z
@@ -342,13 +410,13 @@ def corpus(port, elsewhere="/nonexistent"):
                     def ce_grad_weights(W, x, c): return W
                     def sgd_step(W, x, c, lr): return W
                     def numerical_gradient(f, W, eps=1e-5): return W
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("raises_base_exceptions", "graded functions raise SystemExit, KeyboardInterrupt and GeneratorExit",
                 lambda: _q1(with_code(W(), "numerical_gradient", """
                     def softmax(z): raise SystemExit(0)
                     def cross_entropy(P, c): raise KeyboardInterrupt
                     def ce_grad_logits(z, c): raise GeneratorExit
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("forges_channel_messages", "writes grader-looking messages with input() from inside a graded function",
                 lambda: _q1(with_code(W(), "numerical_gradient", """
                     import json
@@ -359,7 +427,7 @@ def corpus(port, elsewhere="/nonexistent"):
                             except Exception:
                                 pass
                         return np.zeros(np.shape(z))
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         # ---- leaks of the hidden tests into what the student gets back
         Hostile("print_history", "prints IPython's input history and the test's source from a function the test calls",
                 lambda: _q1(with_code(W(), "numerical_gradient", """
@@ -376,7 +444,7 @@ def corpus(port, elsewhere="/nonexistent"):
                             frame = frame.f_back
                         sys.stderr.write("STDERR from the test call\\n")
                         return np.zeros(np.shape(z))
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("warning_stacklevel", "warns with stacklevels that point at the caller's lines",
                 lambda: _q1(with_code(W(), "numerical_gradient", """
                     import warnings
@@ -385,7 +453,7 @@ def corpus(port, elsewhere="/nonexistent"):
                             warnings.warn(f"level {level}", UserWarning, stacklevel=level)
                             warnings.warn(f"runtime {level}", RuntimeWarning, stacklevel=level)
                         return np.zeros(np.shape(z))
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("record_and_replay", "records the arguments of every call, prints them in a cell after the tests",
                 lambda: _q1(_add_cells(with_code(W(), "numerical_gradient", """
                     _seen = []
@@ -393,35 +461,35 @@ def corpus(port, elsewhere="/nonexistent"):
                         _seen.append(repr(z))
                         return np.zeros(np.shape(z))
                     """), "test_numerical_gradient_leaves_input_unchanged", ["print('SEEN', len(_seen), _seen[:3])"])),
-                "no_more_than_honest"),
+                NO_MORE_THAN_HONEST),
         # ---- the grader kept working and lost nothing
         Hostile("guard_metadata_on_tests", "marks every test cell and answer cell with the grader's own metadata keys",
                 lambda: _q1(_mark_cells(sample_class.solved_notebook(Q1), {"grading_guard": True, "grading": {"skip": True}})),
-                "reference"),
+                REFERENCE),
         Hostile("hidden_marker_in_answer", "solves everything, with the hidden-test markers in comments of an answer",
                 lambda: _q1(with_code(sample_class.solved_notebook(Q1), "softmax",
                                       "# ### BEGIN HIDDEN TESTS\n# nothing to see\n# ### END HIDDEN TESTS\n"
-                                      "# ### BEGIN HIDDEN TESTS (unclosed)")), "reference"),
+                                      "# ### BEGIN HIDDEN TESTS (unclosed)")), REFERENCE),
         Hostile("string_metadata", "solves everything; one answer cell's nbgrader metadata is a string",
                 lambda: _q1(_metadata_to_string(sample_class.solved_notebook(Q1), "cross_entropy")),
-                "no_more_than_reference", message=f"{Q1}.ipynb has cells whose nbgrader metadata is not readable"),
+                NO_MORE_THAN_REFERENCE, message=f"{Q1}.ipynb has cells whose nbgrader metadata is not readable"),
         Hostile("huge_single_line", "prints one 150 MB line and displays a 50 MB image",
                 lambda: _q1(with_code(W(), "softmax", """
                     from IPython.display import display
                     print("x" * 150_000_000)
                     display({"image/png": "A" * 50_000_000}, raw=True)
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("sleepy_cells", "solves everything, then 30 cells that each sleep just under the cell timeout",
                 lambda: _q1(_add_cells(sample_class.solved_notebook(Q1), "ce_grad_logits",
                                        ["import time\ntime.sleep(3.8)"] * 30)),
-                "no_more_than_reference", graded_says="NotebookBudgetExceeded"),
+                NO_MORE_THAN_REFERENCE, graded_says="NotebookBudgetExceeded"),
         Hostile("read_other_course", "reads another course's source, gradebook and submissions elsewhere on the machine",
                 lambda: _q1(with_code(W(), "numerical_gradient", probe(STEAL_AND_RUN.format(
                     path=f"{elsewhere}/source/conceptual/{Q1}.ipynb")) + "\n" + probe(f"""
                     import os
                     print(os.listdir({elsewhere!r}))
                     open({elsewhere + '/gradebook.db'!r}, 'rb').read(16)
-                    """))), "no_more_than_honest", blocked=True),
+                    """))), NO_MORE_THAN_HONEST, blocked=True),
         Hostile("list_the_machine", "walks /home, /root, /srv, /var/lib, /opt, /mnt looking for anything but Python",
                 lambda: _q1(with_code(W(), "numerical_gradient", probe("""
                     import os, sys
@@ -437,51 +505,51 @@ def corpus(port, elsewhere="/nonexistent"):
                             found += [os.path.join(folder, n) for n in dirs + files if not allowed(os.path.join(folder, n))]
                     assert found, "nothing to see"
                     print("FOUND", found[:5])
-                    """))), "no_more_than_honest", blocked=True),
+                    """))), NO_MORE_THAN_HONEST, blocked=True),
         Hostile("sys_exit", "calls sys.exit in an answer cell",
-                lambda: _q1(with_code(W(), "softmax", "import sys\nsys.exit(0)")), "no_more_than_honest"),
+                lambda: _q1(with_code(W(), "softmax", "import sys\nsys.exit(0)")), NO_MORE_THAN_HONEST),
         Hostile("os_exit", "defines correct functions, then os._exit kills the kernel",
                 lambda: _q1(with_code(sample_class.solved_notebook(Q1), "ce_grad_weights", "import os\nos._exit(0)")),
-                "killed_after:ce_grad_weights"),
+                KilledAfter("ce_grad_weights")),
         Hostile("kill_kernel", "defines correct functions, then SIGKILLs its own kernel",
                 lambda: _q1(with_code(sample_class.solved_notebook(Q1), "sgd_step",
                                       "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")),
-                "killed_after:sgd_step"),
+                KilledAfter("sgd_step")),
         Hostile("endless_loop", "softmax never returns",
                 lambda: _q1(with_code(W(), "softmax", "def softmax(z):\n    while True:\n        pass")),
-                "no_more_than_honest"),
+                NO_MORE_THAN_HONEST),
         Hostile("memory_bomb", "allocates 50 GiB, in a cell and inside a graded function",
                 lambda: _q1(with_code(with_code(W(), "softmax", "big = bytearray(50 * 2**30)"), "cross_entropy",
                                       "def cross_entropy(P, c):\n    return len([0.0] * 10**11)")),
-                "no_more_than_honest"),
+                NO_MORE_THAN_HONEST),
         Hostile("fork_bomb", "forks without end",
-                lambda: _q1(with_code(W(), "softmax", "import os\nwhile True:\n    os.fork()")), "no_more_than_honest"),
+                lambda: _q1(with_code(W(), "softmax", "import os\nwhile True:\n    os.fork()")), NO_MORE_THAN_HONEST),
         Hostile("huge_output", "prints millions of lines",
                 lambda: _q1(with_code(W(), "softmax", "for i in range(3_000_000):\n    print(i, 'x' * 50)")),
-                "no_more_than_honest"),
+                NO_MORE_THAN_HONEST),
         Hostile("huge_file", "writes a 1 GiB file",
                 lambda: _q1(with_code(W(), "softmax", probe("""
                     with open("/tmp/huge.bin", "wb") as f:
                         for _ in range(1024):
                             f.write(b"0" * 2**20)
-                    """))), "no_more_than_honest", blocked=True),
+                    """))), NO_MORE_THAN_HONEST, blocked=True),
         Hostile("edits_test_cell", "empties a visible test cell",
-                lambda: _q1(_edit_test(W(), "test_softmax_values", "pass")), "no_more_than_honest"),
+                lambda: _q1(_edit_test(W(), "test_softmax_values", "pass")), NO_MORE_THAN_HONEST),
         Hostile("deletes_test_cells", "solves everything and deletes every test cell",
-                lambda: _q1(_delete_tests(sample_class.solved_notebook(Q1))), "zero"),
+                lambda: _q1(_delete_tests(sample_class.solved_notebook(Q1))), ZERO),
         Hostile("changes_metadata", "raises points, clears grade flags, renames ids",
-                lambda: _q1(_tamper_metadata(W())), "no_more_than_honest"),
+                lambda: _q1(_tamper_metadata(W())), NO_MORE_THAN_HONEST),
         Hostile("duplicates_grade_ids", "pastes an empty copy of a test cell before the real one",
-                lambda: _q1(_duplicate_test(W(), "test_softmax_values")), "no_more_than_honest"),
+                lambda: _q1(_duplicate_test(W(), "test_softmax_values")), NO_MORE_THAN_HONEST),
         Hostile("changes_cell_type", "turns a test cell into markdown",
-                lambda: _q1(_to_markdown(W(), "test_softmax_large_logits")), "no_more_than_honest"),
+                lambda: _q1(_to_markdown(W(), "test_softmax_large_logits")), NO_MORE_THAN_HONEST),
         # the grader believing what the kernel says (names, write-back, sizes, text)
         Hostile("claims_private_names", "defines the tests' private names, so a grader that asks the kernel "
                 "which names are the student's would ship its expected values and reference functions",
                 lambda: _q1(with_code(W(), "softmax", """
                     _exp = _num = _ref_softmax = _loss = _got = _z = _Z = _P = _e = _E = _k = _c = _rng = None
                     _own = _hint = _rel = _rows = _m = _y = _args = _changed = _before = None
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("steers_write_back", "a softmax that zeroes its input in place and returns what the "
                 "zeroed input's softmax is, for a test that would read its input after the call",
                 lambda: _q1(with_code(W(), "softmax", """
@@ -489,32 +557,32 @@ def corpus(port, elsewhere="/nonexistent"):
                         z = np.asarray(z)
                         z[...] = 0
                         return np.full(z.shape, 1.0 / z.shape[-1])
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("huge_reply", "answers the grader's request with a 60-million-character message",
                 lambda: _q1(with_code(W(), "softmax", """
                     def softmax(z):
                         import builtins
                         builtins.input('{"seq": 1, "ok": {"value": "' + 'x' * 60_000_000 + '"}}')
                         return np.zeros_like(np.asarray(z, dtype=float))
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("lone_surrogate", "raises an exception whose message holds a lone surrogate (no file can hold it)",
                 lambda: _q1(with_code(W(), "softmax", """
                     def softmax(z):
                         raise ValueError("bad \\ud800 text")
-                    """)), "no_more_than_honest"),
+                    """)), NO_MORE_THAN_HONEST),
         Hostile("empty_notebook", "submits a notebook with no cells",
-                lambda: {f"{Q1}.ipynb": nbformat.writes(nbformat.v4.new_notebook())}, "zero"),
+                lambda: {f"{Q1}.ipynb": nbformat.writes(nbformat.v4.new_notebook())}, ZERO),
         Hostile("not_json", "submits a file that is not JSON",
-                lambda: {f"{Q1}.ipynb": "this is not a notebook"}, "student_error",
+                lambda: {f"{Q1}.ipynb": "this is not a notebook"}, STUDENT_ERROR,
                 message=f"{Q1}.ipynb could not be read as a notebook (it is not valid JSON)"),
         Hostile("old_nbformat", "submits the solution saved in notebook format 3",
                 lambda: {f"{Q1}.ipynb": nbformat.writes(nbformat.convert(sample_class.solved_notebook(Q1), 3), version=3)},
-                "reference", message=f"{Q1}.ipynb is in the old notebook format 3 (converted to 4 and graded)"),
+                REFERENCE, message=f"{Q1}.ipynb is in the old notebook format 3 (converted to 4 and graded)"),
         Hostile("renamed", "submits q1 under another name",
-                lambda: {f"{Q1} (1).ipynb": nbformat.writes(sample_class.solved_notebook(Q1))}, "student_error",
+                lambda: {f"{Q1} (1).ipynb": nbformat.writes(sample_class.solved_notebook(Q1))}, STUDENT_ERROR,
                 message=f"{Q1}.ipynb is missing (scored 0) -- found {Q1} (1).ipynb instead"),
         Hostile("missing", "submits nothing for q1",
-                lambda: {}, "student_error", message=f"{Q1}.ipynb is missing (scored 0)"),
+                lambda: {}, STUDENT_ERROR, message=f"{Q1}.ipynb is missing (scored 0)"),
     ]
     return entries
 

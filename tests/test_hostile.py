@@ -120,53 +120,44 @@ def test_nothing_reaches_the_network(hostile_class):
     assert hostile_class["received"] == []
 
 
+def _said(outputs):
+    """Everything the outputs show: tracebacks, streams, error values, rich data."""
+    return "".join("".join(o.get("traceback", [])) + o.get("text", "") + o.get("evalue", "")
+                   + "".join(str(v) for v in o.get("data", {}).values()) for o in outputs)
+
+
+def _check_graded_copy(entry, h, graded):
+    """What the entry's graded copy shows: what it must say, no hidden test line, nothing in a
+    test cell but its error, and ATTACK BLOCKED for a blocked attack."""
+    cells = graded.cells if graded is not None else []
+    outputs = [o for c in cells if c.cell_type == "code" for o in c.outputs]
+    said = _said(outputs)
+    assert h.graded_says in said, f"{entry}: its graded copy does not say {h.graded_says!r}"
+    leaked = {line for line in HIDDEN_LINES if line in said}
+    assert not leaked, f"{entry}: hidden test code in its graded copy's outputs: {sorted(leaked)[:3]}"
+    # nothing the student's code printed during a test reaches a test cell
+    for cell in filter(is_test_cell, cells):
+        kinds = [o.output_type for o in cell.outputs]
+        assert kinds in ([], ["error"]), f"{entry}: test cell {grade_id(cell)} has outputs {kinds}"
+    printed = "".join(o.get("text", "") for o in outputs)
+    assert not h.blocked or ("ATTACK BLOCKED" in printed and "ATTACK SUCCEEDED" not in printed), \
+        f"{entry} was not blocked: {printed[-300:]}"
+
+
 @pytest.mark.parametrize("entry", sorted(ENTRIES))
 def test_hostile_submission_gets_its_outcome(entry, hostile_class):
     h = ENTRIES[entry]
     table = hostile_class["table"]
     cells = sorted(_autograded(table))
-    got = {g: table[entry][g][0] for g in cells}
-    honest = {g: table["honest_wrong"][g][0] for g in cells}
-    reference = {g: table["reference"][g][0] for g in cells}
-    if h.outcome == "no_more_than_honest":
-        more = {g for g in cells if got[g] > honest[g]}
-        assert not more, f"{entry} ({h.story}) scored more than honest wrong work on {sorted(more)}"
-    elif h.outcome in ("zero", "student_error"):
-        assert not any(got.values()), f"{entry} ({h.story}) must score 0, got {got}"
-    elif h.outcome == "reference":
-        assert got == reference, f"{entry}: honest work in another form must score as the reference"
-    elif h.outcome == "no_more_than_reference":
-        more = {g for g in cells if got[g] > reference[g]}
-        assert not more and any(got.values()), f"{entry}: graded, and never above the reference ({got})"
-    elif h.outcome.startswith("killed_after:"):
-        nb = nbformat.read(hostile_class["root"] / "submitted" / entry / ASSIGNMENT / f"{Q1}.ipynb", as_version=4)
-        killer = h.outcome.split(":")[1]
-        ids = [grade_id(c) for c in nb.cells]
-        after = {g for g in cells if ids.index(g) > ids.index(killer)}
-        before = set(cells) - after
-        assert after and all(got[g] == 0 for g in after), f"{entry}: cells after the kernel died must score 0"
-        assert all(got[g] == reference[g] for g in before), f"{entry}: cells before the kill keep their scores"
-    else:
-        raise AssertionError(f"unknown outcome {h.outcome}")
-    if h.message:
-        assert f"{entry}: {h.message}" in hostile_class["proc"].stdout, hostile_class["proc"].stdout[-2000:]
-    graded = nbformat.read(hostile_class["graded"][entry], as_version=4) if entry in hostile_class["graded"] else None
-    outputs = [o for c in (graded.cells if graded else []) if c.cell_type == "code" for o in c.outputs]
-    said = "".join("".join(o.get("traceback", [])) + o.get("text", "") + o.get("evalue", "")
-                   + "".join(str(v) for v in o.get("data", {}).values()) for o in outputs)
-    if h.graded_says:
-        assert h.graded_says in said, f"{entry}: its graded copy does not say {h.graded_says!r}"
-    leaked = {line for line in HIDDEN_LINES if line in said}
-    assert not leaked, f"{entry}: hidden test code in its graded copy's outputs: {sorted(leaked)[:3]}"
-    if graded is not None:  # nothing the student's code printed during a test reaches a test cell
-        for cell in graded.cells:
-            if is_test_cell(cell):
-                kinds = [o.output_type for o in cell.outputs]
-                assert kinds in ([], ["error"]), f"{entry}: test cell {grade_id(cell)} has outputs {kinds}"
-    if h.blocked:
-        printed = "".join(o.get("text", "") for o in outputs)
-        assert "ATTACK BLOCKED" in printed and "ATTACK SUCCEEDED" not in printed, \
-            f"{entry} was not blocked: {printed[-300:]}"
+    submitted = hostile_class["root"] / "submitted" / entry / ASSIGNMENT / f"{Q1}.ipynb"
+    h.outcome.check(hostile_corpus.Scores(
+        f"{entry} ({h.story})", {g: table[entry][g][0] for g in cells}, {g: table["honest_wrong"][g][0] for g in cells},
+        {g: table["reference"][g][0] for g in cells},
+        lambda: [grade_id(c) for c in nbformat.read(submitted, as_version=4).cells]))
+    printed = hostile_class["proc"].stdout
+    assert not h.message or f"{entry}: {h.message}" in printed, printed[-2000:]
+    path = hostile_class["graded"].get(entry)
+    _check_graded_copy(entry, h, nbformat.read(path, as_version=4) if path else None)
 
 
 @pytest.mark.parametrize("entry", ["huge_output", "huge_single_line"])

@@ -57,7 +57,7 @@ class ScriptedTask:
 
 
 class InlineBackend:
-    rebuild = None
+    """Not rebuilt (no ``rebuild``): a failed task fails its student only."""
 
     def __init__(self, scripts):
         self.executor, self.task = InlineExecutor(), ScriptedTask(scripts)
@@ -103,8 +103,8 @@ def test_the_progress_line_is_drawn_from_the_events():
     import io
     stream = io.StringIO()
     line = runner.ProgressLine(stream)
-    line(runner.ProgressEvent("flaky", "retrying", 0, 3, 0, 1.0))
-    line(runner.ProgressEvent("flaky", "ok", 2, 3, 1, 4.0))
+    line(runner.ProgressEvent("flaky", runner.Status.RETRYING, 0, 3, 0, 1.0))
+    line(runner.ProgressEvent("flaky", runner.Status.OK, 2, 3, 1, 4.0))
     lines = stream.getvalue().splitlines()
     assert lines[0].startswith("graded 0/3 | failures 0 |") and lines[0].endswith("flaky: retrying")
     assert lines[1] == "graded 2/3 | failures 1 |   4.0s elapsed, ~ 2.0s left | flaky: ok"
