@@ -1,4 +1,10 @@
 """Where the course lives, and nbgrader's API with the course's own configuration."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from traitlets.config import Config
 from pathlib import Path
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
@@ -10,18 +16,18 @@ AUTOGRADED = COURSE_ROOT / "autograded"
 FEEDBACK = COURSE_ROOT / "feedback"
 
 
-def notebook_names():
+def notebook_names() -> list[str]:
     """The assignment's notebooks (without .ipynb), in order: q1, q2, ..."""
     return sorted(p.stem for p in SOURCE.glob("*.ipynb"))
 
 
-def load_config(root=COURSE_ROOT):
+def load_config(root: str | Path = COURSE_ROOT) -> Config:
     """The traitlets Config from the course's nbgrader_config.py (as every nbgrader command reads it)."""
     from traitlets.config.loader import PyFileConfigLoader
     return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
 
 
-def nbgrader_api(root=COURSE_ROOT, config=None):
+def nbgrader_api(root: str | Path = COURSE_ROOT, config: Config | None = None) -> Any:
     """An NbGraderAPI bound to the course at ``root``."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
@@ -31,7 +37,7 @@ def nbgrader_api(root=COURSE_ROOT, config=None):
     return NbGraderAPI(coursedir=coursedir, config=config)
 
 
-def course_env(**extra):
+def course_env(**extra: str) -> dict[str, str]:
     """The environment for nbgrader, the runner or JupyterLab in a course copy: this Python's bin
     first on PATH (nbgrader runs `alembic` by name); the gradebook is the copy's own SQLite file
     and grading uses local worker processes unless ``extra`` says otherwise (GRADEBOOK_URL,
@@ -46,7 +52,7 @@ def course_env(**extra):
     return env
 
 
-def copy_course(dest, root=COURSE_ROOT, db_url=None):
+def copy_course(dest: str | Path, root: Path = COURSE_ROOT, db_url: str | None = None) -> Path:
     """A fresh course at dest with what a clone has (source, config, grading code) and release/
     generated there: a throwaway place for tests and benchmarks to grade in. The gradebook is
     the copy's own SQLite file, or the empty database at ``db_url`` (as GRADEBOOK_URL)."""

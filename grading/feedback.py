@@ -11,11 +11,16 @@ GetGrades) marks each cell that still needs a grader, and grading/sanitize.py's
 ``FeedbackHTMLExporter`` writes "not graded yet" where nbgrader would print "Score: 0.0 / 8.0",
 the notebook's score as "so far", and the partial-feedback notice.
 """
+from __future__ import annotations
+
 import argparse
 import math
 import subprocess
 import sys
+from collections.abc import Sequence
+from typing import Any
 
+from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import List
 
@@ -30,9 +35,9 @@ class PendingWritten(NbGraderPreprocessor):
     graded yet" there) and is listed in ``resources[PENDING]``."""
 
     # the HTML exporter configures this on every preprocessor it runs; accept it quietly
-    display_data_priority = List([]).tag(config=True)
+    display_data_priority: List[str] = List([]).tag(config=True)
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         from nbgrader.api import Gradebook, MissingEntry
         info = resources.get("nbgrader", {})
         if not info.get("db_url"):  # not run by generate_feedback: no gradebook to ask
@@ -51,10 +56,10 @@ class PendingWritten(NbGraderPreprocessor):
         return nb, resources
 
 
-def pending_students(db_url=None, students=None):
+def pending_students(db_url: str | None = None, students: set[str] | None = None) -> dict[str, list[str]]:
     """{student: ["q1: cell, cell", ...]} of the cells still needing a grader, per notebook (of
     ``students`` when given, else of every submission)."""
-    pending = {}
+    pending: dict[str, list[str]] = {}
     for student, notebooks in read_grades(db_url).items():
         if students and student not in students:
             continue
@@ -65,7 +70,7 @@ def pending_students(db_url=None, students=None):
     return pending
 
 
-def refusal(pending, limit: int = 20):
+def refusal(pending: dict[str, list[str]], limit: int = 20) -> str:
     """The message naming who still needs grading (at most ``limit`` students, then a count)."""
     lines = [f"feedback not released: {len(pending)} students have answers that still need "
              "grading by hand (formgrader, or its rubric page: formgrader/rubric/questions)"]
@@ -78,7 +83,7 @@ def refusal(pending, limit: int = 20):
     return "\n".join(lines)
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Feedback for every graded student, once hand grading is done.")
     parser.add_argument("--partial", action="store_true",
                         help="release even where written answers are not graded yet (pages say so)")
@@ -98,7 +103,7 @@ def main(argv=None):
     return done.returncode
 
 
-def _gradebook_override():
+def _gradebook_override() -> dict[str, str]:
     """GRADEBOOK_URL as the caller set it (course_env drops it for course copies)."""
     import os
     return {"GRADEBOOK_URL": os.environ["GRADEBOOK_URL"]} if os.environ.get("GRADEBOOK_URL") else {}

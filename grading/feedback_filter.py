@@ -14,6 +14,11 @@ hidden-test marker outside a grade cell is never reached for it.
 (What feedback HTML may contain at all, script-free, is set on nbconvert's HTMLExporter in
 ``nbgrader_config.py``: see ``grading/sanitize.py``.)
 """
+from __future__ import annotations
+
+from typing import Any
+
+from nbformat import NotebookNode
 from nbgrader.preprocessors import ClearHiddenTests
 from traitlets import List
 
@@ -24,9 +29,10 @@ class HideHiddenTests(ClearHiddenTests):
     """ClearHiddenTests for feedback, plus tracebacks reduced to their message."""
 
     # the HTML exporter configures this on every preprocessor it runs; accept it quietly
-    display_data_priority = List([]).tag(config=True)
+    display_data_priority: List[str] = List([]).tag(config=True)
 
-    def preprocess_cell(self, cell, resources, cell_index):
+    def preprocess_cell(self, cell: NotebookNode, resources: dict[str, Any],
+                        cell_index: int) -> tuple[NotebookNode, dict[str, Any]]:
         if is_test_cell(cell):  # everything else is the student's own text: shown as written
             cell, resources = super().preprocess_cell(cell, resources, cell_index)
         if cell.cell_type == "code":

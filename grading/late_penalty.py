@@ -18,13 +18,18 @@ An extension is the gradebook's too, on one student's submission (nbgrader has n
 
     python -m grading.late_penalty extend STUDENT --hours 48     (after collecting; then re-grade)
 """
+from __future__ import annotations
+
 import argparse
 import math
 import os
 import sys
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
 from nbconvert.preprocessors import Preprocessor
+from nbformat import NotebookNode
 from nbgrader.plugins import LateSubmissionPlugin
 from traitlets import Bool, Float
 
@@ -36,7 +41,7 @@ class FractionPerDayLate(LateSubmissionPlugin):
     when the LMS applies its own late policy (``c.LatePenalty.applied_by = "lms"``)."""
     fraction_per_day = Float(0.1, help="fraction of the notebook's score lost per started day late").tag(config=True)
 
-    def late_submission_penalty(self, student_id, score, total_seconds_late):
+    def late_submission_penalty(self, student_id: str, score: float, total_seconds_late: float) -> float:
         from grading.settings import LatePenalty
         if LatePenalty(config=self.config).applied_by == "lms":
             return 0.0
@@ -50,7 +55,7 @@ class DueDateInFeedback(Preprocessor):
     template shows the penalty itself."""
     enabled = Bool(True).tag(config=True)  # nbconvert's preprocessors are off unless enabled
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         import nbformat
         from nbgrader.api import Gradebook, MissingEntry
         info = resources.get("nbgrader", {})
@@ -74,7 +79,7 @@ class DueDateInFeedback(Preprocessor):
         nb.cells.insert(0, nbformat.v4.new_markdown_cell(text + "."))
         return nb, resources
 
-    def _when(self, stamp, late):
+    def _when(self, stamp: datetime | None, late: float) -> str:
         text = f". **Submitted:** {stamp:%Y-%m-%d %H:%M:%S} UTC" if stamp is not None else ""
         if late > 0:
             days = math.ceil(late / 86400)
@@ -82,13 +87,13 @@ class DueDateInFeedback(Preprocessor):
                            + self._penalty_note(": the late-submission penalty is shown above"))
         return text + ", on time"
 
-    def _penalty_note(self, course_text):
+    def _penalty_note(self, course_text: str) -> str:
         from grading.settings import LatePenalty
         if LatePenalty(config=self.config).applied_by == "lms":
             return ": the LMS applies its late policy to the grade it shows you"
         return course_text
 
-    def _late_unknown(self, info):
+    def _late_unknown(self, info: dict[str, str]) -> bool:
         """True when the submission came from an LMS download that marked it late without a time
         (grading/lms.py leaves a mark in its submitted folder)."""
         from nbgrader.coursedir import CourseDirectory
@@ -100,7 +105,7 @@ class DueDateInFeedback(Preprocessor):
         return os.path.exists(os.path.join(folder, ".lms-late"))
 
 
-def extend(student, hours, assignment=ASSIGNMENT):
+def extend(student: str, hours: float, assignment: str = ASSIGNMENT) -> None:
     """Give ``student`` an extension of ``hours`` on their collected submission (replacing any)."""
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -117,7 +122,7 @@ def extend(student, hours, assignment=ASSIGNMENT):
     print(f"{student}: extension of {hours:g} h on {assignment}; re-grade them to apply it")
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grading.late_penalty")
     sub = parser.add_subparsers(dest="command", required=True)
     ext = sub.add_parser("extend", help="an extension for one student")

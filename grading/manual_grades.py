@@ -5,6 +5,12 @@ cell "needs manual grade" again, changed or not, so graders re-read everything. 
 answers are compared before and after: an unchanged answer keeps its manual score and comment and
 is not flagged; a changed one is flagged for review (its previous score stays visible).
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nbgrader.api import Gradebook
 from pathlib import Path
 
 import nbformat
@@ -13,9 +19,9 @@ from grading.cells import grade_id, is_manually_graded
 from grading.course import ASSIGNMENT
 
 
-def manual_answers(folder):
+def manual_answers(folder: str | Path) -> dict[tuple[str, str], str]:
     """{(notebook, grade_id): answer text} of the manually graded cells in a graded folder."""
-    answers = {}
+    answers: dict[tuple[str, str], str] = {}
     for path in Path(folder).glob("*.ipynb"):
         try:
             nb = nbformat.read(path, as_version=4)
@@ -27,7 +33,8 @@ def manual_answers(folder):
     return answers
 
 
-def settle_unchanged(gradebook, student, before, after):
+def settle_unchanged(gradebook: Gradebook, student: str, before: dict[tuple[str, str], str],
+                     after: dict[tuple[str, str], str]) -> int:
     """Unflag manual grades whose answer is the same as when it was graded. Returns their count."""
     from nbgrader.api import MissingEntry
     kept = 0

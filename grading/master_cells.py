@@ -16,9 +16,13 @@ runs before every other preprocessor: nbgrader's own crash on a cell whose ``nbg
 is not a dict (a student's edit), and no key of ours may come from a student's cell.
 ``CheckCellMetadata`` is nbgrader's, with its JSON schema compiled once per process.
 """
+from __future__ import annotations
+
 import traceback
+from typing import Any
 
 import jsonschema
+from nbformat import NotebookNode
 from nbgrader import preprocessors as nbgrader_preprocessors
 from nbgrader.api import Gradebook
 from nbgrader.nbgraderformat import MetadataValidator, SchemaTooNewError, SchemaTooOldError, ValidationError
@@ -35,7 +39,7 @@ DELETED_TEST_MESSAGE = (
 OWN_KEYS = ("grading_guard", "grading")  # cell metadata keys only the grader may set
 
 
-def malformed_cells(nb):
+def malformed_cells(nb: NotebookNode) -> list[int]:
     """Indexes of cells whose ``nbgrader`` metadata is not a dict (nbgrader cannot read them).
 
     Reads the metadata raw, on purpose: grading/cells.py reads such metadata as none at all,
@@ -48,7 +52,7 @@ class DropMalformedMetadata(NbGraderPreprocessor):
     """Drop ``nbgrader`` metadata that is not a dict, and our own keys, from every cell. An
     instructor cell that loses its metadata this way is put back by RestoreMasterCells."""
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         for i in malformed_cells(nb):
             self.log.warning("Cell %d has nbgrader metadata that is not a dict (%r): ignored", i,
                              str(nb.cells[i].metadata["nbgrader"])[:80])
@@ -59,7 +63,7 @@ class DropMalformedMetadata(NbGraderPreprocessor):
         return nb, resources
 
 
-def _position(order, name, present):
+def _position(order: list[str], name: str, present: dict[str, int]) -> int:
     """Where the deleted cell ``name`` goes back: after the nearest instructor cell before it (in
     the source's ``order``) that survived (``present``: {grade_id: index}), else first."""
     earlier = order[:order.index(name)]
@@ -69,13 +73,13 @@ def _position(order, name, present):
 
 class RestoreMasterCells(OverwriteCells):
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         with Gradebook(resources["nbgrader"]["db_url"]) as gb:
             master = gb.find_notebook(resources["nbgrader"]["notebook"], resources["nbgrader"]["assignment"])
             self._reset_metadata(nb, master)
         return super().preprocess(nb, resources)
 
-    def _reset_metadata(self, nb, master) -> None:
+    def _reset_metadata(self, nb: NotebookNode, master: Any) -> None:
         source = {c.name: c for c in master.source_cells}
         grades = {c.name: c for c in master.grade_cells}
         solutions = {c.name for c in master.solution_cells}
@@ -97,13 +101,14 @@ class RestoreMasterCells(OverwriteCells):
             else:
                 meta.pop("points", None)
 
-    def add_missing_grade_cells(self, nb, resources):
+    def add_missing_grade_cells(self, nb: NotebookNode,
+                                resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         master = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
         order = [c.name for c in master.source_cells]
         source = {c.name: c for c in master.source_cells}
         solutions = {c.name for c in master.solution_cells}
         for grade_cell in master.grade_cells:
-            present = {grade_id(c): i for i, c in enumerate(nb.cells) if grade_id(c)}
+            present = {gid: i for i, c in enumerate(nb.cells) if (gid := grade_id(c))}
             if grade_cell.name in present:
                 continue
             self.log.warning("Missing grade cell %s encountered, adding to notebook", grade_cell.name)
@@ -112,10 +117,12 @@ class RestoreMasterCells(OverwriteCells):
             nb.cells.insert(_position(order, grade_cell.name, present), cell)
         return nb, resources
 
-    def add_missing_task_cells(self, nb, resources):
+    def add_missing_task_cells(self, nb: NotebookNode,
+                               resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         return nb, resources  # this course has no task cells
 
-    def missing_cell_transform(self, source_cell, max_score, is_solution: bool = False, is_task: bool = False):
+    def missing_cell_transform(self, source_cell: Any, max_score: float, is_solution: bool = False,
+                               is_task: bool = False) -> NotebookNode:
         cell = super().missing_cell_transform(source_cell, max_score, is_solution=is_solution, is_task=is_task)
         if cell["cell_type"] == "code" and not is_solution and not is_task:
             message = DELETED_TEST_MESSAGE.format(cell_id=source_cell.name)
@@ -130,9 +137,9 @@ class _SchemaCheckedOnce(BaseMetadataValidator):
     for every cell (twice per notebook per autograde, most of CheckCellMetadata's time). Same
     version checks, same validation, same first error (``best_match``) as nbgrader's."""
 
-    _validators = {}
+    _validators: dict[int, Any] = {}
 
-    def validate_cell(self, cell):
+    def validate_cell(self, cell: NotebookNode) -> None:
         if "nbgrader" not in cell.metadata:
             return
         schema = cell.metadata["nbgrader"].get("schema_version", 0)
@@ -146,7 +153,7 @@ class _SchemaCheckedOnce(BaseMetadataValidator):
         if error is not None:
             raise error
 
-    def _validator(self):
+    def _validator(self) -> Any:
         if self.schema_version not in self._validators:
             kind = jsonschema.validators.validator_for(self.schema)
             kind.check_schema(self.schema)
@@ -162,7 +169,7 @@ class _MetadataValidator(MetadataValidator, _SchemaCheckedOnce):
 class CheckCellMetadata(nbgrader_preprocessors.CheckCellMetadata):
     """nbgrader's CheckCellMetadata (same checks, same errors), its schema compiled once."""
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         try:
             _MetadataValidator().validate_nb(nb)
         except ValidationError:

@@ -7,6 +7,11 @@ submission. Here the same rows get the same values (nbgrader's own ``_add_score`
 ``_add_comment`` run unchanged) and are committed once, at the end of the notebook: a notebook's
 grades are written all together or, if anything fails on the way, not at all.
 """
+from __future__ import annotations
+
+from typing import Any
+
+from nbformat import NotebookNode
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import SaveAutoGrades as NbgraderSaveAutoGrades
 
@@ -14,7 +19,7 @@ from nbgrader.preprocessors import SaveAutoGrades as NbgraderSaveAutoGrades
 class _CommitAtTheEnd:
     """The gradebook's session, whose ``commit`` waits for ``commit_now``."""
 
-    def __init__(self, session) -> None:
+    def __init__(self, session: Any) -> None:
         self._session = session
 
     def commit(self) -> None:
@@ -23,14 +28,14 @@ class _CommitAtTheEnd:
     def commit_now(self) -> None:
         self._session.commit()
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._session, name)
 
 
 class SaveAutoGrades(NbgraderSaveAutoGrades):
     """nbgrader's SaveAutoGrades (same grades, same comments), one commit per notebook."""
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         info = resources["nbgrader"]
         self.notebook_id, self.assignment_id = info["notebook"], info["assignment"]
         self.student_id, self.db_url = info["student"], info["db_url"]

@@ -17,17 +17,22 @@ no other CSV writer exists in grading/ or bench/):
   neutralising). nbgrader's own plugin writes every value unquoted, so a name with a comma
   shifts its row's columns and one with a carriage return starts a row of its own.
 """
+from __future__ import annotations
+
 import csv
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 from nbgrader.api import MissingEntry
 from nbgrader.plugins.export import CsvExportPlugin
 
+T = TypeVar("T")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def safe_cell(value):
+def safe_cell(value: T) -> T | str:
     """``value`` as a spreadsheet will show it and never run it: text starting like a formula
     gets a leading ``'``; numbers and other text are unchanged."""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
@@ -35,7 +40,7 @@ def safe_cell(value):
     return value
 
 
-def write_csv(path, rows) -> None:
+def write_csv(path: str | Path, rows: Iterable[Iterable[object]]) -> None:
     """``rows`` (lists of cells) as CSV at ``path``, every cell through ``safe_cell``, the file
     replaced in one step (a reader never sees half of it). Lines end in CRLF (RFC 4180), so a
     cell holding a carriage return or a newline is quoted: a bare one would start a new row,
@@ -54,7 +59,7 @@ GRADES_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name
                   "raw_score", "late_submission_penalty", "score", "max_score"]
 
 
-def _grades_row(gradebook, assignment, student):
+def _grades_row(gradebook: Any, assignment: Any, student: Any) -> list[object]:
     """nbgrader's CsvExportPlugin's row (its columns, values and formatting)."""
     try:
         submission = gradebook.find_submission(assignment.name, student.id)
@@ -72,12 +77,12 @@ class SafeCsvExportPlugin(CsvExportPlugin):
     """``nbgrader export``'s grades.csv (same columns, options and values as nbgrader's
     CsvExportPlugin) written through ``write_csv``: quoted where needed, no cell a formula."""
 
-    def export(self, gradebook) -> None:
+    def export(self, gradebook: Any) -> None:
         dest = self.to or "grades.csv"
         self.log.info("Exporting grades to %s", dest)
         write_csv(dest, [GRADES_COLUMNS, *self.rows(gradebook)])
 
-    def rows(self, gradebook):
+    def rows(self, gradebook: Any) -> Iterator[list[object]]:
         """A row per assignment and student (``--assignment``/``--student``: only those)."""
         students, assignments = {str(s) for s in self.student}, {str(a) for a in self.assignment}
         for assignment in gradebook.assignments:
