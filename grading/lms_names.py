@@ -31,9 +31,13 @@ downloader.php`` ``get_student_prefix`` and ``load_submissionplugin_filelist`` f
 ``_``; blind marking writes ``Participant`` for the name; ``clean_filename`` removes characters a
 file name cannot hold. Moodle 3.x team downloads are named per member (``<Group>-<Full Name>``).
 """
+from __future__ import annotations
+
 import re
 import unicodedata
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 CANVAS_TAIL = re.compile(r"(?:(?P<late>LATE)_)?(?:anon_(?P<anon>[1-9A-HJ-NP-Za-km-z]{5})|(?P<user>\d+))"
                          r"_(?P<attachment>\d+)_(?P<file>.+)$", re.S)
@@ -47,26 +51,31 @@ AGAIN = re.compile(r"(?:-(?P<n>\d{1,3})|-(?P<uuid>[0-9a-f]{8}(?:-[0-9a-f]{4}){3}
                    re.I)
 
 
+Layout = Literal["Canvas", "Moodle"]
+# a person, an anonymous submission, a group (a Moodle team), Moodle's team of students in no group
+Owner = Literal["user", "anonymous", "group", "default team"]
+
+
 @dataclass(frozen=True)
 class Upload:
     """One entry of a bulk download, as the LMS named it."""
-    layout: str  # "Canvas" or "Moodle"
-    owner: str  # "user", "anonymous", "group" (Moodle team), "default team"
+    layout: Layout
+    owner: Owner
     lms_id: str  # user / participant id, anonymous id, group id; "" for Moodle's default team
     name: str  # the name part as written (a person's, a group's, "Participant")
     file: str  # the uploaded file's own name
-    rank: tuple = (0,)  # orders uploads of one file: larger is newer
+    rank: tuple[int, ...] = (0,)  # orders uploads of one file: larger is newer
     late: bool = False
     kind: str = "file"  # Moodle's submission plugin (file, onlinetext, ...)
 
     @property
-    def who(self):
+    def who(self) -> str:
         what = {"user": "user", "anonymous": "anonymous submission", "group": "group",
                 "default team": "team of students in no group"}[self.owner]
         return f"{self.layout} {what} {self.lms_id}".rstrip() + (f" ({self.name})" if self.name else "")
 
 
-def _canvas_at(base, start):
+def _canvas_at(base: str, start: int) -> Upload | None:
     """The Upload of a Canvas file name whose name part ends at ``start`` - 1, or None."""
     name = base[:max(start - 1, 0)]
     match, online = CANVAS_TAIL.match(base, start), CANVAS_ONLINE.match(base, start)
@@ -74,14 +83,15 @@ def _canvas_at(base, start):
         match = online
     if not match or (match["anon"] and name):  # Canvas writes no name beside an anonymous id
         return None
-    owner, lms_id = ("anonymous", match["anon"]) if match["anon"] else ("user", match["user"])
+    owner: Owner = "anonymous" if match["anon"] else "user"
+    lms_id = match["anon"] if match["anon"] else match["user"]
     if online:
         return Upload("Canvas", owner, lms_id, name, base[match.start("kind"):], late=bool(match["late"]),
                       kind=match["kind"])
     return Upload("Canvas", owner, lms_id, name, match["file"], (int(match["attachment"]),), bool(match["late"]))
 
 
-def canvas(base, known=frozenset()):
+def canvas(base: str, known: Collection[str] = frozenset()) -> Upload | None:
     """The Upload a Canvas file name says, or None. Where a name could be split two ways (a name
     ending in ``_<digits>``), the split whose user id is in ``known`` wins."""
     found = [u for u in (_canvas_at(base, start) for start in [0] + [i + 1 for i, ch in enumerate(base) if ch == "_"])
@@ -89,7 +99,7 @@ def canvas(base, known=frozenset()):
     return next((u for u in found if u.lms_id in known), found[0] if found else None)
 
 
-def moodle(parts):
+def moodle(parts: Sequence[str]) -> Upload | None:
     """The Upload a Moodle entry's path (its parts) says, or None: its first part that Moodle
     named, a folder (3.x with ``_``, 4.1+ without) or a file of the download without folders."""
     for depth, part in enumerate(parts):
@@ -109,7 +119,7 @@ def moodle(parts):
     return None
 
 
-def parse(parts, known=frozenset()):
+def parse(parts: Sequence[str], known: Collection[str] = frozenset()) -> Upload | None:
     """The Upload an archive entry's path (a tuple of its parts) names, or None."""
     found = moodle(parts)
     if found is None and len(parts) >= 1:
@@ -117,7 +127,7 @@ def parse(parts, known=frozenset()):
     return found
 
 
-def notebook_stem(file, expected):
+def notebook_stem(file: str, expected: Collection[str]) -> tuple[str, str, int]:
     """(stem, extension, again) of an uploaded file's name: a re-upload's suffix (Canvas's -N or
     -<uuid>, a browser's (N)) taken off where what is left is one of ``expected``; ``again``
     orders re-uploads (0 for the name as released)."""
@@ -133,14 +143,14 @@ def notebook_stem(file, expected):
     return bare, ext, again
 
 
-def canvas_sanitized(name):
+def canvas_sanitized(name: str) -> str:
     """A name as Canvas writes it in a file name (``sanitize_user_name``, then ``sanitize_file_name``,
     which keeps Ruby's ``[[:word:]]``: letters, marks, digits, connector punctuation)."""
     name = re.sub(r"_(\d+)_", r"\1", name).lower()
     return "".join(ch for ch in name if unicodedata.category(ch)[0] in "LMN" or unicodedata.category(ch) == "Pc")
 
 
-def canvas_names(person_name):
+def canvas_names(person_name: str) -> set[str]:
     """The names Canvas may write for a person (their sortable name "Last, First", sanitized), from
     "Last, First" or from "First Last", where the last name may be any number of the last words."""
     if "," in person_name:
@@ -149,7 +159,7 @@ def canvas_names(person_name):
     return {canvas_sanitized(", ".join((" ".join(words[k:]), " ".join(words[:k])))) for k in range(len(words))}
 
 
-def group_key(text):
+def group_key(text: str) -> str:
     """A group's name as Moodle writes it in a download and a roster may spell it: ``_`` as a
     space, runs of spaces as one, no case."""
     return re.sub(r"\s+", " ", text.replace("_", " ")).strip().casefold()

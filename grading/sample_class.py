@@ -8,14 +8,17 @@ correct student.
 
     python -m grading.sample_class [--out submitted]
 """
+from __future__ import annotations
+
 import argparse
 import re
 import shutil
-import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from nbformat import NotebookNode
 
 from grading.cells import grade_id, is_answer_cell
 from grading.course import ASSIGNMENT, RELEASE, SOURCE, SUBMITTED
@@ -39,9 +42,9 @@ class Edit:
 class SampleStudent:
     id: str
     story: str  # what this student did, one line
-    edits: tuple = ()
+    edits: tuple[Edit, ...] = ()
     untouched: bool = False  # submits the release as downloaded
-    deleted_cell: tuple = ()  # (notebook, grade_id) of a test cell the student deleted
+    deleted_cell: tuple[str, ...] = ()  # (notebook, grade_id) of a test cell the student deleted
     invalid_json: str = ""  # notebook whose file the student broke
     written: bool = True  # fills the written answers
 
@@ -113,20 +116,21 @@ STUDENTS = [
 _SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
 
 
-def solution_code(cell):
+def solution_code(cell: NotebookNode) -> str:
     """The source cell's code as a student who solved it would write it (markers removed)."""
     return _SOLUTION_MARKERS.sub("", cell.source + "\n").rstrip("\n")
 
 
-def written_answer(cell):
+def written_answer(cell: NotebookNode) -> str:
     """A student's written answer: the model answer without the grader's rubric."""
     return cell.source.split("\n---\n**Rubric")[0].replace("**Model answer.**", "").strip()
 
 
-def solved_notebook(name, source_dir=SOURCE, release_dir=RELEASE, written: bool = True):
+def solved_notebook(name: str, source_dir: str | Path = SOURCE, release_dir: str | Path = RELEASE,
+                    written: bool = True) -> NotebookNode:
     """The release notebook with every answer cell filled from the source solution."""
-    release = nbformat.read(release_dir / f"{name}.ipynb", as_version=4)
-    source = {grade_id(c): c for c in nbformat.read(source_dir / f"{name}.ipynb", as_version=4).cells
+    release = nbformat.read(Path(release_dir) / f"{name}.ipynb", as_version=4)
+    source = {grade_id(c): c for c in nbformat.read(Path(source_dir) / f"{name}.ipynb", as_version=4).cells
               if grade_id(c)}
     for cell in release.cells:
         if not is_answer_cell(cell):
@@ -139,7 +143,7 @@ def solved_notebook(name, source_dir=SOURCE, release_dir=RELEASE, written: bool 
     return release
 
 
-def apply_edit(nb, edit, student_id):
+def apply_edit(nb: NotebookNode, edit: Edit, student_id: str) -> None:
     for cell in nb.cells:
         if grade_id(cell) == edit.cell:
             count = cell.source.count(edit.old)
@@ -153,7 +157,7 @@ def apply_edit(nb, edit, student_id):
     raise ValueError(f"sample student {student_id!r}: no cell {edit.cell!r} in {edit.notebook}.ipynb")
 
 
-def _delete_cell(nb, student):
+def _delete_cell(nb: NotebookNode, student: SampleStudent) -> None:
     """The student's deleted test cell taken out of ``nb`` (it must be there, once)."""
     before = len(nb.cells)
     nb.cells = [c for c in nb.cells if grade_id(c) != student.deleted_cell[1]]
@@ -161,7 +165,7 @@ def _delete_cell(nb, student):
         raise ValueError(f"sample student {student.id!r}: no cell {student.deleted_cell[1]!r} to delete")
 
 
-def _student_notebook(student, name, source_dir, release_dir):
+def _student_notebook(student: SampleStudent, name: str, source_dir: str | Path, release_dir: str | Path) -> str:
     """One notebook of one sample student, as the text of the file they submit."""
     if student.untouched:
         nb = nbformat.read(Path(release_dir) / f"{name}.ipynb", as_version=4)
@@ -178,7 +182,8 @@ def _student_notebook(student, name, source_dir, release_dir):
     return text
 
 
-def student_notebooks(student, source_dir=SOURCE, release_dir=RELEASE):
+def student_notebooks(student: SampleStudent, source_dir: str | Path = SOURCE,
+                      release_dir: str | Path = RELEASE) -> dict[str, str]:
     """{notebook name: notebook text} for one sample student."""
     names = sorted(p.stem for p in Path(source_dir).glob("*.ipynb"))
     out = {name: _student_notebook(student, name, source_dir, release_dir) for name in names}
@@ -188,7 +193,8 @@ def student_notebooks(student, source_dir=SOURCE, release_dir=RELEASE):
     return out
 
 
-def build(out_dir=SUBMITTED, students=STUDENTS, source_dir=SOURCE, release_dir=RELEASE):
+def build(out_dir: str | Path = SUBMITTED, students: Sequence[SampleStudent] = STUDENTS,
+          source_dir: str | Path = SOURCE, release_dir: str | Path = RELEASE) -> list[str]:
     """Write every sample student's submission to out_dir/<student>/conceptual/."""
     out_dir = Path(out_dir)
     for student in students:
@@ -203,7 +209,7 @@ def build(out_dir=SUBMITTED, students=STUDENTS, source_dir=SOURCE, release_dir=R
     return [s.id for s in students]
 
 
-def main(argv=None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(SUBMITTED), help="where to write the class")
     args = parser.parse_args(argv)
@@ -212,4 +218,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
