@@ -32,6 +32,8 @@ must not wait for another thread or a lock another thread held at the fork; plai
 its arguments (decoding bytes, comparing arrays) is what it is for. Linux only (fork, /proc).
 Cost: one fork per call (``python -m bench bounded`` measures it).
 """
+from __future__ import annotations
+
 import faulthandler
 import gc
 import math
@@ -44,12 +46,17 @@ import struct
 import sys
 import time
 import traceback
+from collections.abc import Callable
+from typing import Any, Literal, NoReturn, TypeVar
 
 __all__ = ["run_bounded", "BoundedError", "OutOfMemory", "TimedOut", "ChildDied"]
 
 _MEMORY_EXIT = 71  # the child ran out of memory while building or sending its result
 _FAILED_EXIT = 70  # the child failed outside fn (cannot happen but by a bug here)
 _HEADER = struct.Struct("!Q")
+
+
+T = TypeVar("T")
 
 
 class BoundedError(RuntimeError):
@@ -67,12 +74,12 @@ class TimedOut(BoundedError, TimeoutError):
 class ChildDied(BoundedError):
     """The bounded child ended without a result: ``signal`` (a number) or ``exit_code``."""
 
-    def __init__(self, message, signal=None, exit_code=None) -> None:
+    def __init__(self, message: str, signal: int | None = None, exit_code: int | None = None) -> None:
         super().__init__(message)
         self.signal, self.exit_code = signal, exit_code
 
 
-def run_bounded(fn, *args, memory_bytes, timeout):
+def run_bounded(fn: Callable[..., T], *args: Any, memory_bytes: int, timeout: float) -> T:
     """``fn(*args)`` in a forked child whose new memory is bounded by ``memory_bytes`` and time by
     ``timeout`` seconds: its result, or its exception, or one of this module's errors (see the
     module's docstring)."""
@@ -106,13 +113,13 @@ def run_bounded(fn, *args, memory_bytes, timeout):
 
 
 # ----------------------------------------------------------------------------- the child
-def _address_space():
+def _address_space() -> int:
     """Bytes of address space this process has mapped (VmSize)."""
     with open("/proc/self/statm") as f:
         return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _set_bounds(memory_bytes, timeout) -> None:
+def _set_bounds(memory_bytes: int, timeout: float) -> None:
     try:
         with open("/proc/self/oom_score_adj", "w") as f:
             f.write("1000")
@@ -126,7 +133,7 @@ def _set_bounds(memory_bytes, timeout) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
 
 
-def _reply(fn, args):
+def _reply(fn: Callable[..., Any], args: tuple[Any, ...]) -> bytes:
     """(kind, value) to send back: ("ok", result), ("memory", None) or ("raised", details)."""
     try:
         return pickle.dumps(("ok", fn(*args)), protocol=pickle.HIGHEST_PROTOCOL)
@@ -142,7 +149,8 @@ def _reply(fn, args):
         return pickle.dumps(("raised", (blob, type(err).__qualname__, str(err), text)))
 
 
-def _child(write_end, fn, args, memory_bytes, timeout):
+def _child(write_end: int, fn: Callable[..., Any], args: tuple[Any, ...], memory_bytes: int,
+           timeout: float) -> NoReturn:
     code = _FAILED_EXIT
     try:
         _set_bounds(memory_bytes, timeout)
@@ -168,9 +176,13 @@ def _child(write_end, fn, args, memory_bytes, timeout):
 
 
 # ----------------------------------------------------------------------------- the caller
-def _collect(read_end, memory_bytes, deadline):
+Problem = Literal["timeout", "too large"]  # why no reply was read
+
+
+def _collect(read_end: int, memory_bytes: int, deadline: float) -> tuple[bytes | None, Problem | None]:
     """(the child's reply bytes or None, None | "timeout" | "too large")."""
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     poller = select.poll()
     poller.register(read_end, select.POLLIN | select.POLLHUP)
     while True:
@@ -186,7 +198,7 @@ def _collect(read_end, memory_bytes, deadline):
             return None, "too large"
 
 
-def _unframe(data):
+def _unframe(data: bytes) -> bytes | None:
     """The reply in ``data`` (its length, then itself), or None where it was cut short."""
     if len(data) < _HEADER.size:
         return None
@@ -194,14 +206,14 @@ def _unframe(data):
     return data[_HEADER.size:] if len(data) == _HEADER.size + expected else None
 
 
-def _kill(pid) -> None:
+def _kill(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
 
 
-def _reap(pid):
+def _reap(pid: int) -> int:
     while True:
         try:
             return os.waitpid(pid, 0)[1]
@@ -211,7 +223,7 @@ def _reap(pid):
             continue
 
 
-def _died(status, timeout):
+def _died(status: int, timeout: float) -> BoundedError:
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
         if number == signal.SIGXCPU:
@@ -225,14 +237,14 @@ def _died(status, timeout):
     return ChildDied(f"the bounded child exited with status {code} without a result", exit_code=code)
 
 
-def _outcome(payload):
+def _outcome(payload: bytes) -> Any:
     kind, value = pickle.loads(payload)
     if kind == "ok":
         return value
     if kind == "memory":
         raise OutOfMemory("the bounded child ran out of its memory bound")
     blob, name, message, text = value
-    err = pickle.loads(blob) if blob is not None else BoundedError(f"{name}: {message}")
+    err: Any = pickle.loads(blob) if blob is not None else BoundedError(f"{name}: {message}")
     try:
         err.child_traceback = text
     except AttributeError:  # an exception class with __slots__
