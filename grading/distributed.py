@@ -30,6 +30,15 @@ source folder (as ``nbgrader autograde`` does locally). With a scheduler address
 also uploads its own ``grading`` package to the cluster, so workers need only the pinned
 packages of requirements.txt.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from distributed import Client, LocalCluster
+    from traitlets.config import Config
+
+    from grading.settings import Runner
 import atexit
 import shutil
 import sys
@@ -39,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grading.course import ASSIGNMENT, COURSE_ROOT, load_config
-from grading.worker import GradeTask, course_api, grade_student
+from grading.worker import GradeTask, GradingJob, StudentResult, course_api, grade_student
 
 SHIPPED_SECTIONS_DROPPED = {"Exchange"}  # paths of the coordinator's machine
 COURSE_KEYS_DROPPED = {"root", "db_url"}
@@ -50,17 +59,18 @@ COURSE_KEYS_DROPPED = {"root", "db_url"}
 class Parcel:
     """One student's submission and everything a worker needs to grade it, as bytes."""
     student: str
-    notebooks: list  # None: every notebook; else only these (the others could not be read)
-    submission: dict  # relative path -> bytes (submitted/<student>/<assignment>/...)
-    helpers: dict  # relative path -> bytes (the instructor's non-notebook files of the assignment)
+    notebooks: list[str] | None  # None: every notebook; else only these (the others could not be read)
+    submission: dict[str, bytes]  # relative path -> bytes (submitted/<student>/<assignment>/...)
+    helpers: dict[str, bytes]  # relative path -> bytes (the instructor's non-notebook files of the assignment)
     course_id: str
     db_url: str
-    config: dict = field(default_factory=dict)  # the coordinator's grading settings, as plain dicts
+    # the coordinator's grading settings, as plain dicts
+    config: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def _plain(config):
+def _plain(config: Config) -> dict[str, dict[str, Any]]:
     """The coordinator's traitlets Config as plain dicts, without its machine's paths."""
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for section, values in config.items():
         if section in SHIPPED_SECTIONS_DROPPED or not hasattr(values, "items"):
             continue
@@ -71,7 +81,7 @@ def _plain(config):
     return out
 
 
-def _read_files(folder, ignore):
+def _read_files(folder: str | Path, ignore: list[str]) -> dict[str, bytes]:
     from nbgrader.utils import find_all_files
     folder = Path(folder)
     if not folder.is_dir():
@@ -80,7 +90,7 @@ def _read_files(folder, ignore):
             for path in find_all_files(str(folder), ignore)}
 
 
-def _write_files(folder, files):
+def _write_files(folder: str | Path, files: dict[str, bytes]) -> None:
     folder = Path(folder)
     for rel, data in files.items():
         target = (folder / rel).resolve()
@@ -93,7 +103,7 @@ def _write_files(folder, files):
 class Shipment:
     """Coordinator side of ship mode: pack a student's files, unpack the graded copies."""
 
-    def __init__(self, root=COURSE_ROOT) -> None:
+    def __init__(self, root: str | Path = COURSE_ROOT) -> None:
         self.root = Path(root)
         config = load_config(self.root)
         course = config.CourseDirectory
@@ -105,12 +115,12 @@ class Shipment:
         self.helpers = {rel: data for rel, data in _read_files(source, self.ignore).items()
                         if not rel.endswith(".ipynb")}
 
-    def pack(self, student, notebooks):
+    def pack(self, student: str, notebooks: tuple[str, ...] | None) -> Parcel:
         submission = _read_files(self.root / "submitted" / student / ASSIGNMENT, self.ignore)
         return Parcel(student, None if notebooks is None else list(notebooks), submission, self.helpers,
                       self.course_id, self.db_url, self.config)
 
-    def unpack(self, student, shipped):
+    def unpack(self, student: str, shipped: tuple[StudentResult, dict[str, bytes]]) -> StudentResult:
         result, files = shipped
         folder = self.root / "autograded" / student / ASSIGNMENT
         if folder.exists():
@@ -121,10 +131,11 @@ class Shipment:
 
 
 # ----------------------------------------------------------------------------- worker side
-_WORKSPACES = {}  # per worker process: (course_id, db_url, config) -> its course folder
+# per worker process: (course_id, db_url, config) -> its course folder
+_WORKSPACES: dict[tuple[str, str, str], Path] = {}
 
 
-def _workspace(parcel):
+def _workspace(parcel: Parcel) -> Path:
     """This process's throwaway course folder for the parcel's course, made once."""
     key = (parcel.course_id, parcel.db_url, repr(sorted(parcel.config.items())))
     if key not in _WORKSPACES:
@@ -147,7 +158,7 @@ def _workspace(parcel):
     return _WORKSPACES[key]
 
 
-def grade_shipped(parcel):
+def grade_shipped(parcel: Parcel) -> tuple[StudentResult, dict[str, bytes]]:
     """Grade one shipped submission in this worker's throwaway course folder.
 
     Returns (StudentResult, {relative path: bytes} of autograded/<student>/<assignment>/)."""
@@ -173,15 +184,15 @@ class ShippedGrading:
     """The ship mode's task: the job's files packed where it is submitted, graded in the
     worker's own course folder, the graded notebooks unpacked where they came from."""
 
-    def __init__(self, root=COURSE_ROOT) -> None:
+    def __init__(self, root: str | Path = COURSE_ROOT) -> None:
         self.shipment = Shipment(root)
 
-    def prepare(self, job):
+    def prepare(self, job: GradingJob) -> Parcel:
         return self.shipment.pack(job.student, job.notebooks)
 
     run = staticmethod(grade_shipped)
 
-    def finish(self, job, shipped):
+    def finish(self, job: GradingJob, shipped: tuple[StudentResult, dict[str, bytes]]) -> StudentResult:
         return self.shipment.unpack(job.student, shipped)
 
 
@@ -189,7 +200,7 @@ class DaskBackend:
     """The runner's backend on a Dask client: its executor, the task, and what to close. Not
     rebuilt (no ``rebuild``): a lost Dask worker fails its task; the cluster carries on."""
 
-    def __init__(self, client, cluster, task) -> None:
+    def __init__(self, client: Client, cluster: LocalCluster | None, task: GradeTask | ShippedGrading) -> None:
         self.client, self.cluster, self.task = client, cluster, task
         self.executor = client.get_executor(pure=False)
 
@@ -200,7 +211,7 @@ class DaskBackend:
             self.cluster.close()
 
 
-def upload_grading_package(client) -> None:
+def upload_grading_package(client: Client) -> None:
     """Send the coordinator's ``grading`` package to every worker (also ones that join later)."""
     package = Path(__file__).resolve().parent
     folder = Path(tempfile.mkdtemp(prefix="grading-upload-"))
@@ -214,7 +225,7 @@ def upload_grading_package(client) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _connect(address, ship, root):
+def _connect(address: str, ship: bool, root: str | Path) -> Client:
     from distributed import Client
     if ship and load_config(root).CourseDirectory.db_url.startswith("sqlite"):
         raise SystemExit("grading on a remote Dask cluster needs a gradebook server every worker "
@@ -228,7 +239,7 @@ def _connect(address, ship, root):
     return client
 
 
-def _local_cluster(workers):
+def _local_cluster(workers: int) -> LocalCluster:
     import dask
     from distributed import LocalCluster
     # A lost worker fails its task at once (Dask's default retries it up to 3 times itself):
@@ -239,7 +250,7 @@ def _local_cluster(workers):
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
 
 
-def dask_backend(settings, root=COURSE_ROOT):
+def dask_backend(settings: Runner, root: str | Path = COURSE_ROOT) -> DaskBackend:
     """A DaskBackend on the cluster at ``settings.dask_scheduler_address``, else on a new local
     cluster of ``settings.worker_count`` processes with one thread each."""
     from distributed import Client

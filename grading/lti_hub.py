@@ -18,6 +18,14 @@ has no cookie matching its nonce). On top of it, here:
 - the tool's public key at ``/hub/lti13/jwks`` (the platform checks the tool's signed token
   requests with it).
 """
+from __future__ import annotations
+
+import typing
+
+if typing.TYPE_CHECKING:
+    from traitlets.config import Config
+
+    from grading.hub import HubLayout
 import json
 import pwd
 
@@ -35,7 +43,7 @@ REFUSED = ("This launch from the LMS was refused: {reason}. Open the assignment 
            "course in the LMS; if this page comes back, tell your instructor.")
 
 
-def _refuse(handler, err):
+def _refuse(handler: BaseHandler, err: HTTPError) -> HTTPError:
     reason = (err.log_message % err.args if err.args else err.log_message) if err.log_message else err.reason
     handler.log.warning("LTI launch refused (%s %s from %s): %s", handler.request.method, handler.request.path,
                         handler.request.remote_ip, reason)
@@ -43,7 +51,7 @@ def _refuse(handler, err):
 
 
 class LoginInitHandler(LTI13LoginInitHandler):
-    def post(self):
+    def post(self) -> typing.Any:
         try:
             return super().post()
         except HTTPError as err:
@@ -53,7 +61,7 @@ class LoginInitHandler(LTI13LoginInitHandler):
 
 
 class CallbackHandler(LTI13CallbackHandler):
-    async def post(self):
+    async def post(self) -> None:
         try:
             await super().post()
         except HTTPError as err:
@@ -63,7 +71,7 @@ class CallbackHandler(LTI13CallbackHandler):
 class JwksHandler(BaseHandler):
     """The tool's public key set (no login: the platform reads it)."""
 
-    def initialize(self, state) -> None:
+    def initialize(self, state: str) -> None:
         self.state = state
 
     def get(self) -> None:
@@ -71,7 +79,7 @@ class JwksHandler(BaseHandler):
         self.write(json.dumps(lti.jwks(self.state)))
 
 
-def _check_origin(settings, data):
+def _check_origin(settings: lti.Lti, data: dict[str, typing.Any]) -> None:
     """LoginError unless the launch comes from a deployment and a course this hub accepts."""
     deployment = data.get(lti.LTI + "deployment_id")
     if settings.deployment_ids and deployment not in settings.deployment_ids:
@@ -87,10 +95,11 @@ class CourseLtiAuthenticator(LTI13Authenticator):
     course_lti = Any(help="the course's grading.lti.Lti").tag(config=True)
     state = Unicode(help="the hub's state folder (launch records, the tool's key)").tag(config=True)
 
-    def get_handlers(self, app):
+    def get_handlers(self, app: typing.Any) -> list[tuple[typing.Any, ...]]:
         return [*super().get_handlers(app), (r"/lti13/jwks", JwksHandler, {"state": self.state})]
 
-    async def authenticate(self, handler, data=None):
+    async def authenticate(self, handler: BaseHandler,
+                           data: dict[str, typing.Any] | None = None) -> dict[str, typing.Any]:
         data = data or {}
         settings = self.course_lti
         _check_origin(settings, data)
@@ -115,19 +124,20 @@ class CourseSpawner(LocalProcessSpawner):
     (``system_user``): staff from the LMS run the instructor's."""
     system_user = Unicode("")
 
-    def _account(self):
+    def _account(self) -> str:
         return self.system_user or self.user.name
 
-    def make_preexec_fn(self, name):
+    def make_preexec_fn(self, name: str) -> typing.Callable[[], None]:
         return super().make_preexec_fn(self._account())
 
-    def user_env(self, env):
+    def user_env(self, env: dict[str, str]) -> dict[str, str]:
         entry = pwd.getpwnam(self._account())
         env.update(USER=entry.pw_name, HOME=entry.pw_dir, SHELL=entry.pw_shell or "/bin/bash")
         return env
 
 
-def configure(c, layout, settings, student_hook) -> None:
+def configure(c: Config, layout: HubLayout, settings: lti.Lti,
+              student_hook: typing.Callable[[typing.Any], None]) -> None:
     """LTI login on the hub ``c`` configures; ``student_hook`` is the hub's pre-spawn hook for a
     student's server."""
     c.JupyterHub.authenticator_class = CourseLtiAuthenticator
@@ -144,7 +154,7 @@ def configure(c, layout, settings, student_hook) -> None:
     if settings.cross_site_cookies:
         c.JupyterHub.tornado_settings = {"cookie_options": {"samesite": "None", "secure": True}}
 
-    def pre_spawn_hook(spawner) -> None:
+    def pre_spawn_hook(spawner: CourseSpawner) -> None:
         record = lti.launches(layout.state).get(spawner.user.name, {})
         if record.get("staff"):
             spawner.system_user = layout.instructor
