@@ -28,12 +28,15 @@ How it is switched on: the Jupyter server reads no configuration from the course
 formgrader extension reads ``nbgrader_config.py`` there on start-up, and that file calls
 ``install()``. ``install()`` does nothing outside a running Jupyter server (nbgrader commands).
 """
+from __future__ import annotations
+
 import base64
 import hashlib
 import os
 import re
 import sys
-from functools import lru_cache
+from functools import lru_cache, partial
+from typing import Any
 
 # the value of a {{ }} placeholder: no quote, backslash, newline or "<" (it stays in its string)
 _VALUE = r"""[^"'`\\<>\r\n\u2028\u2029]*"""
@@ -42,17 +45,18 @@ _EXECUTABLE_TYPES = {"", "text/javascript", "application/javascript", "module"}
 _HANDLER_ATTR = re.compile(r"""\son[a-z]+\s*=\s*"([^"{}]*)\"""", re.I)
 
 
-def _script_type(attrs):
+def _script_type(attrs: str) -> str:
     m = re.search(r"""\btype\s*=\s*["']?([^"'\s>]+)""", attrs, re.I)
     return m.group(1).lower() if m else ""
 
 
-def _template_pattern(body):
+def _template_pattern(body: str) -> re.Pattern[str] | None:
     """The regex a rendered copy of this template script body matches, or None if the body has
     Jinja logic or a placeholder outside a quoted string."""
     if "{%" in body or "{#" in body:
         return None
-    parts, pos = [], 0
+    parts: list[str] = []
+    pos = 0
     for m in re.finditer(r"\{\{-?(.*?)-?\}\}", body, re.S):
         line_before = body[:m.start()].rsplit("\n", 1)[-1]
         line_after = body[m.end():].split("\n", 1)[0]
@@ -67,10 +71,11 @@ def _template_pattern(body):
 
 
 @lru_cache(maxsize=1)
-def template_scripts():
+def template_scripts() -> tuple[list[re.Pattern[str]], frozenset[str]]:
     """(patterns of nbgrader's inline scripts, hashes of its static inline event handlers)."""
     from nbgrader.server_extensions.formgrader import handlers
-    patterns, handler_hashes = [], set()
+    patterns: list[re.Pattern[str]] = []
+    handler_hashes: set[str] = set()
     for folder, _, files in os.walk(handlers.template_path):
         for name in files:
             if not name.endswith((".tpl", ".j2")):
@@ -87,7 +92,7 @@ def template_scripts():
     return patterns, frozenset(handler_hashes)
 
 
-def _sha256(text):
+def _sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
@@ -108,20 +113,22 @@ MATHJAX_STANDIN = ("(function () { var configure = FormGrader.prototype.configur
 _FORMGRADE_JS = re.compile(r'<script\b[^>]*\bsrc="[^"<>]*/formgrader/static/js/formgrade\.js"[^>]*>\s*</script>')
 
 
-def with_mathjax_standin(page):
+def with_mathjax_standin(page: str) -> str:
     """A submission page with MATHJAX_STANDIN right after its formgrade.js (other pages unchanged)."""
     return _FORMGRADE_JS.sub(lambda m: f"{m.group(0)}\n<script>{MATHJAX_STANDIN}</script>", page, count=1)
 
 
-def with_rubric_panel(page):
+def with_rubric_panel(page: str) -> str:
     """A submission page with the rubric's panel script (grading/rubric_server.py) after formgrade.js."""
-    def add(m) -> str:
-        src = re.search(r'src="([^"<>]*)/formgrader/static/js/formgrade\.js"', m.group(0)).group(1)
+    def add(m: re.Match[str]) -> str:
+        found = re.search(r'src="([^"<>]*)/formgrader/static/js/formgrade\.js"', m.group(0))
+        assert found is not None  # _FORMGRADE_JS matched this src
+        src = found.group(1)
         return f'{m.group(0)}\n<script src="{src}/formgrader/rubric/static/rubric.js"></script>'
     return _FORMGRADE_JS.sub(add, page, count=1)
 
 
-def inline_script_hashes(page):
+def inline_script_hashes(page: str) -> list[str]:
     """Hashes of the inline scripts in ``page`` that nbgrader's templates (or
     ``with_mathjax_standin``) wrote."""
     patterns, _ = template_scripts()
@@ -134,7 +141,7 @@ def inline_script_hashes(page):
     return sorted(set(found))
 
 
-def policy(origin, base_url, page: str = "", sandbox: bool = False):
+def policy(origin: str, base_url: str, page: str = "", sandbox: bool = False) -> str:
     """The Content-Security-Policy for one formgrader response."""
     static = f"{origin}{base_url}formgrader/static/"
     scripts = [static, f"{origin}{base_url}formgrader/rubric/static/"] + inline_script_hashes(page)
@@ -160,14 +167,14 @@ def policy(origin, base_url, page: str = "", sandbox: bool = False):
     return "; ".join(directives)
 
 
-def _route_table():
+def _route_table() -> list[tuple[re.Pattern[str], type]]:
     """(compiled pattern, handler class) of nbgrader's formgrader routes, in tornado's order."""
     from nbgrader.server_extensions.formgrader import apihandlers, handlers
     return [(re.compile(spec[0].lstrip("/") + "$"), spec[1])
             for spec in handlers.default_handlers + apihandlers.default_handlers]
 
 
-def _field(tag, css_class, id_suffix):
+def _field(tag: str, css_class: str, id_suffix: str) -> re.Pattern[str]:
     return re.compile(rf'<{tag}\b(?=[^>]*\bclass="{css_class}")(?=[^>]*\bid="([^"<>]+){id_suffix}")'
                       r'(?![^>]*\baria-label=)')
 
@@ -182,24 +189,28 @@ _GRADING_FIELDS = (
 _NESTED_NAV = re.compile(r'<ul class="nav text-center">(\s*<ul class="breadcrumb">.*?</ul>\s*)</ul>', re.S)
 
 
-def accessible_formgrader_page(page):
+def _labelled(tag: str, label: str, m: re.Match[str]) -> str:
+    return f'<{tag} aria-label="{label.format(m.group(1))}"'
+
+
+def accessible_formgrader_page(page: str) -> str:
     """A formgrader page with what axe-core found fixed: grading/sanitize.py's
     ``accessible_page`` (a lang, readable colours), a label on each of nbgrader's unlabelled
     grading fields (score, extra credit, comment of a cell, named by the cell's grade id), and
     the navigation bar's breadcrumb not nested as a list item-less list."""
     from grading.sanitize import accessible_page
     for pattern, tag, label in _GRADING_FIELDS:
-        page = pattern.sub(lambda m, tag=tag, label=label: f'<{tag} aria-label="{label.format(m.group(1))}"', page)
+        page = pattern.sub(partial(_labelled, tag, label), page)
     page = _NESTED_NAV.sub(lambda m: f'<div class="nav text-center">{m.group(1)}</div>', page, count=1)
     return accessible_page(page)
 
 
-def without_mathjax(page):
+def without_mathjax(page: str) -> str:
     from grading.sanitize import without_mathjax as cut
     return cut(page)
 
 
-def make_transform(base_url):
+def make_transform(base_url: str) -> type:
     """A tornado OutputTransform class setting the policy on ``<base_url>formgrader/...``."""
     from nbgrader.server_extensions.formgrader.handlers import SubmissionFilesHandler
     from tornado.web import OutputTransform
@@ -208,11 +219,14 @@ def make_transform(base_url):
     routes = _route_table()
 
     class FormgraderCSP(OutputTransform):
-        def __init__(self, request) -> None:
+        installed_by = __name__  # how install() finds it among the server's transforms
+
+        def __init__(self, request: Any) -> None:
             self.request = request
             super().__init__(request)
 
-        def transform_first_chunk(self, status_code, headers, chunk, finishing):
+        def transform_first_chunk(self, status_code: int, headers: Any, chunk: bytes,
+                                  finishing: bool) -> tuple[int, Any, bytes]:
             path = self.request.path
             if path == prefix or path.startswith(prefix + "/"):
                 local = path[len(base_url):]
@@ -228,11 +242,10 @@ def make_transform(base_url):
                     origin, base_url, page, sandbox=handler is SubmissionFilesHandler)
             return status_code, headers, chunk
 
-    FormgraderCSP.installed_by = __name__
     return FormgraderCSP
 
 
-def install(serverapp=None) -> bool:
+def install(serverapp: Any = None) -> bool:
     """Put the policy on the running Jupyter server's formgrader pages (once). Returns True if
     installed now or before, False when not inside a Jupyter server."""
     if serverapp is None:

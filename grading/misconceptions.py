@@ -15,12 +15,18 @@ per function (the answer cell a test cell is named after):
 
 Each misconception: how many students, which ones, and one example message.
 """
+from __future__ import annotations
+
 import html
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from grading.cells import grade_id, is_answer_cell, is_test_cell
+from nbformat import NotebookNode
+
+from grading.cells import Cell, grade_id, is_answer_cell, is_test_cell
 from grading.course import ASSIGNMENT, COURSE_ROOT
 
 HINT = re.compile(r"-- hint:\s*(.+?)(?:\n|$)")
@@ -28,29 +34,34 @@ _HEADER = ("<tr><th>#</th><th>function</th><th>misconception</th><th>students</t
            "<th>example</th></tr>")
 
 
+# a failed test cell: its grade_id and its first error output
+Failure = tuple[str, dict[str, Any]]
+
+
 @dataclass
 class Misconception:
     function: str
     label: str
-    students: set = field(default_factory=set)
+    students: set[str] = field(default_factory=set)
     example: str = ""
 
 
-def _owner(test_id, answers, previous):
+def _owner(test_id: str, answers: Sequence[str | None], previous: str | None) -> str:
     """The answer cell a test cell belongs to: the longest answer id it is named after, else the
     answer cell just before it (``test_n_weights`` belongs to ``figure_1_facts``)."""
-    owners = [a for a in answers if test_id.startswith(f"test_{a}_")]
+    owners = [a for a in answers if a is not None and test_id.startswith(f"test_{a}_")]
     return max(owners, key=len) if owners else (previous or test_id.removeprefix("test_"))
 
 
-def _first_error(cell):
+def _first_error(cell: Cell) -> dict[str, Any] | None:
     return next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
 
 
-def _failures(nb):
+def _failures(nb: NotebookNode) -> dict[str, list[Failure]]:
     """{function: [(test cell id, its first error output)]} of the test cells that failed."""
     answers = [grade_id(c) for c in nb.cells if is_answer_cell(c)]
-    failing, previous = {}, None
+    failing: dict[str, list[Failure]] = {}
+    previous = None
     for cell in nb.cells:
         if is_answer_cell(cell) and cell.cell_type == "code":
             previous = grade_id(cell)
@@ -61,7 +72,7 @@ def _failures(nb):
     return failing
 
 
-def _label(failures):
+def _label(failures: list[Failure]) -> tuple[str, dict[str, Any]]:
     """(label, example error) of one student's failures of one function: the first hint in
     notebook order names the mistake (one mistake per student and function), else the cells."""
     hinted = [(m.group(1).strip()[:200], e) for _, e in failures
@@ -74,7 +85,8 @@ def _label(failures):
 DELETED = "was deleted from this notebook"  # grading/master_cells.py's message on a restored test
 
 
-def _without_deleted(student, failures, deleted):
+def _without_deleted(student: str, failures: list[Failure],
+                     deleted: dict[str, list[str]] | None) -> list[Failure]:
     """``failures`` less those of test cells the student deleted (recorded into ``deleted``)."""
     gone = [t for t, e in failures if DELETED in e.get("evalue", "")]
     if gone and deleted is not None:
@@ -82,7 +94,9 @@ def _without_deleted(student, failures, deleted):
     return [(t, e) for t, e in failures if t not in gone]
 
 
-def _count(student, failing, found, skipped, deleted=None, unchanged=frozenset()) -> None:
+def _count(student: str, failing: dict[str, list[Failure]], found: dict[tuple[str, str], Misconception],
+           skipped: dict[str, set[str]], deleted: dict[str, list[str]] | None = None,
+           unchanged: Collection[str | None] = frozenset()) -> None:
     """Count one student's failures into ``found`` (misconceptions) and ``skipped`` (not
     attempted: the answer cell is the release's stub, or the stub still raises); a test cell the
     student deleted (put back, scored 0) is a process problem, not a misconception: into
@@ -101,11 +115,13 @@ def _count(student, failing, found, skipped, deleted=None, unchanged=frozenset()
         item.example = item.example or f"{error.get('ename', 'Error')}: {error.get('evalue', '')}"[:400]
 
 
-def collect(root=COURSE_ROOT, deleted=None):
+def collect(root: str | Path = COURSE_ROOT,
+            deleted: dict[str, list[str]] | None = None) -> tuple[list[Misconception], dict[str, list[str]]]:
     """(misconceptions most common first, {function: students who did not attempt it}).
     ``deleted``: a dict filled with {student: [test cell ids they deleted]}."""
     import nbformat
-    found, skipped = {}, {}
+    found: dict[tuple[str, str], Misconception] = {}
+    skipped: dict[str, set[str]] = {}
     stubs = release_stubs(root)
     for path in sorted(Path(root, "autograded").glob(f"*/{ASSIGNMENT}/*.ipynb")):
         try:
@@ -117,10 +133,10 @@ def collect(root=COURSE_ROOT, deleted=None):
     return ranked, {f: sorted(s) for f, s in sorted(skipped.items())}
 
 
-def release_stubs(root=COURSE_ROOT):
+def release_stubs(root: str | Path = COURSE_ROOT) -> dict[str, dict[str | None, str]]:
     """{notebook: {answer cell id: its text as released}} (what a student who wrote nothing has)."""
     import nbformat
-    out = {}
+    out: dict[str, dict[str | None, str]] = {}
     for path in sorted(Path(root, "release", ASSIGNMENT).glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         out[path.stem] = {grade_id(c): c.source.strip() for c in nb.cells
@@ -128,16 +144,16 @@ def release_stubs(root=COURSE_ROOT):
     return out
 
 
-def _unchanged(nb, stubs):
+def _unchanged(nb: NotebookNode, stubs: dict[str | None, str]) -> set[str | None]:
     """The code answer cells of a graded notebook still exactly as released."""
     return {grade_id(c) for c in nb.cells
             if is_answer_cell(c) and c.cell_type == "code" and stubs.get(grade_id(c)) == c.source.strip()}
 
 
-def owners(root=COURSE_ROOT):
+def owners(root: str | Path = COURSE_ROOT) -> dict[str, str]:
     """{test cell id: the function (answer cell) it tests}, read from the source notebooks."""
     import nbformat
-    out = {}
+    out: dict[str, str] = {}
     for path in sorted(Path(root, "source", ASSIGNMENT).glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         answers = [grade_id(c) for c in nb.cells if is_answer_cell(c)]
@@ -146,11 +162,12 @@ def owners(root=COURSE_ROOT):
             if is_answer_cell(cell) and cell.cell_type == "code":
                 previous = grade_id(cell)
             if is_test_cell(cell):
-                out[grade_id(cell)] = _owner(grade_id(cell), answers, previous)
+                test_id = grade_id(cell) or ""
+                out[test_id] = _owner(test_id, answers, previous)
     return out
 
 
-def describe(ranked, top: int = 8):
+def describe(ranked: list[Misconception], top: int = 8) -> str:
     """The bar chart in words (its alt text)."""
     if not ranked:
         return "No misconceptions: every attempted function passed its tests."
@@ -158,7 +175,7 @@ def describe(ranked, top: int = 8):
     return "Bar chart of the most common misconceptions, by number of students. " + "; ".join(parts) + "."
 
 
-def _chart(ranked, top: int = 8):
+def _chart(ranked: list[Misconception], top: int = 8) -> str:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -172,9 +189,9 @@ def _chart(ranked, top: int = 8):
     return png_base64(fig)
 
 
-def report_section(root=COURSE_ROOT) -> str:
+def report_section(root: str | Path = COURSE_ROOT) -> str:
     """The report's misconceptions section (everything from the notebooks escaped)."""
-    def e(value):
+    def e(value: object) -> str:
         return html.escape(str(value), quote=True)
     ranked, skipped = collect(root)
     rows = "\n".join(
