@@ -24,6 +24,8 @@ account (the spawn fails with "Permission denied ... jupyterhub-singleuser").
     python -m grading.hub grade      grade the hub's course with the sandboxed runner (as root):
                                      every collected student of the gradebook; others named
 """
+from __future__ import annotations
+
 import argparse
 import dataclasses
 import json
@@ -33,7 +35,9 @@ import secrets
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from grading.course import ASSIGNMENT, COURSE_ROOT
 
@@ -45,7 +49,7 @@ PROXY = HUB_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
 COURSE_ID = "ml-conceptual"
 
 
-def _sample_students():
+def _sample_students() -> list[str]:
     from grading.sample_class import STUDENTS
     return [s.id for s in STUDENTS]
 
@@ -55,21 +59,21 @@ class HubLayout:
     """Where one hub's parts are. ``state`` holds the hub's database, cookie secret, the
     logins (root only) and ``layout.json`` (what ``hub/jupyterhub_config.py`` reads)."""
     instructor: str = "instructor"
-    students: list = dataclasses.field(default_factory=_sample_students)
+    students: list[str] = dataclasses.field(default_factory=_sample_students)
     exchange: str = "/srv/nbgrader/exchange"
     state: str = "/var/lib/ml-conceptual-hub"
     port: int = 8000
     course_folder: str = COURSE_ID  # in the instructor's home: the course root on the hub
 
     @property
-    def users(self):
+    def users(self) -> list[str]:
         return [self.instructor, *self.students]
 
-    def home(self, user):
+    def home(self, user: str) -> Path:
         return Path(pwd.getpwnam(user).pw_dir)
 
     @property
-    def course_dir(self):
+    def course_dir(self) -> Path:
         return self.home(self.instructor) / self.course_folder
 
     @property
@@ -77,14 +81,14 @@ class HubLayout:
         return f"http://127.0.0.1:{self.port}"
 
     @property
-    def layout_file(self):
+    def layout_file(self) -> Path:
         return Path(self.state) / "layout.json"
 
     @property
-    def logins_file(self):
+    def logins_file(self) -> Path:
         return Path(self.state) / "logins.json"
 
-    def logins(self):
+    def logins(self) -> dict[str, str]:
         return json.loads(self.logins_file.read_text())
 
     def save(self) -> None:
@@ -92,15 +96,15 @@ class HubLayout:
         self.layout_file.write_text(json.dumps(dataclasses.asdict(self), indent=1))
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: str | Path) -> HubLayout:
         return cls(**json.loads(Path(path).read_text()))
 
 
-def _run(*cmd, **kw):
+def _run(*cmd: str, **kw: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
 
 
-def _account(user):
+def _account(user: str) -> pwd.struct_passwd:
     """A local Linux account with its own group and a home only it can read."""
     try:
         entry = pwd.getpwnam(user)
@@ -111,7 +115,7 @@ def _account(user):
     return entry
 
 
-def _set_passwords(layout) -> None:
+def _set_passwords(layout: HubLayout) -> None:
     """A password for each account without one in the logins file (chpasswd: PAM checks it)."""
     path = layout.logins_file
     logins = json.loads(path.read_text()) if path.exists() else {}
@@ -123,14 +127,14 @@ def _set_passwords(layout) -> None:
     os.chmod(path, 0o600)
 
 
-def _chown_tree(path, entry) -> None:
+def _chown_tree(path: str | Path, entry: pwd.struct_passwd) -> None:
     for folder, _dirs, files in os.walk(path):
         os.chown(folder, entry.pw_uid, entry.pw_gid)
         for name in files:
             os.chown(os.path.join(folder, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)
 
 
-def _exchange(layout, instructor) -> None:
+def _exchange(layout: HubLayout, instructor: pwd.struct_passwd) -> None:
     """nbgrader's exchange. nbgrader requires its root to be writable by everyone (every
     command checks it); it is sticky (1777), so nobody removes or renames what another made, and
     the course's folder in it is made here, the instructor's (0755), so no student can take its
@@ -152,7 +156,7 @@ def _exchange(layout, instructor) -> None:
         os.chmod(folder, mode)
 
 
-def _course_copy(layout, instructor) -> None:
+def _course_copy(layout: HubLayout, instructor: pwd.struct_passwd) -> None:
     """The course root on the hub, in the instructor's home: the instructor's copy of what a
     clone has (source, release, grading code, nbgrader_config.py). Code and sources are
     refreshed on every set-up; submissions, gradebook and feedback are never touched."""
@@ -171,7 +175,7 @@ def _course_copy(layout, instructor) -> None:
     _chown_tree(layout.home(layout.instructor), instructor)
 
 
-def setup(layout=None):
+def setup(layout: HubLayout | None = None) -> HubLayout:
     """Accounts, passwords, exchange, the instructor's course and the layout file (as root)."""
     layout = layout or HubLayout()
     if os.geteuid() != 0:
@@ -189,7 +193,7 @@ def setup(layout=None):
     return layout
 
 
-def gradebook_students(layout):
+def gradebook_students(layout: HubLayout) -> list[str]:
     """Student ids in the hub course's gradebook (the roster)."""
     from nbgrader.api import Gradebook
 
@@ -202,7 +206,7 @@ def gradebook_students(layout):
         _chown_tree(layout.course_dir, pwd.getpwnam(layout.instructor))
 
 
-def unknown_submitters(layout):
+def unknown_submitters(layout: HubLayout) -> list[str]:
     """Students with a collected submission who are not in the gradebook: named, not graded."""
     submitted = layout.course_dir / "submitted"
     found = sorted(p.name for p in submitted.iterdir() if (p / ASSIGNMENT).is_dir()) if submitted.is_dir() else []
@@ -210,7 +214,7 @@ def unknown_submitters(layout):
     return [s for s in found if s not in roster]
 
 
-def grade_roster(layout, check: bool = True):
+def grade_roster(layout: HubLayout, check: bool = True) -> tuple[subprocess.CompletedProcess[str] | None, list[str]]:
     """Grade every collected student who is in the gradebook; name the others (not graded, their
     submission kept in submitted/) with what to do. Returns (runner result, unknown students)."""
     unknown = unknown_submitters(layout)
@@ -223,7 +227,7 @@ def grade_roster(layout, check: bool = True):
     return (grade(layout, roster, check=check) if roster else None), unknown
 
 
-def grade(layout, students=(), check: bool = True):
+def grade(layout: HubLayout, students: Iterable[str] = (), check: bool = True) -> subprocess.CompletedProcess[str]:
     """The course's parallel, sandboxed runner (``python -m grading.runner``) on the hub's course
     root, then everything it wrote handed back to the instructor. Run as root: the sandbox
     starts each student's kernel as an unprivileged user of its own in a cgroup, which only root
@@ -246,7 +250,7 @@ def grade(layout, students=(), check: bool = True):
     return proc
 
 
-def reset_student(layout, student) -> None:
+def reset_student(layout: HubLayout, student: str) -> None:
     """Remove a student's work and nbgrader's record of it (tests only)."""
     home = layout.home(student)
     for name in os.listdir(home):
@@ -255,7 +259,7 @@ def reset_student(layout, student) -> None:
             shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
 
 
-def print_logins(layout) -> None:
+def print_logins(layout: HubLayout) -> None:
     logins = layout.logins()
     print(f"JupyterHub: {layout.url}/hub/login   (course {COURSE_ID}, exchange {layout.exchange})")
     print(f"  instructor  {layout.instructor:28s} {logins[layout.instructor]}")
@@ -264,7 +268,7 @@ def print_logins(layout) -> None:
     print(f"The instructor's course root: {layout.course_dir}  (docs/jupyterhub.md: the week's steps)")
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grading.hub", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["setup", "logins", "grade"])
     parser.add_argument("--layout", help="a layout.json (default: the default layout's)")
@@ -276,6 +280,7 @@ def main(argv=None):
     elif args.command == "logins":
         print_logins(layout)
     else:
+        proc: subprocess.CompletedProcess[str] | None
         if args.student:
             proc = grade(layout, args.student, check=False)
         else:
@@ -286,6 +291,7 @@ def main(argv=None):
         sys.stdout.write(proc.stdout)
         sys.stderr.write(proc.stderr)
         return proc.returncode
+    return 0
 
 
 if __name__ == "__main__":
