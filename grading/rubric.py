@@ -24,21 +24,28 @@ student the item was applied to.
     python -m grading.rubric [sync]    migrate, sync the items, print what changed
     python -m grading.rubric show      the parsed items per written cell
 """
+from __future__ import annotations
+
 import argparse
 import re
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+from nbformat import NotebookNode
 from sqlalchemy import (
     Column,
     DateTime,
+    Engine,
     Float,
     ForeignKey,
     Integer,
     MetaData,
+    RowMapping,
     String,
     Table,
     Text,
@@ -102,13 +109,13 @@ class Item:
     points: float  # negative for a deduction
 
     @property
-    def key(self):
+    def key(self) -> str:
         if self.points < 0:
             return DEDUCTION_KEY
         return KEYS[self.position - 1] if self.position <= len(KEYS) else ""
 
     @property
-    def half_allowed(self):
+    def half_allowed(self) -> bool:
         return self.points >= 2
 
 
@@ -117,7 +124,7 @@ class CellRubric:
     notebook: str
     cell: str
     points: float
-    items: tuple  # (Item, ...)
+    items: tuple[Item, ...]
     model_answer: str  # markdown
 
 
@@ -130,7 +137,7 @@ _ROW = re.compile(r"^\|\s*(\d+(?:\.\d+)?)\s*\|\s*(.+?)\s*\|\s*$", re.M)
 _OVER_LIMIT = re.compile(r"over the sentence limit loses (\d+(?:\.\d+)?) points?", re.I)
 
 
-def parse_cell(text, notebook: str = "", cell: str = "", cell_points=None):
+def parse_cell(text: str, notebook: str = "", cell: str = "", cell_points: float | None = None) -> CellRubric:
     """The CellRubric of one written answer's source text. Raises RubricError naming the cell
     when there is no rubric, no row, a heading that is not the cell's points, or rows that add
     up to less (more is fine: the score is clamped to the cell's points)."""
@@ -158,16 +165,16 @@ def parse_cell(text, notebook: str = "", cell: str = "", cell_points=None):
     return CellRubric(notebook, cell, stated, tuple(items), model)
 
 
-def parse_notebook(nb, notebook):
+def parse_notebook(nb: NotebookNode, notebook: str) -> list[CellRubric]:
     """[CellRubric] of the written (manually graded markdown) cells of a source notebook."""
-    return [parse_cell(c.source, notebook, grade_id_of(c), points(c)) for c in nb.cells
+    return [parse_cell(c.source, notebook, grade_id_of(c) or "", points(c)) for c in nb.cells
             if c.cell_type == "markdown" and is_manually_graded(c)]
 
 
-def parse_source(root=COURSE_ROOT, assignment=ASSIGNMENT):
+def parse_source(root: str | Path = COURSE_ROOT, assignment: str = ASSIGNMENT) -> dict[tuple[str, str], CellRubric]:
     """{(notebook, cell): CellRubric} for every written cell of the source notebooks."""
     import nbformat
-    found = {}
+    found: dict[tuple[str, str], CellRubric] = {}
     for path in sorted(Path(root, "source", assignment).glob("*.ipynb")):
         for rubric in parse_notebook(nbformat.read(path, as_version=4), path.stem):
             found[(rubric.notebook, rubric.cell)] = rubric
@@ -176,7 +183,7 @@ def parse_source(root=COURSE_ROOT, assignment=ASSIGNMENT):
 
 # --- the tables --------------------------------------------------------------------------------
 
-def migrate(engine):
+def migrate(engine: Engine) -> int:
     """Create our tables beside nbgrader's if they are missing (idempotent); returns the schema
     version now in the database."""
     metadata.create_all(engine, checkfirst=True)
@@ -188,14 +195,14 @@ def migrate(engine):
     return current
 
 
-def _item_rows(db, assignment, notebook=None, cell=None):
+def _item_rows(db: Any, assignment: str, notebook: str | None = None, cell: str | None = None) -> Sequence[RowMapping]:
     query = select(rubric_item).where(rubric_item.c.assignment == assignment)
     if notebook is not None:
         query = query.where(rubric_item.c.notebook == notebook, rubric_item.c.cell == cell)
     return db.execute(query.order_by(rubric_item.c.position)).mappings().all()
 
 
-def sync(gb, rubrics, assignment=ASSIGNMENT):
+def sync(gb: Any, rubrics: dict[tuple[str, str], CellRubric], assignment: str = ASSIGNMENT) -> dict[str, int]:
     """Bring the stored items in line with ``rubrics`` (parse_source's result) and regrade every
     mark an item changed under. Returns {"added", "changed", "removed", "regraded"} counts. One
     transaction: on any error nothing is written."""
@@ -222,9 +229,10 @@ def sync(gb, rubrics, assignment=ASSIGNMENT):
     return counts
 
 
-def _upsert_items(db, assignment, stored, wanted, counts):
+def _upsert_items(db: Any, assignment: str, stored: dict[tuple[str, str, int], RowMapping],
+                  wanted: dict[tuple[str, str, int], Item], counts: dict[str, int]) -> set[int]:
     """Insert new items, update changed ones (counted into ``counts``); the ids changed."""
-    touched = set()
+    touched: set[int] = set()
     for key, item in wanted.items():
         row = stored.get(key)
         if row is None:
@@ -239,7 +247,7 @@ def _upsert_items(db, assignment, stored, wanted, counts):
     return touched
 
 
-def _marks_with_items(db, item_ids):
+def _marks_with_items(db: Any, item_ids: set[int]) -> Sequence[RowMapping]:
     if not item_ids:
         return []
     ids = select(rubric_applied.c.mark_id).where(rubric_applied.c.item_id.in_(item_ids)).distinct()
@@ -251,12 +259,12 @@ def _marks_with_items(db, item_ids):
 class Conflict(Exception):
     """A save made on a version another save already replaced; ``state`` is what is stored."""
 
-    def __init__(self, state) -> None:
+    def __init__(self, state: dict[str, Any] | None) -> None:
         super().__init__("changed by another grader")
         self.state = state
 
 
-def _applied(db, mark_id):
+def _applied(db: Any, mark_id: int) -> list[tuple[RowMapping, float]]:
     """[(item row, fraction)] a mark applies, in the rubric's order."""
     rows = db.execute(select(rubric_item, rubric_applied.c.fraction)
                       .join(rubric_applied, rubric_applied.c.item_id == rubric_item.c.id)
@@ -265,13 +273,13 @@ def _applied(db, mark_id):
     return [(row, row["fraction"]) for row in rows]
 
 
-def score_of(applied, max_score):
+def score_of(applied: list[tuple[RowMapping, float]], max_score: float) -> float:
     """The sum of the applied items' points (each times its fraction), clamped to [0, max_score]."""
     total = sum(row["points"] * fraction for row, fraction in applied)
     return round(min(max(total, 0.0), max_score), 4)
 
 
-def compose_comment(applied, note, score, max_score):
+def compose_comment(applied: list[tuple[RowMapping, float]], note: str | None, score: float, max_score: float) -> str:
     """The comment nbgrader stores and feedback shows: the items applied, then the grader's note."""
     lines = [f"**Rubric** ({score:g} of {max_score:g} points):"]
     for row, fraction in applied:
@@ -284,7 +292,7 @@ def compose_comment(applied, note, score, max_score):
     return "\n".join(lines) + (f"\n\n{note}" if note else "")
 
 
-def _write_grade(gb, mark):
+def _write_grade(gb: Any, mark: RowMapping) -> float:
     """nbgrader's grade and comment of ``mark`` (a rubric_mark row) from its applied items."""
     applied = _applied(gb.db, mark["id"])
     grade = gb.find_grade(mark["cell"], mark["notebook"], mark["assignment"], mark["student"])
@@ -296,17 +304,18 @@ def _write_grade(gb, mark):
     return score
 
 
-def _mark_row(db, assignment, notebook, cell, student):
+def _mark_row(db: Any, assignment: str, notebook: str, cell: str, student: str) -> RowMapping | None:
     return db.execute(select(rubric_mark).where(
         rubric_mark.c.assignment == assignment, rubric_mark.c.notebook == notebook,
         rubric_mark.c.cell == cell, rubric_mark.c.student == student)).mappings().first()
 
 
-def _checked(db, assignment, notebook, cell, applied):
+def _checked(db: Any, assignment: str, notebook: str, cell: str,
+             applied: Mapping[str | int, float | str]) -> dict[int, float]:
     """``applied`` ({item id: fraction}) checked against the cell's items: ids of this cell,
     fraction 1, or 0.5 on a row worth 2 or more. Raises ValueError otherwise."""
     items = {row["id"]: row for row in _item_rows(db, assignment, notebook, cell)}
-    checked = {}
+    checked: dict[int, float] = {}
     for item_id, fraction in applied.items():
         row = items.get(int(item_id))
         fraction = float(fraction)
@@ -318,8 +327,8 @@ def _checked(db, assignment, notebook, cell, applied):
     return checked
 
 
-def save_mark(gb, student, notebook, cell, applied, note: str = "", version: int = 0, grader: str = "",
-              assignment=ASSIGNMENT):
+def save_mark(gb: Any, student: str, notebook: str, cell: str, applied: Mapping[str | int, float | str],
+              note: str = "", version: int = 0, grader: str = "", assignment: str = ASSIGNMENT) -> dict[str, Any]:
     """Store a grader's items for one student's cell and write nbgrader's grade and comment.
 
     ``applied``: {item id: 1 or 0.5}; ``version``: the version the grader loaded (0: none yet).
@@ -360,7 +369,7 @@ def save_mark(gb, student, notebook, cell, applied, note: str = "", version: int
     return cell_state(gb, student, notebook, cell, assignment)
 
 
-def cell_state(gb, student, notebook, cell, assignment=ASSIGNMENT):
+def cell_state(gb: Any, student: str, notebook: str, cell: str, assignment: str = ASSIGNMENT) -> dict[str, Any]:
     """What a grading page needs of one student's cell: the items applied ({item id: fraction}),
     the note, the version, who saved it last, and nbgrader's score and whether it needs grading."""
     db = gb.db
@@ -376,9 +385,9 @@ def cell_state(gb, student, notebook, cell, assignment=ASSIGNMENT):
             "needs_manual_grade": bool(grade.needs_manual_grade)}
 
 
-def items_of(gb, notebook, cell, assignment=ASSIGNMENT):
+def items_of(gb: Any, notebook: str, cell: str, assignment: str = ASSIGNMENT) -> list[dict[str, Any]]:
     """The stored items of one cell: [{id, position, key, text, points, half_allowed}]."""
-    out = []
+    out: list[dict[str, Any]] = []
     for row in _item_rows(gb.db, assignment, notebook, cell):
         item = Item(row["position"], row["text"], row["points"])
         out.append({"id": row["id"], "position": row["position"], "key": item.key, "text": row["text"],
@@ -386,7 +395,8 @@ def items_of(gb, notebook, cell, assignment=ASSIGNMENT):
     return out
 
 
-def applied_items(gb, student, notebook, cell, assignment=ASSIGNMENT):
+def applied_items(gb: Any, student: str, notebook: str, cell: str,
+                  assignment: str = ASSIGNMENT) -> list[tuple[str, float]]:
     """[(item text, points earned)] applied to one student's cell (feedback, tests)."""
     mark = _mark_row(gb.db, assignment, notebook, cell, student)
     return [(row["text"], row["points"] * fraction) for row, fraction in _applied(gb.db, mark["id"])] if mark else []
@@ -395,7 +405,7 @@ def applied_items(gb, student, notebook, cell, assignment=ASSIGNMENT):
 # --- rendering rubric text (math as MathML, like student answers) --------------------------------
 
 @lru_cache(maxsize=4096)
-def markdown_html(text):
+def markdown_html(text: str) -> str:
     """Markdown (with math) as cleaned HTML, math as MathML: grading/sanitize.py's rendering."""
     from nbconvert.filters.markdown_mistune import MarkdownWithMath
 
@@ -406,7 +416,7 @@ def markdown_html(text):
 
 # --- command line --------------------------------------------------------------------------------
 
-def ensure(db_url=None, root=COURSE_ROOT):
+def ensure(db_url: str | None = None, root: str | Path = COURSE_ROOT) -> dict[str, int]:
     """Migrate and sync the gradebook at ``db_url`` (the course's when not given); the counts."""
     from nbgrader.api import Gradebook
 
@@ -418,7 +428,7 @@ def ensure(db_url=None, root=COURSE_ROOT):
         return sync(gb, rubrics)
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Rubric items of the written answers: parse, store, regrade.")
     parser.add_argument("command", nargs="?", default="sync", choices=["sync", "show"])
     args = parser.parse_args(argv)
