@@ -32,6 +32,8 @@ A folder that fails any of these is refused and named in the log with the reason
 it), and changes nothing: the student's latest acceptable submission is collected instead, and
 a collected copy is replaced only once its successor has been copied completely.
 """
+from __future__ import annotations
+
 import datetime
 import fnmatch
 import os
@@ -41,7 +43,9 @@ import shutil
 import stat
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from dateutil.tz import gettz
 from nbgrader.api import Gradebook, MissingEntry
@@ -60,6 +64,20 @@ KINDS = {stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a FIFO (named pipe)", s
          stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device"}
 
 
+# what is recorded of each entry: (relative path, S_IFMT kind, st_dev, st_ino, size, st_ctime_ns)
+Seen = tuple[str, int, int, int, int, int]
+
+
+class Record(TypedDict):
+    """A submission folder chosen to collect (ExchangeCollect's src_records, plus what was seen)."""
+    username: str
+    filename: str
+    uid: int
+    seen: list[Seen]
+    timestamp_text: str
+    timestamp: datetime.datetime
+
+
 class Refused(Exception):
     """A submission folder collect does not take; the message says why."""
 
@@ -72,14 +90,14 @@ class Limits:
     max_depth: int
 
 
-def owner_name(uid):
+def owner_name(uid: int) -> str:
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return f"uid {uid}"
 
 
-def _where(rel):
+def _where(rel: str) -> str:
     return "the folder" if not rel else repr(rel)
 
 
@@ -92,20 +110,20 @@ class Walk:
     uid: int
     student: str
     limits: Limits
-    dest: str = None
-    skip: object = None  # skip(rel, is_dir) -> True: check but do not copy
-    seen: list = field(default_factory=list)
+    dest: str | None = None
+    skip: Callable[[str, bool], bool] | None = None  # True: check but do not copy
+    seen: list[Seen] = field(default_factory=list)
     total: int = 0
 
-    def folder(self, parent_fd, name):
+    def folder(self, parent_fd: int, name: str) -> Walk:
         self.entry(parent_fd, name, "", 0, copy=self.dest is not None)
         return self
 
     @property
-    def ctime_ns(self):
+    def ctime_ns(self) -> int:
         return max(item[-1] for item in self.seen)
 
-    def entry(self, parent_fd, name, rel, depth, copy):
+    def entry(self, parent_fd: int, name: str, rel: str, depth: int, copy: bool) -> None:
         try:
             st = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
             self.admit(st, rel, parent_fd, name)
@@ -117,7 +135,7 @@ class Walk:
         except OSError as err:
             raise Refused(f"{_where(rel)} could not be read as the instructor ({err.strerror})") from None
 
-    def admit(self, st, rel, parent_fd, name):
+    def admit(self, st: os.stat_result, rel: str, parent_fd: int, name: str) -> None:
         kind = stat.S_IFMT(st.st_mode)
         if kind == stat.S_IFLNK:
             target = os.readlink(name, dir_fd=parent_fd)
@@ -132,7 +150,7 @@ class Walk:
         self.seen.append((rel, kind, st.st_dev, st.st_ino, st.st_size if kind == stat.S_IFREG else 0,
                           st.st_ctime_ns))
 
-    def bound(self, st, rel):
+    def bound(self, st: os.stat_result, rel: str) -> None:
         limits = self.limits
         if len(self.seen) >= limits.max_entries:
             raise Refused(f"more than {limits.max_entries} files and folders")
@@ -144,38 +162,43 @@ class Walk:
             if self.total > limits.max_total_bytes:
                 raise Refused(f"more than {limits.max_total_bytes} bytes in all (CourseDirectory.max_dir_size)")
 
-    def directory(self, parent_fd, name, rel, depth, st, copy):
+    def directory(self, parent_fd: int, name: str, rel: str, depth: int, st: os.stat_result, copy: bool) -> None:
         if depth >= self.limits.max_depth:
             raise Refused(f"{_where(rel)} is nested more than {self.limits.max_depth} folders deep")
         fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
         try:
             _same_inode(os.fstat(fd), st, rel)
             if copy and rel:
-                os.mkdir(os.path.join(self.dest, rel), 0o755)
+                os.mkdir(self._target(rel), 0o755)
             for child in sorted(os.listdir(fd)):
                 self.entry(fd, child, os.path.join(rel, child), depth + 1, copy)
         finally:
             os.close(fd)
 
-    def file(self, parent_fd, name, rel, st, copy) -> None:
+    def _target(self, rel: str) -> str:
+        """Where ``rel`` is copied to (a copy is asked for only with a ``dest``: see folder())."""
+        assert self.dest is not None
+        return os.path.join(self.dest, rel)
+
+    def file(self, parent_fd: int, name: str, rel: str, st: os.stat_result, copy: bool) -> None:
         if not copy:
             return
         fd = os.open(name, FILE_FLAGS, dir_fd=parent_fd)
         try:
             _same_inode(os.fstat(fd), st, rel)
-            _copy_bytes(fd, os.path.join(self.dest, rel), st.st_size, rel)
+            _copy_bytes(fd, self._target(rel), st.st_size, rel)
             _same_inode(os.fstat(fd), st, rel)  # not written to while it was read
         finally:
             os.close(fd)
 
 
-def _same_inode(now, then, rel):
+def _same_inode(now: os.stat_result, then: os.stat_result, rel: str) -> None:
     if (now.st_dev, now.st_ino, stat.S_IFMT(now.st_mode), now.st_ctime_ns, now.st_size) != \
             (then.st_dev, then.st_ino, stat.S_IFMT(then.st_mode), then.st_ctime_ns, then.st_size):
         raise Refused(f"{_where(rel)} changed while it was collected (collect again)")
 
 
-def _copy_bytes(src_fd, dest, size, rel):
+def _copy_bytes(src_fd: int, dest: str, size: int, rel: str) -> None:
     """Exactly ``size`` bytes from ``src_fd`` into a new file ``dest``; more or fewer is a change."""
     out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
@@ -192,7 +215,7 @@ def _copy_bytes(src_fd, dest, size, rel):
         os.close(out)
 
 
-def _check_secret(seen):
+def _check_secret(seen: list[Seen]) -> None:
     """``nbgrader submit`` writes submission_secret.txt (128 hex digits), which names the
     student's feedback; release_feedback stops at the first collected folder without one."""
     secret = [item for item in seen if item[0] == SECRET]
@@ -202,7 +225,7 @@ def _check_secret(seen):
         raise Refused(f"its {SECRET} has {secret[0][4]} bytes (nbgrader submit writes 128)")
 
 
-def parse_folder_name(name, assignment):
+def parse_folder_name(name: str, assignment: str) -> str | None:
     """The student a submission folder's name claims, or None when it is not one of
     ``assignment``'s (``<student>+<assignment>+<anything>``)."""
     parts = name.split("+")
@@ -223,11 +246,11 @@ class CheckedCollect(ExchangeCollect):
     max_depth = Int(16, help="Folders nested in a submission folder, at most; deeper is refused.").tag(config=True)
 
     @property
-    def limits(self):
+    def limits(self) -> Limits:
         return Limits(1000 * self.coursedir.max_file_size, 1000 * self.coursedir.max_dir_size,
                       self.max_entries, self.max_depth)
 
-    def account_uid(self, student):
+    def account_uid(self, student: str) -> int:
         """The uid of the Linux account named ``student`` (Refused when there is none)."""
         if not STUDENT_ID.fullmatch(student):
             raise Refused(f"{student!r} is not a student id")
@@ -245,23 +268,23 @@ class CheckedCollect(ExchangeCollect):
             self.fail(f"Course not found: {self.inbound_path}")
         if not check_mode(self.inbound_path, read=True, execute=True):
             self.fail(f"You don't have read permissions for the directory: {self.inbound_path}")
-        self.refused = []
+        self.refused: list[tuple[str, str]] = []
         self.inbound_fd = os.open(self.inbound_path, DIR_FLAGS)
         records = [r for r in map(self.checked_record, sorted(os.listdir(self.inbound_fd))) if r]
         self.duedate = self.gradebook_duedate()
-        by_student = defaultdict(list)
+        by_student: defaultdict[str, list[Record]] = defaultdict(list)
         for record in records:
             by_student[record["username"]].append(record)
         self.src_records = [self.choose(rs) for _, rs in sorted(by_student.items())]
 
-    def gradebook_duedate(self):
+    def gradebook_duedate(self) -> datetime.datetime | None:
         with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
             try:
                 return gb.find_assignment(self.coursedir.assignment_id).duedate
             except MissingEntry:
                 return None
 
-    def checked_record(self, name):
+    def checked_record(self, name: str) -> Record | None:
         """A record of the folder ``name`` in inbound/ if it is acceptable; None (and named in
         the log) if it is refused or not of this assignment and student selection."""
         student = parse_folder_name(name, self.coursedir.assignment_id)
@@ -280,12 +303,12 @@ class CheckedCollect(ExchangeCollect):
         return {"username": student, "filename": name, "uid": uid, "seen": walk.seen,
                 "timestamp_text": text, "timestamp": parse_utc(text)}
 
-    def refuse(self, name, student, reason) -> None:
+    def refuse(self, name: str, student: str, reason: str) -> None:
         self.refused.append((name, reason))
         self.log.error("REFUSED inbound/%r (claims to be %r's): %s. Nothing of it is collected; "
                        "%r's collected submission, if any, stays as it was.", name, student, reason, student)
 
-    def choose(self, records):
+    def choose(self, records: list[Record]) -> Record:
         """The latest (by the trusted time); with before_duedate the latest before the due
         date if there is one."""
         records = sorted(records, key=lambda r: (r["timestamp"], r["filename"]), reverse=True)
@@ -309,7 +332,7 @@ class CheckedCollect(ExchangeCollect):
         if self.refused:
             self.log.error("%d submission folder(s) refused (named above with the reason)", len(self.refused))
 
-    def wanted(self, record, dest):
+    def wanted(self, record: Record, dest: str) -> bool:
         """Whether ``record`` replaces what ``dest`` holds (nbgrader's rules, trusted times)."""
         if not os.path.isdir(dest):
             return True
@@ -318,7 +341,7 @@ class CheckedCollect(ExchangeCollect):
             return True
         return bool(self.before_duedate and existing != record["timestamp"])
 
-    def collect_one(self, record) -> None:
+    def collect_one(self, record: Record) -> None:
         student, assignment = record["username"], self.coursedir.assignment_id
         dest = self.coursedir.format_path(self.coursedir.submitted_directory, student, assignment)
         if not self.wanted(record, dest):
@@ -336,12 +359,12 @@ class CheckedCollect(ExchangeCollect):
         self.log.info("Collecting submission: %s %s (%s)", student, assignment, record["timestamp_text"])
         _replace(staging, dest)
 
-    def copy_checked(self, record, staging):
+    def copy_checked(self, record: Record, staging: str) -> None:
         """The folder's bytes into ``staging``, checked again entry by entry: the same entries,
         identities and change times as when it was chosen, or Refused."""
         patterns, include = self.coursedir.ignore or [], self.coursedir.include or ["*"]
 
-        def skip(rel, is_dir) -> bool:
+        def skip(rel: str, is_dir: bool) -> bool:
             name = os.path.basename(rel)
             if rel == "timestamp.txt" or any(fnmatch.fnmatch(name, p) for p in patterns):
                 return True
@@ -355,7 +378,7 @@ class CheckedCollect(ExchangeCollect):
             fh.write(record["timestamp_text"])
 
 
-def _replace(staging, dest) -> None:
+def _replace(staging: str, dest: str) -> None:
     """``dest`` becomes ``staging``; the old ``dest`` is removed only after the swap."""
     if not os.path.isdir(dest):
         os.rename(staging, dest)
