@@ -28,10 +28,14 @@ targets. Everything else is dropped: ``<script>``, ``<style>``, ``<iframe>``, ``
 ``<embed>``, ``<form>``, ``<base>``, ``<meta>``, ``<svg>``, every ``on*=`` attribute, ``style``,
 ``javascript:`` and other ``data:`` URLs.
 """
+from __future__ import annotations
+
 import base64
 import html
 import re
 import secrets
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import nh3
@@ -39,6 +43,7 @@ from jinja2 import pass_context
 from nbconvert.exporters import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import Preprocessor
+from nbformat import NotebookNode
 from traitlets.config import Configurable
 
 # ammonia's default tags (ordinary text, lists, tables, images, links), plus what nbconvert's
@@ -57,16 +62,16 @@ DATA_IMAGE = re.compile(r"data:image/(png|jpeg|jpg|gif|webp|bmp|svg\+xml)[;,]", 
 ID_PREFIX = "student-content-"
 
 
-def _attribute_filter(tag, attr, value):
+def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
     return _url_filter(tag, attr, value) if attr in ("href", "src") else value
 
 
-def _data_url(tag, attr, url):
+def _data_url(tag: str, attr: str, url: str) -> str | None:
     """A data: URL is kept only as the src of an image, and only of an image type."""
     return url if tag == "img" and attr == "src" and DATA_IMAGE.match(url) else None
 
 
-def _url_filter(tag, attr, value):
+def _url_filter(tag: str, attr: str, value: str) -> str | None:
     """An href or src kept, rewritten (in-page links) or dropped (None)."""
     url = value.strip()
     scheme = urlsplit(url).scheme.lower() if ":" in url else ""
@@ -91,7 +96,7 @@ _CLEANER = nh3.Cleaner(
 )
 
 
-def clean_html(html):
+def clean_html(html: str | list[str]) -> str:
     """``html`` (a fragment) with nothing left that can run script or leave the page."""
     return _CLEANER.clean(html if isinstance(html, str) else "".join(html))
 
@@ -122,7 +127,7 @@ _MATHML_CLEANER = nh3.Cleaner(tags=MATHML_TAGS, attributes=MATHML_ATTRIBUTES, ur
                               strip_comments=True)
 
 
-def latex_to_mathml(latex, display: bool = False):
+def latex_to_mathml(latex: str, display: bool = False) -> str | None:
     """MathML for a LaTeX formula (``None`` if latex2mathml cannot read it). The LaTeX source
     goes with it as ``alttext`` (what a screen reader may fall back on)."""
     from latex2mathml.converter import convert
@@ -140,36 +145,36 @@ class MathMLRenderer(IPythonRenderer):
     """nbconvert's markdown renderer with math written as placeholders, each later replaced by its
     MathML (``SanitizedMarkdown``): the student's HTML is cleaned before any MathML is put in."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.nonce = secrets.token_hex(8)
-        self.formulas = []
+        self.formulas: list[str] = []
 
-    def _formula(self, latex, display, as_written):
+    def _formula(self, latex: str, display: bool, as_written: str) -> str:
         mathml = latex_to_mathml(latex, display)
         if mathml is None:
             return self.escape_html(as_written)
         self.formulas.append(mathml)
         return f"mathml{self.nonce}n{len(self.formulas) - 1}e"
 
-    def block_math(self, body):
+    def block_math(self, body: str) -> str:
         return self._formula(body, True, f"$${body}$$")
 
-    def inline_math(self, body):
+    def inline_math(self, body: str) -> str:
         return self._formula(body, False, f"${body}$")
 
-    def multiline_math(self, text):  # older mistune hands over the delimiters too
+    def multiline_math(self, text: str) -> str:  # older mistune hands over the delimiters too
         body = text.strip()
         for start, end in (("$$", "$$"), ("\\[", "\\]"), ("$", "$")):
             if body.startswith(start) and body.endswith(end) and len(body) > len(start + end):
                 return self._formula(body[len(start):-len(end)], True, text)
         return self._formula(body, True, text)
 
-    def latex_environment(self, name, body):
+    def latex_environment(self, name: str, body: str) -> str:
         source = f"\\begin{{{name}}}{body}\\end{{{name}}}"
         return self._formula(source, True, source)
 
-    def put_back(self, cleaned):
+    def put_back(self, cleaned: str) -> str:
         """``cleaned`` HTML with every placeholder in its text replaced by its (cleaned) MathML;
         a placeholder inside a tag (a heading's generated id) is dropped."""
         token = re.compile(f"mathml{self.nonce}n([0-9]+)e")
@@ -178,7 +183,7 @@ class MathMLRenderer(IPythonRenderer):
                        token.sub(lambda m: self.formulas[int(m.group(1))], part) for part in parts)
 
 
-def latex_output_to_html(latex):
+def latex_output_to_html(latex: str | list[str]) -> str | None:
     """A ``text/latex`` output (``$...$``, ``$$...$$``, ``\\[...\\]`` or an environment) as
     MathML, or ``None``."""
     text = (latex if isinstance(latex, str) else "".join(latex)).strip()
@@ -193,17 +198,18 @@ def latex_output_to_html(latex):
 SAFE_OUTPUT = {"text/plain", "image/png", "image/jpeg", "image/gif", "image/bmp", "image/webp",
                "text/latex", "application/json"}
 # text/markdown is rendered by the markdown2html filter below, which cleans what it makes.
-CLEANED_OUTPUT = {"text/html": clean_html, "text/markdown": None}
+CLEANED_OUTPUT: dict[str, Callable[[Any], str] | None] = {"text/html": clean_html, "text/markdown": None}
 
 
 class SanitizeStudentHTML(Preprocessor):
     """Cell outputs and raw cells cleaned before nbconvert's template renders them."""
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         nb.metadata.pop("widgets", None)  # widget state: the HTML widget manager would render it
         return super().preprocess(nb, resources)
 
-    def preprocess_cell(self, cell, resources, index):
+    def preprocess_cell(self, cell: NotebookNode, resources: dict[str, Any],
+                        index: int) -> tuple[NotebookNode, dict[str, Any]]:
         if cell.cell_type == "raw":
             cell.source = clean_html(cell.source)
         elif cell.cell_type == "code":
@@ -214,8 +220,8 @@ class SanitizeStudentHTML(Preprocessor):
         return cell, resources
 
     @staticmethod
-    def _clean_data(data):
-        cleaned = {}
+    def _clean_data(data: dict[str, Any]) -> dict[str, Any]:
+        cleaned: dict[str, Any] = {}
         for mime, value in data.items():
             if mime in SAFE_OUTPUT:
                 cleaned[mime] = value
@@ -230,7 +236,7 @@ class SanitizeStudentHTML(Preprocessor):
         return cleaned
 
 
-def _html_stand_in(data):
+def _html_stand_in(data: dict[str, Any]) -> str | None:
     """HTML for an output without any: its LaTeX as MathML (shown without MathJax), else its SVG
     as an image (the browser runs no script inside an <img>); None if it has neither."""
     if "text/latex" in data:
@@ -250,9 +256,10 @@ class SanitizedMarkdown(Configurable):
     ``markdown2html`` with math as MathML), then cleaned. Configured as
     ``HTMLExporter.filters["markdown2html"]``; nbconvert builds it with the exporter as its parent."""
 
-    jinja_pass_arg = pass_context(lambda: None).jinja_pass_arg  # jinja hands the filter its context
+    # jinja hands the filter its context (the marker pass_context sets, read off a function it marked)
+    jinja_pass_arg = pass_context(lambda: None).jinja_pass_arg  # type: ignore[attr-defined]
 
-    def __call__(self, context, source):
+    def __call__(self, context: Any, source: str) -> str:
         exporter = self.parent
         cell = context.get("cell", {})
         renderer = MathMLRenderer(
@@ -277,19 +284,19 @@ class SanitizedMarkdown(Configurable):
 CODE_BACKGROUND = "#f5f5f5"
 
 
-def _luminance(hex_colour):
+def _luminance(hex_colour: str) -> float:
     rgb = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
     lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
     return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
 
-def contrast(a, b):
+def contrast(a: str, b: str) -> float:
     """WCAG contrast ratio of two #rrggbb colours."""
     la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
     return (la + 0.05) / (lb + 0.05)
 
 
-def readable(colour, background=CODE_BACKGROUND, ratio: float = 4.6) -> str:
+def readable(colour: str, background: str = CODE_BACKGROUND, ratio: float = 4.6) -> str:
     """``colour`` darkened just enough to reach ``ratio`` against ``background``."""
     rgb = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
     while contrast("#%02x%02x%02x" % tuple(rgb), background) < ratio and any(rgb):
@@ -297,7 +304,7 @@ def readable(colour, background=CODE_BACKGROUND, ratio: float = 4.6) -> str:
     return "#%02x%02x%02x" % tuple(rgb)
 
 
-def accessible_css():
+def accessible_css() -> str:
     """The style sheet: darker syntax colours where the pygments style nbconvert uses is too
     light, underlined links, wrapped code, readable links on the blue panel headings."""
     from pygments.formatters import HtmlFormatter
@@ -334,7 +341,7 @@ def accessible_css():
     return "\n".join(rules)
 
 
-def accessible_page(page, lang: str = "en"):
+def accessible_page(page: str, lang: str = "en") -> str:
     """An HTML page with ``lang`` on <html> (if missing) and the style sheet at the end of <head>."""
     page = re.sub(r"<html(?![^>]*\blang=)", f'<html lang="{lang}"', page, count=1, flags=re.I)
     return page.replace("</head>", f'<style type="text/css">\n{accessible_css()}\n</style>\n</head>', 1)
@@ -348,7 +355,7 @@ _MATHJAX = re.compile(r'<!-- Loading mathjax macro -->'
                       r'(?:\s*<!-- End of mathjax configuration -->)?', re.S | re.I)
 
 
-def without_mathjax(page):
+def without_mathjax(page: str) -> str:
     """A page without nbconvert's MathJax: its CDN script and its configuration block."""
     return _MATHJAX.sub("", page)
 
@@ -358,7 +365,7 @@ _NAN_SCORE = re.compile(r"Score: nan / ([0-9.]+)")
 _NOTEBOOK_SCORE = re.compile(r"(<h4>[^<]*)\(Score: ([^)<]*)\)(</h4>)")
 
 
-def pending_page(page, pending):
+def pending_page(page: str, pending: list[tuple[str, float]]) -> str:
     """A feedback page that says what is not graded yet: "not graded yet" for each such cell (not a
     0), the notebook's score "so far", and a notice at the top. ``pending``: [(grade_id, points)]."""
     page = _NAN_SCORE.sub(lambda m: f"not graded yet ({float(m.group(1)):g} points)", page)
@@ -379,7 +386,9 @@ class FeedbackHTMLExporter(HTMLExporter):
     ungraded written answer as not graded yet (``pending_page``). Set as
     ``GenerateFeedback.exporter_class``."""
 
-    def from_notebook_node(self, nb, resources=None, **kw):
+    def from_notebook_node(self, nb: NotebookNode, resources: dict[str, Any] | None = None,
+                           **kw: Any) -> tuple[str, dict[str, Any]]:  # type: ignore[override]
+        # (nbconvert's Exporter says a notebook comes back; an HTMLExporter returns the page's text)
         output, resources = super().from_notebook_node(nb, resources, **kw)
         output = pending_page(without_mathjax(output), resources.get("pending_written", []))
         return accessible_page(output, self.language_code or "en"), resources
