@@ -386,9 +386,9 @@ class FeedbackHTMLExporter(HTMLExporter):
     ungraded written answer as not graded yet (``pending_page``). Set as
     ``GenerateFeedback.exporter_class``."""
 
-    def from_notebook_node(self, nb: NotebookNode, resources: dict[str, Any] | None = None,
-                           **kw: Any) -> tuple[str, dict[str, Any]]:  # type: ignore[override]
-        # (nbconvert's Exporter says a notebook comes back; an HTMLExporter returns the page's text)
+    # nbconvert's Exporter says a notebook comes back; an HTMLExporter returns the page's text
+    def from_notebook_node(self, nb: NotebookNode, resources: dict[str, Any] | None = None,  # type: ignore[override]
+                           **kw: Any) -> tuple[str, dict[str, Any]]:
         output, resources = super().from_notebook_node(nb, resources, **kw)
         output = pending_page(without_mathjax(output), resources.get("pending_written", []))
         return accessible_page(output, self.language_code or "en"), resources
