@@ -21,10 +21,16 @@ similarity code finds identical or near-identical (grading/similarity.py's per-c
 fingerprints, release text cut out) come one after another, and shows each answer's alike ones
 beside it with the items they got.
 """
+from __future__ import annotations
+
 import html
 import json
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
+
+from nbformat import NotebookNode
 
 from grading import rubric
 from grading.course import ASSIGNMENT
@@ -34,18 +40,18 @@ PREFIX = "formgrader/rubric"
 ALIKE = 0.8  # Jaccard similarity of two answers' fingerprints from which they count as alike
 
 
-def _e(value):
+def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def json_for_script(data):
+def json_for_script(data: object) -> str:
     """JSON safe inside a <script type="application/json"> block (no ``</script>``, no ``<!--``)."""
     return json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 # --- alike answers -------------------------------------------------------------------------------
 
-def fingerprints(texts, notebook, cell, release_dir):
+def fingerprints(texts: dict[str, str], notebook: str, cell: str, release_dir: str | Path) -> dict[str, set[int]]:
     """{student: set of fingerprints} of one written cell (grading.similarity's answer_grams: the
     release text is cut out, what is left is shingled)."""
     from grading import similarity
@@ -57,7 +63,8 @@ def fingerprints(texts, notebook, cell, release_dir):
             for s, t in texts.items()}
 
 
-def alike_groups(texts, notebook, cell, release_dir, threshold=ALIKE):
+def alike_groups(texts: dict[str, str], notebook: str, cell: str, release_dir: str | Path,
+                 threshold: float = ALIKE) -> list[list[str]]:
     """Groups (lists of students, largest first, then by first student) of answers that are the
     same text or whose fingerprints overlap by at least ``threshold`` (Jaccard). Students whose
     answer is empty are not grouped."""
@@ -65,22 +72,23 @@ def alike_groups(texts, notebook, cell, release_dir, threshold=ALIKE):
     students = sorted(s for s, t in texts.items() if t.strip())
     parent = {s: s for s in students}
 
-    def root(s):
+    def root(s: str) -> str:
         while parent[s] != s:
             parent[s] = parent[parent[s]]
             s = parent[s]
         return s
     for a, b in _alike_pairs(students, texts, fps, threshold):
         parent[root(b)] = root(a)
-    groups = {}
+    groups: dict[str, list[str]] = {}
     for s in students:
         groups.setdefault(root(s), []).append(s)
     return sorted(groups.values(), key=lambda g: (-len(g), g[0]))
 
 
-def _alike_pairs(students, texts, fps, threshold):
+def _alike_pairs(students: list[str], texts: dict[str, str], fps: dict[str, set[int]],
+                 threshold: float) -> Iterator[tuple[str, str]]:
     """Pairs of students whose answers are the same text (whitespace aside) or overlap enough."""
-    first = {}
+    first: dict[str, str] = {}
     for s in students:
         key = " ".join(texts[s].split())
         if key in first:
@@ -94,18 +102,19 @@ def _alike_pairs(students, texts, fps, threshold):
 
 # --- one question across the class -------------------------------------------------------------
 
-def answer_text(nb, cell):
+def answer_text(nb: NotebookNode, cell: str) -> str | None:
     for c in nb.cells:
         if c.cell_type == "markdown" and c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == cell:
             return c.source
     return None
 
 
-def class_answers(gb, notebook, cell, autograded_dir, assignment=ASSIGNMENT):
+def class_answers(gb: Any, notebook: str, cell: str, autograded_dir: str | Path,
+                  assignment: str = ASSIGNMENT) -> dict[str, str | None]:
     """{student: answer text or None (no readable graded copy)} of every student with a
     submission of ``notebook`` in the gradebook."""
     import nbformat
-    out = {}
+    out: dict[str, str | None] = {}
     for sub in gb.notebook_submissions(notebook, assignment):
         path = Path(autograded_dir, sub.student.id, assignment, f"{notebook}.ipynb")
         try:
@@ -115,21 +124,24 @@ def class_answers(gb, notebook, cell, autograded_dir, assignment=ASSIGNMENT):
     return out
 
 
-def _alike_first(texts, groups):
+def _alike_first(texts: dict[str, str | None],
+                 groups: list[list[str]]) -> tuple[list[str], dict[str, list[str]]]:
     """(students with each group of alike answers together, {student: the others of its group})."""
     grouped = [s for g in groups for s in g]
     order = grouped + sorted(s for s in texts if s not in set(grouped))
     return order, {s: [p for p in g if p != s] for g in groups for s in g}
 
 
-def _student_entry(gb, student, text, alike, notebook, cell, assignment):
+def _student_entry(gb: Any, student: str, text: str | None, alike: list[str], notebook: str, cell: str,
+                   assignment: str) -> dict[str, Any]:
     written = bool(text and text.strip())
     return {"student": student, "alike": alike, "html": rubric.markdown_html(text) if written else "",
             "missing": text is None, "empty": text is not None and not written,
             "state": rubric.cell_state(gb, student, notebook, cell, assignment)}
 
 
-def question_data(gb, root, notebook, cell, base_url: str = "", assignment=ASSIGNMENT):
+def question_data(gb: Any, root: str | Path, notebook: str, cell: str, base_url: str = "",
+                  assignment: str = ASSIGNMENT) -> dict[str, Any] | None:
     """Everything the grade-by-question page shows, as plain data: the cell's items and model
     answer (HTML), and the students in alike-first order with their answer HTML, their alike
     peers and their stored marks."""
@@ -153,7 +165,7 @@ KEY_HELP = [("1-9", "apply or remove that item (full points)"),
             ("j or n", "next answer"), ("k or p", "previous answer"), ("u", "next answer not graded yet")]
 
 
-def _items_html(items):
+def _items_html(items: list[dict[str, Any]]) -> str:
     rows = []
     for item in items:
         half = " (Shift: half)" if item["half_allowed"] else ""
@@ -163,7 +175,7 @@ def _items_html(items):
     return "\n".join(rows)
 
 
-def _answer_html(i, s) -> str:
+def _answer_html(i: int, s: dict[str, Any]) -> str:
     """One student's answer as an <article> (hidden until the page shows it)."""
     body = s["html"] or ("<p><em>no readable graded copy</em></p>" if s["missing"]
                          else "<p><em>nothing written</em></p>")
@@ -172,7 +184,7 @@ def _answer_html(i, s) -> str:
             f'<h2 id="who-{i}">{_e(s["student"])}</h2>{alike}<div class="answer-text">{body}</div></article>')
 
 
-def question_page(data, base_url) -> str:
+def question_page(data: dict[str, Any], base_url: str) -> str:
     """The grade-by-question page (HTML). ``data``: question_data's result."""
     static = f"{base_url}/{PREFIX}/static"
     answers = [_answer_html(i, s) for i, s in enumerate(data["students"])]
@@ -210,7 +222,7 @@ def question_page(data, base_url) -> str:
 """
 
 
-def questions_page(rows, base_url) -> str:
+def questions_page(rows: list[tuple[str, str, int, int]], base_url: str) -> str:
     """The list of written cells with how many students are graded."""
     body = "\n".join(
         f'<tr><td><a href="{base_url}/{PREFIX}/question/{_e(nb)}/{_e(cell)}">{_e(nb)}: {_e(cell)}</a></td>'
@@ -225,7 +237,8 @@ def questions_page(rows, base_url) -> str:
 """
 
 
-def progress(gb, rubrics, assignment=ASSIGNMENT):
+def progress(gb: Any, rubrics: Iterable[tuple[str, str]],
+             assignment: str = ASSIGNMENT) -> list[tuple[str, str, int, int]]:
     """[(notebook, cell, graded, students)] of every written cell."""
     counts = {key: [0, 0] for key in rubrics}
     for sub in gb.assignment_submissions(assignment):
@@ -240,13 +253,13 @@ def progress(gb, rubrics, assignment=ASSIGNMENT):
 
 # --- tornado handlers ----------------------------------------------------------------------------
 
-def _handlers():
+def _handlers() -> list[tuple[str, type, dict[str, Any]]]:
     from nbgrader.api import MissingEntry
     from nbgrader.server_extensions.formgrader.base import BaseApiHandler, BaseHandler, check_xsrf
     from tornado import web
 
     class Mixin:
-        def ready(self):
+        def ready(self: Any) -> str:
             """Migrate and sync once per server process, then the course root."""
             root = self.coursedir.root
             if not self.settings.get("rubric_synced"):
@@ -255,7 +268,7 @@ def _handlers():
                 self.settings["rubric_synced"] = True
             return root
 
-        def grader(self):
+        def grader(self: Any) -> str:
             user = self.current_user
             return getattr(user, "username", None) or getattr(user, "name", None) or str(user or "")
 
@@ -270,7 +283,7 @@ def _handlers():
     class QuestionHandler(Mixin, BaseHandler):
         @web.authenticated
         @check_xsrf
-        def get(self, notebook, cell):
+        def get(self, notebook: str, cell: str) -> None:
             root = self.ready()
             data = question_data(self.gradebook, root, notebook, cell, self.base_url)
             if data is None:
@@ -280,7 +293,7 @@ def _handlers():
     class SubmissionApi(Mixin, BaseApiHandler):
         @web.authenticated
         @check_xsrf
-        def get(self, submission_id):
+        def get(self, submission_id: str) -> None:
             root = self.ready()
             try:
                 sub = self.gradebook.find_submission_notebook_by_id(submission_id)
@@ -288,7 +301,7 @@ def _handlers():
                 raise web.HTTPError(404) from None
             student, notebook = sub.student.id, sub.name
             rubrics = rubric.parse_source(root, ASSIGNMENT)
-            cells = {}
+            cells: dict[str, Any] = {}
             for (nb, cell), r in rubrics.items():
                 if nb != notebook:
                     continue
@@ -303,7 +316,7 @@ def _handlers():
     class MarkApi(Mixin, BaseApiHandler):
         @web.authenticated
         @check_xsrf
-        def put(self):
+        def put(self) -> None:
             self.ready()
             data = self.get_json_body()
             if not isinstance(data, dict) or not isinstance(data.get("applied", {}), dict):
@@ -332,7 +345,7 @@ def _handlers():
     ]
 
 
-def install(web_app, base_url) -> None:
+def install(web_app: Any, base_url: str) -> None:
     """Add the routes in front of the formgrader's catch-all 404 (idempotent)."""
     if web_app.settings.get("rubric_routes"):
         return
@@ -344,5 +357,5 @@ def install(web_app, base_url) -> None:
     web_app.settings["rubric_routes"] = True
 
 
-def static_path(name):
+def static_path(name: str) -> str:
     return os.path.join(STATIC, name)
