@@ -6,16 +6,31 @@ apart), who still needs manual grading, and the similarity section.
 
     python -m grading.report [--out reports/report.html]
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from grading.misconceptions import Misconception
 import argparse
 import base64
 import html
 import io
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from grading.course import ASSIGNMENT, COURSE_ROOT
-from grading.gradebook import read_grades
+from grading.gradebook import CellGrade, NotebookGrades, read_grades
+
+# (student, notebook or "" for the whole submission, what)
+Problem = tuple[str, str, str]
+# (notebook, grade_id, graded, students) of a written cell
+QueueRow = tuple[str, str, int, int]
+# (student, autograded points, autograded max, [misconceptions], [missing work])
+FollowUp = tuple[str, float, float, list[str], list[str]]
 
 
 @dataclass
@@ -23,11 +38,11 @@ class CellStats:
     notebook: str
     grade_id: str
     points: float
-    failed: list  # students who did not get full points
+    failed: list[str]  # students who did not get full points
     graded: int  # students counted on this cell: those who attempted its function
 
     @property
-    def failure_rate(self):
+    def failure_rate(self) -> float:
         return len(self.failed) / self.graded if self.graded else 0.0
 
 
@@ -35,12 +50,12 @@ class CellStats:
 class Question:
     """One notebook across the class: autograded points apart from the written ones."""
     name: str
-    auto: dict  # {student: (autograded points, autograded max)}
+    auto: dict[str, tuple[float, float]]  # {student: (autograded points, autograded max)}
     written_max: float  # points of its written cells
     written_graded: int  # written cells graded by hand, over all students
     written_cells: int  # written cells over all students
 
-    def summary(self):
+    def summary(self) -> tuple[float, float]:
         mean = sum(a for a, _ in self.auto.values()) / max(len(self.auto), 1)
         top = max((m for _, m in self.auto.values()), default=0)
         return mean, top
@@ -48,15 +63,15 @@ class Question:
 
 @dataclass
 class ClassData:
-    questions: dict  # {notebook: Question}
-    cells: list  # [CellStats], most failed first
-    queue: list  # [(notebook, grade_id, graded, students)] of written cells not all graded
-    problems: list  # [(student, notebook, what)] submissions the grader could not judge as written
-    follow_up: list  # [(student, autograded, max, misconceptions, missing)]
-    pending: dict  # {student: [(notebook, grade_id)]} still needing a grader
+    questions: dict[str, Question]  # by notebook
+    cells: list[CellStats]  # most failed first
+    queue: list[QueueRow]  # the written cells not all graded
+    problems: list[Problem]  # submissions the grader could not judge as written
+    follow_up: list[FollowUp]
+    pending: dict[str, list[tuple[str, str]]]  # {student: [(notebook, grade_id)]} still needing a grader
 
 
-def _unreadable(root, grades):
+def _unreadable(root: str | Path, grades: dict[str, list[NotebookGrades]]) -> list[Problem]:
     """[(student, notebook, what)] of notebooks missing or unreadable (runner.check_submission)."""
     from grading.course import notebook_names
     from grading.runner import check_submission
@@ -69,7 +84,8 @@ def _unreadable(root, grades):
     return found
 
 
-def process_problems(root, deleted, skipped, grades):
+def process_problems(root: str | Path, deleted: dict[str, list[str]], skipped: dict[str, list[str]],
+                     grades: dict[str, list[NotebookGrades]]) -> list[Problem]:
     """[(student, notebook, what)]: notebooks missing or unreadable, test cells deleted (put
     back, scored 0), and submissions with nothing attempted."""
     found = _unreadable(root, grades)
@@ -82,22 +98,24 @@ def process_problems(root, deleted, skipped, grades):
     return found
 
 
-def _all_functions(root):
+def _all_functions(root: str | Path) -> set[str]:
     from grading import misconceptions
     return set(misconceptions.owners(root).values())
 
 
-def collect(db_url=None, root=COURSE_ROOT):
+def collect(db_url: str | None = None, root: str | Path = COURSE_ROOT) -> ClassData:
     """Everything the report shows (ClassData), from the gradebook, the graded copies and the
     submissions."""
     from grading import misconceptions
     grades = read_grades(db_url)
-    deleted = {}
+    deleted: dict[str, list[str]] = {}
     ranked, skipped = misconceptions.collect(root, deleted)
     problems = process_problems(root, deleted, skipped, grades)
     unusable = {(s, nb) for s, nb, what in problems if nb}
     owners = misconceptions.owners(root)
-    questions, cells, pending = {}, {}, {}
+    questions: dict[str, Question] = {}
+    cells: dict[tuple[str, str], CellStats] = {}
+    pending: dict[str, list[tuple[str, str]]] = {}
     for student, notebooks in grades.items():
         for nb in notebooks:
             q = questions.setdefault(nb.name, Question(nb.name, {}, 0.0, 0, 0))
@@ -106,7 +124,7 @@ def collect(db_url=None, root=COURSE_ROOT):
                 continue
             for cell in nb.cells:
                 function = owners.get(cell.grade_id)
-                if student in skipped.get(function, ()) or cell.grade_id in deleted.get(student, ()):
+                if student in skipped.get(function or "", ()) or cell.grade_id in deleted.get(student, ()):
                     continue
                 _tally(cells, nb.name, student, cell)
     ordered = sorted(cells.values(), key=lambda c: (-c.failure_rate, c.notebook, c.grade_id))
@@ -114,7 +132,7 @@ def collect(db_url=None, root=COURSE_ROOT):
                      _follow_up(grades, ranked, skipped, problems), {s: sorted(v) for s, v in sorted(pending.items())})
 
 
-def _question(q, student, nb, pending) -> None:
+def _question(q: Question, student: str, nb: NotebookGrades, pending: dict[str, list[tuple[str, str]]]) -> None:
     q.auto[student] = _auto_total([nb])
     written = [c for c in nb.cells if c.cell_type == "markdown"]
     q.written_max = max(q.written_max, sum(c.max_score for c in written))
@@ -125,9 +143,9 @@ def _question(q, student, nb, pending) -> None:
             pending.setdefault(student, []).append((nb.name, c.grade_id))
 
 
-def _queue(grades):
+def _queue(grades: dict[str, list[NotebookGrades]]) -> list[QueueRow]:
     """[(notebook, grade_id, graded, students)] of the written cells, in notebook order."""
-    counts = {}
+    counts: dict[tuple[str, str], list[int]] = {}
     for notebooks in grades.values():
         for nb in notebooks:
             for c in nb.cells:
@@ -138,9 +156,11 @@ def _queue(grades):
     return [(nb, g, done, total) for (nb, g), (done, total) in counts.items()]
 
 
-def _by_student(ranked, skipped, problems):
+def _by_student(ranked: list[Misconception], skipped: dict[str, list[str]],
+                problems: list[Problem]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """({student: [misconceptions]}, {student: [missing work]})."""
-    mistakes, missing = {}, {}
+    mistakes: dict[str, list[str]] = {}
+    missing: dict[str, list[str]] = {}
     for m in ranked:
         for s in m.students:
             mistakes.setdefault(s, []).append(f"{m.function}: {m.label}")
@@ -152,23 +172,25 @@ def _by_student(ranked, skipped, problems):
     return mistakes, missing
 
 
-def _auto_total(notebooks):
+def _auto_total(notebooks: list[NotebookGrades]) -> tuple[float, float]:
     cells = [c for nb in notebooks for c in nb.cells if c.cell_type == "code"]
     return sum(c.score for c in cells), sum(c.max_score for c in cells)
 
 
-def _follow_up(grades, ranked, skipped, problems, limit=None):
+def _follow_up(grades: dict[str, list[NotebookGrades]], ranked: list[Misconception], skipped: dict[str, list[str]],
+               problems: list[Problem], limit: int | None = None) -> list[FollowUp]:
     """Students to follow up: the lowest autograded totals, the most distinct misconceptions,
     missing work; [(student, autograded, max, [misconceptions], [missing])], most in need first."""
     from grading.settings import Report, course_settings
     limit = limit or course_settings(Report).follow_up
     mistakes, missing = _by_student(ranked, skipped, problems)
-    rows = [(s, *_auto_total(nbs), mistakes.get(s, []), missing.get(s, [])) for s, nbs in grades.items()]
+    rows: list[FollowUp] = [(s, *_auto_total(nbs), mistakes.get(s, []), missing.get(s, []))
+                            for s, nbs in grades.items()]
     need = sorted(rows, key=lambda r: (r[1] / (r[2] or 1) - 0.05 * len(r[3]) - 0.05 * len(r[4]), r[0]))
     return [r for r in need if r[3] or r[4] or r[1] < r[2]][:limit]
 
 
-def _tally(cells, notebook, student, cell) -> None:
+def _tally(cells: dict[tuple[str, str], CellStats], notebook: str, student: str, cell: CellGrade) -> None:
     """Count one student's grade of an autograded code cell into ``cells``; other cells (written
     answers, and tests with no score yet) are not counted."""
     if cell.cell_type != "code" or cell.auto_score is None and cell.manual_score is None:
@@ -179,7 +201,7 @@ def _tally(cells, notebook, student, cell) -> None:
         stats.failed.append(student)
 
 
-def png_base64(fig, dpi: int = 90):
+def png_base64(fig: Figure, dpi: int = 90) -> str:
     """A matplotlib figure as base64 PNG for a data: URI (the report's pages load nothing else);
     the figure is closed."""
     import matplotlib.pyplot as plt
@@ -189,7 +211,7 @@ def png_base64(fig, dpi: int = 90):
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def _histograms(scores):
+def _histograms(scores: dict[str, dict[str, tuple[float, float]]]) -> str:
     """One histogram per question of the autograded points (written answers are graded apart)."""
     import matplotlib
     matplotlib.use("Agg")
@@ -207,7 +229,7 @@ def _histograms(scores):
     return png_base64(fig)
 
 
-def histogram_description(scores):
+def histogram_description(scores: dict[str, dict[str, tuple[float, float]]]) -> str:
     """The histograms in words (the image's alt text): per question, how many students, the
     range and mean of their autograded points, and how many got all of them."""
     parts = []
@@ -227,11 +249,11 @@ _FAILURES_HEADER = ("<tr><th>notebook</th><th>test cell</th><th>points</th><th>f
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
-def _e(value):
+def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _summary_rows(questions):
+def _summary_rows(questions: dict[str, Question]) -> str:
     rows = []
     for name, q in sorted(questions.items()):
         mean, top = q.summary()
@@ -240,7 +262,7 @@ def _summary_rows(questions):
     return "\n".join(rows)
 
 
-def _queue_rows(queue, formgrader_url):
+def _queue_rows(queue: list[QueueRow], formgrader_url: str) -> str:
     rows = []
     for nb, cell, done, total in queue:
         if done >= total:
@@ -252,22 +274,22 @@ def _queue_rows(queue, formgrader_url):
     return "\n".join(rows) or "<tr><td colspan=5>nothing: manual grading is done</td></tr>"
 
 
-def _problem_rows(problems):
+def _problem_rows(problems: list[Problem]) -> str:
     return "\n".join(f"<tr><td>{_e(s)}</td><td>{_e(nb or 'all')}</td><td>{_e(what)}</td></tr>"
                      for s, nb, what in problems) or "<tr><td colspan=3>none</td></tr>"
 
 
-def _short(items, n: int = 4):
+def _short(items: list[str], n: int = 4) -> str:
     return "; ".join(items[:n]) + (f"; and {len(items) - n} more" if len(items) > n else "")
 
 
-def _follow_rows(follow):
+def _follow_rows(follow: list[FollowUp]) -> str:
     return "\n".join(
         f"<tr><td>{_e(s)}</td><td>{auto:g} / {top:g}</td><td>{len(m)}</td><td>{_e(_short(m))}</td>"
         f"<td>{_e(_short(miss))}</td></tr>" for s, auto, top, m, miss in follow) or "<tr><td colspan=5>nobody</td></tr>"
 
 
-def render(data=None, *_, similarity_section: str = "") -> str:
+def render(data: object = None, *_: object, similarity_section: str = "") -> str:
     """The report page (``data``: collect's ClassData; anything else, such as the ``{}, [], {}``
     of older callers, an empty class around ``similarity_section``). Every string in it that
     comes from the gradebook (student ids, notebook and cell names) goes through ``_e``: a student
@@ -326,7 +348,7 @@ nothing attempted. Talk to these students about how they submit, not about the m
 """
 
 
-def write_report(out, db_url=None):
+def write_report(out: str | Path, db_url: str | None = None) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     from grading import misconceptions
@@ -335,7 +357,7 @@ def write_report(out, db_url=None):
     return out
 
 
-def main(argv=None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write the instructor's HTML report.")
     parser.add_argument("--out", default=str(COURSE_ROOT / "reports" / "report.html"))
     args = parser.parse_args(argv)
@@ -344,4 +366,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
