@@ -41,36 +41,40 @@ way systemd does, its folder and ``cgroup.procs``, ``cgroup.subtree_control``, `
 chowned to the user); ``memory.max`` and ``pids.max`` were never met by a
 real kernel's processes, as the development machines bind those controllers to v1.
 """
+from __future__ import annotations
+
 import errno
 import itertools
 import os
 import re
 import signal
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 CONTROLLERS = ("memory", "pids")
 LEAF = "grading-grader"  # v2: where the grading processes move so that their cgroup may delegate
 _SERIAL = itertools.count()
 
 
-def _read(path):
+def _read(path: str) -> str:
     with open(path) as f:
         return f.read()
 
 
-def _write(path, value) -> None:
+def _write(path: str, value: object) -> None:
     """One write to a cgroup file (the kernel reads each write() as one command)."""
     with open(path, "w") as f:
         f.write(str(value))
 
 
-def _unescape(text):
+def _unescape(text: str) -> str:
     """mountinfo escapes spaces, tabs, newlines and backslashes as octal (``\\040``)."""
     return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
 
 
-def _inside(mount_point, mount_root, path):
+def _inside(mount_point: str, mount_root: str, path: str) -> str:
     """Folder of cgroup ``path`` (as /proc/self/cgroup names it) under a mount of ``mount_root``."""
     rel = os.path.relpath(path, mount_root) if mount_root != "/" else path.lstrip("/")
     if rel == "." or rel == "":
@@ -81,20 +85,23 @@ def _inside(mount_point, mount_root, path):
     return own if os.path.isdir(own) else mount_point
 
 
+Version = Literal["v1", "v2"]  # the cgroup version kernels' cgroups are made with
+
+
 @dataclass
 class Hierarchy:
     """What this host has: ``v1`` {controller: (mount point, mount root)}, ``v2`` (mount point,
     mount root) or None, ``v2_controllers`` the controllers the cgroup2 root offers, ``own``
     {controller or "": this process's cgroup path} as /proc/self/cgroup gives it."""
 
-    v1: dict = field(default_factory=dict)
-    v2: tuple = None
-    v2_controllers: frozenset = frozenset()
-    own: dict = field(default_factory=dict)
+    v1: dict[str, tuple[str, str]] = field(default_factory=dict)
+    v2: tuple[str, str] | None = None
+    v2_controllers: frozenset[str] = frozenset()
+    own: dict[str, str] = field(default_factory=dict)
     v1_mounts: int = 0  # cgroup v1 mounts of any controller (cpu, ...), memory and pids or not
 
     @classmethod
-    def parse(cls, mountinfo, proc_cgroup):
+    def parse(cls, mountinfo: str, proc_cgroup: str) -> Hierarchy:
         """From the text of /proc/self/mountinfo and /proc/self/cgroup (reads the cgroup2 root's
         ``cgroup.controllers``)."""
         found = cls()
@@ -111,7 +118,7 @@ class Hierarchy:
                 pass
         return found
 
-    def _add_mount(self, line) -> None:
+    def _add_mount(self, line: str) -> None:
         left, _, right = line.partition(" - ")
         fields, after = left.split(), right.split()
         if len(fields) < 5 or len(after) < 3:
@@ -126,7 +133,7 @@ class Hierarchy:
                     self.v1[option] = (point, root)
 
     @classmethod
-    def detect(cls):
+    def detect(cls) -> Hierarchy:
         """This process's view of the host."""
         try:
             return cls.parse(_read("/proc/self/mountinfo"), _read("/proc/self/cgroup"))
@@ -134,14 +141,14 @@ class Hierarchy:
             return cls()
 
     @property
-    def kind(self):
+    def kind(self) -> Literal["v1", "v2", "hybrid", "none"]:
         """"v1", "v2", "hybrid" (v1 controllers and a cgroup2 mount) or "none"."""
         if self.v1_mounts and self.v2:
             return "hybrid"
         return "v1" if self.v1_mounts else "v2" if self.v2 else "none"
 
     @property
-    def backend(self):
+    def backend(self) -> Version | None:
         """Where the memory and pids controllers both are: "v1", "v2" or None."""
         if set(CONTROLLERS) <= set(self.v1):
             return "v1"
@@ -149,17 +156,18 @@ class Hierarchy:
             return "v2"
         return None
 
-    def v1_parents(self):
+    def v1_parents(self) -> dict[str, str]:
         """{controller: the folder of this process's own v1 cgroup}."""
         return {c: _inside(*self.v1[c], self.own.get(c, "/")) for c in CONTROLLERS if c in self.v1}
 
-    def v2_base(self):
+    def v2_base(self) -> str:
         """The v2 cgroup kernels' cgroups are made in: this process's own, or the one above it when
         this process already sits in the leaf a grading process made (``LEAF``)."""
+        assert self.v2 is not None, "no cgroup2 mount"  # asked only where backend is "v2"
         own = _inside(*self.v2, self.own.get("", "/"))
         return os.path.dirname(own) if os.path.basename(own) == LEAF else own
 
-    def describe(self):
+    def describe(self) -> str:
         """One line: the hierarchy, where the controllers are."""
         parts = []
         if self.v1_mounts:
@@ -170,7 +178,7 @@ class Hierarchy:
             parts.append(f"cgroup2 at {self.v2[0]} (controllers: {offered})")
         return f"{self.kind}: " + (" and ".join(parts) if parts else "no cgroup filesystem mounted")
 
-    def why_not(self):
+    def why_not(self) -> str | None:
         """Why no per-kernel cgroup can be made from what is mounted (None if it may)."""
         if self.backend:
             return None
@@ -184,7 +192,7 @@ class Hierarchy:
 
 
 # ----------------------------------------------------------------------------- v2 delegation
-def _move_all(base, leaf):
+def _move_all(base: str, leaf: str) -> None:
     """Move every process of cgroup ``base`` into ``leaf``; OSError for one that cannot move."""
     for pid in _read(os.path.join(base, "cgroup.procs")).split():
         try:
@@ -196,7 +204,7 @@ def _move_all(base, leaf):
                                      "the cgroup is not delegated to this user") from None
 
 
-def enable_controllers(base, controllers=CONTROLLERS, rounds: int = 20):
+def enable_controllers(base: str, controllers: Iterable[str] = CONTROLLERS, rounds: int = 20) -> None:
     """Make ``base`` (a v2 cgroup) give ``controllers`` to the cgroups made in it: first every
     process in it moves into its leaf ``LEAF`` (a non-root cgroup that enables controllers for
     its children may hold no process), then ``+controller`` goes into ``cgroup.subtree_control``.
@@ -226,7 +234,7 @@ def enable_controllers(base, controllers=CONTROLLERS, rounds: int = 20):
     raise OSError(errno.EBUSY, f"{base} still holds processes after {rounds} moves into {LEAF}")
 
 
-def systemd_delegation(path, systemd_dir: str = "/run/systemd/system"):
+def systemd_delegation(path: str, systemd_dir: str = "/run/systemd/system") -> bool | None:
     """Where systemd is the init: whether it delegated cgroup ``path`` (it marks a delegated unit's
     cgroup with the ``trusted.delegate`` or ``user.delegate`` attribute), True or False. None where
     systemd does not run the host (nobody else claims the cgroups)."""
@@ -242,7 +250,7 @@ def systemd_delegation(path, systemd_dir: str = "/run/systemd/system"):
 
 
 # ----------------------------------------------------------------------------- a kernel's cgroup
-def _pid_alive(pid) -> bool:
+def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -258,14 +266,14 @@ class KernelCgroup:
     ``remove()`` kills what is left and removes them. ``version`` is "v1" or "v2"; ``dirs`` maps
     each controller to its folder (one folder for both on v2)."""
 
-    def __init__(self, memory, pids) -> None:
+    def __init__(self, memory: int, pids: int) -> None:
         self.memory, self.pids = memory, pids
         self.name = f"grading-{os.getpid()}-{next(_SERIAL)}"
-        self.dirs = {}
-        self.version = None
+        self.dirs: dict[str, str] = {}
+        self.version: Version | None = None
 
     @classmethod
-    def create(cls, memory, pids, hierarchy=None):
+    def create(cls, memory: int, pids: int, hierarchy: Hierarchy | None = None) -> KernelCgroup:
         """A kernel cgroup of ``memory`` bytes (memory and tmpfs files of all its processes) and
         ``pids`` processes+threads, under this process's own cgroup(s) of ``hierarchy`` (default:
         this host's)."""
@@ -289,7 +297,7 @@ class KernelCgroup:
             raise
         return group
 
-    def _make_v1(self, parents) -> None:
+    def _make_v1(self, parents: dict[str, str]) -> None:
         for controller, parent in parents.items():
             path = os.path.join(parent, self.name)
             os.mkdir(path)
@@ -299,7 +307,7 @@ class KernelCgroup:
             self._write("memory", "memory.memsw.limit_in_bytes", self.memory)  # swap counts too
         self._write("pids", "pids.max", self.pids)
 
-    def _make_v2(self, base) -> None:
+    def _make_v2(self, base: str) -> None:
         path = os.path.join(base, self.name)
         os.mkdir(path)
         self.dirs = {"memory": path, "pids": path}
@@ -308,24 +316,24 @@ class KernelCgroup:
             self._write("memory", "memory.swap.max", 0)  # swap is not in memory.max: none at all
         self._write("pids", "pids.max", self.pids)
 
-    def _write(self, controller, name, value) -> None:
+    def _write(self, controller: str, name: str, value: object) -> None:
         _write(os.path.join(self.dirs[controller], name), value)
 
-    def read(self, controller, name):
+    def read(self, controller: str, name: str) -> str:
         return _read(os.path.join(self.dirs[controller], name))
 
     @property
-    def procs_files(self):
+    def procs_files(self) -> list[str]:
         """The ``cgroup.procs`` files a process writes its pid into to join (one on v2)."""
         return list(dict.fromkeys(os.path.join(self.dirs[c], "cgroup.procs") for c in CONTROLLERS))
 
-    def add(self, pid) -> None:
+    def add(self, pid: int) -> None:
         """Move process ``pid`` (and, as it forks later, its children) into the kernel's cgroups."""
         for path in self.procs_files:
             _write(path, pid)
 
-    def pids_in(self):
-        pids = set()
+    def pids_in(self) -> set[int]:
+        pids: set[int] = set()
         for path in set(self.dirs.values()):
             try:
                 pids |= {int(p) for p in _read(os.path.join(path, "cgroup.procs")).split()}
@@ -333,7 +341,7 @@ class KernelCgroup:
                 pass
         return pids
 
-    def stats(self):
+    def stats(self) -> dict[str, int | None]:
         """{"limit", "peak", "oom_kills", "pids_max", "pids_refused", "pids_peak"} read from the
         cgroup files of either version (None where this kernel lacks the file)."""
         v1 = self.version == "v1"
@@ -345,14 +353,14 @@ class KernelCgroup:
                "pids_peak": self._number("pids", "pids.peak")}
         return out
 
-    def _number(self, controller, name):
+    def _number(self, controller: str, name: str) -> int | None:
         try:
             text = self.read(controller, name).strip()
         except OSError:
             return None
         return None if text == "max" else int(text)
 
-    def _event(self, controller, name, key):
+    def _event(self, controller: str, name: str, key: str) -> int | None:
         try:
             lines = self.read(controller, name).splitlines()
         except OSError:
@@ -373,7 +381,7 @@ class KernelCgroup:
                     time.sleep(0.01)
         self.dirs = {c: p for c, p in self.dirs.items() if os.path.isdir(p)}
 
-    def _kill_all(self, path) -> None:
+    def _kill_all(self, path: str) -> None:
         kill = os.path.join(path, "cgroup.kill")  # v2 (Linux 5.14): the whole cgroup at once
         if os.path.exists(kill):
             try:
@@ -387,7 +395,7 @@ class KernelCgroup:
                 pass
 
 
-def sweep_stale(parents) -> None:
+def sweep_stale(parents: dict[str, str]) -> None:
     """Remove kernel cgroups (in the folders ``parents`` maps to) left by grading processes that
     died (a SIGKILLed worker)."""
     for parent in set(parents.values()):
