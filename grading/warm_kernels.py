@@ -47,6 +47,8 @@ course's ``autograded/``, over which the child mounts a private tmpfs). Otherwis
 process cannot start, the kernel starts cold, with a warning. ``c.Sandbox.warm_start = False``
 (``GRADING_WARM_START=0``) starts every kernel cold.
 """
+from __future__ import annotations
+
 import concurrent.futures
 import json
 import os
@@ -60,7 +62,10 @@ import sys
 import tempfile
 import threading
 import time
+import typing
+from collections.abc import Iterable
 from queue import Empty
+from typing import IO, Any
 
 from jupyter_client.asynchronous import AsyncKernelClient
 
@@ -77,8 +82,16 @@ from grading.sandbox import (
     make_box,
 )
 
-# pkgutil, not a path beside this file: Dask workers import this package from an uploaded zip
-_ZYGOTE_SOURCE = pkgutil.get_data("grading", "warm_zygote.py").decode("utf-8")
+
+def _zygote_source() -> str:
+    """pkgutil, not a path beside this file: Dask workers import this package from an uploaded zip."""
+    data = pkgutil.get_data("grading", "warm_zygote.py")
+    if data is None:
+        raise ImportError("grading/warm_zygote.py cannot be read from the grading package")
+    return data.decode("utf-8")
+
+
+_ZYGOTE_SOURCE = _zygote_source()
 START_SECONDS = 120.0  # the warm process's imports, on a loaded machine
 FORK_SECONDS = 60.0
 KILL_SECONDS = 2.0
@@ -88,11 +101,11 @@ class WarmStartError(RuntimeError):
     """The warm process could not start, or could not start this kernel."""
 
 
-def rlimits(options=LIMITS):
+def rlimits(options: Iterable[str] = LIMITS) -> dict[str, tuple[int, int]]:
     """The sandbox's per-process limits, prlimit's options (``--as=4294967296``, ``--core=0:0``),
     as {resource name: (soft, hard)} for ``resource.setrlimit``."""
     import resource
-    found = {}
+    found: dict[str, tuple[int, int]] = {}
     for option in options:
         name, _, value = option.partition("=")
         resource_name = "RLIMIT_" + name.lstrip("-").upper()
@@ -111,26 +124,26 @@ class WarmProcess:
 
     stdin = stdout = stderr = None
 
-    def __init__(self, waiter, kernel) -> None:
+    def __init__(self, waiter: int, kernel: int) -> None:
         self.pid, self.kernel_pid = waiter, kernel
-        self.returncode = None
-        self._fds = []
+        self.returncode: int | None = None
+        self._fds: list[int] = []
         for pid in (kernel, waiter):
             try:
                 self._fds.append(os.pidfd_open(pid))
             except ProcessLookupError:
                 self.returncode = 1
 
-    def poll(self):
+    def poll(self) -> int | None:
         if self.returncode is None and self._fds and select.select(self._fds[:1], [], [], 0)[0]:
             self.returncode = 1  # the kernel ended (its exit status belongs to its waiter)
         return self.returncode
 
-    def wait(self, timeout=None):
+    def wait(self, timeout: float | None = None) -> int | None:
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:
             if deadline is not None and time.monotonic() > deadline:
-                raise subprocess.TimeoutExpired("warm kernel", timeout)
+                raise subprocess.TimeoutExpired("warm kernel", typing.cast(float, timeout))
             time.sleep(0.01)
         self.close()
         return self.returncode
@@ -138,7 +151,7 @@ class WarmProcess:
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
 
-    def send_signal(self, signum) -> None:
+    def send_signal(self, signum: int) -> None:
         for fd in self._fds:
             try:
                 signal.pidfd_send_signal(fd, signum)
@@ -157,10 +170,11 @@ class WarmProcess:
         self._fds = []
 
 
-def _python_and_places(places):
+def _python_and_places(places: Iterable[str]) -> list[str]:
     """bwrap arguments: the Python environment read-only, and ``places`` as empty folders (the
     folders leading to each passable, not listable)."""
-    cmd, made = [], {"/usr", "/tmp", "/run", "/dev", "/proc", "/etc"}
+    cmd: list[str] = []
+    made = {"/usr", "/tmp", "/run", "/dev", "/proc", "/etc"}
     for kind, path in [("--ro-bind", p) for p in _python_dirs()] + [("--dir", p) for p in sorted(places)]:
         for parent in _parents(path) + ([path] if kind == "--dir" else []):
             if parent not in made:
@@ -171,7 +185,7 @@ def _python_and_places(places):
     return cmd
 
 
-def zygote_command(box, places, fonts, fd):
+def zygote_command(box: str, places: Iterable[str], fonts: str | None, fd: int) -> list[str]:
     """The bwrap command of the warm process: the cold kernel's allow-list root (no kernel's
     folder yet), ``places`` made as empty folders, the host's tree read-only at /.host, no
     network; root inside (its children drop), killed with the grading process."""
@@ -191,7 +205,7 @@ def zygote_command(box, places, fonts, fd):
     return cmd
 
 
-def _read_line(sock, seconds):
+def _read_line(sock: socket.socket, seconds: float) -> dict[str, Any]:
     """One JSON line from the warm process, within ``seconds``."""
     sock.settimeout(seconds)
     data = b""
@@ -214,16 +228,17 @@ class _Forker:
     long as the grading process, so the warm process does too."""
 
     def __init__(self) -> None:
-        self._requests = queue.SimpleQueue()
-        self._thread = None
+        self._requests: queue.SimpleQueue[tuple[concurrent.futures.Future[subprocess.Popen[bytes]], tuple[Any, ...],
+                                                dict[str, Any]]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def popen(self, *args, **kwargs):
+    def popen(self, *args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._serve, name="warm-process-forker", daemon=True)
                 self._thread.start()
-        done = concurrent.futures.Future()
+        done: concurrent.futures.Future[subprocess.Popen[bytes]] = concurrent.futures.Future()
         self._requests.put((done, args, kwargs))
         return done.result()
 
@@ -242,11 +257,15 @@ _FORKER = _Forker()
 class Zygote:
     """One warm process: started by ``start()``, forks a kernel per ``spawn()``."""
 
-    def __init__(self, user, places, fonts) -> None:
+    def __init__(self, user: tuple[int, int], places: Iterable[str], fonts: str | None) -> None:
         self.user, self.places, self.fonts = user, frozenset(places), fonts
-        self.box = self.process = self.sock = self.pid = self.log = None
+        self.box: str | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self.sock: socket.socket | None = None
+        self.pid: int | None = None
+        self.log: IO[bytes] | None = None
 
-    def start(self):
+    def start(self) -> Zygote:
         self.box = make_box(*self.user)  # its /etc/passwd and group: the kernels' user
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.log = tempfile.TemporaryFile()  # its stderr (a pipe nobody reads could fill and block it)
@@ -269,7 +288,8 @@ class Zygote:
             raise WarmStartError(f"the warm process has {ready.get('threads')} threads, not 1")
         return self
 
-    def _stderr(self):
+    def _stderr(self) -> str:
+        assert self.process is not None and self.log is not None  # started
         try:
             self.process.wait(timeout=5)
             self.log.seek(0)
@@ -280,9 +300,10 @@ class Zygote:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def spawn(self, request, fds):
+    def spawn(self, request: dict[str, Any], fds: Iterable[int]) -> tuple[int, int]:
         """Fork a kernel for ``request`` (the child joins the cgroups whose ``cgroup.procs`` are
         ``fds``); (waiter pid, kernel pid)."""
+        assert self.sock is not None, "spawn() before start()"
         try:
             socket.send_fds(self.sock, [json.dumps(request).encode() + b"\n"], list(fds))
             reply = _read_line(self.sock, FORK_SECONDS)
@@ -306,11 +327,11 @@ class Zygote:
             shutil.rmtree(self.box, ignore_errors=True)
 
 
-_ZYGOTES = {}  # this process's warm process per (user, font list)
+_ZYGOTES: dict[tuple[tuple[int, int], str | None], Zygote] = {}  # this process's warm process per (user, fonts)
 _LOCK = threading.Lock()
 
 
-def zygote_for(user, place, fonts):
+def zygote_for(user: tuple[int, int], place: str | None, fonts: str | None) -> Zygote:
     """This process's warm process for kernels of ``user`` whose graded folders are in ``place``
     (None: under /tmp); started, or restarted with ``place`` added, when needed."""
     key = (user, fonts)
@@ -335,11 +356,11 @@ def close_all() -> None:
         _ZYGOTES.clear()
 
 
-def _under(path, folder):
+def _under(path: str, folder: str) -> bool:
     return path.startswith(folder.rstrip("/") + "/")
 
 
-def kernel_place(workdir):
+def kernel_place(workdir: str) -> str | None:
     """Where the child mounts a private tmpfs to hold ``workdir``: None under /tmp (its /tmp is
     private already), else the folder of students' graded folders (``<course>/autograded`` for
     ``<course>/autograded/<student>/<assignment>``). Raises WarmStartError for a folder that
@@ -358,9 +379,9 @@ class ReadyClient(AsyncKernelClient):
     "idle" for the kernel_info request has come, instead of after 0.2 s with no message (an idle
     core per kernel). Ready means the same: a kernel_info reply, and iopub delivering."""
 
-    async def _async_wait_for_ready(self, timeout=None):
+    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (60.0 if timeout is None else timeout)
-        asked = set()
+        asked: set[str] = set()
         while True:
             asked.add(self.kernel_info())
             try:
@@ -376,7 +397,7 @@ class ReadyClient(AsyncKernelClient):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
 
-    async def _iopub_idle(self, asked, deadline) -> bool:
+    async def _iopub_idle(self, asked: set[str], deadline: float) -> bool:
         """Drain iopub until the kernel's "idle" after one of ``asked``; False if it did not come."""
         while time.monotonic() < deadline:
             try:
@@ -397,11 +418,11 @@ class WarmSandboxKernelManager(SandboxKernelManager):
 
     started_warm = False
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.client_factory = ReadyClient
 
-    async def _start_kernel_process(self, kernel_cmd, **kw) -> None:
+    async def _start_kernel_process(self, kernel_cmd: list[str], **kw: Any) -> None:
         try:
             self._start_warm()
             self.started_warm = True
@@ -409,7 +430,7 @@ class WarmSandboxKernelManager(SandboxKernelManager):
             self.log.warning("this kernel starts cold (%s)", err)
             await super()._start_kernel_process(kernel_cmd, **kw)
 
-    def _request(self):
+    def _request(self) -> tuple[dict[str, Any], str | None]:
         launch = self.launch
         argv = list(launch["argv"])
         if (len(argv) < 3 or os.path.realpath(argv[0]) != os.path.realpath(sys.executable)
@@ -429,7 +450,7 @@ class WarmSandboxKernelManager(SandboxKernelManager):
                    "python_dirs": [d for d in _python_dirs() if _under(d, "/tmp")]}
         return request, place
 
-    def _spawn(self, request, place):
+    def _spawn(self, request: dict[str, Any], place: str | None) -> tuple[int, int]:
         """(waiter, kernel) forked by this process's warm process; one found dead when asked (killed
         since the last kernel) is started again, once."""
         for attempt in (1, 2):
@@ -444,11 +465,12 @@ class WarmSandboxKernelManager(SandboxKernelManager):
             finally:
                 for fd in fds:
                     os.close(fd)
+        raise AssertionError("the second attempt returns or raises")
 
     def _start_warm(self) -> None:
         request, place = self._request()
         waiter, kernel = self._spawn(request, place)
-        provisioner = self.provisioner
+        provisioner: Any = self.provisioner
         provisioner.process = WarmProcess(waiter, kernel)
         provisioner.pid, provisioner.pgid = waiter, None
         provisioner.cwd = self.launch["workdir"]
