@@ -76,6 +76,8 @@ matplotlib, once, where its font list is, and trying a cgroup).
 The kernel talks to the grader over unix sockets (``ipc`` transport) in its box, as the network is
 gone. Time per cell stays bounded by nbgrader's ``Execute.timeout``.
 """
+from __future__ import annotations
+
 import asyncio
 import json
 import os
@@ -87,6 +89,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any, Literal
 
 from jupyter_client.manager import AsyncKernelManager
 
@@ -110,7 +114,7 @@ SANDBOX_MPLCONFIGDIR = "/tmp/matplotlib"
 _LAUNCHER = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
 
 
-def sandbox_user(settings):
+def sandbox_user(settings: Sandbox) -> tuple[int, int]:
     """(uid, gid) the kernel runs as: ``settings.user`` if set, else a uid of its own for each
     grading process (with nobody's group), so the process limit of one student's kernel (a fork
     bomb) cannot starve a kernel graded beside it."""
@@ -121,9 +125,9 @@ def sandbox_user(settings):
 
 
 # ----------------------------------------------------------------------------- the file system
-def _python_dirs():
+def _python_dirs() -> list[str]:
     """Folders the kernel's Python needs: the environment and the installation it came from."""
-    dirs = set()
+    dirs: set[str] = set()
     for prefix in (sys.prefix, sys.base_prefix):
         dirs |= {os.path.abspath(prefix), os.path.realpath(prefix)}
     # a folder already bound (inside /usr, or inside another of these) needs no bind of its own
@@ -131,7 +135,7 @@ def _python_dirs():
     return sorted(d for d in dirs if not any(d.startswith(o + "/") for o in dirs))
 
 
-def _root_entries():
+def _root_entries() -> list[str]:
     """bwrap arguments for /usr and the top-level /bin /lib* /sbin entries, as on the host."""
     cmd = ["--ro-bind", "/usr", "/usr"]
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
@@ -143,7 +147,7 @@ def _root_entries():
     return cmd
 
 
-def _parents(path):
+def _parents(path: str) -> list[str]:
     """Ancestors of path below /, outermost first."""
     parents = []
     parent = os.path.dirname(path)
@@ -153,7 +157,7 @@ def _parents(path):
     return parents[::-1]
 
 
-def _etc_entries(box):
+def _etc_entries(box: str) -> list[str]:
     """bwrap arguments for /etc: a few host files, and the box's passwd and group."""
     cmd = ["--perms", "0755", "--dir", "/etc"]  # bwrap would make it 0700: unreadable to the kernel
     for path in ETC_FILES:
@@ -165,10 +169,10 @@ def _etc_entries(box):
     return cmd
 
 
-def _bind_entries(workdir, box):
+def _bind_entries(workdir: str, box: str) -> list[str]:
     """bwrap arguments for the Python environment, ``workdir`` and ``box`` (read-only; the box's
     ``sock`` folder writable), each after the folders leading to it."""
-    cmd = []
+    cmd: list[str] = []
     made = {"/usr", "/tmp", "/run", "/dev", "/proc", "/etc"}
     binds = [("--ro-bind", p) for p in _python_dirs()] + [("--ro-bind", workdir), ("--ro-bind", box)]
     sock = os.path.join(box, "sock")
@@ -183,7 +187,7 @@ def _bind_entries(workdir, box):
     return cmd
 
 
-def kernel_environment(env_pass=None):
+def kernel_environment(env_pass: Mapping[str, str] | None = None) -> dict[str, str]:
     """The kernel's whole environment: these variables, ``env_pass``, and nothing of the grader's."""
     env = {"PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin", "HOME": "/tmp", "USER": "student",
            "LANG": "C.UTF-8", "MPLCONFIGDIR": SANDBOX_MPLCONFIGDIR, "MPLBACKEND": "agg",
@@ -192,7 +196,9 @@ def kernel_environment(env_pass=None):
     return env
 
 
-def wrap(kernel_cmd, workdir, box, user, env_pass=None, cgroup_procs=(), font_cache=None, limits=None):
+def wrap(kernel_cmd: Sequence[str], workdir: str, box: str, user: tuple[int, int],
+         env_pass: Mapping[str, str] | None = None, cgroup_procs: Sequence[str] = (), font_cache: str | None = None,
+         limits: Sequence[str] | None = None) -> list[str]:
     """The command that starts ``kernel_cmd`` inside the sandbox as ``user`` (uid, gid):
     ``workdir`` read-only (the cwd), ``box`` read-only but for its ``sock`` folder,
     ``cgroup_procs`` the cgroup.procs files the launcher joins before it execs bwrap,
@@ -223,7 +229,7 @@ def wrap(kernel_cmd, workdir, box, user, env_pass=None, cgroup_procs=(), font_ca
     return cmd
 
 
-def _write_accounts(box, uid, gid) -> None:
+def _write_accounts(box: str, uid: int, gid: int) -> None:
     """passwd and group for the sandbox: root, the kernel's user (home /tmp) and nobody."""
     with open(os.path.join(box, "passwd"), "w") as f:
         f.write("root:x:0:0:root:/root:/usr/sbin/nologin\n"
@@ -235,7 +241,7 @@ def _write_accounts(box, uid, gid) -> None:
         os.chmod(os.path.join(box, name), 0o644)
 
 
-def make_box(uid, gid):
+def make_box(uid: int, gid: int) -> str:
     """The kernel's private folder: root's, readable; ``sock`` the kernel's until it is locked."""
     box = tempfile.mkdtemp(prefix="grading-kernel-")
     os.chmod(box, 0o755)
@@ -246,7 +252,7 @@ def make_box(uid, gid):
     return box
 
 
-def lock_box(box, expected=()):
+def lock_box(box: str, expected: Collection[str] = ()) -> list[str]:
     """Give the box's writable folder to root and remove from it anything but ``expected``
     sockets: from here on the kernel cannot write the host disk."""
     sock = os.path.join(box, "sock")
@@ -264,10 +270,11 @@ def lock_box(box, expected=()):
     return removed
 
 
-_FONT_CACHE = []
+LimitMode = Literal["cgroup", "watchdog"]  # how a kernel's memory and processes are bound
+_FONT_CACHE: list[str | None] = []
 
 
-def font_cache():
+def font_cache() -> str | None:
     """Path of matplotlib's font list for the kernels' matplotlib, built once if missing (None
     without matplotlib)."""
     if _FONT_CACHE:
@@ -288,10 +295,10 @@ def font_cache():
 
 
 # ----------------------------------------------------------------------------- memory and pids
-_MODE = {}
+_MODE: dict[str, str | None] = {}
 
 
-def cgroup_problem(settings):
+def cgroup_problem(settings: Sandbox) -> str | None:
     """None where a per-kernel cgroup can be made here (tried once per process: one is made and
     removed), else why not, in plain words."""
     if not settings.use_cgroup:
@@ -305,13 +312,13 @@ def cgroup_problem(settings):
     return _MODE["problem"]
 
 
-def limit_mode(settings):
+def limit_mode(settings: Sandbox) -> LimitMode:
     """"cgroup" where a per-kernel cgroup (v1 or v2, grading/cgroups.py) can be made here, else
     "watchdog" (see the module docstring); ``cgroup_problem`` says why."""
     return "cgroup" if cgroup_problem(settings) is None else "watchdog"
 
 
-def rlimits(settings):
+def rlimits(settings: Sandbox) -> list[str]:
     """prlimit's arguments for a kernel under ``settings``: the per-process floor that holds in
     every mode, cgroup or not (see ``LIMITS``); the process count is ``pids_limit`` and the
     address space the memory budget, at least ``MIN_ADDRESS_SPACE``."""
@@ -323,14 +330,14 @@ class Watchdog(threading.Thread):
     """Without cgroups: kill the kernel's whole process tree once the RSS of its processes plus
     the bytes in its tmpfs mounts pass ``budget``."""
 
-    def __init__(self, pid, budget, interval: float = 0.05) -> None:
+    def __init__(self, pid: int, budget: int, interval: float = 0.05) -> None:
         super().__init__(daemon=True, name=f"sandbox-watchdog-{pid}")
         self.pid, self.budget, self.interval = pid, budget, interval
         self.stopped = threading.Event()
         self.killed = False
         self.peak = 0
 
-    def usage(self):
+    def usage(self) -> tuple[int, list[Any]]:
         import psutil
         try:
             root = psutil.Process(self.pid)
@@ -383,7 +390,7 @@ print(json.dumps({"interfaces": sorted(n for _, n in socket.if_nameindex()), "ui
 """
 
 
-def probe(settings):
+def probe(settings: Sandbox) -> tuple[str | None, dict[str, Any]]:
     """(None, what a process saw inside the sandbox) if a sandboxed process can start here, else
     (why not in plain words, {})."""
     for tool in ("bwrap", "setpriv", "prlimit"):
@@ -411,7 +418,7 @@ def probe(settings):
         return None, {}
 
 
-def problem(settings):
+def problem(settings: Sandbox) -> str | None:
     """None if a sandboxed process can start here, else why not (in plain words)."""
     return probe(settings)[0]
 
@@ -421,40 +428,40 @@ class SandboxKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels start inside the sandbox, in a cgroup of their own (or
     watched), and talk over unix sockets in a box they cannot write once the sockets exist."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.settings = Sandbox(parent=self)  # c.Sandbox.* of the configuration nbgrader passes on
         self._user = sandbox_user(self.settings)
         self._box = make_box(*self._user)
-        self._cgroup = None
-        self._watchdog = None
-        self.limit_mode = None
-        self.launch = {}
-        self.removed_from_box = []
+        self._cgroup: KernelCgroup | None = None
+        self._watchdog: Watchdog | None = None
+        self.limit_mode: LimitMode | None = None
+        self.launch: dict[str, Any] = {}
+        self.removed_from_box: list[str] = []
         self.transport = "ipc"
         self.connection_file = os.path.join(self._box, "kernel.json")
         self.ip = os.path.join(self._box, "sock", "ipc")
 
     @property
-    def kernel_spec(self):
+    def kernel_spec(self) -> Any:
         spec = super().kernel_spec
         if spec is not None:
             spec.interrupt_mode = "message"  # signals would stop at bwrap's pid namespace
         return spec
 
     @property
-    def cgroup(self):
+    def cgroup(self) -> KernelCgroup | None:
         """The kernel's KernelCgroup while it runs (None in watchdog mode)."""
         return self._cgroup
 
     @property
-    def channel_folder(self):
+    def channel_folder(self) -> str:
         """Where the grader puts the test channel's socket (grading/channel.py): the box's
         ``sock`` folder, root's once the kernel has bound its own sockets, which the kernel sees at
         the same path."""
         return os.path.join(self._box, "sock")
 
-    def write_connection_file(self, **kwargs) -> None:
+    def write_connection_file(self, **kwargs: Any) -> None:
         super().write_connection_file(**kwargs)
         os.chmod(self.connection_file, 0o644)  # readable by the kernel's user
 
@@ -465,15 +472,16 @@ class SandboxKernelManager(AsyncKernelManager):
             self._cgroup.remove()
             self._cgroup = None
 
-    def format_kernel_cmd(self, extra_arguments=None):
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
-        launch_env = (self._launch_args or {}).get("env") or {}
+        launch_args: dict[str, Any] = self._launch_args or {}
+        launch_env: dict[str, str] = launch_args.get("env") or {}
         keep = {k: launch_env[k] for k in ("NBGRADER_EXECUTION", "NBGRADER_VALIDATING") if k in launch_env}
         keep.setdefault("NBGRADER_EXECUTION", "autograde")
-        workdir = os.path.realpath((self._launch_args or {}).get("cwd") or os.getcwd())
+        workdir = os.path.realpath(launch_args.get("cwd") or os.getcwd())
         self._release_limits()  # a restart: the previous kernel's cgroup goes
         self.limit_mode = limit_mode(self.settings)
-        procs = ()
+        procs: Sequence[str] = ()
         if self.limit_mode == "cgroup":
             try:
                 self._cgroup = KernelCgroup.create(self.settings.memory_bytes, self.settings.pids_limit)
@@ -487,15 +495,16 @@ class SandboxKernelManager(AsyncKernelManager):
         return wrap(cmd, workdir, self._box, self._user, keep, cgroup_procs=procs, font_cache=font_cache(),
                     limits=limits)
 
-    async def _async_launch_kernel(self, kernel_cmd, **kw) -> None:
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         await self._start_kernel_process(kernel_cmd, **kw)
-        pid = self.provisioner.pid if self.provisioner else None
+        provisioner: Any = self.provisioner
+        pid = provisioner.pid if provisioner else None
         if self.limit_mode == "watchdog" and pid:
             self._watchdog = Watchdog(pid, self.settings.memory_bytes)
             self._watchdog.start()
         await self._lock_box_when_bound()
 
-    async def _start_kernel_process(self, kernel_cmd, **kw) -> None:
+    async def _start_kernel_process(self, kernel_cmd: list[str], **kw: Any) -> None:
         """Start the kernel's process (a cold start: bwrap runs ``kernel_cmd``); a subclass may
         start it otherwise (grading/warm_kernels.py)."""
         await super()._async_launch_kernel(kernel_cmd, **kw)
@@ -506,7 +515,7 @@ class SandboxKernelManager(AsyncKernelManager):
         sock = os.path.join(self._box, "sock")
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            present = set()
+            present: set[str] = set()
             for name in names:
                 try:
                     if stat.S_ISSOCK(os.lstat(os.path.join(sock, name)).st_mode):
@@ -529,7 +538,7 @@ class SandboxKernelManager(AsyncKernelManager):
     cleanup_resources = _async_cleanup_resources
 
 
-def _size(n):
+def _size(n: int) -> str:
     return f"{n / (1 << 30):.2f} GiB" if n >= 1 << 30 else f"{n >> 20} MiB"
 
 
@@ -546,7 +555,7 @@ def _user_namespaces() -> str:
     return f"allowed (user.max_user_namespaces = {most}); bwrap needs them, as it does not run as root"
 
 
-def _memory_lines(settings, group, why):
+def _memory_lines(settings: Sandbox, group: dict[str, Any] | None, why: str | None) -> list[tuple[str, str]]:
     """The memory, processes and tmpfs lines for a kernel cgroup ``group`` (None: the watchdog)."""
     budget, pids = _size(settings.memory_bytes), settings.pids_limit
     if group is None:
@@ -573,7 +582,7 @@ def _memory_lines(settings, group, why):
             ("tmpfs files", "counted in the memory budget (tmpfs pages are charged to the writer's memory cgroup)")]
 
 
-def _cgroup_facts(settings):
+def _cgroup_facts(settings: Sandbox) -> dict[str, Any] | None:
     """{"version", "swap", "base"} of a kernel cgroup made here and removed, or None."""
     if limit_mode(settings) != "cgroup":
         return None
@@ -586,7 +595,7 @@ def _cgroup_facts(settings):
         group.remove()
 
 
-def bounds(settings):
+def bounds(settings: Sandbox) -> list[tuple[str, str]]:
     """[(bound, how it holds here and why)] for ``python -m grading.sandbox``; first the sandbox."""
     if not settings.enabled:
         return [("sandbox", "OFF (Sandbox.enabled = False): student code runs as the grading user, unbounded")]
@@ -610,7 +619,7 @@ def bounds(settings):
     return lines
 
 
-def main():
+def main() -> int:
     """Print whether the sandbox starts here and which bound holds how, one line per bound."""
     settings = course_settings(Sandbox)
     lines = bounds(settings)
