@@ -476,7 +476,8 @@ class SandboxKernelManager(AsyncKernelManager):
         cmd = super().format_kernel_cmd(extra_arguments)
         launch_args: dict[str, Any] = self._launch_args or {}
         launch_env: dict[str, str] = launch_args.get("env") or {}
-        keep: dict[str, str] = {k: launch_env[k] for k in ("NBGRADER_EXECUTION", "NBGRADER_VALIDATING") if k in launch_env}
+        keep: dict[str, str] = {k: launch_env[k] for k in ("NBGRADER_EXECUTION", "NBGRADER_VALIDATING")
+                                if k in launch_env}
         keep.setdefault("NBGRADER_EXECUTION", "autograde")
         workdir = os.path.realpath(launch_args.get("cwd") or os.getcwd())
         self._release_limits()  # a restart: the previous kernel's cgroup goes
