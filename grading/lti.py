@@ -32,6 +32,8 @@ jupyterhub-ltiauthenticator. This module holds what both sides share and the pas
     python -m grading.lti keys              make the tool's key (the set-up does) and print its JWKS
     python -m grading.lti passback          post the class's scores to the LMS (as root, like grading)
 """
+from __future__ import annotations
+
 import argparse
 import base64
 import hashlib
@@ -44,9 +46,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from email.message import Message
 from pathlib import Path
+from typing import Any, Literal
 
 from traitlets import Bool, Float, Int, List, Unicode
 from traitlets.config import Configurable
@@ -109,11 +114,11 @@ class Lti(Configurable):
 
 
 # ----------------------------------------------------------------------------- key
-def key_dir(state):
+def key_dir(state: str | Path) -> Path:
     return Path(state) / "lti"
 
 
-def ensure_key(state):
+def ensure_key(state: str | Path) -> Path:
     """The tool's RSA key (2048 bits) in ``<state>/lti/tool-key.pem`` (0600), made if missing."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -131,12 +136,12 @@ def ensure_key(state):
     return path
 
 
-def _b64(n):
+def _b64(n: int) -> str:
     raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def load_key(state):
+def load_key(state: str | Path) -> Any:  # the tool's RSAPrivateKey
     from cryptography.hazmat.primitives import serialization
     path = key_dir(state) / "tool-key.pem"
     if not path.exists():
@@ -144,7 +149,7 @@ def load_key(state):
     return serialization.load_pem_private_key(path.read_bytes(), password=None)
 
 
-def public_jwk(key):
+def public_jwk(key: Any) -> dict[str, str]:
     """The public half as a JWK; its kid is the RFC 7638 thumbprint."""
     numbers = key.public_key().public_numbers()
     jwk = {"e": _b64(numbers.e), "kty": "RSA", "n": _b64(numbers.n)}
@@ -153,7 +158,7 @@ def public_jwk(key):
     return {**jwk, "kid": kid, "alg": "RS256", "use": "sig"}
 
 
-def jwks(state):
+def jwks(state: str | Path) -> dict[str, list[dict[str, str]]]:
     return {"keys": [public_jwk(load_key(state))]}
 
 
@@ -161,7 +166,7 @@ def jwks(state):
 SAFE_VALUE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
-def hub_username(value, prefix: str = "lti-"):
+def hub_username(value: object, prefix: str = "lti-") -> str:
     """The hub's and Linux's name for a platform user's claim value (at most 32 characters)."""
     value = str(value).strip()
     if not value:
@@ -172,14 +177,14 @@ def hub_username(value, prefix: str = "lti-"):
     return prefix + hashlib.sha256(value.encode()).hexdigest()[:max(8, min(20, 32 - len(prefix)))]
 
 
-def claim_value(token, claim):
+def claim_value(token: dict[str, Any], claim: str) -> Any:
     """The value of the configured claim in a launch (``custom_NAME``: the custom parameter)."""
     if claim.startswith("custom_"):
         return (token.get(LTI + "custom") or {}).get(claim[len("custom_"):])
     return token.get(claim)
 
 
-def is_staff(roles) -> bool:
+def is_staff(roles: Iterable[object] | None) -> bool:
     """Instructors, TAs (sub-roles of Instructor), content developers and course administrators of
     the course (context roles; an institution's instructor who is a learner here is a student)."""
     for role in roles or ():
@@ -193,7 +198,7 @@ def is_staff(roles) -> bool:
     return False
 
 
-def launch_record(token):
+def launch_record(token: dict[str, Any]) -> dict[str, Any]:
     """What passback and the spawner need from a verified launch (no signature, no nonce)."""
     context = token.get(LTI + "context") or {}
     return {
@@ -210,7 +215,7 @@ def launch_record(token):
     }
 
 
-def _write_json(path, data) -> None:
+def _write_json(path: str | Path, data: object) -> None:
     tmp = Path(f"{path}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -218,15 +223,15 @@ def _write_json(path, data) -> None:
     os.replace(tmp, path)
 
 
-def _read_json(path):
+def _read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text()) if Path(path).exists() else {}
 
 
-def launches_file(state):
+def launches_file(state: str | Path) -> Path:
     return key_dir(state) / "launches.json"
 
 
-def record_launch(state, username, token):
+def record_launch(state: str | Path, username: str, token: dict[str, Any]) -> dict[str, Any]:
     key_dir(state).mkdir(parents=True, exist_ok=True)
     records = _read_json(launches_file(state))
     records[username] = launch_record(token)
@@ -234,11 +239,17 @@ def record_launch(state, username, token):
     return records[username]
 
 
-def launches(state):
+def launches(state: str | Path) -> dict[str, dict[str, Any]]:
     return _read_json(launches_file(state))
 
 
 # ----------------------------------------------------------------------------- platform client
+# how the assignment's line item was found: named by the launch, found by its tag, or made here
+LineitemKind = Literal["declarative", "found", "created"]
+# why a gradebook student gets no score (the Summary's field that lists them)
+NoScore = Literal["not_in_lms", "staff_skipped", "no_submission"]
+
+
 class PlatformError(Exception):
     """A request the platform refused or never answered (after the retries)."""
 
@@ -246,11 +257,11 @@ class PlatformError(Exception):
 class PlatformClient:
     """The tool's requests to the platform's services, with a client-credentials token."""
 
-    def __init__(self, lti, key, sleep=time.sleep) -> None:
+    def __init__(self, lti: Lti, key: Any, sleep: Callable[[float], object] = time.sleep) -> None:
         self.lti, self.key, self.sleep = lti, key, sleep
-        self.token = None
+        self.token: str | None = None
 
-    def assertion(self):
+    def assertion(self) -> str:
         import jwt
         now = int(time.time())
         claims = {"iss": self.lti.client_id, "sub": self.lti.client_id,
@@ -258,7 +269,7 @@ class PlatformClient:
                   "iat": now, "exp": now + 300, "jti": uuid.uuid4().hex}
         return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": public_jwk(self.key)["kid"]})
 
-    def authorize(self, scopes):
+    def authorize(self, scopes: Iterable[str]) -> Any:
         form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
                                        "client_assertion": self.assertion(), "scope": " ".join(scopes)}).encode()
         answer, _ = self._send("POST", self.lti.token_url, form, {"Content-Type": "application/x-www-form-urlencoded",
@@ -269,7 +280,8 @@ class PlatformClient:
         self.token = token
         return answer
 
-    def request(self, method, url, body=None, content_type=None, accept=None):
+    def request(self, method: str, url: str, body: object = None, content_type: str | None = None,
+                accept: str | None = None) -> tuple[Any, Message]:
         headers = {"Authorization": f"Bearer {self.token}"}
         if content_type:
             headers["Content-Type"] = content_type
@@ -278,7 +290,7 @@ class PlatformClient:
         data = json.dumps(body).encode() if body is not None else None
         return self._send(method, url, data, headers)
 
-    def _send(self, method, url, data, headers):
+    def _send(self, method: str, url: str, data: bytes | None, headers: dict[str, str]) -> tuple[Any, Message]:
         """(JSON answer or None, response headers); retried on the network, 429 and 5xx."""
         for attempt in range(self.lti.retries + 1):
             try:
@@ -296,16 +308,17 @@ class PlatformClient:
                 self.sleep(self.lti.backoff * 2 ** attempt)
         raise PlatformError(f"{reason} (tried {self.lti.retries + 1} times)")
 
-    def members(self, url):
+    def members(self, url: str | None) -> list[dict[str, Any]]:
         """Every member of the course (NRPS), following the container's ``next`` links."""
-        found = []
+        found: list[dict[str, Any]] = []
         while url:
             answer, headers = self.request("GET", url, accept=MEMBERS_TYPE)
             found += (answer or {}).get("members", [])
             url = _next_link(headers.get("Link", ""))
         return found
 
-    def lineitem(self, ags, resource_link, max_score, label):
+    def lineitem(self, ags: dict[str, Any], resource_link: str | None, max_score: float,
+                 label: str) -> tuple[str, LineitemKind]:
         """The assignment's line item URL: the launch's declarative one, else the container's item
         with this assignment's tag, else a new one (programmatic)."""
         if ags.get("lineitem"):
@@ -326,16 +339,16 @@ class PlatformClient:
             raise PlatformError(f"the platform made a line item without an id: {str(made)[:200]}")
         return made["id"], "created"
 
-    def post_score(self, lineitem, score) -> None:
+    def post_score(self, lineitem: str, score: dict[str, Any]) -> None:
         self.request("POST", scores_url(lineitem), score, content_type=SCORE_TYPE)
 
 
-def _excerpt(raw):
+def _excerpt(raw: object) -> str:
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
     return re.sub(r"\s+", " ", text)[:200]
 
 
-def _next_link(header):
+def _next_link(header: str) -> str | None:
     for part in header.split(","):
         match = re.match(r'\s*<([^>]+)>\s*;.*rel="?next"?', part)
         if match:
@@ -343,13 +356,13 @@ def _next_link(header):
     return None
 
 
-def _with_query(url, **params):
+def _with_query(url: str, **params: str) -> str:
     parts = urllib.parse.urlsplit(url)
     query = urllib.parse.parse_qsl(parts.query) + list(params.items())
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
-def scores_url(lineitem):
+def scores_url(lineitem: str) -> str:
     """The line item's scores end-point: ``/scores`` after its path, its query kept (AGS 2.0)."""
     parts = urllib.parse.urlsplit(lineitem)
     return urllib.parse.urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/scores"))
@@ -359,13 +372,14 @@ def scores_url(lineitem):
 @dataclass
 class Grade:
     student: str
-    score: float = None  # None: no submission
+    score: float | None = None  # None: no submission
     max_score: float = 0.0
     pending_manual: bool = False
     submitted_at: str = ""
 
-    def payload(self, user_id):
+    def payload(self, user_id: str) -> dict[str, Any]:
         """The AGS score, without its timestamp (what makes two sends the same)."""
+        assert self.score is not None, f"{self.student} has no submission: no score to send"
         score = {"userId": user_id, "scoreGiven": round(self.score, 2), "scoreMaximum": self.max_score,
                  "activityProgress": "Submitted" if self.pending_manual else "Completed",
                  "gradingProgress": "PendingManual" if self.pending_manual else "FullyGraded"}
@@ -374,7 +388,7 @@ class Grade:
         return score
 
 
-def _iso(stamp):
+def _iso(stamp: datetime | None) -> str:
     if stamp is None:
         return ""
     if stamp.tzinfo is None:  # nbgrader keeps UTC without a zone
@@ -382,7 +396,7 @@ def _iso(stamp):
     return stamp.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def gradebook_grades(db_url, applied_by: str = "course"):
+def gradebook_grades(db_url: str, applied_by: str = "course") -> list[Grade]:
     """A Grade per gradebook student: the score as ``nbgrader export`` computes it (less the late
     penalty, at least 0) when the course applies the penalty, before it when the LMS does."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -406,16 +420,16 @@ _ANY_SUBMISSION = Grade("", 0.0)  # a submitted grade: _classify then says only 
 @dataclass
 class Summary:
     lineitem: str = ""
-    lineitem_kind: str = ""
-    sent: list = field(default_factory=list)
-    unchanged: list = field(default_factory=list)
-    failed: dict = field(default_factory=dict)
-    not_in_lms: dict = field(default_factory=dict)
-    staff_skipped: list = field(default_factory=list)
-    no_submission: list = field(default_factory=list)
-    not_in_gradebook: list = field(default_factory=list)
+    lineitem_kind: LineitemKind | Literal[""] = ""
+    sent: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # {student: why}
+    not_in_lms: dict[str, str] = field(default_factory=dict)  # {student: why}
+    staff_skipped: list[str] = field(default_factory=list)
+    no_submission: list[str] = field(default_factory=list)
+    not_in_gradebook: list[str] = field(default_factory=list)
 
-    def lines(self):
+    def lines(self) -> list[str]:
         out = [f"line item: {self.lineitem} ({self.lineitem_kind})",
                f"sent: {len(self.sent)}" + (f" ({', '.join(self.sent)})" if self.sent else ""),
                f"unchanged since the last passback (not sent again): {len(self.unchanged)}"]
@@ -430,11 +444,11 @@ class Summary:
         return out
 
 
-def _latest(ordered, key):
+def _latest(ordered: Iterable[dict[str, Any]], key: str) -> Any:
     return next((r[key] for r in ordered if r.get(key)), None)
 
 
-def service_endpoints(lti, records):
+def service_endpoints(lti: Lti, records: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], str | None, str]:
     """(AGS claim, resource link id, memberships URL): the settings', else the latest launch's (a
     staff member's first: they launch from the course's own assignment)."""
     ordered = sorted(records.values(), key=lambda r: (bool(r.get("staff")), r.get("at", 0)), reverse=True)
@@ -446,11 +460,12 @@ def service_endpoints(lti, records):
     return ags, _latest(with_ags, "resource_link"), memberships
 
 
-def match_members(lti, members, records):
+def match_members(lti: Lti, members: list[dict[str, Any]], records: dict[str, dict[str,
+                  Any]]) -> dict[str, dict[str, Any]]:
     """{hub username: member} of the course's members: by the sub each user's launch carried,
     or by the username the configured claim gives (sub is NRPS's user_id, email its email)."""
     by_id = {m.get("user_id"): m for m in members if m.get("user_id")}
-    matched = {}
+    matched: dict[str, dict[str, Any]] = {}
     for username, record in records.items():
         if record.get("sub") in by_id:
             matched[username] = by_id[record["sub"]]
@@ -462,7 +477,7 @@ def match_members(lti, members, records):
     return matched
 
 
-def _classify(grade, member):
+def _classify(grade: Grade, member: dict[str, Any] | None) -> tuple[NoScore | None, str | None]:
     """Why a gradebook student gets no score, or None to send one."""
     if member is None:
         return "not_in_lms", "no member of the LMS course has this hub user's platform id"
@@ -475,7 +490,8 @@ def _classify(grade, member):
     return None, None
 
 
-def passback(lti, state, grades, force: bool = False, client=None):
+def passback(lti: Lti, state: str | Path, grades: list[Grade], force: bool = False,
+             client: PlatformClient | None = None) -> Summary:
     """Send ``grades`` (gradebook_grades) to the LMS (see the module's docstring); a Summary."""
     client = client or PlatformClient(lti, load_key(state))
     records = launches(state)
@@ -489,16 +505,16 @@ def passback(lti, state, grades, force: bool = False, client=None):
     _send_class(client, summary, grades, matched, key_dir(state) / "passback.jsonl", force)
     gradebook = {g.student for g in grades}
     summary.not_in_gradebook = sorted(
-        m.get("name") or m.get("user_id") for u, m in matched.items()
+        str(m.get("name") or m.get("user_id")) for u, m in matched.items()
         if u not in gradebook and _classify(_ANY_SUBMISSION, m)[0] is None)
     return summary
 
 
-def _ledger(path, lineitem):
+def _ledger(path: str | Path, lineitem: str) -> dict[str, Any]:
     """{member id: the score the platform last acknowledged} for ``lineitem``: the ledger is one
     JSON line per acknowledged score, appended, the latest line of a member counting (a line cut
     off by a crash is ignored: that score is sent again)."""
-    sent = {}
+    sent: dict[str, Any] = {}
     if Path(path).exists():
         for line in Path(path).read_text().splitlines():
             try:
@@ -510,7 +526,8 @@ def _ledger(path, lineitem):
     return sent
 
 
-def _send_class(client, summary, grades, matched, ledger_path, force) -> None:
+def _send_class(client: PlatformClient, summary: Summary, grades: list[Grade], matched: dict[str, dict[str, Any]],
+                ledger_path: str | Path, force: bool) -> None:
     """Each gradebook student's score to their member, or the reason not; each acknowledged score
     appended to the ledger at once."""
     sent_before = _ledger(ledger_path, summary.lineitem)
@@ -520,17 +537,19 @@ def _send_class(client, summary, grades, matched, ledger_path, force) -> None:
             member = matched.get(grade.student)
             why, reason = _classify(grade, member)
             if why is None:
+                assert member is not None  # _classify: a member to send to
                 if _send_one(client, summary, grade, member["user_id"], sent_before, force):
                     ledger.write(json.dumps({"lineitem": summary.lineitem, "user_id": member["user_id"],
                                              "score": sent_before[member["user_id"]]}) + "\n")
                     ledger.flush()
             elif why == "not_in_lms":
-                summary.not_in_lms[grade.student] = reason
+                summary.not_in_lms[grade.student] = reason or ""
             else:
                 getattr(summary, why).append(grade.student)
 
 
-def _send_one(client, summary, grade, user_id, sent_before, force) -> bool:
+def _send_one(client: PlatformClient, summary: Summary, grade: Grade, user_id: str, sent_before: dict[str, Any],
+              force: bool) -> bool:
     payload = grade.payload(user_id)
     if not force and sent_before.get(user_id) == payload:
         summary.unchanged.append(grade.student)
@@ -547,7 +566,7 @@ def _send_one(client, summary, grade, user_id, sent_before, force) -> bool:
 
 
 # ----------------------------------------------------------------------------- command line
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     from grading.hub import HubLayout
     parser = argparse.ArgumentParser(prog="python -m grading.lti", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["keys", "passback"])
