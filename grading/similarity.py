@@ -63,6 +63,15 @@ side by side with the passages they share (and most of the class does not) marke
 ``tests/similarity_class.py`` builds classes that can tell whether this works, ``make bench
 SECTIONS=similarity`` measures it.
 """
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from traitlets.config import Config
+
+    from grading.settings import Similarity
 import argparse
 import builtins
 import hashlib
@@ -74,11 +83,15 @@ import math
 import re
 import sys
 import tokenize
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 import nbformat
 import numpy as np
+import numpy.typing as npt
+from nbformat import NotebookNode
 
 from grading.cells import grade_id as grade_id_of
 from grading.cells import is_answer_cell
@@ -104,9 +117,9 @@ _DEFINED = re.compile(r"^\s*def\s+(\w+)", re.MULTILINE)
 _WORD = re.compile(r"\\[A-Za-z]+|[A-Za-z0-9]+")
 
 
-def imported_names(text):
+def imported_names(text: str) -> set[str]:
     """Names bound by import statements in ``text`` (module aliases such as ``np``)."""
-    names = set()
+    names: set[str] = set()
     for m in _IMPORTS.finditer(text):
         for part in m.group(1).replace("(", " ").replace(")", " ").split(","):
             words = part.split()
@@ -115,7 +128,7 @@ def imported_names(text):
     return names
 
 
-def _line_offsets(src):
+def _line_offsets(src: str) -> list[int]:
     offsets, pos = [0], 0
     for line in src.splitlines(keepends=True):
         pos += len(line)
@@ -123,7 +136,7 @@ def _line_offsets(src):
     return offsets
 
 
-def code_tokens(src, keep=frozenset()):
+def code_tokens(src: str, keep: Collection[str] = frozenset()) -> list[Token]:
     """[(normalised token, start, end)] of Python source, offsets into ``src``."""
     try:
         raw = list(tokenize.generate_tokens(io.StringIO(src).readline))
@@ -132,7 +145,8 @@ def code_tokens(src, keep=frozenset()):
     offsets = _line_offsets(src + "\n")
     sig = [t for t in raw if t.type not in (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING,
                                             tokenize.ENDMARKER)]
-    out, depth = [], 0
+    out: list[Token] = []
+    depth = 0
     for i, t in enumerate(sig):
         start = offsets[t.start[0] - 1] + t.start[1]
         end = start if t.type in (tokenize.INDENT, tokenize.DEDENT) else offsets[t.end[0] - 1] + t.end[1]
@@ -145,7 +159,7 @@ def code_tokens(src, keep=frozenset()):
 _FIXED = {tokenize.NEWLINE: ";", tokenize.INDENT: "{", tokenize.DEDENT: "}", tokenize.NUMBER: "N", tokenize.STRING: "S"}
 
 
-def _name(sig, i, keep, depth):
+def _name(sig: list[tokenize.TokenInfo], i: int, keep: Collection[str], depth: int) -> str:
     """A name token as itself where a renaming leaves it alone (keywords, builtins, ``keep``,
     attributes after ``.``, keyword arguments inside brackets), else ``V``."""
     t = sig[i]
@@ -155,7 +169,7 @@ def _name(sig, i, keep, depth):
     return t.string if kept else "V"
 
 
-def _normalised(sig, i, keep, depth):
+def _normalised(sig: list[tokenize.TokenInfo], i: int, keep: Collection[str], depth: int) -> tuple[str, int]:
     """(token i of ``sig`` normalised, the bracket depth after it)."""
     t = sig[i]
     if t.type == tokenize.NAME:
@@ -169,8 +183,8 @@ def _normalised(sig, i, keep, depth):
     return t.string, depth
 
 
-def _fallback_tokens(src, keep):
-    out = []
+def _fallback_tokens(src: str, keep: Collection[str]) -> list[Token]:
+    out: list[Token] = []
     for m in _FALLBACK.finditer(src):
         if m.group(0).startswith("#"):
             continue
@@ -186,18 +200,18 @@ def _fallback_tokens(src, keep):
     return out
 
 
-def text_tokens(src):
+def text_tokens(src: str) -> list[Token]:
     """[(word, start, end)] of a written answer: lowercased, LaTeX commands and punctuation dropped."""
     return [(m.group(0).lower(), m.start(), m.end()) for m in _WORD.finditer(src)
             if not m.group(0).startswith("\\")]
 
 
-def _hash(words):
+def _hash(words: Sequence[str]) -> int:
     """A 64-bit hash of a run of tokens, the same in every process (``hash`` of a str is not)."""
     return int.from_bytes(hashlib.blake2b("\x1f".join(words).encode(), digest_size=8).digest(), "little")
 
 
-def kgrams(tokens, k):
+def kgrams(tokens: Sequence[Token], k: int) -> list[Gram]:
     """[(hash, start, end)] of every window of k tokens (one window if there are fewer)."""
     if not tokens:
         return []
@@ -210,12 +224,17 @@ def kgrams(tokens, k):
 
 # --- the class ---------------------------------------------------------------------------------
 
+# a token: (normalised text, start, end offsets in the answer); a k-gram: (hash, start, end)
+Token = tuple[str, int, int]
+Gram = tuple[int, int, int]
+
+
 @dataclass
 class AnswerCell:
     notebook: str
     grade_id: str
-    kind: str  # "code" or "markdown"
-    starter: set  # every fingerprint of the release notebook (of this kind): never evidence
+    kind: Literal["code", "markdown"]
+    starter: set[int]  # every fingerprint of the release notebook (of this kind): never evidence
 
 
 @dataclass
@@ -223,8 +242,8 @@ class PairResult:
     a: str
     b: str
     score: float
-    cells: list  # grade_ids with evidence, most first
-    evidence: dict = field(default_factory=dict)  # grade_id: evidence in that cell
+    cells: list[str]  # grade_ids with evidence, most first
+    evidence: dict[str, float] = field(default_factory=dict)  # grade_id: evidence in that cell
 
 
 @dataclass
@@ -232,8 +251,8 @@ class SourceMatch:
     student: str
     source: str  # the outside source's file name
     score: float
-    cells: list  # grade_ids with evidence, most first
-    evidence: dict = field(default_factory=dict)  # grade_id: evidence in that cell
+    cells: list[str]  # grade_ids with evidence, most first
+    evidence: dict[str, float] = field(default_factory=dict)  # grade_id: evidence in that cell
 
 
 @dataclass
@@ -245,28 +264,28 @@ class OutsideSource:
 
 @dataclass
 class Comparison:
-    students: list
-    cells: list  # [AnswerCell]
-    pairs: list  # [PairResult] of the pairs worth showing, highest score first
-    scores: np.ndarray  # students x students pair scores
-    cell_scores: np.ndarray  # cells x students x students evidence per cell (float32)
+    students: list[str]
+    cells: list[AnswerCell]
+    pairs: list[PairResult]  # the pairs worth showing, highest score first
+    scores: npt.NDArray[np.float64]  # students x students pair scores
+    cell_scores: npt.NDArray[np.float32]  # cells x students x students evidence per cell
     flag_line: float
     chance_flags: float  # honest pairs a class of this size would put above flag_line by chance
-    sources: dict  # (student, grade_id): answer text
-    keep: dict  # notebook: names kept verbatim in code (imports)
-    df: dict  # grade_id: {hash: how many students}
-    matches: list = field(default_factory=list)  # [SourceMatch], highest score first
-    outside: list = field(default_factory=list)  # [OutsideSource]
+    sources: dict[tuple[str, str], str]  # (student, grade_id): answer text
+    keep: dict[str, frozenset[str]]  # notebook: names kept verbatim in code (imports)
+    df: dict[str, dict[int, int]]  # grade_id: {hash: how many students}
+    matches: list[SourceMatch] = field(default_factory=list)  # highest score first
+    outside: list[OutsideSource] = field(default_factory=list)
     common: float = 0.25  # the Similarity.common it was computed with
     source_line: float = float("inf")  # a student's match with an outside source is flagged from here
     seconds: float = 0.0
 
     @property
-    def flagged(self):
+    def flagged(self) -> list[PairResult]:
         return [p for p in self.pairs if p.score >= self.flag_line]
 
     @property
-    def flagged_matches(self):
+    def flagged_matches(self) -> list[SourceMatch]:
         return [m for m in self.matches if m.score >= self.source_line]
 
     def meaning(self) -> str:
@@ -278,7 +297,7 @@ class Comparison:
                 f"pair scores, a class of {n} students who all wrote their own answers would have on average "
                 f"{self.chance_flags:.2g} of its {n * (n - 1) // 2} pairs above that line by chance{odds}")
 
-    def as_json(self):
+    def as_json(self) -> dict[str, Any]:
         return {"students": len(self.students), "flag_line": round(self.flag_line, 3),
                 "chance_flags": round(self.chance_flags, 4), "meaning": self.meaning(),
                 "pairs": [{"a": p.a, "b": p.b, "score": round(p.score, 3), "flagged": p.score >= self.flag_line,
@@ -287,9 +306,9 @@ class Comparison:
                              "flagged": m.score >= self.source_line, "cells": list(m.cells)} for m in self.matches]}
 
 
-def _starter(nb, keep):
+def _starter(nb: NotebookNode, keep: Collection[str]) -> dict[str, set[int]]:
     """{"code": hashes, "markdown": hashes}: every fingerprint of the release notebook ``nb``."""
-    starter = {"code": set(), "markdown": set()}
+    starter: dict[str, set[int]] = {"code": set(), "markdown": set()}
     for c in nb.cells:
         if c.cell_type == "code":
             starter["code"] |= {h for h, _, _ in kgrams(code_tokens(c.source, keep), K_CODE)}
@@ -298,9 +317,10 @@ def _starter(nb, keep):
     return starter
 
 
-def answer_cells(release_dir=RELEASE):
+def answer_cells(release_dir: str | Path = RELEASE) -> tuple[list[AnswerCell], dict[str, frozenset[str]]]:
     """The answer cells of every release notebook, with the release text that never counts."""
-    cells, keep = [], {}
+    cells: list[AnswerCell] = []
+    keep: dict[str, frozenset[str]] = {}
     for path in sorted(Path(release_dir).glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         code_text = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
@@ -308,16 +328,17 @@ def answer_cells(release_dir=RELEASE):
         starter = _starter(nb, keep[path.stem])
         for c in nb.cells:
             if is_answer_cell(c) and c.cell_type in ("code", "markdown"):
-                cells.append(AnswerCell(path.stem, grade_id_of(c), c.cell_type, starter[c.cell_type]))
+                cells.append(AnswerCell(path.stem, grade_id_of(c) or "", c.cell_type, starter[c.cell_type]))
     return cells, keep
 
 
-def load_submissions(submitted_dir=SUBMITTED, assignment=ASSIGNMENT):
+def load_submissions(submitted_dir: str | Path = SUBMITTED,
+                     assignment: str = ASSIGNMENT) -> dict[str, dict[str, dict[str, Any]]]:
     """{student: {notebook: notebook dict}} from submitted/<student>/<assignment>/*.ipynb; a file
     that is not a readable notebook is left out (the runner names those)."""
-    out = {}
+    out: dict[str, dict[str, dict[str, Any]]] = {}
     for folder in sorted(Path(submitted_dir).glob(f"*/{assignment}")):
-        nbs = {}
+        nbs: dict[str, dict[str, Any]] = {}
         for path in sorted(folder.glob("*.ipynb")):
             try:
                 nbs[path.stem] = json.loads(path.read_text())
@@ -332,7 +353,7 @@ SOURCE_SUFFIXES = {".py", ".ipynb", ".md", ".txt", ".html", ".htm"}
 MAX_SOURCE_BYTES = 2_000_000  # an outside source larger than this is read only this far
 
 
-def _parses(text) -> bool:
+def _parses(text: str) -> bool:
     import ast
     try:
         ast.parse(text)
@@ -341,19 +362,19 @@ def _parses(text) -> bool:
     return True
 
 
-def _notebook_source(name, raw):
+def _notebook_source(name: str, raw: str) -> OutsideSource:
     try:
         cells = json.loads(raw).get("cells", [])
     except (ValueError, AttributeError):
         cells = []
     cells = [c for c in cells if isinstance(c, dict)] if isinstance(cells, list) else []
 
-    def joined(kind):
+    def joined(kind: str) -> str:
         return "\n\n".join(_joined(c.get("source", "")) for c in cells if c.get("cell_type") == kind)
     return OutsideSource(name, joined("code"), joined("markdown"))
 
 
-def outside_source(path):
+def outside_source(path: Path) -> OutsideSource:
     """An OutsideSource from one file of the sources folder: a notebook's code and markdown cells,
     a .py file as code, and in any other text the fenced (```) or <pre> blocks as code and the
     rest as prose (all of it as code when it is Python as a whole). Read up to MAX_SOURCE_BYTES."""
@@ -367,11 +388,11 @@ def outside_source(path):
     return OutsideSource(path.name, "\n\n".join(blocks), _FENCED.sub(" ", raw))
 
 
-def _joined(src):
+def _joined(src: object) -> str:
     return "".join(str(s) for s in src) if isinstance(src, list) else str(src)
 
 
-def load_outside_sources(folder):
+def load_outside_sources(folder: str | Path | None) -> list[OutsideSource]:
     """[OutsideSource] of every readable file (SOURCE_SUFFIXES) under ``folder``, sorted by name;
     an empty list when the folder is not set or does not exist."""
     if not folder:
@@ -383,7 +404,7 @@ def load_outside_sources(folder):
             if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES and not p.name.startswith(".")]
 
 
-def _answer_text(nb, grade_id):
+def _answer_text(nb: dict[str, Any] | None, grade_id: str) -> str:
     for cell in (nb or {}).get("cells", []):
         if grade_id_of(cell) == grade_id:
             src = cell.get("source", "")
@@ -391,7 +412,7 @@ def _answer_text(nb, grade_id):
     return ""
 
 
-def answer_runs(text, cell, keep):
+def answer_runs(text: str, cell: AnswerCell, keep: Collection[str]) -> list[list[Token]]:
     """Runs of the answer's tokens with the release text cut out: tokens covered by any k-gram
     of the release notebook are removed, and no run spans a removed stretch (so pasting the
     starter next to one's own code creates no new shared fingerprint at the seam)."""
@@ -403,7 +424,8 @@ def answer_runs(text, cell, keep):
     for i, (h, _, _) in enumerate(kgrams(tokens, k)):
         if h in cell.starter:
             covered[i:i + k] = [True] * min(k, len(tokens) - i)
-    runs, run = [], []
+    runs: list[list[Token]] = []
+    run: list[Token] = []
     for token, gone in zip(tokens, covered, strict=True):
         if gone:
             if run:
@@ -416,7 +438,7 @@ def answer_runs(text, cell, keep):
     return [r for r in runs if len(r) >= MIN_RUN]
 
 
-def answer_grams(text, cell, keep):
+def answer_grams(text: str, cell: AnswerCell, keep: Collection[str]) -> list[list[Gram]]:
     """Runs of the answer's k-grams with the release text cut out (answer_runs)."""
     k = K_CODE if cell.kind == "code" else K_TEXT
     return [kgrams(r, k) for r in answer_runs(text, cell, keep)]
@@ -428,18 +450,18 @@ LONG = 3  # a long window chains this many consecutive k-grams: 15 tokens of cod
 STRUCTURE = frozenset({"V", "N", "S", ";", "{", "}", "(", ")", "[", "]", ",", ":", "=", ".", "def", "return"})
 
 
-def _with_content(hashes, run, k):
+def _with_content(hashes: list[int], run: list[Token], k: int) -> list[int]:
     """The hashes of the code windows of ``run`` that are not layout only (STRUCTURE)."""
     words = [t[0] for t in run]
     return [h for i, h in enumerate(hashes) if not STRUCTURE.issuperset(words[i:i + k])]
 
 
-def _fingerprints(text, cell, keep, long=None):
+def _fingerprints(text: str, cell: AnswerCell, keep: Collection[str], long: int | None = None) -> set[int]:
     """Every k-gram hash of the answer outside the release text (not winnowed: how much two
     answers share is measured in k-grams, each window once) except code windows of layout only
     (STRUCTURE), and the long windows: ``long`` k-grams end to end, so a long run shared exactly,
     which no short window can tell from its common pieces, has fingerprints of its own."""
-    out = set()
+    out: set[int] = set()
     long = long or LONG
     k = K_CODE if cell.kind == "code" else K_TEXT
     span = k * (long - 1)
@@ -451,16 +473,16 @@ def _fingerprints(text, cell, keep, long=None):
     return out
 
 
-def _document_frequency(sets):
+def _document_frequency(sets: Iterable[set[int]]) -> dict[int, int]:
     """{fingerprint: how many of the students' sets hold it}."""
-    df = {}
+    df: dict[int, int] = {}
     for fp in sets:
         for h in fp:
             df[h] = df.get(h, 0) + 1
     return df
 
 
-def _membership(sets, column):
+def _membership(sets: list[set[int]], column: dict[int, int]) -> npt.NDArray[np.float32]:
     """students x len(column) matrix: 1 where the student's set holds the fingerprint."""
     member = np.zeros((len(sets), len(column)), dtype=np.float32)
     for i, fp in enumerate(sets):
@@ -469,7 +491,7 @@ def _membership(sets, column):
     return member
 
 
-def information(counts, n, common):
+def information(counts: npt.NDArray[Any], n: int, common: float) -> npt.NDArray[Any]:
     """The information (nats) of two answers both holding a fingerprint that ``counts`` of the n
     students hold: -log of the chance that another student holds it too, (counts - 1) / (n - 1)
     (at least 1 / (n - 1)), less what a fingerprint held by the ``common`` fraction of the class
@@ -478,7 +500,7 @@ def information(counts, n, common):
     return np.maximum(0.0, -np.log(chance) + math.log(common))
 
 
-def _cell_evidence(sets, df, common, code):
+def _cell_evidence(sets: list[set[int]], df: dict[int, int], common: float, code: bool) -> npt.NDArray[Any] | None:
     """students x students evidence of one cell (``code``: a code cell): the information of the
     fingerprints each pair shares, per token (divided by the k-gram length); for code, times the
     square root of how much of the two answers' information that is (a copy shares nearly all of
@@ -501,7 +523,8 @@ def _cell_evidence(sets, df, common, code):
     return evidence
 
 
-def _coverage(sets, df, common, k, shared_info):
+def _coverage(sets: list[set[int]], df: dict[int, int], common: float, k: int,
+              shared_info: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """students x students: the pair's shared information over the geometric mean of each one's
     own (what the class does not all write), at most 1."""
     n = len(sets)
@@ -511,7 +534,8 @@ def _coverage(sets, df, common, k, shared_info):
     return np.minimum(np.divide(shared_info, norm, out=np.zeros_like(shared_info), where=norm > 0), 1.0)
 
 
-def _source_evidence(sets, df, grams, common, k):
+def _source_evidence(sets: list[set[int]], df: dict[int, int], grams: list[set[int]], common: float,
+                     k: int) -> npt.NDArray[np.float32]:
     """students x sources evidence of one cell: the information of what each answer shares with
     each outside source (``grams``: a set of fingerprints per source)."""
     n = len(sets)
@@ -524,14 +548,15 @@ def _source_evidence(sets, df, grams, common, k):
     return out
 
 
-def _source_text(source, kind):
+def _source_text(source: OutsideSource, kind: str) -> str:
     """What of an outside source a cell of this kind is compared with."""
     return source.code if kind == "code" else source.text + "\n" + source.code
 
 
-def _source_grams(outside, cells, keep):
+def _source_grams(outside: Sequence[OutsideSource], cells: list[AnswerCell],
+                  keep: dict[str, frozenset[str]]) -> dict[tuple[str, str], list[set[int]]]:
     """{(notebook, kind): [set of fingerprints per source]}."""
-    out = {}
+    out: dict[tuple[str, str], list[set[int]]] = {}
     for cell in cells:
         key = (cell.notebook, cell.kind)
         if key in out:
@@ -541,7 +566,8 @@ def _source_grams(outside, cells, keep):
     return out
 
 
-def compare(submissions, release_dir=RELEASE, outside=(), settings=None):
+def compare(submissions: Mapping[str, Mapping[str, Any]], release_dir: str | Path = RELEASE,
+            outside: Iterable[OutsideSource] = (), settings: Similarity | None = None) -> Comparison:
     """Compare every pair of students cell by cell, and every student with every outside source.
     ``submissions``: {student: {notebook: nb}} (nbformat nodes or plain dicts); ``outside``:
     [OutsideSource]; ``settings``: a grading.settings.Similarity (its defaults when None).
@@ -554,18 +580,19 @@ def compare(submissions, release_dir=RELEASE, outside=(), settings=None):
     students = sorted(submissions)
     n = len(students)
     cells, keep = answer_cells(release_dir)
-    outside = list(outside)
-    source_grams = _source_grams(outside, cells, keep) if outside else {}
+    outside_list = list(outside)
+    source_grams = _source_grams(outside_list, cells, keep) if outside_list else {}
     cell_scores = np.zeros((len(cells), n, n), dtype=np.float32)
-    source_scores = np.zeros((len(cells), n, len(outside)), dtype=np.float32)
-    texts, dfs = {}, {}
+    source_scores = np.zeros((len(cells), n, len(outside_list)), dtype=np.float32)
+    texts: dict[tuple[str, str], str] = {}
+    dfs: dict[str, dict[int, int]] = {}
     for c, cell in enumerate(cells):
         sets = _cell_sets(submissions, students, cell, keep[cell.notebook], texts)
         df = dfs[cell.grade_id] = _document_frequency(sets)
         found = _cell_evidence(sets, df, settings.common, cell.kind == "code") if n >= 3 else None
         if found is not None:
             cell_scores[c] = found
-        if outside:
+        if outside_list:
             source_scores[c] = _source_evidence(sets, df, source_grams[(cell.notebook, cell.kind)], settings.common,
                                                 K_CODE if cell.kind == "code" else K_TEXT)
     cell_scores = _cell_scores(cell_scores, cells, n, settings.common)
@@ -575,15 +602,17 @@ def compare(submissions, release_dir=RELEASE, outside=(), settings=None):
     iu = np.triu_indices(n, 1)
     flag_line, chance = calibrate(scores[iu], settings.chance_flags)
     pairs = _ranked_pairs(students, cells, scores, cell_scores, flag_line)
-    matches = _source_matches(students, cells, outside, source_scores)
-    source_line = calibrate(source_scores.sum(axis=0).ravel(), settings.chance_flags, 0.5)[0] if outside else math.inf
+    matches = _source_matches(students, cells, outside_list, source_scores)
+    source_line = (calibrate(source_scores.sum(axis=0).ravel(), settings.chance_flags, 0.5)[0] if outside_list
+                   else math.inf)
     return Comparison(students, cells, pairs, scores, cell_scores, flag_line, chance, texts, keep, dfs,
-                      matches, outside, settings.common, source_line, time.perf_counter() - start)
+                      matches, outside_list, settings.common, source_line, time.perf_counter() - start)
 
 
-def _cell_sets(submissions, students, cell, keep, texts):
+def _cell_sets(submissions: Mapping[str, Mapping[str, Any]], students: list[str], cell: AnswerCell,
+               keep: Collection[str], texts: dict[tuple[str, str], str]) -> list[set[int]]:
     """Every student's fingerprints in one cell (their answer's text stored in ``texts``)."""
-    sets = []
+    sets: list[set[int]] = []
     for s in students:
         text = _answer_text(submissions[s].get(cell.notebook), cell.grade_id)
         texts[(s, cell.grade_id)] = text
@@ -591,7 +620,7 @@ def _cell_sets(submissions, students, cell, keep, texts):
     return sets
 
 
-def _add_shared_sources(cell_scores, source_scores) -> None:
+def _add_shared_sources(cell_scores: npt.NDArray[np.float32], source_scores: npt.NDArray[np.float32]) -> None:
     """Two students who both share an outside source's uncommon code in a cell: the smaller of
     the two matches is added to their evidence in it (it counts even if the class shares it)."""
     for j in range(source_scores.shape[2]):
@@ -601,12 +630,13 @@ def _add_shared_sources(cell_scores, source_scores) -> None:
             np.fill_diagonal(cell_scores[c], 0.0)
 
 
-def _unit(n, common):
+def _unit(n: int, common: float) -> float:
     """The information of one token no other student wrote (at least 1)."""
     return max(math.log(common * (n - 1)), 1.0) if n > 2 else 1.0
 
 
-def _cell_scores(info, cells, n, common):
+def _cell_scores(info: npt.NDArray[np.float32], cells: list[AnswerCell], n: int,
+                 common: float) -> npt.NDArray[np.float32]:
     """cells x students x students: each cell's evidence from the information the pairs share
     (``info``): how far b is among a's nearest in the cell and a among b's (neighbour_surprise),
     plus INFO_WEIGHT x the information itself in units of a token nobody else wrote, saturating
@@ -618,7 +648,7 @@ def _cell_scores(info, cells, n, common):
     return neighbour_surprise(info) + INFO_WEIGHT * _saturated(info)
 
 
-def neighbour_surprise(info):
+def neighbour_surprise(info: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """cells x students x students: -log of the share of a's classmates at least as close to a as
     b is in the cell, the same from b's side, the larger share of the two (a likelihood against
     the class's own answers: a pair who wrote what many others wrote alike is no surprise), less
@@ -638,7 +668,7 @@ def neighbour_surprise(info):
     return out
 
 
-def _saturated(evidence):
+def _saturated(evidence: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
     """Evidence of one cell, saturating at CELL_CAP: many cells with something rare in common
     outweigh one cell with a lot."""
     return (CELL_CAP * -np.expm1(-evidence / CELL_CAP)).astype(np.float32)
@@ -648,7 +678,8 @@ SHOWN = 30  # pairs listed beyond the flagged ones
 PER_CELL = 3  # top pairs listed per cell
 
 
-def _ranked_pairs(students, cells, scores, cell_scores, flag_line):
+def _ranked_pairs(students: list[str], cells: list[AnswerCell], scores: npt.NDArray[np.float64],
+                  cell_scores: npt.NDArray[np.float32], flag_line: float) -> list[PairResult]:
     """[PairResult] of the flagged pairs, the SHOWN highest others and the PER_CELL highest of
     every cell, highest score first."""
     n = len(students)
@@ -661,7 +692,7 @@ def _ranked_pairs(students, cells, scores, cell_scores, flag_line):
     for c in range(len(cells)):
         per_cell = cell_scores[c][iu]
         chosen |= {int(k) for k in np.argsort(-per_cell, kind="stable")[:PER_CELL] if per_cell[k] > 0}
-    pairs = []
+    pairs: list[PairResult] = []
     for k in chosen:
         i, j = int(iu[0][k]), int(iu[1][k])
         ev = {cells[c].grade_id: float(cell_scores[c, i, j]) for c in range(len(cells)) if cell_scores[c, i, j] > 0}
@@ -670,12 +701,13 @@ def _ranked_pairs(students, cells, scores, cell_scores, flag_line):
     return pairs
 
 
-def _source_matches(students, cells, outside, source_scores):
+def _source_matches(students: list[str], cells: list[AnswerCell], outside: list[OutsideSource],
+                    source_scores: npt.NDArray[np.float32]) -> list[SourceMatch]:
     """[SourceMatch] of every student with evidence against an outside source, highest first."""
     if not outside:
         return []
     totals = source_scores.sum(axis=0)
-    out = []
+    out: list[SourceMatch] = []
     for i, j in zip(*np.nonzero(totals), strict=True):
         ev = {cells[c].grade_id: float(source_scores[c, i, j]) for c in range(len(cells)) if source_scores[c, i, j] > 0}
         out.append(SourceMatch(students[i], outside[j].name, float(totals[i, j]), sorted(ev, key=lambda g: -ev[g]), ev))
@@ -683,7 +715,7 @@ def _source_matches(students, cells, outside, source_scores):
     return out
 
 
-def calibrate(scores, chance_flags, tail: float = 0.1):
+def calibrate(scores: npt.NDArray[Any], chance_flags: float, tail: float = 0.1) -> tuple[float, float]:
     """(flag line, expected chance flags): the line above which a class of this size would put
     about ``chance_flags`` of these scores by chance. The top ``tail`` of the class's own scores
     (above u, their 1 - tail quantile) is fitted as exponential, robustly (its scale from the median
@@ -701,16 +733,16 @@ def calibrate(scores, chance_flags, tail: float = 0.1):
 
 # --- the evidence, as HTML ---------------------------------------------------------------------
 
-def _e(value):
+def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _grams_of(comparison, grade_id, text):
+def _grams_of(comparison: Comparison, grade_id: str, text: str) -> list[Gram]:
     cell = next(c for c in comparison.cells if c.grade_id == grade_id)
     return [g for run in answer_grams(text, cell, comparison.keep[cell.notebook]) for g in run]
 
 
-def shared_spans(comparison, a, b, grade_id):
+def shared_spans(comparison: Comparison, a: str, b: str, grade_id: str) -> tuple[list[list[int]], list[list[int]]]:
     """Character spans of a's and b's answer that the two share and the class mostly does not
     (fingerprints held by less than the common share of the class, release text excluded), merged."""
     df, n = comparison.df[grade_id], len(comparison.students)
@@ -721,7 +753,7 @@ def shared_spans(comparison, a, b, grade_id):
     return _spans(ga, common), _spans(gb, common)
 
 
-def source_spans(comparison, student, source, grade_id):
+def source_spans(comparison: Comparison, student: str, source: str, grade_id: str) -> list[list[int]]:
     """Character spans of the student's answer that the outside source holds and the class mostly does not."""
     cell = next(c for c in comparison.cells if c.grade_id == grade_id)
     src = next(o for o in comparison.outside if o.name == source)
@@ -732,13 +764,13 @@ def source_spans(comparison, student, source, grade_id):
     return _spans(grams, {h for h, _, _ in grams if h in held and df.get(h, 1) <= line})
 
 
-def _spans(grams, common):
+def _spans(grams: list[Gram], common: Collection[int]) -> list[list[int]]:
     """The merged character spans of the k-grams whose hash is in ``common``."""
     return _merge([(s, e) for h, s, e in grams if h in common])
 
 
-def _merge(spans):
-    out = []
+def _merge(spans: Iterable[tuple[int, int]]) -> list[list[int]]:
+    out: list[list[int]] = []
     for s, e in sorted(spans):
         if out and s <= out[-1][1]:
             out[-1][1] = max(out[-1][1], e)
@@ -747,9 +779,10 @@ def _merge(spans):
     return out
 
 
-def highlighted(text, spans):
+def highlighted(text: str, spans: Iterable[Sequence[int]]) -> str:
     """``text`` escaped, with the spans in <mark>."""
-    parts, pos = [], 0
+    parts: list[str] = []
+    pos = 0
     for s, e in spans:
         parts.append(_e(text[pos:s]))
         parts.append(f"<mark>{_e(text[s:e])}</mark>")
@@ -758,7 +791,7 @@ def highlighted(text, spans):
     return "".join(parts)
 
 
-def heat_map_png(comparison):
+def heat_map_png(comparison: Comparison) -> str | None:
     """A students x students heat map of pair scores as base64 PNG (None for fewer than 3)."""
     n = len(comparison.students)
     if n < 3:
@@ -792,11 +825,11 @@ SECTION_STYLE = """<style>
 DETAILS = 60  # flagged pairs and source matches shown cell by cell (all of them are in the tables)
 
 
-def _look(flagged):
+def _look(flagged: bool) -> str:
     return "<span class=flag>look</span>" if flagged else ""
 
 
-def _pairs_table(c, n, flagged) -> str:
+def _pairs_table(c: Comparison, n: int, flagged: list[PairResult]) -> str:
     """Every flagged pair, then the highest others (SHOWN in all)."""
     shown = c.pairs[:max(len(flagged), SHOWN)]
     rows = "\n".join(
@@ -811,7 +844,7 @@ def _pairs_table(c, n, flagged) -> str:
             f"{rows or '<tr><td colspan=6>no pair stands out</td></tr>'}</table>")
 
 
-def _per_cell_table(c):
+def _per_cell_table(c: Comparison) -> str:
     """For every answer cell, the pairs with the most evidence in it."""
     index = {s: i for i, s in enumerate(c.students)}
     rows = []
@@ -824,7 +857,7 @@ def _per_cell_table(c):
             f"<th>pairs with the most evidence in it</th></tr>\n{''.join(rows)}</table>" if rows else "")
 
 
-def _sources_table(c) -> str:
+def _sources_table(c: Comparison) -> str:
     """Every student whose answers share uncommon code with an outside source, flagged ones first."""
     if not c.outside:
         return ""
@@ -841,12 +874,12 @@ def _sources_table(c) -> str:
             f"<th>cells</th></tr>\n{rows or '<tr><td colspan=5>no match</td></tr>'}</table>")
 
 
-def _side_by_side(left_head, left, right_head, right) -> str:
+def _side_by_side(left_head: str, left: str, right_head: str, right: str) -> str:
     return (f'<table class="pair"><tr><th>{_e(left_head)}</th><th>{_e(right_head)}</th></tr><tr>'
             f"<td><pre>{left}</pre></td><td><pre>{right}</pre></td></tr></table>")
 
 
-def _pair_details(c, p, open_, cells_per_pair) -> str:
+def _pair_details(c: Comparison, p: PairResult, open_: bool, cells_per_pair: int) -> str:
     """One pair's cells with the most evidence side by side, what they share highlighted."""
     blocks = []
     for grade_id in p.cells[:cells_per_pair]:
@@ -858,7 +891,7 @@ def _pair_details(c, p, open_, cells_per_pair) -> str:
             f"{_e(p.b)}: score {p.score:.1f} over {len(p.cells)} cells</summary>{''.join(blocks)}</details>")
 
 
-def _match_details(c, m, cells_per_pair) -> str:
+def _match_details(c: Comparison, m: SourceMatch, cells_per_pair: int) -> str:
     blocks = []
     for grade_id in m.cells[:cells_per_pair]:
         spans = source_spans(c, m.student, m.source, grade_id)
@@ -868,7 +901,7 @@ def _match_details(c, m, cells_per_pair) -> str:
             f"{_e(m.source)}: score {m.score:.1f}</summary>{''.join(blocks)}</details>")
 
 
-def section_html(comparison, cells_per_pair: int = 4):
+def section_html(comparison: Comparison, cells_per_pair: int = 4) -> str:
     """The report section: a heat map, every flagged pair (then the highest others), the top pairs
     per cell, matches with outside sources, and for each flagged pair (or the top few when none is)
     its cells side by side with what they share (and the class mostly does not) highlighted.
@@ -897,7 +930,8 @@ def section_html(comparison, cells_per_pair: int = 4):
             + "<h3>Flagged pairs, cell by cell</h3>" + "".join(details) + more + "</section>")
 
 
-def course_compare(submitted_dir=SUBMITTED, release_dir=RELEASE, config=None):
+def course_compare(submitted_dir: str | Path = SUBMITTED, release_dir: str | Path = RELEASE,
+                   config: Config | None = None) -> Comparison:
     """compare() of the submissions on disk with the course's Similarity settings and its outside
     sources folder (relative to the course root)."""
     from grading.settings import Similarity, course_settings
@@ -911,12 +945,12 @@ def course_compare(submitted_dir=SUBMITTED, release_dir=RELEASE, config=None):
     return compare(load_submissions(submitted_dir), release_dir, load_outside_sources(folder), settings)
 
 
-def report_section(submitted_dir=SUBMITTED, release_dir=RELEASE):
+def report_section(submitted_dir: str | Path = SUBMITTED, release_dir: str | Path = RELEASE) -> str:
     """The instructor's report's section on similar answers, from the submissions on disk."""
     return section_html(course_compare(submitted_dir, release_dir))
 
 
-def write(comparison, out_json, out_html=None) -> None:
+def write(comparison: Comparison, out_json: str | Path, out_html: str | Path | None = None) -> None:
     out_json = Path(out_json)
     out_json.parent.mkdir(parents=True, exist_ok=True)
     out_json.write_text(json.dumps(comparison.as_json(), indent=1))
@@ -931,7 +965,7 @@ def write(comparison, out_json, out_html=None) -> None:
             f"{section_html(comparison)}</body></html>\n")
 
 
-def main(argv=None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submitted", default=str(SUBMITTED))
     parser.add_argument("--out", default=str(COURSE_ROOT / "reports" / "similarity.json"))
@@ -956,4 +990,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
