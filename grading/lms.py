@@ -36,6 +36,8 @@ The parts, and why each exists:
   what it has); a row whose identifier would be empty or shared is left out and named. The
   column names are traitlets options (``c.LmsExport.*`` in nbgrader_config.py) or arguments.
 """
+from __future__ import annotations
+
 import argparse
 import csv
 import datetime
@@ -48,8 +50,10 @@ import sys
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import IO, Any, Literal
 
 import nbformat
 from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin
@@ -79,7 +83,7 @@ class Person:
     group: str = ""  # the LMS group (name or id) of a group or team assignment
     anonymous_id: str = ""  # Canvas's anonymous id of this student's submission (anonymous grading)
 
-    def names(self):
+    def names(self) -> tuple[str | None, str | None]:
         """(first, last) for nbgrader: "Doe, Jane" or "Jane Doe"."""
         if "," in self.name:
             last, first = (s.strip() for s in self.name.split(",", 1))
@@ -95,11 +99,12 @@ SAVE_AS_UTF8 = ("save it as UTF-8: Excel: File > Save As > 'CSV UTF-8 (Comma del
                 "Numbers and Google Sheets export UTF-8 already; or: iconv -f WINDOWS-1252 -t UTF-8 IN.csv > OUT.csv")
 
 
-def _clean(row):
+def _clean(row: dict[str | None, Any]) -> dict[str, str]:
     return {(k or "").strip(): v.strip() if isinstance(v, str) else "" for k, v in row.items()}
 
 
-def _csv_rows(path, what, required, columns_help):
+def _csv_rows(path: str | Path, what: str, required: list[tuple[str, ...]],
+              columns_help: str) -> list[dict[str, str]]:
     """The rows (dicts by stripped column name) of a CSV file whose header has ``required`` (any
     one of each tuple), or RosterError saying what is wrong with it."""
     try:
@@ -119,7 +124,7 @@ def _csv_rows(path, what, required, columns_help):
     return rows
 
 
-def _roster_problem(person, people):
+def _roster_problem(person: Person, people: dict[str, Person]) -> str | None:
     """What is wrong with one roster row (given the rows before it), or None."""
     if not person.student_id or not person.lms_id:
         return "student_id and lms_id must both be filled in"
@@ -133,10 +138,10 @@ def _roster_problem(person, people):
     return None
 
 
-def read_roster(path, groups=None):
+def read_roster(path: str | Path, groups: str | Path | None = None) -> dict[str, Person]:
     """{lms_id: Person} from the roster CSV (and the LMS's group export, when given);
     RosterError says what is wrong with either."""
-    people = {}
+    people: dict[str, Person] = {}
     rows = _csv_rows(path, "roster", [("lms_id",), ("student_id",)],
                      "student_id and lms_id (optional: name, email, group, anonymous_id)")
     for line, row in enumerate(rows, start=2):
@@ -149,7 +154,7 @@ def read_roster(path, groups=None):
     return _with_groups(people, groups) if groups else people
 
 
-def _with_groups(people, path):
+def _with_groups(people: dict[str, Person], path: str | Path) -> dict[str, Person]:
     """``people`` with their group from an LMS group export: Canvas's (People > Groups > the group
     set > Export: ``canvas_user_id``, ``group_name``) or any CSV with ``lms_id`` or ``student_id``
     and ``group``. Its groups replace the roster's."""
@@ -165,7 +170,7 @@ def _with_groups(people, path):
     return out
 
 
-def register_students(people, db_url):
+def register_students(people: dict[str, Person], db_url: str) -> int:
     """Create or update every roster student in the gradebook (names, email, LMS id), in one
     transaction of nbgrader's gradebook session (its update_or_create_student commits once per
     student: 300 disk syncs); only the ones that differ are written. Returns how many changed."""
@@ -175,7 +180,8 @@ def register_students(people, db_url):
         known = {s.id: s for s in gb.students}
         for p in people.values():
             first, last = p.names()
-            want = {"lms_user_id": p.lms_id}  # and what the roster has: an absent column wipes nothing
+            # and what the roster has: an absent column wipes nothing
+            want: dict[str, str | None] = {"lms_user_id": p.lms_id}
             want.update({"first_name": first, "last_name": last} if p.name else {})
             want.update({"email": p.email} if p.email else {})
             have = known.get(p.student_id)
@@ -206,12 +212,12 @@ class Problem:
         return printable(f"{self.file}: {self.reason} -- {self.advice}")
 
 
-def printable(text):
+def printable(text: str) -> str:
     """``text`` with every control or unprintable character as an escape (no terminal sequences)."""
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
-def _outside(name):
+def _outside(name: str) -> bool:
     """An archive entry named as if outside the archive's folder (absolute, or with ..): never an
     LMS's (nothing is written under an entry's own name anyway)."""
     name = name.replace("\\", "/")
@@ -222,7 +228,7 @@ def _outside(name):
 class Owner:
     """Who an upload belongs to: one student, or every member of a group (``members``)."""
     key: str  # the student id, or .group-<n> for a group's folder while importing
-    members: tuple  # student ids
+    members: tuple[str, ...]  # student ids
     label: str  # for messages
 
 
@@ -234,7 +240,12 @@ class Chosen:
     stem: str  # the notebook it is (a released name, or the name it came with when it is none)
 
 
-def _newness(upload, info):
+# an upload's rank among those of one notebook (newest last; its name breaks ties)
+Rank = tuple[tuple[int, ...], str]
+Judged = tuple[tuple[str, str], Rank, Chosen]
+
+
+def _newness(upload: lms_names.Upload, info: zipfile.ZipInfo) -> tuple[int, ...]:
     """What orders uploads of one notebook, newest last: Canvas's attachment id; Moodle gives no
     order but the file's time in the zip."""
     return upload.rank if upload.layout == "Canvas" else info.date_time
@@ -243,18 +254,20 @@ def _newness(upload, info):
 class Judge:
     """Which entries of an archive to unpack, decided from their names and the roster only."""
 
-    def __init__(self, people, expected) -> None:
+    def __init__(self, people: dict[str, Person], expected: Sequence[str]) -> None:
         self.people, self.expected = people, expected
         self.by_anonymous = {p.anonymous_id: p for p in people.values() if p.anonymous_id}
-        self.groups = {}  # group key -> [Person]
+        self.groups: dict[str, list[Person]] = {}  # by group key
         for p in people.values():
             if p.group:
                 self.groups.setdefault(lms_names.group_key(p.group), []).append(p)
-        self.problems, self.superseded, self.notes = [], [], []
-        self.group_folders = {}  # .group-<n> -> Owner
+        self.problems: list[Problem] = []
+        self.superseded: list[str] = []
+        self.notes: list[str] = []
+        self.group_folders: dict[str, Owner] = {}  # .group-<n> -> Owner
 
     # -- whose upload
-    def _group_owner(self, key, label):
+    def _group_owner(self, key: str, label: str) -> Owner:
         members = tuple(sorted(p.student_id for p in self.groups.get(key, ())))
         folder = next((k for k, o in self.group_folders.items() if o.members == members), None)
         if folder is None:
@@ -262,7 +275,7 @@ class Judge:
             self.group_folders[folder] = Owner(folder, members, label)
         return self.group_folders[folder]
 
-    def _person_owner(self, person, upload):
+    def _person_owner(self, person: Person, upload: lms_names.Upload) -> Owner:
         group = lms_names.group_key(person.group) if person.group else ""
         if upload.layout == "Canvas" and group and upload.name == lms_names.canvas_sanitized(person.group):
             return self._group_owner(group, f"group {person.group} (Canvas, by {person.student_id})")
@@ -270,7 +283,7 @@ class Judge:
             self._note_group_name(person, upload)
         return Owner(person.student_id, (person.student_id,), f"{person.student_id} ({upload.layout} {person.lms_id})")
 
-    def _note_group_name(self, person, upload) -> None:
+    def _note_group_name(self, person: Person, upload: lms_names.Upload) -> None:
         """Canvas names a group's files after the group: a name not the person's is said, once."""
         if person.name and upload.name and upload.name not in lms_names.canvas_names(person.name):
             note = (f"{person.student_id}'s files are named {upload.name!r}, not after them: if this is a group "
@@ -278,7 +291,7 @@ class Judge:
                     "notebooks")
             self.notes += [] if note in self.notes else [note]
 
-    def _moodle_group(self, upload):
+    def _moodle_group(self, upload: lms_names.Upload) -> str | None:
         """The roster group a Moodle 4.1+ team folder (``<Group>_<group id>``) names, or None. A
         participant's folder has the same shape: where the id is also a participant's, the folder
         is the group's only if its name is the group's and not that participant's."""
@@ -292,14 +305,14 @@ class Judge:
                 return key
         return None
 
-    def _anonymous_owner(self, upload):
+    def _anonymous_owner(self, upload: lms_names.Upload) -> Owner:
         person = self.by_anonymous.get(upload.lms_id)
         if person:
             return self._person_owner(person, replace(upload, name=""))
         sid = f"anon-{upload.lms_id}"
         return Owner(sid, (sid,), f"{sid} (Canvas anonymous grading)")
 
-    def _default_team(self, upload, rel):
+    def _default_team(self, upload: lms_names.Upload, rel: str) -> Owner | Problem:
         if not self.groups:
             return Problem(rel, f"a Moodle team submission of the students in no group ({upload.name})",
                            "Moodle does not say who they are: give the roster a group column and import again")
@@ -307,7 +320,7 @@ class Judge:
         return self.group_folders.setdefault(".group-none", Owner(".group-none", members,
                                                                   f"the students in no group ({upload.name})"))
 
-    def _nobody(self, upload, rel):
+    def _nobody(self, upload: lms_names.Upload, rel: str) -> Problem:
         if upload.layout == "Moodle":
             return Problem(rel, f"Moodle participant or group {upload.lms_id} ({upload.name}) is in no row of "
                                 "the roster", f"add a row with their student_id and lms_id {upload.lms_id}, or "
@@ -316,7 +329,7 @@ class Judge:
         return Problem(rel, f"{upload.who} is not in the roster",
                        f"add a row with their student_id and lms_id {upload.lms_id} to the roster and import again")
 
-    def owner(self, upload, rel):
+    def owner(self, upload: lms_names.Upload, rel: str) -> Owner | Problem:
         """The Owner of an upload, or the Problem with it."""
         if upload.owner == "anonymous":
             return self._anonymous_owner(upload)
@@ -329,7 +342,8 @@ class Judge:
         return self._nobody(upload, rel) if person is None else self._person_owner(person, upload)
 
     # -- which entries
-    def _problem_with_file(self, upload, rel, stem, ext, owner):
+    def _problem_with_file(self, upload: lms_names.Upload, rel: str, stem: str, ext: str,
+                           owner: Owner) -> Problem | None:
         if upload.kind != "file":
             return Problem(rel, f"a {upload.layout} {upload.kind} submission, not an uploaded file",
                            "this assignment takes the .ipynb files only: grade it by hand")
@@ -341,9 +355,9 @@ class Judge:
                            "not graded; if it holds answers, ask the student to upload the .ipynb")
         return None
 
-    def _judge(self, info, known):
-        """(owner key, notebook stem, Chosen) of one entry worth unpacking, or None (its Problem
-        recorded, or litter)."""
+    def _judge(self, info: zipfile.ZipInfo, known: frozenset[str]) -> Judged | Literal[False] | None:
+        """((owner key, notebook stem), its rank among uploads of that notebook, Chosen) of one
+        entry worth unpacking; False where its Problem is recorded, None for litter."""
         rel = info.filename
         parts = tuple(p for p in rel.replace("\\", "/").split("/") if p)  # a Windows tool's re-zip: \
         if info.is_dir() or not parts or OS_LITTER & set(parts):
@@ -365,20 +379,22 @@ class Judge:
             return self._refuse(problem)
         return (owner.key, stem), (_newness(upload, info) + (again,), rel), Chosen(info, upload, owner, stem)
 
-    def _refuse(self, problem) -> None:
+    def _refuse(self, problem: Problem) -> Literal[False]:
+        """Record ``problem``: the entry is not unpacked (False: no Chosen)."""
         self.problems.append(problem)
+        return False
 
-    def plan(self, infos):
+    def plan(self, infos: Iterable[zipfile.ZipInfo]) -> list[Chosen]:
         """The entries to unpack ([Chosen], the latest upload of each notebook of each owner, and
         notebooks under a name the assignment does not have); the rest named in self.problems."""
-        candidates = {}
+        candidates: dict[tuple[str, str], list[tuple[Rank, Chosen]]] = {}
         known = frozenset(self.people)
         for info in infos:
             judged = self._judge(info, known)
             if judged:
                 key, rank, chosen = judged
                 candidates.setdefault(key, []).append((rank, chosen))
-        out = []
+        out: list[Chosen] = []
         for uploads in candidates.values():
             uploads.sort(key=lambda u: u[0])
             self.superseded += [rank[-1] for rank, _ in uploads[:-1]]
@@ -405,32 +421,34 @@ class FlatExtractor(ExtractorPlugin):
     late_timestamp = Unicode("", help="Timestamp recorded for a file the LMS marks late without saying when "
                                       "(the due date plus one second); empty: none.").tag(config=True)
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.chosen, self.written, self.judge = {}, 0, None
+        self.chosen: dict[str, Chosen] = {}
+        self.written = 0
+        self.judge: Judge | None = None
 
-    def limits(self):
+    def limits(self) -> tuple[int, int]:
         """(bytes per entry, bytes in all)."""
         from grading.settings import parse_size
         entry = parse_size(self.max_entry_size) if self.max_entry_size else self.parent.coursedir.max_file_size * 1024
         return entry, parse_size(self.max_total_size)
 
-    def _release(self):
+    def _release(self) -> Path:
         return Path(self.parent.coursedir.format_path(self.parent.coursedir.release_directory, ".", ASSIGNMENT))
 
-    def extract(self, archive_path, extracted_path) -> None:
-        self.judge = Judge(read_roster(self.roster, self.groups or None),
-                           sorted(p.stem for p in self._release().glob("*.ipynb")))
+    def extract(self, archive_path: str, extracted_path: str) -> None:
+        judge = self.judge = Judge(read_roster(self.roster, self.groups or None),
+                                   sorted(p.stem for p in self._release().glob("*.ipynb")))
         for name in sorted(os.listdir(archive_path)):
             path = os.path.join(archive_path, name)
             if not zipfile.is_zipfile(path):
-                self.judge.problems.append(Problem(name, "not a zip archive", "import the LMS's own .zip download"))
+                judge.problems.append(Problem(name, "not a zip archive", "import the LMS's own .zip download"))
                 continue
             with zipfile.ZipFile(path) as zf:  # written under names of our own, never the entry's
-                for chosen in self.judge.plan(zf.infolist()):
+                for chosen in judge.plan(zf.infolist()):
                     self._unpack(zf, chosen, os.path.join(extracted_path, f"{len(self.chosen):06d}.ipynb"))
 
-    def _unpack(self, zf, chosen, dest) -> None:
+    def _unpack(self, zf: zipfile.ZipFile, chosen: Chosen, dest: str) -> None:
         """Stream one chosen entry to ``dest`` within the limits, or name it in the judge's problems."""
         per_entry, total = self.limits()
         info, cap = chosen.info, min(per_entry, total - self.written)
@@ -442,6 +460,7 @@ class FlatExtractor(ExtractorPlugin):
         else:
             problem = self._stream(zf, info, dest, cap)
         if problem:
+            assert self.judge is not None  # extract() made it
             self.judge.problems.append(Problem(info.filename, f"not unpacked: {problem}",
                                                "download the archive again; if it comes back so, ask "
                                                f"{chosen.owner.label} to upload the notebook again "
@@ -449,7 +468,7 @@ class FlatExtractor(ExtractorPlugin):
             return
         self.chosen[dest] = chosen
 
-    def _stream(self, zf, info, dest, cap):
+    def _stream(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: str, cap: int) -> str | None:
         """Copy one entry through a byte counter; None, or why it stopped (the partial file removed)."""
         count = 0
         try:
@@ -475,11 +494,11 @@ class FlatExtractor(ExtractorPlugin):
 class LmsCollector(FileNameCollectorPlugin):
     """zip_collect's collector for what FlatExtractor unpacked: whose notebook each file is."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._grade_ids = None
+        self._grade_ids: dict[str, set[str | None]] | None = None
 
-    def _cells_of(self, path):
+    def _cells_of(self, path: str) -> str | None:
         """The released notebook whose nbgrader cells this notebook holds most of, or None."""
         extractor = self.parent.extractor_plugin_inst
         try:
@@ -491,10 +510,10 @@ class LmsCollector(FileNameCollectorPlugin):
             self._grade_ids = {path.stem: {grade_id(c) for c in nbformat.read(path, as_version=4).cells} - {None}
                                for path in extractor._release().glob("*.ipynb")}
         overlap = {name: len(ids & cells) for name, cells in self._grade_ids.items()}
-        best = max(overlap, key=overlap.get, default=None)
+        best = max(overlap, key=lambda name: overlap[name], default=None)
         return best if best and overlap[best] else None
 
-    def collect(self, submitted_file):
+    def collect(self, submitted_file: str) -> dict[str, str] | None:
         extractor = self.parent.extractor_plugin_inst
         chosen = extractor.chosen.get(submitted_file)
         if chosen is None:
@@ -520,25 +539,25 @@ LATE_MARK = ".lms-late"  # in a submission folder: the LMS says late, not when (
 
 @dataclass
 class ImportResult:
-    new: list = field(default_factory=list)
-    updated: list = field(default_factory=list)
-    unchanged: list = field(default_factory=list)
-    problems: list = field(default_factory=list)
-    superseded: list = field(default_factory=list)
-    late_unstamped: list = field(default_factory=list)
+    new: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)
+    late_unstamped: list[str] = field(default_factory=list)
     error: str = ""
-    late_unknown: list = field(default_factory=list)  # late per the LMS, when not known
-    groups: dict = field(default_factory=dict)  # label -> members given the group's notebooks
-    ungrouped: list = field(default_factory=list)  # roster students in no group, where groups matter
-    anonymous: list = field(default_factory=list)  # anon-<id> students (no roster row has their id)
-    notes: list = field(default_factory=list)
+    late_unknown: list[str] = field(default_factory=list)  # late per the LMS, when not known
+    groups: dict[str, list[str]] = field(default_factory=dict)  # label -> members given the group's notebooks
+    ungrouped: list[str] = field(default_factory=list)  # roster students in no group, where groups matter
+    anonymous: list[str] = field(default_factory=list)  # anon-<id> students (no roster row has their id)
+    notes: list[str] = field(default_factory=list)
     unpacked: int = 0  # bytes the extraction wrote
     written: int = 0  # bytes written in all (extraction, nbgrader's copies, group copies)
 
 
-def _same_tree(a, b) -> bool:
+def _same_tree(a: Path, b: Path) -> bool:
     """True if folders a and b hold the same files with the same bytes."""
-    def files(root):
+    def files(root: Path) -> list[str]:
         return sorted(str(p.relative_to(root)) for p in Path(root).rglob("*") if p.is_file())
     names = files(a)
     if names != files(b):
@@ -547,7 +566,7 @@ def _same_tree(a, b) -> bool:
     return not mismatch and not errors
 
 
-def _swap_in(staged, final) -> None:
+def _swap_in(staged: Path, final: Path) -> None:
     """Put staged (a complete folder) at final by renames; the old folder goes only once the new is there."""
     final.parent.mkdir(parents=True, exist_ok=True)
     incoming = final.with_name(f".{final.name}.incoming")
@@ -563,7 +582,7 @@ def _swap_in(staged, final) -> None:
         os.rename(incoming, final)
 
 
-def due_date(db_url, set_to=None):
+def due_date(db_url: str, set_to: str | None = None) -> datetime.datetime | None:
     """The assignment's due date in the gradebook (naive UTC), after setting it if asked."""
     from nbgrader.api import Gradebook
     from nbgrader.utils import parse_utc
@@ -573,11 +592,11 @@ def due_date(db_url, set_to=None):
         return gb.find_assignment(ASSIGNMENT).duedate
 
 
-def _failed(message):
+def _failed(message: str) -> ImportResult:
     return ImportResult(error=message)
 
 
-def _archive_problem(archive):
+def _archive_problem(archive: Path) -> str | None:
     """Why ``archive`` is no archive to import at all, or None."""
     if not archive.is_file():
         return f"{archive}: no such file"
@@ -588,7 +607,7 @@ def _archive_problem(archive):
     return None
 
 
-def _read_inputs(archive, roster, groups):
+def _read_inputs(archive: Path, roster: str | Path, groups: str | Path | None) -> dict[str, Person] | str:
     """The roster's people, or why nothing can be imported (a str)."""
     try:
         people = read_roster(roster, groups)
@@ -602,7 +621,8 @@ def _read_inputs(archive, roster, groups):
     return people
 
 
-def _zip_collect(archive, roster, groups, late, staging):
+def _zip_collect(archive: Path, roster: str | Path, groups: str | Path | None, late: str,
+                 staging: Path) -> Any:
     """nbgrader zip_collect of ``archive`` into ``staging``/submitted: the app, or why it stopped
     (a str; only staging was touched)."""
     from nbgrader.apps.zipcollectapp import ZipCollectApp
@@ -629,7 +649,7 @@ def _zip_collect(archive, roster, groups, late, staging):
     return app
 
 
-def _give_groups(staged_root, judge, result) -> None:
+def _give_groups(staged_root: Path, judge: Judge, result: ImportResult) -> None:
     """Each group's folder (.group-<n>) copied to every member's; counted in ``result``."""
     for folder, owner in sorted(judge.group_folders.items()):
         source = staged_root / folder / ASSIGNMENT
@@ -645,7 +665,7 @@ def _give_groups(staged_root, judge, result) -> None:
         shutil.rmtree(source.parent)
 
 
-def _mark_late(staged_root, chosen, result) -> None:
+def _mark_late(staged_root: Path, chosen: dict[str, Chosen], result: ImportResult) -> None:
     """A LATE_MARK in the folder of every student whose file the LMS marked late without saying
     when (their timestamp is the due date plus one second)."""
     late = {member for c in chosen.values() if c.upload.late for member in c.owner.members}
@@ -661,7 +681,7 @@ def _mark_late(staged_root, chosen, result) -> None:
                 result.late_unstamped.append(student)
 
 
-def _move_in(staged_root, root, result) -> None:
+def _move_in(staged_root: Path, root: Path, result: ImportResult) -> None:
     """Every student folder staged under ``staged_root`` into root/submitted/, counted in ``result``."""
     for staged in sorted(staged_root.glob(f"*/{ASSIGNMENT}")):
         student = staged.parent.name
@@ -674,7 +694,7 @@ def _move_in(staged_root, root, result) -> None:
         _swap_in(staged, final)
 
 
-def _collected(app, people, staging, root, db_url):
+def _collected(app: Any, people: dict[str, Person], staging: Path, root: Path, db_url: str) -> ImportResult:
     """The ImportResult of a finished zip_collect: groups given, late marked, moved in."""
     extractor = app.extractor_plugin_inst
     judge = extractor.judge
@@ -691,16 +711,17 @@ def _collected(app, people, staging, root, db_url):
     return result
 
 
-def import_archive(archive, roster, root=COURSE_ROOT, duedate=None, groups=None):
+def import_archive(archive: str | Path, roster: str | Path, root: str | Path = COURSE_ROOT,
+                   duedate: str | None = None, groups: str | Path | None = None) -> ImportResult:
     """Every submission of an LMS bulk download into root/submitted/ through nbgrader zip_collect."""
-    archive, root = Path(archive), Path(root)
-    problem = _archive_problem(archive)
+    archive_path, root_path = Path(archive), Path(root)
+    problem = _archive_problem(archive_path)
     if problem:
         return _failed(problem)
-    people = _read_inputs(archive, roster, groups)
+    people = _read_inputs(archive_path, roster, groups)
     if isinstance(people, str):
         return _failed(people)
-    db_url = load_config(root).CourseDirectory.db_url
+    db_url = load_config(root_path).CourseDirectory.db_url
     try:
         due = due_date(db_url, duedate)
     except ValueError as err:
@@ -708,21 +729,21 @@ def import_archive(archive, roster, root=COURSE_ROOT, duedate=None, groups=None)
                        "write it as 2026-12-01 23:59 UTC")
     late = (due + datetime.timedelta(seconds=1)).isoformat(" ") if due else ""
 
-    staging = Path(tempfile.mkdtemp(prefix=".lms-import-", dir=root))  # hidden: nbgrader ignores it
+    staging = Path(tempfile.mkdtemp(prefix=".lms-import-", dir=root_path))  # hidden: nbgrader ignores it
     try:
-        app = _zip_collect(archive, roster, groups, late, staging)
+        app = _zip_collect(archive_path, roster, groups, late, staging)
         if isinstance(app, str):
             return _failed(app)
-        return _collected(app, people, staging, root, db_url)
+        return _collected(app, people, staging, root_path, db_url)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _megabytes(n) -> str:
+def _megabytes(n: float) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
-def _notices(result):
+def _notices(result: ImportResult) -> list[str]:
     """The summary's lines about students to look at (groups, lateness, anonymous, notes)."""
     lines = [f"  {label}: its notebooks given to every member: {', '.join(members) or '(nobody)'}"
              for label, members in sorted(result.groups.items())]
@@ -742,7 +763,7 @@ def _notices(result):
     return [printable(line) for line in lines + [f"  note: {note}" for note in result.notes]]
 
 
-def print_import(result, stream=sys.stdout) -> None:
+def print_import(result: ImportResult, stream: IO[str] = sys.stdout) -> None:
     if result.error:
         print(f"import failed: {result.error}", file=stream)
         return
@@ -773,11 +794,11 @@ class LmsExport(Configurable):
 FILES = {"canvas": "grades-canvas.csv", "moodle": "grades-moodle.csv", "worksheet": "grades-moodle-worksheet.csv"}
 
 
-def _number(x):
+def _number(x: float) -> str:
     return f"{round(x, 2):.2f}".rstrip("0").rstrip(".")
 
 
-def class_grades(db_url, applied_by: str = "course"):
+def class_grades(db_url: str, applied_by: str = "course") -> tuple[float, list[tuple[Any, float]], dict[str, str]]:
     """(max score, [(Student, grade)], others) for every student with an LMS id and a submission,
     by student id: the grade as ``nbgrader export`` computes it (score minus the course's late
     penalty, at least 0), or the score before any late penalty when the LMS applies it
@@ -785,7 +806,8 @@ def class_grades(db_url, applied_by: str = "course"):
     from nbgrader.api import Gradebook, MissingEntry
     with Gradebook(db_url) as gb:
         assignment = gb.find_assignment(ASSIGNMENT)
-        rows, others = [], {}
+        rows: list[tuple[Any, float]] = []
+        others: dict[str, str] = {}
         for student in sorted(gb.students, key=lambda s: s.id):
             if not student.lms_user_id:
                 others[student.id] = "no LMS id (not in an imported roster)"
@@ -800,13 +822,15 @@ def class_grades(db_url, applied_by: str = "course"):
         return assignment.max_score, rows, others
 
 
-def _unique(rows, key, what):
+def _unique(rows: list[tuple[Any, float]], key: Callable[[Any], str],
+            what: str) -> tuple[list[tuple[Any, float]], dict[str, str]]:
     """(rows whose ``key`` is filled in and unique, {student id: why left out}): an LMS matches a
     row by it, and an empty or repeated one matches the wrong student or none."""
-    counts = {}
+    counts: dict[str, int] = {}
     for s, _ in rows:
         counts[key(s)] = counts.get(key(s), 0) + 1
-    kept, left = [], {}
+    kept: list[tuple[Any, float]] = []
+    left: dict[str, str] = {}
     for s, grade in rows:
         if not key(s):
             left[s.id] = f"no {what}"
@@ -817,7 +841,8 @@ def _unique(rows, key, what):
     return kept, left
 
 
-def _canvas_table(options, max_score, rows):
+def _canvas_table(options: LmsExport, max_score: float, rows: list[tuple[Any,
+                  float]]) -> tuple[list[list[str]], dict[str, str]]:
     """Canvas's gradebook import (GradebookImporter): matched by the ID column (the user id)."""
     column = options.canvas_assignment + (f" ({options.canvas_assignment_id})" if options.canvas_assignment_id else "")
     table = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column],
@@ -829,7 +854,8 @@ def _canvas_table(options, max_score, rows):
     return table, left
 
 
-def _moodle_table(options, max_score, rows):
+def _moodle_table(options: LmsExport, max_score: float, rows: list[tuple[Any,
+                  float]]) -> tuple[list[list[str]], dict[str, str]]:
     """Moodle's grade import (grade/import/csv): matched by email address (or ID number)."""
     table = [["First name", "Surname", "ID number", "Email address", options.moodle_item]]
     kept, left = _unique(rows, lambda s: (s.email or "").strip().casefold(), "email address")
@@ -838,7 +864,8 @@ def _moodle_table(options, max_score, rows):
     return table, left
 
 
-def _worksheet_table(max_score, rows, now):
+def _worksheet_table(max_score: float, rows: list[tuple[Any, float]],
+                     now: str) -> tuple[list[list[str]], dict[str, str]]:
     """Moodle's offline grading worksheet (assignfeedback_offline): matched by "Participant <id>"."""
     table = [["Identifier", "Full name", "Email address", "Grade", "Maximum Grade", "Grade can be changed",
               "Last modified (grade)"]]
@@ -851,19 +878,21 @@ def _worksheet_table(max_score, rows, now):
     return table, left
 
 
-def _lms_tables(options, max_score, rows, now):
+def _lms_tables(options: LmsExport, max_score: float, rows: list[tuple[Any, float]],
+                now: str) -> dict[str, tuple[list[list[str]], dict[str, str]]]:
     """{file kind: (rows, headers first; {student id: why left out})} of the grades files."""
     return {"canvas": _canvas_table(options, max_score, rows), "moodle": _moodle_table(options, max_score, rows),
             "worksheet": _worksheet_table(max_score, rows, now)}
 
 
-def _write_csv(path, table) -> None:
+def _write_csv(path: Path, table: list[list[str]]) -> None:
     """``table`` as CSV at ``path``: replaced in one step, no cell a formula (grading/spreadsheet.py)."""
     from grading.spreadsheet import write_csv
     write_csv(path, table)
 
 
-def export_grades(root=COURSE_ROOT, options=None):
+def export_grades(root: str | Path = COURSE_ROOT,
+                  options: LmsExport | None = None) -> tuple[list[Path], dict[str, dict[str, str]], dict[str, str]]:
     """Write the grades files at root (FILES); returns (paths, {file name: {student: why left out}},
     {student: why in no file})."""
     from grading.settings import LatePenalty
@@ -872,7 +901,8 @@ def export_grades(root=COURSE_ROOT, options=None):
     options = options or LmsExport(config=config)
     max_score, rows, others = class_grades(config.CourseDirectory.db_url, LatePenalty(config=config).applied_by)
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    paths, left_out = [], {}
+    paths: list[Path] = []
+    left_out: dict[str, dict[str, str]] = {}
     for kind, (table, left) in _lms_tables(options, max_score, rows, now).items():
         _write_csv(root / FILES[kind], table)
         paths.append(root / FILES[kind])
@@ -881,7 +911,7 @@ def export_grades(root=COURSE_ROOT, options=None):
 
 
 # ----------------------------------------------------------------------------- command line
-def _parser():
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m grading.lms", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     imp = sub.add_parser("import", help="an LMS bulk download into submitted/")
@@ -897,7 +927,7 @@ def _parser():
     return parser
 
 
-def _import_command(args):
+def _import_command(args: argparse.Namespace) -> int:
     import warnings
     warnings.filterwarnings("ignore", message=".*not in session.*")  # harmless: a new student
     result = import_archive(args.archive, args.roster, duedate=args.duedate, groups=args.groups)
@@ -907,7 +937,7 @@ def _import_command(args):
     return 1 if (result.problems or result.late_unstamped or result.ungrouped or result.anonymous) else 0
 
 
-def _export_command(args) -> int:
+def _export_command(args: argparse.Namespace) -> int:
     options = LmsExport(config=load_config())
     for trait in ("canvas_assignment", "canvas_assignment_id", "moodle_item"):
         if getattr(args, trait) is not None:
@@ -923,7 +953,7 @@ def _export_command(args) -> int:
     return 0
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "import":  # named from where the command runs; nbgrader runs at the root
         args.archive, args.roster = os.path.abspath(args.archive), os.path.abspath(args.roster)
