@@ -19,9 +19,9 @@ from grading.cells import grade_id, is_manually_graded
 from grading.course import ASSIGNMENT
 
 
-def manual_answers(folder: str | Path) -> dict[tuple[str, str], str]:
+def manual_answers(folder: str | Path) -> dict[tuple[str, str | None], str]:
     """{(notebook, grade_id): answer text} of the manually graded cells in a graded folder."""
-    answers: dict[tuple[str, str], str] = {}
+    answers: dict[tuple[str, str | None], str] = {}
     for path in Path(folder).glob("*.ipynb"):
         try:
             nb = nbformat.read(path, as_version=4)
@@ -33,8 +33,8 @@ def manual_answers(folder: str | Path) -> dict[tuple[str, str], str]:
     return answers
 
 
-def settle_unchanged(gradebook: Gradebook, student: str, before: dict[tuple[str, str], str],
-                     after: dict[tuple[str, str], str]) -> int:
+def settle_unchanged(gradebook: Gradebook, student: str, before: dict[tuple[str, str | None], str],
+                     after: dict[tuple[str, str | None], str]) -> int:
     """Unflag manual grades whose answer is the same as when it was graded. Returns their count."""
     from nbgrader.api import MissingEntry
     kept = 0

@@ -43,7 +43,7 @@ while True:
 """
 
 
-def _zygote_main() -> None:
+def _zygote_main():
     import ctypes
     import fcntl
     import json
@@ -71,20 +71,20 @@ def _zygote_main() -> None:
             err = ctypes.get_errno()
             raise OSError(err, f"{what}: {os.strerror(err)}")
 
-    def mount(source, target, fstype, flags, data=None) -> None:
+    def mount(source, target, fstype, flags, data=None):
         def enc(text):
             return None if text is None else text.encode()
         check(libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
 
-    def bind(source, target, writable: bool = False) -> None:
+    def bind(source, target, writable=False):
         mount(source, target, None, MS_BIND | MS_REC)
         flags = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (0 if writable else MS_RDONLY)
         mount(None, target, None, flags)
 
-    def tmpfs(target, mode) -> None:
+    def tmpfs(target, mode):
         mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"mode={mode:o}")
 
-    def makedirs(path) -> None:
+    def makedirs(path):
         """The folders leading to a bind, made in a tmpfs private to this kernel: passable, not listable."""
         missing = []
         while not os.path.isdir(path):
@@ -126,7 +126,7 @@ def _zygote_main() -> None:
     def threads():
         return len(os.listdir("/proc/self/task"))
 
-    def loopback_up() -> None:
+    def loopback_up():
         """The new network namespace's loopback interface up (no other interface exists), as bwrap
         has it in a cold kernel's."""
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
@@ -164,7 +164,7 @@ def _zygote_main() -> None:
         if os.listdir(HOST):
             raise OSError("the host tree is still visible after detaching it")
 
-    def drop(request) -> None:
+    def drop(request):
         """In G: the kernel's own process state before any of its code runs."""
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         for path in ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus"):  # read-only, as bwrap has them
@@ -187,13 +187,13 @@ def _zygote_main() -> None:
         check(libc.capset(header, data), "capset")
         os.chdir(request["workdir"])
 
-    def null_stdio() -> None:
+    def null_stdio():
         devnull = os.open("/dev/null", os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
         os.close(devnull)
 
-    def become_kernel(request, report) -> None:
+    def become_kernel(request, report):
         null_stdio()
         os.write(report, b"ok\n")
         os.closerange(3, 65536)  # nothing of the warm process's descriptors (its socket) stays open
@@ -210,7 +210,7 @@ def _zygote_main() -> None:
         app.start()
         os._exit(0)
 
-    def start_init(request, report) -> None:
+    def start_init(request, report):
         """G: pid 1 of the kernel's namespace, as bwrap's own init in a cold kernel's (the kernel is
         pid 2, so it can signal itself): drops privileges, forks the kernel, then execs a tiny
         init that reaps orphans and ends, ending the namespace, when the kernel ends."""
@@ -226,7 +226,7 @@ def _zygote_main() -> None:
         os.closerange(3, 65536)
         os.execv(sys.executable, [sys.executable, "-S", "-I", "-c", INIT, str(kernel)])
 
-    def child(request, fds, report) -> None:
+    def child(request, fds, report):
         """C: join the cgroups, build the kernel's namespaces, fork G, become a waiter."""
         try:
             control.close()
