@@ -5,19 +5,26 @@ They are set in the course's ``nbgrader_config.py`` (``c.Sandbox.memory_limit = 
 Every option's help is its documentation; ``python -m grading.settings`` prints them all with
 their values under the course's configuration.
 """
+from __future__ import annotations
+
 import os
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
-from traitlets import Bool, CaselessStrEnum, Float, Int, TraitError, Unicode, validate
-from traitlets.config import Configurable
+from traitlets import Bool, Bunch, CaselessStrEnum, Float, Int, TraitError, Unicode, validate
+from traitlets.config import Config, Configurable
 
 
-def parse_size(text):
+def parse_size(text: object) -> int:
     """Bytes from '512M', '4G', '4GiB', '1048576'."""
     text = str(text).strip().upper().removesuffix("IB").removesuffix("B")
     units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
     if text and text[-1] in units:
         return int(float(text[:-1]) * units[text[-1]])
     return int(text)
+
+
+C = TypeVar("C", bound=Configurable)
 
 
 class Sandbox(Configurable):
@@ -46,7 +53,7 @@ class Sandbox(Configurable):
         "work (to test it). The rlimits hold either way.")).tag(config=True)
 
     @validate("memory_limit")
-    def _valid_size(self, proposal):
+    def _valid_size(self, proposal: Bunch) -> str:
         try:
             if parse_size(proposal["value"]) <= 0:
                 raise ValueError
@@ -55,13 +62,13 @@ class Sandbox(Configurable):
         return proposal["value"]
 
     @validate("pids_limit")
-    def _valid_pids(self, proposal):
+    def _valid_pids(self, proposal: Bunch) -> int:
         if proposal["value"] < 1:
             raise TraitError(f"Sandbox.pids_limit={proposal['value']!r}: at least 1 (a kernel with numpy uses 13)")
         return proposal["value"]
 
     @property
-    def memory_bytes(self):
+    def memory_bytes(self) -> int:
         return parse_size(self.memory_limit)
 
 
@@ -93,15 +100,15 @@ class Runner(Configurable):
         "shared filesystem needed). None: on with a scheduler address, off otherwise.")).tag(config=True)
 
     @property
-    def uses_dask(self):
+    def uses_dask(self) -> bool:
         return self.executor == "dask" or bool(self.dask_scheduler_address)
 
     @property
-    def worker_count(self):
+    def worker_count(self) -> int:
         return self.workers or os.cpu_count() or 1
 
     @property
-    def ships(self):
+    def ships(self) -> bool:
         return bool(self.dask_scheduler_address) if self.ship_files is None else self.ship_files
 
 
@@ -122,13 +129,13 @@ class Similarity(Configurable):
         "pair scores.")).tag(config=True)
 
     @validate("common")
-    def _valid_common(self, proposal):
+    def _valid_common(self, proposal: Bunch) -> float:
         if not 0 < proposal["value"] <= 1:
             raise TraitError(f"Similarity.common={proposal['value']!r}: a share of the class, above 0 and at most 1")
         return proposal["value"]
 
     @validate("chance_flags")
-    def _valid_chance(self, proposal):
+    def _valid_chance(self, proposal: Bunch) -> float:
         if not proposal["value"] > 0:
             raise TraitError(f"Similarity.chance_flags={proposal['value']!r}: a number of pairs above 0, e.g. 0.05")
         return proposal["value"]
@@ -147,8 +154,8 @@ class LatePenalty(Configurable):
 
 # Environment variables that override a setting (read by nbgrader_config.py): name -> (section,
 # option, converter). For a course that moves to another server without editing its config file.
-def _flag(name):
-    def convert(value) -> bool:
+def _flag(name: str) -> Callable[[str], bool]:
+    def convert(value: str) -> bool:
         value = value.strip().lower()
         if value in {"1", "true", "yes", "on"}:
             return True
@@ -158,7 +165,7 @@ def _flag(name):
     return convert
 
 
-ENVIRONMENT_OVERRIDES = {
+ENVIRONMENT_OVERRIDES: dict[str, tuple[str, str, Callable[[str], object]]] = {
     "GRADEBOOK_URL": ("CourseDirectory", "db_url", str),
     "GRADING_CELL_TIMEOUT": ("Execute", "timeout", int),
     "GRADING_NOTEBOOK_BUDGET": ("SandboxedExecute", "notebook_budget", int),
@@ -175,7 +182,7 @@ ENVIRONMENT_OVERRIDES = {
 }
 
 
-def apply_environment(config, environ=None):
+def apply_environment(config: Config, environ: Mapping[str, str] | None = None) -> Config:
     """Set every option whose environment variable is set (and not empty) in ``config``."""
     environ = os.environ if environ is None else environ
     for name, (section, option, convert) in ENVIRONMENT_OVERRIDES.items():
@@ -185,7 +192,7 @@ def apply_environment(config, environ=None):
     return config
 
 
-def course_settings(kind, config=None):
+def course_settings(kind: type[C], config: Config | None = None) -> C:
     """``kind`` (Sandbox, Runner or Similarity) under ``config``, or under the course's nbgrader_config.py."""
     if config is None:
         from grading.course import load_config
