@@ -33,7 +33,7 @@ def fmt(times):
     return " ".join(f"{t:.2f}" for t in times)
 
 
-def bench_notebooks() -> None:
+def bench_notebooks():
     """Each source notebook's execution time once its kernel is up (target: at most 3 s)."""
     import nbformat
     from nbclient import NotebookClient
@@ -52,7 +52,7 @@ def bench_notebooks() -> None:
         print(f"  {name:32s} median {med:5.2f} s   runs: {fmt(times)}")
 
 
-def bench_autograde() -> None:
+def bench_autograde():
     """One student's autograde time inside a running autograde (target: q1 at most 3 s)."""
     from grading import runner, sample_class, worker
     cwd = os.getcwd()
@@ -75,7 +75,7 @@ def bench_autograde() -> None:
         os.chdir(cwd)
 
 
-def bench_demo() -> None:
+def bench_demo():
     """`make demo` end to end (set-up already done)."""
     def once():
         start = time.perf_counter()
@@ -101,7 +101,7 @@ def _run_runner(root, env, n, workers):
     return wall, steady, proc.stderr
 
 
-def bench_scale() -> None:
+def bench_scale():
     """A synthetic class (SCALE_STUDENTS, default 200) graded into PostgreSQL on a local Dask
     cluster and by the local process pool; the in-process floor; a projection to 2,000 students."""
     from grading import runner, worker
@@ -123,7 +123,7 @@ def bench_scale() -> None:
         old_url = os.environ.get("GRADEBOOK_URL")
         os.environ["GRADEBOOK_URL"] = floor_db
         try:
-            kinds = {}
+            kinds: dict[str, str] = {}
             for sid in ids:
                 kinds.setdefault(of[sid], sid)
             runner.add_students(list(kinds.values()), floor_db)
@@ -168,7 +168,7 @@ def bench_scale() -> None:
                 print(f"    {cores:3d} worker cores, {label:24s}: {total / 60:5.1f} min ({total:6.0f} s)")
 
 
-def bench_widget(changes: int = 30) -> None:
+def bench_widget(changes=30):
     """Question 3's explorer: time from a slider change to a new PNG in the Image widget (aim: well
     under 100 ms), with a reference gradient_descent, in this process (no browser)."""
     import numpy as np
@@ -204,15 +204,15 @@ def bench_widget(changes: int = 30) -> None:
     print(f"  {'all sliders':14s} median {statistics.median(everything) * 1e3:6.1f} ms")
 
 
-def bench_lms(students: int = 300) -> None:
+def bench_lms(students=300):
     """`make import` of a Canvas bulk download of 300 students x 4 notebooks (target: at most 10 s):
     the whole command, into an empty submitted/ and gradebook, then the same archive again."""
     import zipfile
 
     from grading import sample_class
     from grading.spreadsheet import write_csv
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
         root = copy_course(tmp / "course")
         sample_class.build(tmp / "sample", [s for s in sample_class.STUDENTS if s.id == "reference"],
                            root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT)
@@ -249,12 +249,12 @@ def bench_lms(students: int = 300) -> None:
         print(f"  same archive again (all unchanged)         median {med:5.2f} s   runs: {fmt(times)}")
 
 
-def bench_class_section() -> None:
+def bench_class_section():
     from bench.class_bench import bench_class
     bench_class()
 
 
-def bench_speed() -> None:
+def bench_speed():
     """Grading speed over all processes: one submission cold and warm (wall, CPU, where it goes),
     then a synthetic class of 300 (bench/speed_bench.py)."""
     from bench.speed_bench import bench_speed as run
@@ -262,7 +262,7 @@ def bench_speed() -> None:
         run(tmp)
 
 
-def bench_browser() -> None:
+def bench_browser():
     """Question 3's explorer in JupyterLab + Chromium: slider move to new picture (median of 12)."""
     import json
     out = REPO / ".bench" / "browser_explorer.json"
@@ -275,7 +275,7 @@ def bench_browser() -> None:
           + " ".join(f"{t:.0f}" for t in data["times_ms"]))
 
 
-def bench_similarity(n_students: int = 300, runs: int = 3) -> None:
+def bench_similarity(n_students=300, runs=3):
     """The similarity report: on classes built by tests/similarity_class.py (independent students
     with their own habits, planted copies of each kind, outside sources named), the rank of every
     planted pair by kind, the highest honest score and how many honest pairs are flagged; then a
@@ -287,12 +287,14 @@ def bench_similarity(n_students: int = 300, runs: int = 3) -> None:
     import similarity_class as sc
     from grading import similarity
 
-    def ranking(comparison, planted) -> None:
+    def ranking(comparison, planted):
         n = len(comparison.students)
         iu = np.triu_indices(n, 1)
         scores = comparison.scores[iu]
         kinds = {frozenset((a, b)): kind for a, b, kind in planted}
-        by_kind, honest, planted_flagged = {}, [], 0
+        by_kind: dict[str, list[int]] = {}
+        honest: list[float] = []
+        planted_flagged = 0
         for r, k in enumerate(np.argsort(-scores, kind="stable"), 1):
             kind = kinds.get(frozenset((comparison.students[iu[0][k]], comparison.students[iu[1][k]])))
             if kind:
@@ -349,7 +351,7 @@ def bench_similarity(n_students: int = 300, runs: int = 3) -> None:
     ranking(results[-1], big_planted)
 
 
-def bench_collect(students: int = 200, runs: int = 3) -> None:
+def bench_collect(students=200, runs=3):
     """`nbgrader collect` of a class from an exchange (one submission folder per student, the
     release's files, each student's files owned by a uid of their own when run as root): nbgrader's
     own collect against the course's (grading/collect.py: every entry checked, bytes copied by
@@ -364,8 +366,8 @@ def bench_collect(students: int = 200, runs: int = 3) -> None:
     class Collect(CheckedCollect):  # the class's accounts, made up (no useradd for a benchmark)
         def account_uid(self, student):
             return uids[student]
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
         inbound = tmp / "exchange" / "course" / "inbound"
         inbound.mkdir(parents=True)
         files = {p.name: p.read_bytes() for p in (REPO / "release" / ASSIGNMENT).iterdir() if p.is_file()}
@@ -395,20 +397,20 @@ def bench_collect(students: int = 200, runs: int = 3) -> None:
                                      ("the course's CheckedCollect", Collect, {})):
             med, times = median_of(lambda kind=kind, options=options: once(kind, **options), runs)
             print(f"  {label:28s} {med:5.2f} s  ({fmt(times)})")
-def bench_rubric() -> None:
+def bench_rubric():
     """Keystrokes and seconds to grade one written cell across a class (bench/rubric_bench.py)."""
     from bench.rubric_bench import bench_rubric as run
     run()
 
 
-def bench_hub() -> None:
+def bench_hub():
     """The course through a real JupyterHub (bench/hub_bench.py): login, Fetch, Validate, Submit,
     collect + grade."""
     from bench.hub_bench import bench_hub as run
     run()
 
 
-def bench_bounded(calls: int = 200) -> None:
+def bench_bounded(calls=200):
     """run_bounded's cost per call (a fork, a pipe, a pickle) from a process the size of a grading
     worker, and the worst reply decoded under a bound: time and the caller's memory."""
     import json
@@ -449,7 +451,7 @@ def bench_bounded(calls: int = 200) -> None:
           f"the caller's RSS grew {(me.memory_info().rss - before) >> 20} MiB")
 
 
-def bench_lti(runs: int = 5) -> None:
+def bench_lti(runs=5):
     """LTI grade passback (grading/lti.py) of the sample class, and of 300 students, to an LTI 1.3
     platform on loopback (tests/lti_platform.py): token, line item, members, one score each; then
     the same run again (nothing changed: nothing sent). The gradebook's reading is not included."""
@@ -504,7 +506,7 @@ SECTIONS = {"notebooks": bench_notebooks, "autograde": bench_autograde, "demo": 
 DEFAULT = list(SECTIONS)
 
 
-def main(argv) -> None:
+def main(argv):
     for name in argv or DEFAULT:
         SECTIONS[name]()
         print()

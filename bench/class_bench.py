@@ -53,7 +53,7 @@ def floor(root, students, workers):
     return serial, parallel
 
 
-def bench_class(workers=None) -> None:
+def bench_class(workers=None):
     from grading.gradebook import cell_table, read_grades
     workers = workers or os.cpu_count()
     with tempfile.TemporaryDirectory() as tmp:

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "browser"))
 
 
-def bench_hub() -> None:
+def bench_hub():
     import hub_helpers as hh
     from playwright.sync_api import sync_playwright
 
@@ -48,7 +48,7 @@ def bench_hub() -> None:
             hh.instructor(layout, "nbgrader", "db", "student", "add", user, "--log-level=WARN")
         hh.instructor(layout, "nbgrader", "release_assignment", ASSIGNMENT, "--force", "--log-level=WARN")
         hub = hh.Hub(layout)
-        times = {"login": [], "fetch": [], "validate": [], "submit": []}
+        times: dict[str, list[float]] = {"login": [], "fetch": [], "validate": [], "submit": []}
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -113,7 +113,7 @@ def bench_hub() -> None:
              "the sample class has a damaged notebook and a deleted test cell)"))
 
 
-def _write_as(layout, user, path, text) -> None:
+def _write_as(layout, user, path, text):
     import os
     import pwd
     entry = pwd.getpwnam(user)

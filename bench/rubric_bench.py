@@ -37,7 +37,7 @@ VARIANTS = [
 ]
 
 
-def _write_class(root, answers) -> None:
+def _write_class(root, answers):
     """answers: {student: written answer or None (the sample student's own)}; each student's q3
     into submitted/ and autograded/, recorded in the gradebook with the cell needing a grade."""
     from nbgrader.api import Gradebook
@@ -70,14 +70,14 @@ def sample_course(folder):
     return root
 
 
-def synthetic_course(folder, n: int = 300):
+def synthetic_course(folder, n=300):
     root = make_course(Path(folder) / "course")
     _write_class(root, {f"s{i:03d}": VARIANTS[i % len(VARIANTS)] + ("" if i % 7 else " Also, alpha matters.")
                         for i in range(n)})
     return root
 
 
-def _reset(root) -> None:
+def _reset(root):
     from nbgrader.api import Gradebook
     from sqlalchemy import delete
 
@@ -120,7 +120,7 @@ def grade_once(page, lab):
     return time.perf_counter() - start, loaded, keys, n, shown
 
 
-def bench_rubric() -> None:
+def bench_rubric():
     import sys
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "browser"))
     from playwright.sync_api import sync_playwright
