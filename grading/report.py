@@ -123,8 +123,8 @@ def collect(db_url: str | None = None, root: str | Path = COURSE_ROOT) -> ClassD
             if (student, nb.name) in unusable:
                 continue
             for cell in nb.cells:
-                function = owners.get(cell.grade_id)
-                if student in skipped.get(function or "", ()) or cell.grade_id in deleted.get(student, ()):
+                function = owners.get(cell.grade_id, "")
+                if student in skipped.get(function, ()) or cell.grade_id in deleted.get(student, ()):
                     continue
                 _tally(cells, nb.name, student, cell)
     ordered = sorted(cells.values(), key=lambda c: (-c.failure_rate, c.notebook, c.grade_id))

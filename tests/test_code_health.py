@@ -47,13 +47,16 @@ def _unannotated_public_functions(path):
     return found
 
 
-# run as source in another process (the kernel's side of the channel, the warm zygote), never
-# imported by the grader; the channel's modules are annotated after its rewrite
-NOT_YET_ANNOTATED = {"channel.py", "channel_kernel.py", "execute.py", "warm_zygote.py"}
+# sent as source text to a process of their own (the warm process, the kernel's side of the
+# channel), never imported by the grader: not held to annotations (pyproject.toml says so to mypy)
+RUN_ELSEWHERE = {"warm_zygote.py", "channel_kernel.py"}
+# the channel's transport is being rewritten: annotated after it (a temporary mypy override too)
+AFTER_THE_CHANNEL_REWRITE = {"channel.py", "execute.py"}
 
 
 def test_every_public_function_of_grading_is_annotated(tmp_path):
-    missing = [f for path in sorted((REPO / "grading").glob("*.py")) if path.name not in NOT_YET_ANNOTATED
+    exempt = RUN_ELSEWHERE | AFTER_THE_CHANNEL_REWRITE
+    missing = [f for path in sorted((REPO / "grading").glob("*.py")) if path.name not in exempt
                for f in _unannotated_public_functions(path)]
     assert missing == [], missing
     # the check can fail: a return left out, a parameter left out
