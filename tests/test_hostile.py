@@ -89,6 +89,19 @@ def test_corpus_is_large_enough():
     assert len(ENTRIES) >= 20
 
 
+def test_each_outcome_passes_and_fails_on_scores_made_up_for_it():
+    """The outcome objects on a notebook of cells a, k (the kernel dies there) and b."""
+    from hostile_corpus import NO_MORE_THAN_HONEST, NO_MORE_THAN_REFERENCE, REFERENCE, ZERO, KilledAfter, Scores
+    order = lambda: ["a", "k", "b"]  # noqa: E731
+    killed = Scores("killed", {"a": 1.0, "b": 0.0}, {"a": 0.0, "b": 0.0}, {"a": 1.0, "b": 1.0}, order)
+    KilledAfter("k").check(killed)
+    NO_MORE_THAN_REFERENCE.check(killed)
+    for wrong in (NO_MORE_THAN_HONEST, ZERO, REFERENCE, KilledAfter("b")):  # (no cell after b)
+        with pytest.raises(AssertionError):
+            wrong.check(killed)
+    NO_MORE_THAN_HONEST.check(Scores("honest", {"a": 0.0, "b": 0.0}, {"a": 0.0, "b": 0.0}, {"a": 1.0, "b": 1.0}, order))
+
+
 def test_batch_finishes_and_grades_everyone(hostile_class):
     proc = hostile_class["proc"]
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -136,6 +136,21 @@ def test_the_plan_grades_what_can_be_read_and_zeros_the_rest(tmp_path):
     assert "not valid JSON" in damaged.reason and "re-download" in damaged.advice
     renamed = next(p for p in plan.problems if p.kind == "missing")
     assert "found q1 (1).ipynb instead" in renamed.advice
+    # the kind is an enum whose text is what the report prints, as the plain string was
+    assert renamed.kind is runner.ProblemKind.MISSING and f"{renamed.kind}: {renamed.reason}".startswith("missing: ")
+
+
+def test_only_a_local_pool_is_rebuilt_when_a_worker_dies():
+    """Rebuilding is a capability (RebuildableBackend: a rebuild() method), not an attribute set to None."""
+    from grading.distributed import DaskBackend
+    local = runner.LocalBackend(1)  # no worker process starts before a task is submitted
+    try:
+        assert isinstance(local, runner.RebuildableBackend)
+    finally:
+        local.close()
+    assert not isinstance(runner.GivenExecutor(InlineExecutor()), runner.RebuildableBackend)
+    assert not isinstance(InlineBackend({}), runner.RebuildableBackend)
+    assert not hasattr(DaskBackend, "rebuild")
 
 
 def test_importing_the_runner_imports_no_dask():
