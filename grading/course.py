@@ -1,11 +1,11 @@
 """Where the course lives, and nbgrader's API with the course's own configuration."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from traitlets.config import Config
-from pathlib import Path
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "conceptual"

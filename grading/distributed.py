@@ -32,13 +32,6 @@ packages of requirements.txt.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from distributed import Client, LocalCluster
-    from traitlets.config import Config
-
-    from grading.settings import Runner
 import atexit
 import shutil
 import sys
@@ -46,9 +39,16 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from grading.course import ASSIGNMENT, COURSE_ROOT, load_config
 from grading.worker import GradeTask, GradingJob, StudentResult, course_api, grade_student
+
+if TYPE_CHECKING:
+    from distributed import Client, LocalCluster
+    from traitlets.config import Config
+
+    from grading.settings import Runner
 
 SHIPPED_SECTIONS_DROPPED = {"Exchange"}  # paths of the coordinator's machine
 COURSE_KEYS_DROPPED = {"root", "db_url"}

@@ -26,7 +26,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
@@ -34,6 +34,9 @@ from nbgrader.plugins import LateSubmissionPlugin
 from traitlets import Bool, Float
 
 from grading.course import ASSIGNMENT
+
+# who takes points off a late submission (c.LatePenalty.applied_by): the course here, or the LMS
+AppliedBy = Literal["course", "lms"]
 
 
 class FractionPerDayLate(LateSubmissionPlugin):

@@ -53,7 +53,7 @@ import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import nbformat
 from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin
@@ -63,6 +63,9 @@ from traitlets.config import Configurable
 from grading import lms_names
 from grading.cells import grade_id
 from grading.course import ASSIGNMENT, COURSE_ROOT, load_config
+
+if TYPE_CHECKING:
+    from grading.late_penalty import AppliedBy
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9_@+][A-Za-z0-9_.@+-]*$")
 OS_LITTER = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}  # added by a zip tool, not a student
@@ -798,7 +801,8 @@ def _number(x: float) -> str:
     return f"{round(x, 2):.2f}".rstrip("0").rstrip(".")
 
 
-def class_grades(db_url: str, applied_by: str = "course") -> tuple[float, list[tuple[Any, float]], dict[str, str]]:
+def class_grades(db_url: str,
+                 applied_by: AppliedBy = "course") -> tuple[float, list[tuple[Any, float]], dict[str, str]]:
     """(max score, [(Student, grade)], others) for every student with an LMS id and a submission,
     by student id: the grade as ``nbgrader export`` computes it (score minus the course's late
     penalty, at least 0), or the score before any late penalty when the LMS applies it

@@ -51,12 +51,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.message import Message
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from traitlets import Bool, Float, Int, List, Unicode
 from traitlets.config import Configurable
 
 from grading.course import ASSIGNMENT
+
+if TYPE_CHECKING:
+    from grading.late_penalty import AppliedBy
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
@@ -396,7 +399,7 @@ def _iso(stamp: datetime | None) -> str:
     return stamp.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def gradebook_grades(db_url: str, applied_by: str = "course") -> list[Grade]:
+def gradebook_grades(db_url: str, applied_by: AppliedBy = "course") -> list[Grade]:
     """A Grade per gradebook student: the score as ``nbgrader export`` computes it (less the late
     penalty, at least 0) when the course applies the penalty, before it when the LMS does."""
     from nbgrader.api import Gradebook, MissingEntry

@@ -20,14 +20,9 @@ has no cookie matching its nonce). On top of it, here:
 """
 from __future__ import annotations
 
-import typing
-
-if typing.TYPE_CHECKING:
-    from traitlets.config import Config
-
-    from grading.hub import HubLayout
 import json
 import pwd
+import typing
 
 from jupyterhub.handlers import BaseHandler
 from jupyterhub.spawner import LocalProcessSpawner
@@ -38,6 +33,11 @@ from tornado.web import HTTPError
 from traitlets import Any, Unicode
 
 from grading import lti
+
+if typing.TYPE_CHECKING:
+    from traitlets.config import Config
+
+    from grading.hub import HubLayout
 
 REFUSED = ("This launch from the LMS was refused: {reason}. Open the assignment again from your "
            "course in the LMS; if this page comes back, tell your instructor.")

@@ -7,16 +7,16 @@ is not flagged; a changed one is flagged for review (its previous score stays vi
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from nbgrader.api import Gradebook
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 
 from grading.cells import grade_id, is_manually_graded
 from grading.course import ASSIGNMENT
+
+if TYPE_CHECKING:
+    from nbgrader.api import Gradebook
 
 
 def manual_answers(folder: str | Path) -> dict[tuple[str, str | None], str]:

@@ -8,22 +8,22 @@ apart), who still needs manual grading, and the similarity section.
 """
 from __future__ import annotations
 
+import argparse
+import base64
+import html
+import io
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from grading.course import ASSIGNMENT, COURSE_ROOT
+from grading.gradebook import CellGrade, NotebookGrades, read_grades
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from grading.misconceptions import Misconception
-import argparse
-import base64
-import html
-import io
-from dataclasses import dataclass
-from pathlib import Path
-
-from grading.course import ASSIGNMENT, COURSE_ROOT
-from grading.gradebook import CellGrade, NotebookGrades, read_grades
 
 # (student, notebook or "" for the whole submission, what)
 Problem = tuple[str, str, str]

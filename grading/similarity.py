@@ -65,13 +65,6 @@ SECTIONS=similarity`` measures it.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from traitlets.config import Config
-
-    from grading.settings import Similarity
 import argparse
 import builtins
 import hashlib
@@ -83,10 +76,10 @@ import math
 import re
 import sys
 import tokenize
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import nbformat
 import numpy as np
@@ -96,6 +89,11 @@ from nbformat import NotebookNode
 from grading.cells import grade_id as grade_id_of
 from grading.cells import is_answer_cell
 from grading.course import ASSIGNMENT, COURSE_ROOT, RELEASE, SUBMITTED
+
+if TYPE_CHECKING:
+    from traitlets.config import Config
+
+    from grading.settings import Similarity
 
 K_CODE = 5  # tokens per code fingerprint
 K_TEXT = 5  # words per written-answer shingle

@@ -59,14 +59,6 @@ JupyterLab, where they run in the kernel as ordinary cells):
 """
 from __future__ import annotations
 
-import types
-from collections.abc import Collection, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
-
-from nbformat import NotebookNode
-
-if TYPE_CHECKING:
-    from IPython.core.inputtransformer2 import TransformerManager
 import ast
 import builtins
 import contextlib
@@ -75,13 +67,20 @@ import io
 import os
 import sys
 import time
+import types
 import warnings
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
 from grading.cells import Cell
 from grading.channel import KernelChannel, KernelDied, KernelHung, StudentFunction, valid_text
+
+if TYPE_CHECKING:
+    from IPython.core.inputtransformer2 import TransformerManager
 
 MAX_TEST_STDOUT = 20_000  # characters of what a test cell itself prints
 GRADER_MEMORY_BYTES = 2 * 2**30  # address space a test cell (and what it decodes) may add to the grader
