@@ -27,6 +27,7 @@ from grading.course import copy_course
 SAMPLE = int(os.environ.get("BENCH_SPEED_SAMPLE", "19"))  # one of each kind of the sample class
 CLASS = int(os.environ.get("BENCH_SPEED_CLASS", "300"))
 CPUACCT = "/sys/fs/cgroup/cpuacct"
+Grades = dict[str, tuple[float, float]]  # one student's {grade_id: (score, max_score)} (grade_table)
 
 
 class CpuClock:
@@ -119,12 +120,21 @@ class Breakdown:
                   "start_new_kernel_client", "_async_cleanup_kernel", "_cleanup_kernel")]
         saved += [(SandboxedExecute, name, SandboxedExecute.__dict__[name]) for name in
                   ("async_execute_cell", "execute_cell")]
-        NotebookClient.async_start_new_kernel, NotebookClient.start_new_kernel = timed_start, run_sync(timed_start)
-        NotebookClient.async_start_new_kernel_client = timed_client
-        NotebookClient.start_new_kernel_client = run_sync(timed_client)
-        NotebookClient._async_cleanup_kernel, NotebookClient._cleanup_kernel = timed_stop, run_sync(timed_stop)
-        SandboxedExecute.async_execute_cell, SandboxedExecute.execute_cell = timed_cell, run_sync(timed_cell)
-        self.restore = lambda: [setattr(cls, name, value) for cls, name, value in saved]
+        timed = [(NotebookClient, "async_start_new_kernel", timed_start),
+                 (NotebookClient, "start_new_kernel", run_sync(timed_start)),
+                 (NotebookClient, "async_start_new_kernel_client", timed_client),
+                 (NotebookClient, "start_new_kernel_client", run_sync(timed_client)),
+                 (NotebookClient, "_async_cleanup_kernel", timed_stop),
+                 (NotebookClient, "_cleanup_kernel", run_sync(timed_stop)),
+                 (SandboxedExecute, "async_execute_cell", timed_cell),
+                 (SandboxedExecute, "execute_cell", run_sync(timed_cell))]
+        for cls, name, value in timed:
+            setattr(cls, name, value)
+
+        def restore():
+            for cls, name, value in saved:
+                setattr(cls, name, value)
+        self.restore = restore
         return self
 
     @staticmethod
@@ -187,7 +197,7 @@ def print_per_submission(cold, warm):
 def kind_grades(root, of):
     """{kind: its grades} from a graded course copy, where every student of a kind agrees."""
     table = grade_table(root)
-    kinds = {}
+    kinds: dict[str, list[Grades]] = {}
     for student, kind in of.items():
         if student in table:
             kinds.setdefault(kind, []).append(table[student])
@@ -198,7 +208,7 @@ def bench_speed(tmp):
     clock = CpuClock()
     cwd = os.getcwd()
     try:
-        kinds = {}
+        kinds: dict[bool, dict[str, list[Grades]]] = {}  # {warm: kind_grades}
         rows = {}
         for warm in (False, True):
             root = copy_course(Path(tmp) / ("warm" if warm else "cold"))

@@ -14,13 +14,17 @@
 A kernel that dies (``os._exit``, a memory limit) or hangs past an interrupt costs the cells it
 did not run, not the whole notebook.
 """
+from __future__ import annotations
+
 import json
 import os
 import queue
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
@@ -42,8 +46,22 @@ from grading.verdicts import (
 )
 from grading.warm_kernels import WarmSandboxKernelManager
 
+if TYPE_CHECKING:
+    from jupyter_client.blocking import BlockingKernelClient
+    from jupyter_client.manager import AsyncKernelManager, KernelManager
+    from nbformat import NotebookNode
+    from nbgrader.api import Notebook
 
-def _output_bytes(output):
+
+class MasterCells(TypedDict):
+    """What the gradebook holds of a notebook for its tests (``_master_cells``)."""
+    sources: dict[str, str]  # test cell sources by grade_id
+    setup: list[str]  # the instructor's set-up cells
+    helpers: Path | None  # the folder of the instructor's helper modules
+    student_names: set[str]  # the names the solution cells bind
+
+
+def _output_bytes(output: NotebookNode) -> int:
     return len(json.dumps(output, default=str))
 
 
@@ -59,14 +77,27 @@ class SandboxedExecute(Execute):
         5_000_000, help="Bytes of output kept per notebook; the rest is replaced by a note."
     ).tag(config=True)
 
-    def __init__(self, *args, **kwargs):
+    # one notebook's state (preprocess sets it)
+    _started: float
+    _tests: TrustedTests | None
+    _kernel_channel: KernelChannel | None
+    _master: MasterCells
+    _cell_bytes: dict[int, int]
+    _notebook_bytes: int
+    _cut: set[int]
+    _counter: int
+    _sources: dict[str, str]
+    _code_cells: list[NotebookNode]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         settings = Sandbox(parent=self)  # c.Sandbox.* (grading/settings.py)
         if settings.enabled:
             self.kernel_manager_class = WarmSandboxKernelManager if settings.warm_start else SandboxKernelManager
 
     # ------------------------------------------------------------------ one notebook
-    def preprocess(self, nb, resources=None, km=None):
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any] | None = None,
+                   km: KernelManager | None = None) -> tuple[NotebookNode, dict[str, Any] | None]:
         self._started = time.monotonic()
         self._tests = self._kernel_channel = None
         self._master = _master_cells(resources or {})
@@ -86,15 +117,16 @@ class SandboxedExecute(Execute):
                 self._kernel_channel.close()
         return nb, resources
 
-    def _left(self):
+    def _left(self) -> float:
         return self.notebook_budget - (time.monotonic() - self._started)
 
-    def _get_timeout(self, cell):
+    def _get_timeout(self, cell: NotebookNode | None) -> int:
         timeout = super()._get_timeout(cell)
         left = max(int(self._left()), 1)
         return left if timeout is None else min(timeout, left)
 
-    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+    async def async_execute_cell(self, cell: NotebookNode, cell_index: int, execution_count: int | None = None,
+                                 store_history: bool = True) -> NotebookNode:
         if cell.cell_type != "code" or not cell.source.strip():
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         if self._left() <= 0:
@@ -111,7 +143,7 @@ class SandboxedExecute(Execute):
 
     execute_cell = run_sync(async_execute_cell)  # nbclient binds its own coroutine here
 
-    async def _judge(self, cell):
+    async def _judge(self, cell: NotebookNode) -> NotebookNode:
         """A test cell, run on this side against the kernel; its verdict becomes its output."""
         if self._tests is None:
             self._tests = TrustedTests(self._master["setup"], self._master["helpers"], self._channel(),
@@ -134,19 +166,23 @@ class SandboxedExecute(Execute):
         cell.execution_count = self._counter
         return cell
 
-    async def _judge_on_source_kernel(self, source, deadline):
+    async def _judge_on_source_kernel(self, source: str, deadline: float) -> list[NotebookNode]:
         """A test that inspects source, run against a fresh sandboxed kernel that holds only the
         text the test reads (its death or hang costs this test, not the notebook)."""
+        assert self._tests is not None  # _judge made them
         program = source_kernel_program(self._code_cells, setup_modules(self._master["setup"]))
         folder = tempfile.mkdtemp(prefix="source-kernel-")
-        km = client = channel = None
+        km: AsyncKernelManager | None = None
+        client: BlockingKernelClient | None = None
+        channel: KernelChannel | None = None
         try:
             _copy_helpers(self._master["helpers"], folder)
             km = self.kernel_manager_class(config=self.config, kernel_name=self.km.kernel_name)
             await km.start_kernel(extra_arguments=self.extra_arguments, cwd=folder)
             client = channel_client(km.connection_file)
-            def alive():
-                return getattr(km.provisioner, "process", None) is not None and km.provisioner.process.poll() is None
+            def alive() -> bool:
+                process = getattr(km.provisioner, "process", None)
+                return process is not None and process.poll() is None
             _run_program(client, program, alive, time.monotonic() + (self.timeout or 60))
             deadline = time.monotonic() + min(self.timeout or 60, max(self._left(), 0.5))  # the test's own time
             channel = KernelChannel(client, alive, self._master["student_names"], folder=_channel_folder(km))
@@ -162,27 +198,29 @@ class SandboxedExecute(Execute):
                 await km.shutdown_kernel(now=True)
             shutil.rmtree(folder, ignore_errors=True)
 
-    def _test_source(self, cell):
+    def _test_source(self, cell: NotebookNode) -> str:
         """The instructor's code of a test cell (RestoreMasterCells has put it back; a deleted
         and restored test keeps the failing line it was given)."""
-        master = self._master["sources"].get(grade_id(cell))
+        name = grade_id(cell)
+        master = self._master["sources"].get(name) if name is not None else None
         if master is None or cell.source == master:
             return cell.source
         if cell.source.endswith(master) and cell.source.startswith("assert False, "):
             return cell.source
         return master
 
-    def _channel(self):
+    def _channel(self) -> KernelChannel:
         self._kernel_channel = KernelChannel(channel_client(self.km.connection_file), self._kernel_alive,
                                              self._master["student_names"], folder=_channel_folder(self.km))
         return self._kernel_channel
 
-    def _kernel_alive(self):
+    def _kernel_alive(self) -> bool:
         process = getattr(getattr(self.km, "provisioner", None), "process", None)
         return process is not None and process.poll() is None
 
     # ------------------------------------------------------------------ output budgets
-    def output(self, outs, msg, display_id, cell_index):
+    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
+               cell_index: int) -> NotebookNode | None:
         out = super().output(outs, msg, display_id, cell_index)
         if out is None or not outs or outs[-1] is not out:
             return out
@@ -202,7 +240,7 @@ class SandboxedExecute(Execute):
         return out
 
     @staticmethod
-    def _fail_unrun_cells(nb, message):
+    def _fail_unrun_cells(nb: NotebookNode, message: str) -> None:
         dead = False
         for cell in nb.cells:
             if cell.cell_type != "code":
@@ -215,11 +253,11 @@ class SandboxedExecute(Execute):
                                                    traceback=[f"DeadKernelError: {message}"]))
 
 
-def _master_cells(resources):
+def _master_cells(resources: dict[str, Any]) -> MasterCells:
     """From the gradebook: test cell sources by grade_id, the instructor's set-up cells, and the
     folder of the instructor's helper modules."""
     info = resources.get("nbgrader") or {}
-    found = {"sources": {}, "setup": [], "helpers": _helpers_folder(resources), "student_names": set()}
+    found: MasterCells = {"sources": {}, "setup": [], "helpers": _helpers_folder(resources), "student_names": set()}
     if not info.get("db_url"):
         return found
     from nbgrader.api import Gradebook
@@ -237,12 +275,12 @@ def _master_cells(resources):
     return found
 
 
-def _student_names(notebook, solutions):
+def _student_names(notebook: Notebook, solutions: set[str]) -> set[str]:
     """The names the solution cells (the gradebook's copy, never the submission) bind."""
     return solution_names(c.source for c in notebook.source_cells if c.name in solutions and c.cell_type == "code")
 
 
-def _copy_helpers(helpers, folder):
+def _copy_helpers(helpers: Path | None, folder: str) -> None:
     """The instructor's helper modules into ``folder`` (the source kernel's cwd), readable by the
     sandbox's user: a module the student submitted never shadows them there."""
     os.chmod(folder, 0o755)
@@ -251,14 +289,14 @@ def _copy_helpers(helpers, folder):
         os.chmod(Path(folder) / path.name, 0o644)
 
 
-def _channel_folder(km):
+def _channel_folder(km: KernelManager) -> str | None:
     """Where a kernel can reach the channel's socket: a sandboxed kernel's own folder for sockets
     (SandboxKernelManager.channel_folder); None (a private temporary folder) for a kernel on this
     file system."""
     return getattr(km, "channel_folder", None)
 
 
-def _run_program(client, program, alive, deadline):
+def _run_program(client: BlockingKernelClient, program: str, alive: Callable[[], bool], deadline: float) -> None:
     """Run ``program`` in a fresh kernel through ``client`` and wait for its reply."""
     msg_id = client.execute(program, silent=True, store_history=False, allow_stdin=False, stop_on_error=False)
     while time.monotonic() < deadline:
@@ -273,11 +311,11 @@ def _run_program(client, program, alive, deadline):
     raise TimeoutError("loading the student's definitions ran past this test's time limit")
 
 
-def _failed(message):
+def _failed(message: str) -> list[NotebookNode]:
     return [new_output("error", ename="SourceKernelError", evalue=message, traceback=[f"SourceKernelError: {message}"])]
 
 
-def _helpers_folder(resources):
+def _helpers_folder(resources: dict[str, Any]) -> Path | None:
     """The instructor's copy of the assignment (release/, else source/) beside the graded
     notebook's folder, <course>/autograded/<student>/<assignment>; None if neither exists."""
     path = (resources.get("metadata") or {}).get("path")
