@@ -164,7 +164,8 @@ clean:
 # server runs from, in a world-readable place and from requirements.txt (Python under /root,
 # mode 0700, cannot be run by other accounts); the proxy from hub/package-lock.json; the
 # accounts, the exchange and the instructor's course. Stamp files make a second run fast.
-HUB_HOME := /opt/ml-conceptual-hub
+# the hub's places have one home, grading/hub.py
+HUB_HOME := $(shell $(PYTHON) -m grading.hub where home)
 HUB_ENV := $(HUB_HOME)/env
 # what the hub's environment is built from: a change to any of them rebuilds it
 HUB_INPUTS := requirements.txt constraints.txt hub/nbgrader_config.py hub/overrides.json $(wildcard hub/student-config/*/*)
@@ -195,9 +196,9 @@ $(HUB_PROXY_STAMP): hub/package.json hub/package-lock.json
 hub-setup: setup $(HUB_STAMP) $(HUB_PROXY_STAMP)
 	python -m grading.hub setup
 
-hub: hub-setup  ## JupyterHub on loopback until Ctrl-C; its state is kept in /var/lib/ml-conceptual-hub
+hub: hub-setup  ## JupyterHub on loopback until Ctrl-C; its state is kept in python -m grading.hub where state
 	python -m grading.hub logins
-	cd /var/lib/ml-conceptual-hub && exec $(HUB_ENV)/bin/jupyterhub -f $(CURDIR)/hub/jupyterhub_config.py
+	cd "$$(python -m grading.hub where state)" && exec $(HUB_ENV)/bin/jupyterhub -f $(CURDIR)/hub/jupyterhub_config.py
 
 # LTI 1.3 grade passback (grading/lti.py, docs/lti.md): as root, like grading on the hub (the tool's
 # key is in the hub's state); only what changed since the last passback is sent

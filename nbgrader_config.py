@@ -1,8 +1,9 @@
 """The one place grading behaviour is configured (read by every nbgrader command and API call).
 
 The repository root is the course root. nbgrader's options and ours (``c.Sandbox.*``,
-``c.Runner.*``, ``c.Similarity.*``, ``c.SandboxedExecute.*``: grading/settings.py and grading/execute.py document
-them; ``python -m grading.settings`` prints them with their values) are set here. Environment
+``c.Runner.*``, ``c.Similarity.*``, ``c.SandboxedExecute.*``, ...: each documented by its help;
+``python -m grading.settings`` prints every option of the grading package with its value, where
+the value came from and its help) are set here. Environment
 variables override some of them so a course can move to a server without editing this file
 (the list is ``grading.settings.ENVIRONMENT_OVERRIDES``, applied at the end of this file):
 
@@ -45,7 +46,7 @@ c.Execute.interrupt_on_timeout = True
 c.Execute.shutdown_kernel = "immediate"
 c.OverwriteCells.add_missing_cells = True
 c.Autograde.sanitize_preprocessors = [
-    "grading.master_cells.DropMalformedMetadata",  # metadata nbgrader cannot read, and our own keys
+    "grading.master_cells.DropMalformedMetadata",  # metadata nbgrader cannot read
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
@@ -85,6 +86,13 @@ c.Sandbox.user = ""  # empty: a uid of its own per grading process
 c.Sandbox.memory_limit = "4G"  # memory + tmpfs files of one kernel and all its processes
 c.Sandbox.pids_limit = 64  # processes + threads of one kernel
 c.Sandbox.use_cgroup = True  # False: the watchdog even where cgroups work
+# per process of a kernel (prlimit), in every mode: address space (memory_limit, at least this),
+# CPU seconds, largest file, open files, stack; no core files whatever the settings
+c.Sandbox.address_space = "4G"
+c.Sandbox.cpu_seconds = 120
+c.Sandbox.file_size = "100M"
+c.Sandbox.open_files = 256
+c.Sandbox.stack_size = "8M"
 c.Sandbox.warm_start = True  # fork kernels from a pre-imported process (grading/warm_kernels.py); False: cold
 
 # Grading a class (grading/runner.py; Dask: docs/scaling.md)

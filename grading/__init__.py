@@ -7,7 +7,8 @@
 - runner: grade a whole class in parallel: plan, run on an executor (retries, progress events), record
 - worker: what a grading worker process does: autograde one student with nbgrader's API
 - distributed: the runner's backend on a Dask cluster (shared filesystem, or submissions shipped as bytes)
-- settings: the grading options nbgrader lacks (c.Sandbox, c.Runner) and their environment overrides
+- settings: the grading options nbgrader lacks (c.Sandbox, c.Runner, ...), their environment overrides, and
+  python -m grading.settings: every option of the package, its value and where that came from
 - feedback_filter: feedback that shows a hidden test's message but never its code
 - sanitize: student work rendered as HTML (formgrader, feedback) with no script, handler or frame
 - formgrader_csp: a hash-based Content-Security-Policy on the formgrader's pages

@@ -13,7 +13,6 @@ SOURCE = COURSE_ROOT / "source" / ASSIGNMENT
 RELEASE = COURSE_ROOT / "release" / ASSIGNMENT
 SUBMITTED = COURSE_ROOT / "submitted"
 AUTOGRADED = COURSE_ROOT / "autograded"
-FEEDBACK = COURSE_ROOT / "feedback"
 
 
 def notebook_names() -> list[str]:

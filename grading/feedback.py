@@ -34,8 +34,9 @@ class PendingWritten(NbGraderPreprocessor):
     """After GetGrades: a cell that still needs a grader gets score NaN (the exporter writes "not
     graded yet" there) and is listed in ``resources[PENDING]``."""
 
-    # the HTML exporter configures this on every preprocessor it runs; accept it quietly
-    display_data_priority: List[str] = List([]).tag(config=True)
+    display_data_priority: List[str] = List([], help=(
+        "Not a course option: nbconvert's HTML exporter sets it on every preprocessor it runs "
+        "(NbConvertBase); accepted here, unused.")).tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         from nbgrader.api import Gradebook, MissingEntry

@@ -28,8 +28,9 @@ from grading.cells import is_test_cell
 class HideHiddenTests(ClearHiddenTests):
     """ClearHiddenTests for feedback, plus tracebacks reduced to their message."""
 
-    # the HTML exporter configures this on every preprocessor it runs; accept it quietly
-    display_data_priority: List[str] = List([]).tag(config=True)
+    display_data_priority: List[str] = List([], help=(
+        "Not a course option: nbconvert's HTML exporter sets it on every preprocessor it runs "
+        "(NbConvertBase); accepted here, unused.")).tag(config=True)
 
     def preprocess_cell(self, cell: NotebookNode, resources: dict[str, Any],
                         cell_index: int) -> tuple[NotebookNode, dict[str, Any]]:

@@ -11,7 +11,8 @@ module only prepares a machine for it and says where everything is:
 - ``setup(layout)``: idempotent; makes the accounts (with a password each, kept in the state
   folder, root only), the exchange (owned by the instructor, so no student can squat the course's
   folder in it), the instructor's copy of the course (``source/``, ``release/``, ``grading/``,
-  ``nbgrader_config.py``: the course root on the hub), and the layout file the hub reads.
+  ``nbgrader_config.py``: the course root on the hub), the layout file the hub reads, and the
+  course id and default exchange every server reads (``write_hub_course_file``).
 
 The environment every account's server runs from (``HUB_ENV``: a venv of Debian's
 ``/usr/bin/python3.11`` under ``/opt``, world-readable, from requirements.txt) and the proxy
@@ -23,11 +24,14 @@ account (the spawn fails with "Permission denied ... jupyterhub-singleuser").
     python -m grading.hub logins     print the logins and the URL
     python -m grading.hub grade      grade the hub's course with the sandboxed runner (as root):
                                      every collected student of the gradebook; others named
+    python -m grading.hub where home|env|state|exchange
+                                     one of the hub's places (the Makefile reads them here)
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import pwd
@@ -41,12 +45,24 @@ from typing import Any
 
 from grading.course import ASSIGNMENT, COURSE_ROOT
 
-HUB_DIR = COURSE_ROOT / "hub"
-HUB_HOME = Path("/opt/ml-conceptual-hub")
+# The hub's places: their one home. The Makefile reads them (``python -m grading.hub where``),
+# docs/jupyterhub.md shows them (a test compares), hub/nbgrader_config.py reads the exchange and
+# the course id from the file ``setup`` writes beside it (HUB_COURSE_FILE).
+HUB_HOME = Path("/opt/ml-conceptual-hub")  # the environment every account's server runs from, and more
 HUB_ENV = HUB_HOME / "env"
+STATE = "/var/lib/ml-conceptual-hub"  # the default layout's state: the hub's database, logins, LTI key
+EXCHANGE = "/srv/nbgrader/exchange"  # the default layout's exchange (NBGRADER_EXCHANGE_ROOT overrides it)
+HUB_DIR = COURSE_ROOT / "hub"
 STUDENT_CONFIG = HUB_ENV / "etc" / "jupyter-student"  # hub/student-config/, copied by hub-setup
+HUB_COURSE_FILE = HUB_ENV / "etc" / "jupyter" / "course-hub.json"  # beside hub/nbgrader_config.py's copy
 PROXY = HUB_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
-COURSE_ID = "ml-conceptual"
+
+
+@functools.cache
+def course_id(root: Path = COURSE_ROOT) -> str:
+    """The course's id: its one home is ``c.CourseDirectory.course_id`` in the course's nbgrader_config.py."""
+    from grading.course import load_config
+    return load_config(root).CourseDirectory.course_id
 
 
 def _sample_students() -> list[str]:
@@ -60,10 +76,10 @@ class HubLayout:
     logins (root only) and ``layout.json`` (what ``hub/jupyterhub_config.py`` reads)."""
     instructor: str = "instructor"
     students: list[str] = dataclasses.field(default_factory=_sample_students)
-    exchange: str = "/srv/nbgrader/exchange"
-    state: str = "/var/lib/ml-conceptual-hub"
+    exchange: str = EXCHANGE
+    state: str = STATE
     port: int = 8000
-    course_folder: str = COURSE_ID  # in the instructor's home: the course root on the hub
+    course_folder: str = dataclasses.field(default_factory=course_id)  # in the instructor's home: the course root
 
     @property
     def users(self) -> list[str]:
@@ -147,7 +163,7 @@ def _exchange(layout: HubLayout, instructor: pwd.struct_passwd) -> None:
     for parent in root.parents:  # every account must be able to pass the folders above it
         os.chmod(parent, os.stat(parent).st_mode | 0o011)
     os.chmod(root, 0o1777)
-    course = root / COURSE_ID
+    course = root / course_id()
     course.mkdir(exist_ok=True)
     for folder, mode in ((course, 0o755), (course / "outbound", 0o755), (course / "feedback", 0o711),
                          (course / "inbound", 0o1733)):
@@ -175,6 +191,17 @@ def _course_copy(layout: HubLayout, instructor: pwd.struct_passwd) -> None:
     _chown_tree(layout.home(layout.instructor), instructor)
 
 
+def write_hub_course_file(path: Path | str = HUB_COURSE_FILE) -> Path:
+    """What every server on the hub reads through hub/nbgrader_config.py: the course id and the
+    default exchange, from their homes (the course's config, ``EXCHANGE``). The same for every
+    layout: a layout's own exchange reaches its servers as NBGRADER_EXCHANGE_ROOT."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"course_id": course_id(), "exchange": EXCHANGE}, indent=1) + "\n")
+    os.chmod(path, 0o644)
+    return path
+
+
 def setup(layout: HubLayout | None = None) -> HubLayout:
     """Accounts, passwords, exchange, the instructor's course and the layout file (as root)."""
     layout = layout or HubLayout()
@@ -187,6 +214,7 @@ def setup(layout: HubLayout | None = None) -> HubLayout:
     _set_passwords(layout)
     _exchange(layout, entries[layout.instructor])
     _course_copy(layout, entries[layout.instructor])
+    write_hub_course_file()
     from grading.lti import ensure_key
     ensure_key(state)  # the tool's key for LTI (docs/lti.md), kept with the hub's state, root only
     layout.save()
@@ -200,7 +228,7 @@ def gradebook_students(layout: HubLayout) -> list[str]:
     from grading.course import load_config
     config = load_config(layout.course_dir)
     try:
-        with Gradebook(config.CourseDirectory.db_url, COURSE_ID) as gb:
+        with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gb:
             return sorted(s.id for s in gb.students)
     finally:  # a gradebook made just now by root is the instructor's
         _chown_tree(layout.course_dir, pwd.getpwnam(layout.instructor))
@@ -261,14 +289,21 @@ def reset_student(layout: HubLayout, student: str) -> None:
 
 def print_logins(layout: HubLayout) -> None:
     logins = layout.logins()
-    print(f"JupyterHub: {layout.url}/hub/login   (course {COURSE_ID}, exchange {layout.exchange})")
+    print(f"JupyterHub: {layout.url}/hub/login   (course {course_id()}, exchange {layout.exchange})")
     print(f"  instructor  {layout.instructor:28s} {logins[layout.instructor]}")
     for s in layout.students:
         print(f"  student     {s:28s} {logins[s]}")
     print(f"The instructor's course root: {layout.course_dir}  (docs/jupyterhub.md: the week's steps)")
 
 
+PLACES = {"home": HUB_HOME, "env": HUB_ENV, "state": STATE, "exchange": EXCHANGE}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["where"]:  # for the Makefile: one of the hub's places (PLACES), from its one home
+        print(PLACES[argv[1]])
+        return 0
     parser = argparse.ArgumentParser(prog="python -m grading.hub", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["setup", "logins", "grade"])
     parser.add_argument("--layout", help="a layout.json (default: the default layout's)")

@@ -56,7 +56,9 @@ class DueDateInFeedback(Preprocessor):
     """A first cell in the feedback when the assignment has a due date: the due date (with this
     student's extension), the time of the graded submission, and how late it was; nbgrader's
     template shows the penalty itself."""
-    enabled = Bool(True).tag(config=True)  # nbconvert's preprocessors are off unless enabled
+    enabled = Bool(True, help=(
+        "Show the due date, the submission's time and how late it was at the top of each feedback "
+        "page (nbconvert's preprocessors are off unless enabled).")).tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         import nbformat

@@ -90,10 +90,13 @@ def _check_origin(settings: lti.Lti, data: dict[str, typing.Any]) -> None:
 
 
 class CourseLtiAuthenticator(LTI13Authenticator):
+    """The hub's LTI 1.3 login for the course (docs/lti.md); ``configure`` sets its options."""
+
     login_handler = LoginInitHandler
     callback_handler = CallbackHandler
-    course_lti = Any(help="the course's grading.lti.Lti").tag(config=True)
-    state = Unicode(help="the hub's state folder (launch records, the tool's key)").tag(config=True)
+    course_lti = Any(help="The course's grading.lti.Lti (its c.Lti.* options), set by ``configure``.").tag(config=True)
+    state = Unicode(help="The hub's state folder (launch records, the tool's key), set by ``configure`` "
+                         "from the hub's layout.").tag(config=True)
 
     def get_handlers(self, app: typing.Any) -> list[tuple[typing.Any, ...]]:
         return [*super().get_handlers(app), (r"/lti13/jwks", JwksHandler, {"state": self.state})]

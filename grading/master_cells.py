@@ -12,8 +12,8 @@ nbgrader's ``OverwriteCells`` restores test cells from the gradebook, but:
   survived.
 
 Configured in ``nbgrader_config.py`` in place of ``OverwriteCells``. ``DropMalformedMetadata``
-runs before every other preprocessor: nbgrader's own crash on a cell whose ``nbgrader`` metadata
-is not a dict (a student's edit), and no key of ours may come from a student's cell.
+runs before every other preprocessor, against nbgrader's own crash on a cell whose ``nbgrader``
+metadata is not a dict (a student's edit).
 ``CheckCellMetadata`` is nbgrader's, with its JSON schema compiled once per process.
 """
 from __future__ import annotations
@@ -36,9 +36,6 @@ DELETED_TEST_MESSAGE = (
     "never delete or re-create test cells (restore a notebook from the release if you did by accident).")
 
 
-OWN_KEYS = ("grading_guard", "grading")  # cell metadata keys only the grader may set
-
-
 def malformed_cells(nb: NotebookNode) -> list[int]:
     """Indexes of cells whose ``nbgrader`` metadata is not a dict (nbgrader cannot read them).
 
@@ -49,7 +46,7 @@ def malformed_cells(nb: NotebookNode) -> list[int]:
 
 
 class DropMalformedMetadata(NbGraderPreprocessor):
-    """Drop ``nbgrader`` metadata that is not a dict, and our own keys, from every cell. An
+    """Drop ``nbgrader`` metadata that is not a dict from every cell. An
     instructor cell that loses its metadata this way is put back by RestoreMasterCells."""
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
@@ -57,9 +54,6 @@ class DropMalformedMetadata(NbGraderPreprocessor):
             self.log.warning("Cell %d has nbgrader metadata that is not a dict (%r): ignored", i,
                              str(nb.cells[i].metadata["nbgrader"])[:80])
             del nb.cells[i].metadata["nbgrader"]
-        for cell in nb.cells:
-            for key in OWN_KEYS:
-                cell.get("metadata", {}).pop(key, None)
         return nb, resources
 
 

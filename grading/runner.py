@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from grading.course import ASSIGNMENT, COURSE_ROOT, notebook_names
-from grading.settings import Runner, Sandbox
+from grading.settings import UNSANDBOXED, Runner, Sandbox
 from grading.worker import GradeTask, GradingJob, StudentResult, quiet_known_noise, warm_up
 
 if TYPE_CHECKING:
@@ -235,12 +235,6 @@ def _tracked(markers: str, student: str, run: Callable[[Any], Any], payload: Any
     the worker dies, the marker left behind says whose task it was running."""
     marker = Path(markers) / student
     marker.write_text(str(os.getpid()))
-    # test hook (tests/test_runner.py): GRADING_TEST_KILL_WORKER=STUDENT:FLAGFILE SIGKILLs the
-    # worker grading STUDENT once, as the out-of-memory killer would, and creates FLAGFILE
-    victim, _, flag = os.environ.get("GRADING_TEST_KILL_WORKER", "").partition(":")
-    if victim == student and flag and not os.path.exists(flag):
-        Path(flag).touch()
-        os.kill(os.getpid(), signal.SIGKILL)
     try:
         return run(payload)
     finally:
@@ -506,16 +500,15 @@ def require_sandbox(settings: Sandbox) -> None:
     """Refuse to grade, before anything starts, where the sandbox cannot run (unless switched off)."""
     from grading import sandbox
     if not settings.enabled:
-        print("WARNING: grading WITHOUT the sandbox (c.Sandbox.enabled = False): student code runs as "
-              "you and can read source/, the gradebook and the network.", file=sys.stderr)
+        print(f"WARNING: grading WITHOUT the sandbox (c.Sandbox.enabled = False): {UNSANDBOXED}.",
+              file=sys.stderr)
         return
     reason = sandbox.problem(settings)
     if reason:
         raise SandboxUnavailable(
-            f"Grading refused: the sandbox that keeps student code away from source/, the gradebook, "
-            f"other students and the network cannot start here: {reason}.\n"
+            f"Grading refused: the sandbox cannot start here: {reason}.\n"
             "Either install it (Debian: apt-get install bubblewrap), or grade without it, knowing that "
-            "student code then runs as you: GRADING_SANDBOX=off make autograde")
+            f"then {UNSANDBOXED}: GRADING_SANDBOX=off make autograde")
 
 
 def grade_class(students: Iterable[str] | None = None, executor: concurrent.futures.Executor | None = None,

@@ -1,8 +1,8 @@
 """Student kernels in a sandbox during autograding.
 
-As nbgrader ships, a student's code runs as the instructor: it can read source/ (solutions and
-hidden tests), write the gradebook, open sockets and exhaust the machine. Here every autograding
-kernel is started inside these layers (outermost first):
+As nbgrader ships, a student's code runs as the instructor (``settings.UNSANDBOXED`` says what
+that allows) and can exhaust the machine. Here every autograding kernel is started inside these
+layers (outermost first):
 
 0. a per-kernel **cgroup** (memory and pids; cgroup v1, v2 or a hybrid: grading/cgroups.py says how
    each is found and set up, v2's delegated subtree included), made by the grader for this kernel
@@ -11,10 +11,8 @@ kernel is started inside these layers (outermost first):
    student code exists. The memory limit (v1 ``memory.limit_in_bytes``, and
    ``memory.memsw.limit_in_bytes`` when writable; v2 ``memory.max``, and ``memory.swap.max`` = 0
    where swap is accounted) is the kernel's budget for all its processes together *and* the files
-   it writes in its tmpfs mounts (tmpfs pages are charged to the writer's memory cgroup: measured
-   on v1, a 200 MiB file in a tmpfs raised the cgroup's usage by 201 MiB, and writing past a 256 MiB
-   limit got the writer OOM-killed with the files stopping at 256 MiB; v2 charges them the same
-   way by the kernel's documentation, not measured here). When the budget is exceeded the
+   it writes in its tmpfs mounts (tmpfs pages are charged to the writer's memory cgroup; what was
+   measured: docs/sandbox.md). When the budget is exceeded the
    kernel's largest process is killed by the OOM killer (a child, or the kernel itself: its
    notebook's remaining cells then fail); a single oversized allocation gets MemoryError from the
    rlimit below. ``pids.max`` bounds its processes and threads together.
@@ -35,16 +33,16 @@ kernel is started inside these layers (outermost first):
    nobody's group; ``student`` in the kernel's /etc/passwd), or the uid and group of the account
    ``Sandbox.user`` names.
 3. ``prlimit``, per process: the floor that holds in every mode, cgroup or not (``rlimits``):
-   address space the memory budget (at least 4 GiB), CPU 120 s, ``pids_limit`` processes+threads
-   for the uid (per kernel, as each grading process has a uid of its own), files up to 100 MiB,
-   256 open files, no core files.
+   the address space (the memory budget, at least ``address_space``), CPU seconds, file size,
+   open files and stack, each a ``c.Sandbox`` option; ``pids_limit`` processes+threads for the
+   uid (per kernel, as each grading process has a uid of its own); no core files.
 
 **Nothing the kernel can write is on the host disk.** The box is root's; only its ``sock``
 folder belongs to the kernel's uid, long enough for ipykernel to bind its five sockets. The
 kernel manager waits for them, then gives the folder to root (0755) and removes anything else in
 it, before any cell is sent: student code runs with every writable place a tmpfs (charged to the
 memory budget). Matplotlib's font list, built once by the grader, is bound read-only into
-``MPLCONFIGDIR`` on the sandbox's /tmp, so kernels do not rebuild it (~1 s each).
+``MPLCONFIGDIR`` on the sandbox's /tmp, so kernels do not rebuild it.
 
 **Which memory bound is in force.** ``limit_mode(settings)`` tries, once per process, to create a
 kernel cgroup (memory and pids, under the grader's own cgroups) and says ``"cgroup"`` if it could.
@@ -58,20 +56,10 @@ whether the sandbox starts, user namespaces, the network, the cgroup hierarchy, 
 tmpfs files and the rlimits a probe read inside the sandbox. (It makes and removes a kernel cgroup
 to find out: on cgroup v2 that sets up the delegated subtree as grading would.)
 
-Settings: ``c.Sandbox.*`` in nbgrader_config.py (grading/settings.py documents each; environment
-variables override them): ``enabled`` (False grades without a sandbox, only when asked for
-explicitly); ``user``, the account kernels run as (default: a uid of its own per grading process,
-so one kernel's fork bomb cannot starve a kernel graded beside it); ``memory_limit``, the
-memory+tmpfs budget per kernel (4 GiB); ``pids_limit``, processes+threads per kernel (64);
-``use_cgroup`` False uses the watchdog even where cgroups work (to test it). A kernel manager
-reads them from the configuration nbgrader gives it; the module's functions take a ``Sandbox``.
-
-Numbers measured here (2 cores, Debian 12, cgroup v1): an idle ipykernel has 8 tasks (threads), 11
-after importing numpy and matplotlib with OPENBLAS_NUM_THREADS=1; with bwrap's two processes the
-kernel's cgroup counts 13, and it holds about 70 MB. Starting a kernel and importing numpy+matplotlib
-takes the same as with the earlier deny-list sandbox (about 0.55 s to ready and 0.5 s for the
-imports on a quiet machine); the first kernel of a grading process pays about 0.4 s more (asking
-matplotlib, once, where its font list is, and trying a cgroup).
+Settings: ``c.Sandbox.*`` (each option's help is in grading/settings.py; ``python -m
+grading.settings`` prints them with their values). A kernel manager reads them from the
+configuration nbgrader gives it; the module's functions take a ``Sandbox``. What was measured
+(tasks and memory of a kernel, start-up times): docs/sandbox.md.
 
 The kernel talks to the grader over unix sockets (``ipc`` transport) in its box, as the network is
 gone. Time per cell stays bounded by nbgrader's ``Execute.timeout``.
@@ -95,19 +83,11 @@ from typing import Any, Literal
 from jupyter_client.manager import AsyncKernelManager
 
 from grading.cgroups import Hierarchy, KernelCgroup, systemd_delegation
-from grading.settings import Sandbox, course_settings
+from grading.settings import UNSANDBOXED, Sandbox, course_settings, parse_size
 
-# The per-process floor (prlimit), in every mode: address space (the memory budget, at least 4 GiB:
-# an ipykernel with numpy and matplotlib maps about 0.9 GiB it never touches), CPU 120 s (a
-# backstop: Execute.timeout stops loops), processes+threads of the kernel's uid (pids_limit: each
-# grading process has a uid of its own, so it is per kernel), files up to 100 MiB, 256 open files,
-# no core files. LIMITS: the default settings' values (rlimits(settings) for others).
-MIN_ADDRESS_SPACE = 4 << 30
-CPU_SECONDS = 120
-FILE_SIZE = 100 << 20
-OPEN_FILES = 256
-LIMITS = [f"--as={MIN_ADDRESS_SPACE}", f"--cpu={CPU_SECONDS}", "--nproc=64", f"--fsize={FILE_SIZE}",
-          f"--nofile={OPEN_FILES}", "--core=0"]
+# No core files, whatever the settings: the host's core_pattern, not the sandbox, decides where a
+# core would be written.
+NO_CORE = "--core=0"
 COURSE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ETC_FILES = ["/etc/ld.so.cache", "/etc/nsswitch.conf", "/etc/localtime", "/etc/alternatives"]
 SANDBOX_MPLCONFIGDIR = "/tmp/matplotlib"
@@ -202,8 +182,8 @@ def wrap(kernel_cmd: Sequence[str], workdir: str, box: str, user: tuple[int, int
     """The command that starts ``kernel_cmd`` inside the sandbox as ``user`` (uid, gid):
     ``workdir`` read-only (the cwd), ``box`` read-only but for its ``sock`` folder,
     ``cgroup_procs`` the cgroup.procs files the launcher joins before it execs bwrap,
-    ``font_cache`` a matplotlib fontlist json, ``limits`` prlimit's arguments (default ``LIMITS``;
-    ``rlimits(settings)``)."""
+    ``font_cache`` a matplotlib fontlist json, ``limits`` prlimit's arguments (``rlimits(settings)``;
+    default: the default settings')."""
     uid, gid = user
     cmd = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
            "--die-with-parent", "--new-session"]
@@ -219,7 +199,7 @@ def wrap(kernel_cmd: Sequence[str], workdir: str, box: str, user: tuple[int, int
     cmd += ["--chdir", workdir]
     cmd += ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--no-new-privs",
             "--inh-caps=-all", "--bounding-set=-all"]
-    cmd += ["prlimit", *(LIMITS if limits is None else limits), "--"]
+    cmd += ["prlimit", *(rlimits(Sandbox()) if limits is None else limits), "--"]
     # env -i: nothing of the grader's environment (a database password, say) reaches the kernel
     # --log-level=CRITICAL: no "Ctrl-C will not work" banner per kernel on the grader's terminal
     env = kernel_environment(env_pass)
@@ -319,11 +299,13 @@ def limit_mode(settings: Sandbox) -> LimitMode:
 
 
 def rlimits(settings: Sandbox) -> list[str]:
-    """prlimit's arguments for a kernel under ``settings``: the per-process floor that holds in
-    every mode, cgroup or not (see ``LIMITS``); the process count is ``pids_limit`` and the
-    address space the memory budget, at least ``MIN_ADDRESS_SPACE``."""
-    return [f"--as={max(settings.memory_bytes, MIN_ADDRESS_SPACE)}", f"--cpu={CPU_SECONDS}",
-            f"--nproc={settings.pids_limit}", f"--fsize={FILE_SIZE}", f"--nofile={OPEN_FILES}", "--core=0"]
+    """prlimit's arguments for a kernel under ``settings`` (``c.Sandbox.*``): the per-process
+    floor that holds in every mode, cgroup or not. The address space is the memory budget, at
+    least ``address_space``; the processes+threads of the kernel's uid ``pids_limit``."""
+    return [f"--as={max(settings.memory_bytes, parse_size(settings.address_space))}",
+            f"--cpu={settings.cpu_seconds}", f"--nproc={settings.pids_limit}",
+            f"--fsize={parse_size(settings.file_size)}", f"--nofile={settings.open_files}",
+            f"--stack={parse_size(settings.stack_size)}", NO_CORE]
 
 
 class Watchdog(threading.Thread):
@@ -384,7 +366,7 @@ class Watchdog(threading.Thread):
 # what the probe reports from inside the sandbox: the network it sees, its uid, its rlimits
 _PROBE = """import json, os, resource, socket
 import numpy
-names = ("AS", "NPROC", "NOFILE", "FSIZE", "CPU", "CORE")
+names = ("AS", "NPROC", "NOFILE", "FSIZE", "CPU", "STACK", "CORE")
 limits = {n: resource.getrlimit(getattr(resource, "RLIMIT_" + n))[0] for n in names}
 print(json.dumps({"interfaces": sorted(n for _, n in socket.if_nameindex()), "uid": os.getuid(), "rlimits": limits}))
 """
@@ -437,7 +419,6 @@ class SandboxKernelManager(AsyncKernelManager):
         self._watchdog: Watchdog | None = None
         self.limit_mode: LimitMode | None = None
         self.launch: dict[str, Any] = {}
-        self.removed_from_box: list[str] = []
         self.transport = "ipc"
         self.connection_file = os.path.join(self._box, "kernel.json")
         self.ip = os.path.join(self._box, "sock", "ipc")
@@ -528,7 +509,7 @@ class SandboxKernelManager(AsyncKernelManager):
             if self.provisioner is None or await self.provisioner.poll() is not None:
                 break  # the kernel died before binding: lock anyway, nbclient reports it
             await asyncio.sleep(0.005)
-        self.removed_from_box = lock_box(self._box, names)
+        lock_box(self._box, names)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
@@ -599,7 +580,7 @@ def _cgroup_facts(settings: Sandbox) -> dict[str, Any] | None:
 def bounds(settings: Sandbox) -> list[tuple[str, str]]:
     """[(bound, how it holds here and why)] for ``python -m grading.sandbox``; first the sandbox."""
     if not settings.enabled:
-        return [("sandbox", "OFF (Sandbox.enabled = False): student code runs as the grading user, unbounded")]
+        return [("sandbox", f"OFF (Sandbox.enabled = False): {UNSANDBOXED}, unbounded")]
     reason, seen = probe(settings)
     hierarchy = Hierarchy.detect()
     lines = [("sandbox", "starts (a probe imported numpy inside it)" if reason is None else f"cannot start: {reason}"),
@@ -611,11 +592,11 @@ def bounds(settings: Sandbox) -> list[tuple[str, str]]:
     lines.append(("cgroup hierarchy", hierarchy.describe()))
     lines += _memory_lines(settings, _cgroup_facts(settings), cgroup_problem(settings))
     limits = seen.get("rlimits") or {}
-    floor = (f"address space {_size(max(settings.memory_bytes, MIN_ADDRESS_SPACE))}, CPU {CPU_SECONDS} s, "
-             f"{OPEN_FILES} open files, files up to {_size(FILE_SIZE)}, no core files, {settings.pids_limit} "
-             "processes+threads of its uid")
-    measured = "" if not limits else f" (the probe read AS={limits['AS']}, NPROC={limits['NPROC']}, " \
-        f"NOFILE={limits['NOFILE']}, FSIZE={limits['FSIZE']}, CPU={limits['CPU']}, CORE={limits['CORE']})"
+    floor = (f"address space {_size(max(settings.memory_bytes, parse_size(settings.address_space)))}, CPU "
+             f"{settings.cpu_seconds} s, {settings.open_files} open files, files up to "
+             f"{_size(parse_size(settings.file_size))}, stack {_size(parse_size(settings.stack_size))}, no core "
+             f"files, {settings.pids_limit} processes+threads of its uid")
+    measured = "" if not limits else " (the probe read " + ", ".join(f"{k}={v}" for k, v in limits.items()) + ")"
     lines.append(("per process, in every mode", f"rlimits: {floor}{measured}"))
     return lines
 

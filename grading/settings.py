@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TypeVar
 
 from traitlets import Bool, Bunch, CaselessStrEnum, Float, Int, TraitError, Unicode, validate
@@ -26,20 +27,25 @@ def parse_size(text: object) -> int:
 
 C = TypeVar("C", bound=Configurable)
 
+# What grading without the sandbox means: the one wording of it (the option's help, the runner's
+# warning and refusal, python -m grading.sandbox).
+UNSANDBOXED = ("student code runs as the grading user: it can read source/ (solutions and hidden tests) and "
+               "other students' work, write the gradebook and use the network")
+
 
 class Sandbox(Configurable):
     """The sandbox every autograding kernel starts in (grading/sandbox.py)."""
 
     enabled = Bool(True, help=(
-        "Start every autograding kernel in the sandbox. False grades student code as the grading "
-        "user, able to read source/, the gradebook and the network: only ever on purpose.")).tag(config=True)
+        f"Start every autograding kernel in the sandbox. False: {UNSANDBOXED}; only ever on "
+        "purpose.")).tag(config=True)
     user = Unicode("", help=(
         "The account kernels run as. Empty: a uid of its own per grading process (with nobody's "
         "group), so one kernel's fork bomb cannot starve a kernel graded beside it.")).tag(config=True)
     memory_limit = Unicode("4G", help=(
         "Memory of one kernel and all its processes together, plus the files it writes in its "
         "tmpfs mounts: '512M', '2G', or bytes. Also the address space of each of its processes "
-        "(at least 4 GiB: a kernel with numpy maps about 0.9 GiB it never touches).")).tag(config=True)
+        "(at least address_space).")).tag(config=True)
     pids_limit = Int(64, help=(
         "Processes and threads of one kernel together (an ipykernel with numpy and matplotlib "
         "uses 13): its cgroup's pids.max, and RLIMIT_NPROC of its uid.")).tag(config=True)
@@ -47,24 +53,44 @@ class Sandbox(Configurable):
         "Fork each kernel, fully isolated, from a process that imported IPython, ipykernel, numpy, "
         "matplotlib and ipywidgets once per grading process (grading/warm_kernels.py), instead of "
         "starting a new Python and importing them per notebook. False starts every kernel cold.")).tag(config=True)
+    address_space = Unicode("4G", help=(
+        "Address space of each process of a kernel (RLIMIT_AS), at least: the larger of this and "
+        "memory_limit: '4G', '8G' or bytes. A kernel with numpy and matplotlib maps about 0.9 GiB "
+        "it never touches (docs/sandbox.md); a single oversized allocation gets MemoryError.")).tag(config=True)
+    cpu_seconds = Int(120, help=(
+        "CPU seconds of each process of a kernel (RLIMIT_CPU): a backstop, as Execute.timeout "
+        "stops a cell and SandboxedExecute.notebook_budget a notebook.")).tag(config=True)
+    file_size = Unicode("100M", help=(
+        "Largest file a kernel's process may write (RLIMIT_FSIZE): '100M', '1G' or bytes. Its "
+        "files are in tmpfs mounts, charged to memory_limit as well.")).tag(config=True)
+    open_files = Int(256, help="Open files and sockets of each process of a kernel (RLIMIT_NOFILE): at "
+                               "least 64, as a started ipykernel holds fewer than 64.").tag(config=True)
+    stack_size = Unicode("8M", help=(
+        "Stack of each process of a kernel (RLIMIT_STACK, soft and hard): '8M' (Linux's usual soft "
+        "limit) or bytes, so a kernel's stack does not depend on the shell the grading started "
+        "from.")).tag(config=True)
     use_cgroup = Bool(True, help=(
         "Bound each kernel with a cgroup of its own (v1, or v2 in the grading process's delegated "
         "subtree) where one can be made. False uses the grader's watchdog thread even where cgroups "
         "work (to test it). The rlimits hold either way.")).tag(config=True)
 
-    @validate("memory_limit")
+    @validate("memory_limit", "address_space", "file_size", "stack_size")
     def _valid_size(self, proposal: Bunch) -> str:
         try:
             if parse_size(proposal["value"]) <= 0:
                 raise ValueError
         except ValueError:
-            raise TraitError(f"Sandbox.memory_limit={proposal['value']!r}: use '512M', '2G' or bytes") from None
+            raise TraitError(f"Sandbox.{proposal['trait'].name}={proposal['value']!r}: use '512M', '2G' "
+                             "or bytes, above 0") from None
         return proposal["value"]
 
-    @validate("pids_limit")
-    def _valid_pids(self, proposal: Bunch) -> int:
-        if proposal["value"] < 1:
-            raise TraitError(f"Sandbox.pids_limit={proposal['value']!r}: at least 1 (a kernel with numpy uses 13)")
+    @validate("pids_limit", "cpu_seconds", "open_files")
+    def _valid_count(self, proposal: Bunch) -> int:
+        least = {"pids_limit": (1, "a kernel with numpy uses 13"), "cpu_seconds": (1, "seconds"),
+                 "open_files": (64, "a started ipykernel holds fewer than 64")}
+        name = proposal["trait"].name
+        if proposal["value"] < least[name][0]:
+            raise TraitError(f"Sandbox.{name}={proposal['value']!r}: at least {least[name][0]} ({least[name][1]})")
         return proposal["value"]
 
     @property
@@ -200,19 +226,111 @@ def course_settings(kind: type[C], config: Config | None = None) -> C:
     return kind(config=config)
 
 
-def main() -> None:
-    """Print every grading option, its value under this course's configuration, and its help."""
-    import textwrap
+def configurables() -> list[type[Configurable]]:
+    """Every Configurable class of the grading package that has options of its own, found by
+    importing each of the package's modules."""
+    import importlib
+    import pkgutil
 
-    from grading.course import load_config
-    config = load_config()
+    import grading
+    found: list[type[Configurable]] = []
+    for info in pkgutil.walk_packages(grading.__path__, "grading."):
+        module = importlib.import_module(info.name)
+        found += [kind for kind in vars(module).values() if isinstance(kind, type) and issubclass(kind, Configurable)
+                  and kind.__module__ == module.__name__ and kind.class_own_traits(config=True)]
+    return found
+
+
+def config_files(root: Path | str) -> list[Path]:
+    """The nbgrader_config.py files nbgrader reads for the course at ``root``, lowest priority
+    first: Jupyter's config folders (the hub's environment, ~/.jupyter, ...), then the course root."""
+    from jupyter_core.paths import jupyter_config_path
+    folders = [*reversed(jupyter_config_path()), str(root)]
+    return [path for path in dict.fromkeys(Path(f) / "nbgrader_config.py" for f in folders) if path.is_file()]
+
+
+def sourced_config(root: Path | str, environ: Mapping[str, str] | None = None,
+                   ) -> tuple[Config, dict[tuple[str, str], str]]:
+    """(the Config nbgrader reads for the course at ``root``, {(section, option): where its value
+    came from: the last file that sets it, or the environment variable that overrides it})."""
+    from traitlets.config.loader import PyFileConfigLoader
+    environ = os.environ if environ is None else environ
+    merged, sources = Config(), {}  # type: tuple[Config, dict[tuple[str, str], str]]
+    for path in config_files(root):
+        loaded = PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
+        merged.merge(loaded)
+        sources.update({(section, option): str(path) for section, options in loaded.items()
+                        if isinstance(options, Config) for option in options})
+    for name, (section, option, convert) in ENVIRONMENT_OVERRIDES.items():
+        value = environ.get(name, "").strip()
+        if value and merged[section].get(option) == convert(value):
+            sources[(section, option)] = f"environment variable {name}"
+    return merged, sources
+
+
+def _where(source: str, root: Path) -> str:
+    """A config file relative to the course root when it is in it; anything else as it is."""
+    path = Path(source)
+    return str(path.relative_to(root)) if path.is_absolute() and path.is_relative_to(root) else source
+
+
+# nbgrader's own options that an environment variable above overrides: printed with ours
+NBGRADER_OVERRIDDEN = {"CourseDirectory": "nbgrader.coursedir.CourseDirectory",
+                       "Execute": "nbgrader.preprocessors.Execute"}
+
+
+def _option_lines(kind: type[Configurable], names: list[str], config: Config,
+                  sources: dict[tuple[str, str], str], root: Path) -> list[str]:
+    """Each option ``names`` of ``kind``: its value, where it came from, the variable that
+    overrides it, and its help."""
+    import textwrap
     overrides = {(s, o): n for n, (s, o, _) in ENVIRONMENT_OVERRIDES.items()}
-    for kind in (Sandbox, Runner, Similarity, Report, LatePenalty):
-        settings = kind(config=config)
-        for name, trait in sorted(kind.class_traits(config=True).items()):
-            env = overrides.get((kind.__name__, name))
-            print(f"c.{kind.__name__}.{name} = {getattr(settings, name)!r}" + (f"   (override: {env})" if env else ""))
-            print(textwrap.indent(textwrap.fill(trait.help, 92), "    "))
+    section, lines = config[kind.__name__], []
+    for name in names:
+        trait = kind.class_traits()[name]
+        key = (kind.__name__, name)
+        where = _where(sources[key], root) if key in sources else "default"
+        if key in overrides and not where.startswith("environment"):
+            where += f"; {overrides[key]} overrides it"
+        value = section[name] if name in section else trait.default()
+        lines.append(f"c.{kind.__name__}.{name} = {value!r}   # {where}")
+        lines.append(textwrap.indent(textwrap.fill(trait.help, 92), "    "))
+    return lines
+
+
+def _summary(kind: type[Configurable]) -> str:
+    """The first sentence of a class's docstring, else of its module's, shortened."""
+    import re
+    import sys
+    import textwrap
+    text = " ".join((kind.__doc__ or sys.modules[kind.__module__].__doc__ or "").split())
+    return textwrap.shorten(re.split(r"(?<=\.)\s", text, maxsplit=1)[0], 110, placeholder=" ...")
+
+
+def describe(root: Path | str | None = None, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Every option of the grading package (and nbgrader's that an environment variable
+    overrides): its value for the course at ``root``, where that came from (default, a config
+    file, an environment variable) and its help, as lines of text."""
+    from traitlets.utils.importstring import import_item
+
+    from grading.course import COURSE_ROOT
+    root = Path(COURSE_ROOT if root is None else root).resolve()
+    config, sources = sourced_config(root, environ)
+    lines = []
+    for kind in configurables():
+        lines.append(f"# {kind.__name__} ({kind.__module__}): {_summary(kind)}")
+        lines += _option_lines(kind, sorted(kind.class_own_traits(config=True)), config, sources, root)
+    lines.append("# nbgrader's options that an environment variable overrides")
+    for section, path in NBGRADER_OVERRIDDEN.items():
+        names = [o for s, o, _ in ENVIRONMENT_OVERRIDES.values() if s == section]
+        lines += _option_lines(import_item(path), names, config, sources, root)
+    return lines
+
+
+def main() -> None:
+    """Print every grading option, its value under this course's configuration, where the value
+    came from, and its help."""
+    print("\n".join(describe()))
 
 
 if __name__ == "__main__":

@@ -8,54 +8,7 @@ with the exception's type and message (never a line of the test's code), so nbgr
 grading reads it. Nothing the student's code prints or displays during a test reaches the cell,
 the grade or the feedback.
 
-The rules, for instructors writing test cells (they keep working unchanged in a student's own
-JupyterLab, where they run in the kernel as ordinary cells):
-
-- **Set-up the tests may use** comes from the notebook's locked (instructor) code cells, taken
-  from the gradebook: their ``import`` statements, and calls of functions of the modules they
-  import (``np.set_printoptions(...)``). Helper modules are imported from the instructor's copy
-  of the assignment (release/, else source/), never from the student's folder. Anything else in
-  a set-up cell (a figure, a data set built by a call of a bare name) runs in the kernel only;
-  a test that needs data builds it itself or calls a helper module's function.
-- **Student names** are decided from the instructor's side: the names the notebook's solution
-  cells bind at top level, as the gradebook holds them (the release's stubs: ``def softmax(z):``,
-  ``N_WEIGHTS = None``), never from the submission. Only those are ever looked up in, called in
-  or rebound in the student's kernel; every other name a test reads resolves here (what earlier
-  test cells and the set-up bound, then Python's builtins) or is a NameError. A student's function
-  becomes a stand-in that calls it through the channel; a student's constant (``N_WEIGHTS``) is
-  copied as plain data when the test cell starts; anything else is an ``Unreadable`` stand-in
-  that fails any check. Student code can therefore not replace ``np``, ``abs`` or a test's own
-  ``_expected`` for a test, and nothing of a test's text or values goes to the kernel.
-- **Arguments and results** are plain data: numbers, strings, booleans, None, lists, tuples,
-  dicts and numeric numpy arrays. The student's function works on copies; nothing it does
-  changes the test's objects. A check that a function "leaves its arguments as they were" asks
-  for it: ``f.changed_arguments(*args)`` (the course's ``checks.changed_arguments`` helper, which
-  also works in a plain kernel) gives the positions of the arguments the call changed in place.
-  A test never reads an argument after a call to see what the call did (``make test`` checks).
-  A function that returns one of its arguments unchanged returns the test's own object.
-- **Callbacks**: a function of the test passed to a student function (``lambda w: A @ w``)
-  runs here; the student's code calls it through the channel. A student function passed on
-  (``activation=relu``) is passed by name and runs in the kernel.
-- **Rebinding a student's name** in a test (``softmax = _ref_softmax`` before calling
-  ``mse_grad_logits``, put back in a ``finally``) rebinds it for the student's code too, as
-  it would in a kernel: during each call the kernel's name stands for the test's function (a
-  callback; its code stays here). This is how a test grades one function on its own when it
-  calls the student's other functions.
-- **Errors and warnings** of the student's code are raised in the test with the same built-in
-  type (``except ValueError`` works; other types arrive as ``StudentError``); warnings are
-  re-raised here, and the test's ``np.errstate`` is applied to each call.
-- **Time**: a test cell gets the per-cell timeout (``Execute.timeout``) for itself and every
-  call it makes; a student function still running then is interrupted and the test fails.
-- **Tests that inspect source** (for example "no Python loop") call ``inspect.getsource`` on
-  the student's function, as they would in a kernel. The code checked is the code that runs: such
-  a test (one that imports ``inspect``) runs against a fresh sandboxed kernel of its own that
-  holds only the text it reads: the last top-level ``def`` of each name in the notebook's code
-  cells up to the test, the student's imports of modules the instructor's set-up imports, and
-  constants written as literals. Whatever else the notebook did (magics, ``exec``, decorators of
-  classes, rebinding through ``globals()``, imports of other modules) does not exist there, so a
-  name either runs the text the test reads or is missing. ``inspect.getsource`` answers with that
-  text; ``inspect.getclosurevars(inspect.unwrap(f)).globals`` holds, by name, each student
-  function its ``def`` reads (with its own source), so a test can follow a helper.
+The rules for writing test cells (set-up, student names, what crosses the channel, budgets): docs/test-cells.md.
 """
 from __future__ import annotations
 

@@ -1,11 +1,9 @@
 """Warm kernels: every autograding kernel forked from a pre-imported process, fully isolated.
 
 A cold kernel (grading/sandbox.py) pays, per notebook, bwrap, a fresh Python, ipykernel's imports
-and then the notebook's own imports (numpy, matplotlib, ipywidgets). Measured with ``make bench
-SECTIONS=speed`` (CPU over every process, medians of 19 submissions of 4 notebooks, one of each
-kind of the sample class): kernel start, handshake and stop plus the imports cells cost 2.3 s of
-CPU per submission cold and 0.5 s warm; a whole submission 6.1 s cold and 4.3 s warm, with the
-same grades. Here each grading process starts, once, a **warm process**
+and then the notebook's own imports (numpy, matplotlib, ipywidgets); ``make bench SECTIONS=speed``
+prints what that costs cold and warm (docs/sandbox.md has a run). Here each grading process
+starts, once, a **warm process**
 (grading/warm_zygote.py) inside a bwrap box built from the same allow-list as a cold kernel's; it
 imports IPython, ipykernel, numpy, matplotlib (agg) and ipywidgets and then forks one fresh child
 per notebook, which serves the ordinary Jupyter kernel protocol over the same unix sockets in the
@@ -70,7 +68,6 @@ from typing import IO, Any
 from jupyter_client.asynchronous import AsyncKernelClient
 
 from grading.sandbox import (
-    LIMITS,
     SANDBOX_MPLCONFIGDIR,
     SandboxKernelManager,
     _etc_entries,
@@ -101,7 +98,7 @@ class WarmStartError(RuntimeError):
     """The warm process could not start, or could not start this kernel."""
 
 
-def rlimits(options: Iterable[str] = LIMITS) -> dict[str, tuple[int, int]]:
+def rlimits(options: Iterable[str]) -> dict[str, tuple[int, int]]:
     """The sandbox's per-process limits, prlimit's options (``--as=4294967296``, ``--core=0:0``),
     as {resource name: (soft, hard)} for ``resource.setrlimit``."""
     import resource
@@ -445,7 +442,7 @@ class WarmSandboxKernelManager(SandboxKernelManager):
                    "env": kernel_environment(launch["env"]), "workdir": launch["workdir"], "box": self._box,
                    "places": [] if place is None else [place], "mplconfigdir": SANDBOX_MPLCONFIGDIR,
                    "font_cache": font_cache(), "uid": self._user[0], "gid": self._user[1],
-                   "rlimits": rlimits(launch.get("limits", LIMITS)),
+                   "rlimits": rlimits(launch["limits"]),
                    # a Python environment under /tmp: bound again, read-only, over the child's private /tmp
                    "python_dirs": [d for d in _python_dirs() if _under(d, "/tmp")]}
         return request, place

@@ -1,14 +1,19 @@
 """nbgrader's settings every server on the course hub reads: the course id and the exchange.
 
 Installed by `make hub-setup` into the hub environment's etc/jupyter/ (one of nbgrader's config
-folders), so the instructor's server and every student's server read the same file. The
-exchange root can be overridden by NBGRADER_EXCHANGE_ROOT (the hub sets it from its layout).
+folders), so the instructor's server and every student's server read the same file. The course
+id and the default exchange root come from course-hub.json beside it, which the hub's set-up
+writes from their one home (grading/hub.py: ``write_hub_course_file``); NBGRADER_EXCHANGE_ROOT
+overrides the exchange root (the hub sets it from its layout).
 """
+import json
 import os
 
 c = get_config()  # noqa: F821
-c.CourseDirectory.course_id = "ml-conceptual"
-c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE_ROOT", "/srv/nbgrader/exchange")
+with open(os.path.join(os.path.dirname(__file__), "course-hub.json")) as f:
+    hub = json.load(f)
+c.CourseDirectory.course_id = hub["course_id"]
+c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE_ROOT") or hub["exchange"]
 # A submission without every notebook of the release (a renamed or deleted one) is refused, and
 # the student is told which: nothing half-submitted reaches the instructor.
 c.ExchangeSubmit.strict = True

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import nbformat
 
@@ -139,7 +139,6 @@ class Hostile:
     blocked: bool = False  # its graded copy must say ATTACK BLOCKED and never ATTACK SUCCEEDED
     message: str = ""  # for student errors: what the runner's output must say about it
     graded_says: str = ""  # text its graded copy must contain (an error output of the grader's)
-    files: dict = field(default_factory=dict)
 
 
 def _q1(nb):

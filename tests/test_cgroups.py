@@ -28,7 +28,7 @@ import pytest
 from course_helpers import REPO
 from grading import cgroups, sandbox
 from grading.cgroups import LEAF, Hierarchy, KernelCgroup
-from grading.settings import Sandbox
+from grading.settings import Sandbox, parse_size
 
 MiB = 1 << 20
 
@@ -454,13 +454,17 @@ def test_v2_mechanics_on_a_private_cgroup2_mount():
 
 # ----------------------------------------------------------------------------- rlimits and the report
 def test_rlimits_follow_the_settings_and_hold_inside_the_sandbox():
-    assert sandbox.rlimits(Sandbox()) == sandbox.LIMITS  # the defaults
-    big = sandbox.rlimits(Sandbox(memory_limit="8G", pids_limit=32))
-    assert "--as=8589934592" in big and "--nproc=32" in big and "--core=0" in big
+    changed = Sandbox(memory_limit="8G", pids_limit=32, cpu_seconds=30, file_size="1M", open_files=100,
+                      stack_size="4M")
+    assert sandbox.rlimits(changed) == ["--as=8589934592", "--cpu=30", "--nproc=32", "--fsize=1048576",
+                                        "--nofile=100", "--stack=4194304", "--core=0"]
     assert "--as=4294967296" in sandbox.rlimits(Sandbox(memory_limit="512M"))  # a kernel maps ~0.9 GiB
-    reason, seen = sandbox.probe(Sandbox(pids_limit=40, memory_limit="6G", use_cgroup=False))
+    assert "--as=2147483648" in sandbox.rlimits(Sandbox(memory_limit="512M", address_space="2G"))
+    reason, seen = sandbox.probe(Sandbox(pids_limit=40, memory_limit="6G", use_cgroup=False, open_files=200))
     assert reason is None, reason
-    assert seen["rlimits"] == {"AS": 6 << 30, "NPROC": 40, "NOFILE": 256, "FSIZE": 100 * MiB, "CPU": 120, "CORE": 0}
+    defaults = Sandbox()
+    assert seen["rlimits"] == {"AS": 6 << 30, "NPROC": 40, "NOFILE": 200, "FSIZE": parse_size(defaults.file_size),
+                               "CPU": defaults.cpu_seconds, "STACK": parse_size(defaults.stack_size), "CORE": 0}
     assert seen["interfaces"] == ["lo"] and seen["uid"] != 0
 
 

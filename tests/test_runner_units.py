@@ -196,3 +196,17 @@ def test_runner_settings_choose_the_backend(executor, address, ship, expected):
     from grading.settings import Runner
     settings = Runner(executor=executor, dask_scheduler_address=address, ship_files=ship)
     assert (settings.uses_dask, settings.ships) == expected
+
+
+def test_grading_without_the_sandbox_is_refused_or_warned_in_the_one_wording(monkeypatch, capsys):
+    from grading import sandbox
+    from grading.settings import UNSANDBOXED, Sandbox
+    monkeypatch.setattr(sandbox, "problem", lambda settings: "`bwrap` is not installed")
+    with pytest.raises(runner.SandboxUnavailable) as refused:
+        runner.require_sandbox(Sandbox())
+    assert "cannot start here: `bwrap` is not installed" in str(refused.value)
+    assert UNSANDBOXED in str(refused.value) and "GRADING_SANDBOX=off" in str(refused.value)
+    runner.require_sandbox(Sandbox(enabled=False))  # knowingly: a warning, no refusal
+    assert f"WITHOUT the sandbox (c.Sandbox.enabled = False): {UNSANDBOXED}" in capsys.readouterr().err
+    assert UNSANDBOXED in Sandbox.enabled.help and UNSANDBOXED in sandbox.bounds(Sandbox(enabled=False))[0][1]
+    assert "source/" in UNSANDBOXED and "gradebook" in UNSANDBOXED and "network" in UNSANDBOXED

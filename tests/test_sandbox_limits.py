@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 
 from course_helpers import REPO
-from grading import sandbox, warm_kernels
+from grading import hub, sandbox, warm_kernels
 from grading.course import load_config
-from grading.settings import Sandbox, course_settings
+from grading.settings import Sandbox, course_settings, parse_size
 
 MiB = 1 << 20
 
@@ -42,9 +42,9 @@ def kernel_start(request):
     _start["how"] = "cold"
 
 
-async def _session(workdir, cells, inspect, timeout):
+async def _session(workdir, cells, inspect, timeout, config):
     # the course's configuration, as nbgrader hands it on: c.Sandbox.* with the environment's overrides
-    km = MANAGERS[_start["how"]](kernel_name="python3", config=load_config())
+    km = MANAGERS[_start["how"]](kernel_name="python3", config=load_config() if config is None else config)
     await km.start_kernel(cwd=str(workdir))
     assert _start["how"] == "cold" or km.started_warm, "the kernel did not start warm"
     kc = km.client()
@@ -85,15 +85,15 @@ async def _session(workdir, cells, inspect, timeout):
     return outputs, seen
 
 
-def in_kernel(workdir, *cells, inspect=None, timeout=120):
-    """Run cells in one sandboxed kernel: ([{stdout, stderr, error, died}], what inspect(km)
-    read on the host while the kernel still ran)."""
+def in_kernel(workdir, *cells, inspect=None, timeout=120, config=None):
+    """Run cells in one sandboxed kernel (under ``config``, default the course's): ([{stdout,
+    stderr, error, died}], what inspect(km) read on the host while the kernel still ran)."""
     # a thread of its own: a browser test earlier in the session may have left an event loop
     # running in this one (Playwright's sync API), and asyncio.run refuses to nest
     import concurrent.futures
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, _session(workdir, [textwrap.dedent(c) for c in cells], inspect,
-                                                 timeout)).result()
+                                                 timeout, config)).result()
 
 
 def last_json(out):
@@ -147,7 +147,7 @@ def graded_folder(tmp_path):
 # make test runs first): the exchange and the hub's state (its database, cookie secret); every
 # account's home is host_home below
 SYSTEM_SECRETS = ("/etc/shadow", "/etc/hostname", "/etc/hosts")
-HUB_SECRETS = ("/srv/nbgrader/exchange", "/var/lib/ml-conceptual-hub")
+HUB_SECRETS = (hub.EXCHANGE, hub.STATE)
 
 
 def test_the_kernel_sees_only_the_allow_list(other_courses, graded_folder):
@@ -328,7 +328,8 @@ def test_files_in_tmp_count_against_the_same_memory_budget(graded_folder, monkey
     if sandbox.limit_mode(course_settings(Sandbox)) != "cgroup":
         pytest.fail("no per-kernel cgroup can be made here (see the memory test)")
     monkeypatch.setenv("GRADING_SANDBOX_MEMORY", "512M")
-    # 12 files of 90 MiB (each under the 100 MiB file-size rlimit) in the kernel's /tmp, a tmpfs:
+    assert parse_size(course_settings(Sandbox).file_size) > 90 * MiB  # each file below is allowed
+    # 12 files of 90 MiB (each under the file-size rlimit, c.Sandbox.file_size) in the kernel's /tmp, a tmpfs:
     # no process grows, only the files; past 512 MiB the kernel (the only big process) is killed
     fill = """
         for n in range(12):
@@ -586,11 +587,23 @@ def test_a_kernel_whose_warm_process_cannot_start_starts_cold(graded_folder, mon
     assert "starts cold (the warm process ended: no warm process here)" in caplog.text
 
 
-def test_the_kernel_has_the_sandboxs_rlimits(graded_folder):
-    expected = warm_kernels.rlimits(sandbox.LIMITS)  # {name: (soft, hard)} from prlimit's options
+@pytest.mark.parametrize("changed", [{}, {"address_space": "5G", "cpu_seconds": 60, "file_size": "8M",
+                                          "open_files": 128, "stack_size": "4M", "pids_limit": 48}],
+                         ids=["defaults", "changed"])
+def test_the_kernel_has_the_sandboxs_rlimits(graded_folder, changed):
+    config = load_config()
+    config.Sandbox.update(changed)
+    settings = Sandbox(config=config)
+    expected = {"RLIMIT_AS": max(settings.memory_bytes, parse_size(settings.address_space)),
+                "RLIMIT_CPU": settings.cpu_seconds, "RLIMIT_NPROC": settings.pids_limit,
+                "RLIMIT_FSIZE": parse_size(settings.file_size), "RLIMIT_NOFILE": settings.open_files,
+                "RLIMIT_STACK": parse_size(settings.stack_size), "RLIMIT_CORE": 0}
     code = f"""
-        import json, resource
-        print(json.dumps({{name: resource.getrlimit(getattr(resource, name)) for name in {sorted(expected)!r}}}))
+        import json, os, resource
+        limits = {{name: resource.getrlimit(getattr(resource, name)) for name in {sorted(expected)!r}}}
+        print(json.dumps({{"limits": limits, "open": len(os.listdir("/proc/self/fd"))}}))
     """
-    out, _ = in_kernel(graded_folder, code)
-    assert {k: tuple(v) for k, v in last_json(out[0]).items()} == expected
+    out, _ = in_kernel(graded_folder, code, config=config)
+    seen = last_json(out[0])
+    assert {k: tuple(v) for k, v in seen["limits"].items()} == {k: (v, v) for k, v in expected.items()}
+    assert seen["open"] < 64  # the least Sandbox.open_files accepts

@@ -1,6 +1,9 @@
-"""The rules test cells follow (grading/verdicts.py), checked on the source notebooks."""
+"""The rules test cells follow (docs/test-cells.md), checked on the source notebooks; the doc's
+budgets read from where they are set."""
 import ast
 import builtins
+import importlib
+import re
 
 import nbformat
 import pytest
@@ -72,3 +75,30 @@ def test_the_tests_that_read_source_say_so():
     only the text it reads (grading/execute.py); python_loops reads source."""
     readers = [c for n in notebook_names() for c in _test_cells(n) if "python_loops(" in c.source]
     assert readers and all(inspects_source(c.source) for c in readers)
+
+
+def _budget(value):
+    """A budget as docs/test-cells.md writes it: 16 MiB, 2 GiB, 500,000."""
+    for unit, shift in (("GiB", 30), ("MiB", 20)):
+        if value >= 1 << shift and value % (1 << shift) == 0:
+            return f"{value >> shift} {unit}"
+    return f"{value:,}"
+
+
+def test_the_budgets_docs_test_cells_md_states_are_the_codes(monkeypatch):
+    from grading.course import load_config
+    from grading.settings import ENVIRONMENT_OVERRIDES
+    for name in ENVIRONMENT_OVERRIDES:
+        monkeypatch.delenv(name, raising=False)
+    config = load_config()
+    doc = (REPO / "docs" / "test-cells.md").read_text()
+    rows = re.findall(r"^\| [^|]+ \| ([^|]+) \| `([\w.]+)` \|$", doc.split("## Budgets", 1)[1], re.M)
+    assert len(rows) >= 10, rows
+    for stated, where in rows:
+        if where.startswith("c."):
+            _, section, option = where.split(".")
+            value = config[section][option]
+        else:
+            module, _, name = where.rpartition(".")
+            value = getattr(importlib.import_module(module), name)
+        assert stated.startswith(_budget(value) + " ") or stated == _budget(value), (where, stated, value)

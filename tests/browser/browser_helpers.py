@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 
 from course_helpers import course_env, free_port
 
-REPO_ROOT = REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / ".screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

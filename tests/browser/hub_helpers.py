@@ -16,7 +16,6 @@ from pathlib import Path
 
 from browser_helpers import wait_until_serving
 from grading import hub as course_hub
-from grading.course import ASSIGNMENT
 from grading.hub import HUB_ENV, HubLayout
 
 TEST_INSTRUCTOR = "hubtest-teacher"
@@ -190,5 +189,3 @@ def get_file(page, hub, user, path):
     assert r.ok, f"reading {path} as {user}: {r.status}"
     return r.json()
 
-
-ASSIGNMENT_ID = ASSIGNMENT

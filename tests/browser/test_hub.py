@@ -137,7 +137,7 @@ def test_students_submit_and_read_feedback_instructor_grades_in_the_formgrader(h
         _submit(page, shots, who)
 
     # --- a real submission folder is its owner's alone: a classmate cannot add or remove a file in it
-    inbound = Path(layout.exchange) / course_hub.COURSE_ID / "inbound"
+    inbound = Path(layout.exchange) / course_hub.course_id() / "inbound"
     ada_folder = next(p for p in inbound.iterdir() if p.name.startswith(f"{ADA}+"))
     assert ada_folder.stat().st_mode & 0o777 == 0o755, oct(ada_folder.stat().st_mode)
     for attempt in (f"touch {str(ada_folder / 'extra.ipynb')!r}", f"rm -f {str(ada_folder / (Q1 + '.ipynb'))!r}"):
@@ -222,7 +222,7 @@ def _forge_submissions(layout):
     {folder name: the reason collect must give}. Stock nbgrader collect would take dee's folder
     as ben's (its name is later), grade ben's link to the instructor's source/ notebook as his
     work, and hang on the FIFO."""
-    inbound = Path(layout.exchange) / course_hub.COURSE_ID / "inbound"
+    inbound = Path(layout.exchange) / course_hub.course_id() / "inbound"
     source_q1 = layout.course_dir / "source" / ASSIGNMENT / f"{Q1}.ipynb"
     later = f"{ASSIGNMENT}+2999-01-01 00:00:00.000000 UTC"
     copy = f"cp -r ~/{ASSIGNMENT}/. \"$f\"; "  # their own work, as a start
@@ -298,7 +298,7 @@ def test_a_students_kernel_reads_none_of_source_gradebook_other_submissions_or_h
     from hub_helpers import xsrf_headers
     layout = hub.layout
     course = layout.course_dir
-    inbound = Path(layout.exchange) / course_hub.COURSE_ID / "inbound"
+    inbound = Path(layout.exchange) / course_hub.course_id() / "inbound"
     ben_submission = next(p for p in inbound.glob(f"{BEN}+{ASSIGNMENT}+*")  # the test (root) knows its name
                           if p.lstat().st_uid == layout.home(BEN).stat().st_uid and "2999" not in p.name)
     targets = {
@@ -359,7 +359,7 @@ def test_a_renamed_notebook_is_refused_with_the_reason_and_the_work_kept(hub):
     message = _submit_as(layout, CY, texts, expect_ok=False)
     assert "not submitted" in message and "missing notebooks" in message and q2 in message, message
     assert (layout.home(CY) / ASSIGNMENT / q2.replace(".ipynb", " (copy).ipynb")).exists()
-    inbound = Path(layout.exchange) / course_hub.COURSE_ID / "inbound"
+    inbound = Path(layout.exchange) / course_hub.course_id() / "inbound"
     assert not list(inbound.glob(f"{CY}+*"))
 
 
@@ -376,7 +376,7 @@ def test_late_submission_penalty_and_extension_and_the_latest_of_two_quick_submi
     # then, by hand from his terminal, a copy of his last submission (nbgrader keeps one in his
     # cache) re-dated 2000 in its timestamp.txt, in a folder whose name is later than the others':
     # collected as his latest, at the time it was made (stock collect: on time, no penalty)
-    forged = Path(layout.exchange) / course_hub.COURSE_ID / "inbound" / \
+    forged = Path(layout.exchange) / course_hub.course_id() / "inbound" / \
         f"{CY}+{ASSIGNMENT}+2999-01-01 00:00:00.000000 UTC+dated-2000"
     as_user(layout, CY, "sh", "-ec", f"f={str(forged)!r}; mkdir \"$f\"; "
             f"last=$(ls -d ~/.local/share/jupyter/nbgrader_cache/*/*+{ASSIGNMENT}+* | sort | tail -n 1); "
