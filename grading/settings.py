@@ -27,6 +27,19 @@ def parse_size(text: object) -> int:
 C = TypeVar("C", bound=Configurable)
 
 
+class Course(Configurable):
+    """What the engine reads of the course it grades (grading/course.py): everything else about a
+    course (its notebooks, their functions and grade ids, its sample class) stays with the course."""
+
+    assignment = Unicode("", help=(
+        "The assignment the engine grades, reports and feeds back (a folder of source/). Empty: "
+        "the only folder of source/ (an error names them when there are several).")).tag(config=True)
+    sample_class = Unicode("", help=(
+        "The dotted name of the course's sample-class module (importable from the course root), "
+        "read by python -m grading.sample_class, the hub's accounts and the tests: its STUDENTS, "
+        "a list of grading.sample_class.SampleStudent. Empty: the course has none.")).tag(config=True)
+
+
 class Sandbox(Configurable):
     """The sandbox every autograding kernel starts in (grading/sandbox.py)."""
 
@@ -207,7 +220,7 @@ def main() -> None:
     from grading.course import load_config
     config = load_config()
     overrides = {(s, o): n for n, (s, o, _) in ENVIRONMENT_OVERRIDES.items()}
-    for kind in (Sandbox, Runner, Similarity, Report, LatePenalty):
+    for kind in (Course, Sandbox, Runner, Similarity, Report, LatePenalty):
         settings = kind(config=config)
         for name, trait in sorted(kind.class_traits(config=True).items()):
             env = overrides.get((kind.__name__, name))

@@ -7,7 +7,7 @@ import pytest
 
 from grading.cells import grade_id as grade_id_of
 from grading.cells import is_test_cell
-from grading.sample_class import STUDENTS
+from ml_conceptual.sample_class import STUDENTS
 
 # submission -> the autograded test cells it must fail (every other autograded cell must pass).
 # "ALL" means every autograded cell of the notebooks named.
