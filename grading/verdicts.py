@@ -18,11 +18,11 @@ JupyterLab, where they run in the kernel as ordinary cells):
   a set-up cell (a figure, a data set built by a call of a bare name) runs in the kernel only;
   a test that needs data builds it itself or calls a helper module's function.
 - **Student names** are decided from the instructor's side: the names the notebook's solution
-  cells bind at top level, as the gradebook holds them (the release's stubs: ``def softmax(z):``,
-  ``N_WEIGHTS = None``), never from the submission. Only those are ever looked up in, called in
+  cells bind at top level, as the gradebook holds them (the release's stubs: ``def mean(xs):``,
+  ``N_ITEMS = None``), never from the submission. Only those are ever looked up in, called in
   or rebound in the student's kernel; every other name a test reads resolves here (what earlier
   test cells and the set-up bound, then Python's builtins) or is a NameError. A student's function
-  becomes a stand-in that calls it through the channel; a student's constant (``N_WEIGHTS``) is
+  becomes a stand-in that calls it through the channel; a student's constant (``N_ITEMS``) is
   copied as plain data when the test cell starts; anything else is an ``Unreadable`` stand-in
   that fails any check. Student code can therefore not replace ``np``, ``abs`` or a test's own
   ``_expected`` for a test, and nothing of a test's text or values goes to the kernel.
@@ -35,9 +35,9 @@ JupyterLab, where they run in the kernel as ordinary cells):
   A function that returns one of its arguments unchanged returns the test's own object.
 - **Callbacks**: a function of the test passed to a student function (``lambda w: A @ w``)
   runs here; the student's code calls it through the channel. A student function passed on
-  (``activation=relu``) is passed by name and runs in the kernel.
-- **Rebinding a student's name** in a test (``softmax = _ref_softmax`` before calling
-  ``mse_grad_logits``, put back in a ``finally``) rebinds it for the student's code too, as
+  (``key=normalize``) is passed by name and runs in the kernel.
+- **Rebinding a student's name** in a test (``mean = _ref_mean`` before calling
+  ``variance``, put back in a ``finally``) rebinds it for the student's code too, as
   it would in a kernel: during each call the kernel's name stands for the test's function (a
   callback; its code stays here). This is how a test grades one function on its own when it
   calls the student's other functions.
@@ -399,7 +399,7 @@ class TrustedTests:
     def _keep(self, scope: dict[str, Any], student_names: Collection[str]) -> None:
         """What the test cell bound stays for later test cells (as in a kernel, also when it
         failed). A student name is never kept, whatever the test bound to it: later tests look it
-        up in the kernel again (a test that failed before putting back the student's ``softmax``
+        up in the kernel again (a test that failed before putting back the student's ``mean``
         must not leave its reference in place for the next one, nor stand in for a function the
         student did not write)."""
         for name, value in scope.items():

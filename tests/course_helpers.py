@@ -107,12 +107,12 @@ def grade_table(root, db_url=None):
     return cell_table(grades, lambda cell: (cell.score, cell.max_score))
 
 
-def feedback_text(root, folder="feedback"):
+def feedback_text(root, folder="feedback", assignment=ASSIGNMENT):
     """{(student, file): visible text} of every feedback HTML file, tags stripped."""
     import html
     import re
     out = {}
-    for path in (Path(root) / folder).glob(f"*/{ASSIGNMENT}/*.html"):
+    for path in (Path(root) / folder).glob(f"*/{assignment}/*.html"):
         text = re.sub(r"<(script|style)\b.*?</\1>", "", path.read_text(), flags=re.S)
         out[(path.parts[-3], path.name)] = html.unescape(re.sub(r"<[^>]+>", "", text))
     return out
