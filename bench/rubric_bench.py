@@ -3,7 +3,7 @@ keystrokes and seconds, and how fast the next answer is shown.
 
     python -m bench rubric
 
-Two classes: the sample class (grading/sample_class.py) and a synthetic class of 300 students
+Two classes: the sample class (ml_conceptual/sample_class.py) and a synthetic class of 300 students
 whose answers to q3's ``negated_update`` are drawn from a few variants (so the alike groups are
 large, as in a real class). Neither is autograded: a written cell is a markdown cell nbgrader
 copies as it is, so each submission is written to autograded/ directly and recorded in the

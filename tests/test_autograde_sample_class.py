@@ -1,6 +1,6 @@
 """Autograding the sample class: each submission loses points exactly where its mistake is.
 
-The class is built from the source solutions (grading/sample_class.py) and graded by the
+The class is built from the source solutions (ml_conceptual/sample_class.py) and graded by the
 parallel runner in a throwaway copy of the course (conftest.graded_class).
 """
 import pytest
