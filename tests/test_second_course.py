@@ -3,16 +3,17 @@
 ``tests/second_course/`` is a minimal course of its own (two notebooks on means and word counts,
 hidden tests, a written answer each, a sample class of three). The engine is built into a wheel
 (from a copy of ``pyproject.toml`` and ``grading/``, so the working tree gets no build files) and
-installed with ``pip install --target`` into a folder of its own; the course's commands then run
-with that folder as their only ``grading`` (the repository is not on their path), exactly as
+installed into a fresh virtualenv with the dependencies ``pyproject.toml`` declares, at the pins of
+constraints.txt (uv, from the cache `make setup` filled: offline, about a second). The course's
+commands then run in that virtualenv (the repository is not on their path), exactly as
 docs/another-course.md lists them: release, the sample class, sandboxed parallel grading,
-feedback, the report. The environment is this repository's venv: a fresh venv with every
-dependency would take about as long as `make setup` (15 s of uv, more without its cache).
+feedback, the report.
 
 The engine must also name nothing of this repository's course: its notebooks, grade ids, helper
 modules, sample students, assignment and course id do not occur in ``grading/``.
 """
 import json
+import os
 import re
 import shlex
 import shutil
@@ -64,23 +65,33 @@ def wheel(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def second_course(wheel, tmp_path_factory):
-    """The second course in a folder of its own, put through the documented commands with the
-    installed wheel: {"root", "site", "outputs" (command: stdout + stderr)}."""
-    tmp = tmp_path_factory.mktemp("second-course")
-    site, root = tmp / "site", tmp / "course"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-compile", "--target",
-                    str(site), str(wheel)], check=True, capture_output=True)
+def engine_venv(wheel, tmp_path_factory):
+    """A fresh virtualenv with the engine's wheel and the dependencies it declares, nothing else."""
+    venv = tmp_path_factory.mktemp("engine-venv") / "venv"
+    uv = Path(sys.executable).parent / "uv"  # make setup installs it (requirements.txt pins it)
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, venv], check=True, capture_output=True)
+    subprocess.run([uv, "pip", "install", "-q", "--offline", "--python", venv / "bin" / "python",
+                    "-c", REPO / "constraints.txt", wheel], check=True, capture_output=True)
+    return venv
+
+
+@pytest.fixture(scope="module")
+def second_course(engine_venv, tmp_path_factory):
+    """The second course in a folder of its own, put through the documented commands in the
+    engine's virtualenv: {"root", "outputs" (command: stdout + stderr)}."""
+    root = tmp_path_factory.mktemp("second-course") / "course"
     shutil.copytree(COURSE, root, ignore=shutil.ignore_patterns("__pycache__"))
+    bin_dir = engine_venv / "bin"
+    # its own bin first (nbgrader runs alembic by name); bytecode written once, as an install would
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONDONTWRITEBYTECODE": ""}
     outputs = {}
-    where = run([sys.executable, "-c", "import grading; print(grading.__file__)"], cwd=root, PYTHONPATH=str(site))
+    where = run([bin_dir / "python", "-c", "import grading; print(grading.__file__)"], cwd=root, **env)
     outputs["import grading"] = where.stdout
     for line in _documented_commands():
         cmd = shlex.split(line)
-        cmd = [sys.executable, *cmd[1:]] if cmd[0] == "python" else cmd
-        proc = run(cmd, cwd=root, PYTHONPATH=str(site))
+        proc = run([bin_dir / cmd[0], *cmd[1:]], cwd=root, **env)
         outputs[line] = proc.stdout + proc.stderr
-    return {"root": root, "site": site, "outputs": outputs}
+    return {"root": root, "venv": engine_venv, "outputs": outputs}
 
 
 def test_the_wheel_holds_every_file_the_engine_reads(wheel):
@@ -97,7 +108,7 @@ def test_the_wheel_holds_every_file_the_engine_reads(wheel):
 def test_the_second_course_is_released_graded_fed_back_and_reported(second_course):
     root, outputs = second_course["root"], second_course["outputs"]
     # the course ran on the installed engine, not on this repository's
-    assert Path(outputs["import grading"].strip()).is_relative_to(second_course["site"])
+    assert Path(outputs["import grading"].strip()).is_relative_to(second_course["venv"])
     # the documented config is the course's config
     assert _documented_config() == (COURSE / "nbgrader_config.py").read_text()
 
