@@ -17,7 +17,6 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -58,8 +57,8 @@ def wheel(tmp_path_factory):
     shutil.copy(REPO / "pyproject.toml", src / "pyproject.toml")
     (src / "docs").mkdir()
     shutil.copy(DOC, src / "docs" / DOC.name)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                    "-w", str(tmp / "dist"), str(src)], check=True, capture_output=True)
+    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", tmp / "dist", src],
+        cwd=tmp)
     (built,) = (tmp / "dist").glob("*.whl")
     return built
 
@@ -69,9 +68,10 @@ def engine_venv(wheel, tmp_path_factory):
     """A fresh virtualenv with the engine's wheel and the dependencies it declares, nothing else."""
     venv = tmp_path_factory.mktemp("engine-venv") / "venv"
     uv = Path(sys.executable).parent / "uv"  # make setup installs it (requirements.txt pins it)
-    subprocess.run([uv, "venv", "-q", "--python", sys.executable, venv], check=True, capture_output=True)
-    subprocess.run([uv, "pip", "install", "-q", "--offline", "--python", venv / "bin" / "python",
-                    "-c", REPO / "constraints.txt", wheel], check=True, capture_output=True)
+    run([uv, "venv", "-q", "--python", sys.executable, venv], cwd=venv.parent)
+    # offline: every pinned package is in uv's cache once `make setup` has installed requirements.txt
+    run([uv, "pip", "install", "-q", "--offline", "--python", venv / "bin" / "python", "-c", REPO / "constraints.txt",
+         wheel], cwd=venv.parent)
     return venv
 
 
@@ -85,6 +85,9 @@ def second_course(engine_venv, tmp_path_factory):
     # its own bin first (nbgrader runs alembic by name); bytecode written once, as an install would
     env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONDONTWRITEBYTECODE": ""}
     outputs = {}
+    # what the warm kernels import, compiled once here: inside the sandbox the environment is read-only
+    run([bin_dir / "python", "-c", "import IPython, ipykernel.ipkernel, ipywidgets, matplotlib.pyplot, numpy"],
+        cwd=root, **env)
     where = run([bin_dir / "python", "-c", "import grading; print(grading.__file__)"], cwd=root, **env)
     outputs["import grading"] = where.stdout
     for line in _documented_commands():
