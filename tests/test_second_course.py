@@ -85,10 +85,10 @@ def second_course(engine_venv, tmp_path_factory):
     # its own bin first (nbgrader runs alembic by name); bytecode written once, as an install would
     env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONDONTWRITEBYTECODE": ""}
     outputs = {}
-    # what the warm kernels import, compiled once here: inside the sandbox the environment is read-only
-    run([bin_dir / "python", "-c", "import IPython, ipykernel.ipkernel, ipywidgets, matplotlib.pyplot, numpy"],
-        cwd=root, **env)
-    where = run([bin_dir / "python", "-c", "import grading; print(grading.__file__)"], cwd=root, **env)
+    # which grading the course gets; and what the warm kernels import, compiled once here (inside
+    # the sandbox the environment is read-only, so each warm process would compile it again)
+    where = run([bin_dir / "python", "-c", "import grading; print(grading.__file__); "
+                 "import IPython, ipykernel.ipkernel, ipywidgets, matplotlib.pyplot, numpy"], cwd=root, **env)
     outputs["import grading"] = where.stdout
     for line in _documented_commands():
         cmd = shlex.split(line)
