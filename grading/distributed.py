@@ -135,8 +135,8 @@ class Shipment:
 
 
 # ----------------------------------------------------------------------------- worker side
-# per worker process: (course_id, db_url, config) -> its course folder
-_WORKSPACES: dict[tuple[str, str, str], Path] = {}
+# per worker process: (course_id, db_url, assignment, config) -> its course folder
+_WORKSPACES: dict[tuple[str, str, str, str], Path] = {}
 
 
 def _workspace(parcel: Parcel) -> Path:
