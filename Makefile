@@ -88,7 +88,7 @@ release: setup  ## regenerate release/ from source/ (commit the result)
 	nbgrader generate_assignment $(ASSIGNMENT) --force --log-level=WARN
 
 sample: setup  ## write the sample class into submitted/
-	python -m grading.sample_class
+	python -m grading.sample_class  # the students: ml_conceptual/sample_class.py (c.Course.sample_class)
 
 autograde: setup grading-tools  ## grade everything in submitted/ in parallel
 	python -m grading.runner

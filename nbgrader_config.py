@@ -26,6 +26,10 @@ if COURSE_ROOT not in sys.path:  # makes the `grading` package importable for th
     sys.path.insert(0, COURSE_ROOT)
 
 c.CourseDirectory.course_id = "ml-conceptual"
+# What the engine (grading/) reads of this course (grading/settings.py): the assignment it grades,
+# and the module that lists the sample class (make sample, the hub's accounts, the tests).
+c.Course.assignment = "conceptual"
+c.Course.sample_class = "ml_conceptual.sample_class"
 c.CourseDirectory.root = COURSE_ROOT
 # timeout=60: a worker waits up to 60 s for SQLite's write lock instead of failing. Measured with
 # the wait at 0, parallel autograde processes failed with exit 1 and left a 0.0 or a missing
@@ -150,6 +154,7 @@ grading.formgrader_csp.install()
 # On the hub: log in through LTI 1.3 launches from Canvas or Moodle instead of PAM, and send grades
 # back with make lti-passback (docs/lti.md: the platform's values; grading/lti.py: every c.Lti option)
 c.Lti.enabled = False
+c.Lti.lineitem_label = "Conceptual questions"  # the column a passback creates in the LMS
 
 # Environment variables override the options above (the list: the docstring at the top).
 from grading.settings import apply_environment  # noqa: E402

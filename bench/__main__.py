@@ -55,10 +55,11 @@ def bench_notebooks():
 def bench_autograde():
     """One student's autograde time inside a running autograde (target: q1 at most 3 s)."""
     from grading import runner, sample_class, worker
+    from ml_conceptual import sample_class as course_class
     cwd = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
         root = copy_course(Path(tmp) / "course")
-        sample_class.build(root / "submitted", [s for s in sample_class.STUDENTS if s.id == "reference"],
+        sample_class.build(root / "submitted", [s for s in course_class.STUDENTS if s.id == "reference"],
                            root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT)
         runner.add_students(["reference"], f"sqlite:///{root}/gradebook.db")
         worker.grade_student("reference", root=str(root))  # warm-up: imports, first kernel
@@ -211,10 +212,11 @@ def bench_lms(students=300):
 
     from grading import sample_class
     from grading.spreadsheet import write_csv
+    from ml_conceptual import sample_class as course_class
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         root = copy_course(tmp / "course")
-        sample_class.build(tmp / "sample", [s for s in sample_class.STUDENTS if s.id == "reference"],
+        sample_class.build(tmp / "sample", [s for s in course_class.STUDENTS if s.id == "reference"],
                            root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT)
         notebooks = {nb: (tmp / "sample" / "reference" / ASSIGNMENT / f"{nb}.ipynb").read_bytes()
                      for nb in notebook_names()}
@@ -458,7 +460,8 @@ def bench_lti(runs=5):
     import jwt
     from lti_platform import INSTRUCTOR, LEARNER, Platform
 
-    from grading import lti, sample_class
+    from grading import lti
+    from ml_conceptual import sample_class as course_class
 
     def class_of(ids):
         members = {i: {"name": i, "email": f"{i}@example.edu", "roles": [LEARNER]} for i in ids}
@@ -486,7 +489,7 @@ def bench_lti(runs=5):
             return took
 
     print("LTI passback to a platform on loopback:")
-    sample = [s.id.replace("_", "-") for s in sample_class.STUDENTS]
+    sample = [s.id.replace("_", "-") for s in course_class.STUDENTS]
     for label, ids in ((f"the sample class ({len(sample)})", sample),
                        ("300 students", [f"s{n:03d}" for n in range(300)])):
         members, grades = class_of(ids)

@@ -29,8 +29,9 @@ def bench_hub():
     from grading import hub as course_hub
     from grading import sample_class
     from grading.course import ASSIGNMENT
+    from ml_conceptual import sample_class as course_class
 
-    accounts = {f"hubbench-{i:02d}": s for i, s in enumerate(sample_class.STUDENTS)}
+    accounts = {f"hubbench-{i:02d}": s for i, s in enumerate(course_class.STUDENTS)}
     timed = list(accounts)[:3]
     with tempfile.TemporaryDirectory() as tmp:
         layout = hh.test_layout(tmp)

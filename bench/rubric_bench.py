@@ -3,7 +3,7 @@ keystrokes and seconds, and how fast the next answer is shown.
 
     python -m bench rubric
 
-Two classes: the sample class (grading/sample_class.py) and a synthetic class of 300 students
+Two classes: the sample class (ml_conceptual/sample_class.py) and a synthetic class of 300 students
 whose answers to q3's ``negated_update`` are drawn from a few variants (so the alike groups are
 large, as in a real class). Neither is autograded: a written cell is a markdown cell nbgrader
 copies as it is, so each submission is written to autograded/ directly and recorded in the
@@ -24,6 +24,7 @@ import nbformat
 from course_helpers import make_course
 from grading import sample_class
 from grading.course import ASSIGNMENT
+from ml_conceptual import sample_class as course_class
 
 Q3 = "q3_gradient_descent"
 CELL = "negated_update"
@@ -63,9 +64,9 @@ def _write_class(root, answers):
 
 def sample_course(folder):
     root = make_course(Path(folder) / "course")
-    sample_class.build(root / "submitted", sample_class.STUDENTS, root / "source" / ASSIGNMENT,
+    sample_class.build(root / "submitted", course_class.STUDENTS, root / "source" / ASSIGNMENT,
                        root / "release" / ASSIGNMENT)
-    _write_class(root, {s.id: None for s in sample_class.STUDENTS
+    _write_class(root, {s.id: None for s in course_class.STUDENTS
                         if (root / "submitted" / s.id / ASSIGNMENT / f"{Q3}.ipynb").exists()})
     return root
 

@@ -1,9 +1,9 @@
-"""What nbgrader lacks for this course, each module one job.
+"""What nbgrader lacks, for any nbgrader course, each module one job (docs/another-course.md).
 
-- course: where the course lives and how to reach nbgrader's API with its configuration
+- course: which course and assignment it grades (c.Course), and nbgrader's API with the course's configuration
 - cells: what a notebook cell is (test cell, answer, written answer, grade_id, points), read once
 - gradebook: the gradebook read into plain data (every submission's notebooks and grades)
-- sample_class: the bundled sample class, built from the source solutions
+- sample_class: a course's sample class (c.Course.sample_class) built from its source solutions by exact edits
 - runner: grade a whole class in parallel: plan, run on an executor (retries, progress events), record
 - worker: what a grading worker process does: autograde one student with nbgrader's API
 - distributed: the runner's backend on a Dask cluster (shared filesystem, or submissions shipped as bytes)
@@ -39,6 +39,6 @@
   size-bounded before it is unpacked), the LMS grades files out
 - lms_names: whose file an LMS download's entry is, by Canvas's and Moodle's own naming rules
 
-(The notebooks' own helper modules, figure_text.py among them, live beside the notebooks in
-source/conceptual/, not here.)
+The engine holds nothing of one course: the notebooks and their helper modules live in the
+course's source/, its sample class in a module the course names (here ml_conceptual/).
 """

@@ -41,7 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grading.course import ASSIGNMENT, COURSE_ROOT, load_config
+from grading import course
+from grading.course import find_assignment, load_config
 from grading.worker import GradeTask, GradingJob, StudentResult, course_api, grade_student
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class Parcel:
     helpers: dict[str, bytes]  # relative path -> bytes (the instructor's non-notebook files of the assignment)
     course_id: str
     db_url: str
+    assignment: str
     # the coordinator's grading settings, as plain dicts
     config: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -103,26 +105,28 @@ def _write_files(folder: str | Path, files: dict[str, bytes]) -> None:
 class Shipment:
     """Coordinator side of ship mode: pack a student's files, unpack the graded copies."""
 
-    def __init__(self, root: str | Path = COURSE_ROOT) -> None:
-        self.root = Path(root)
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(course.COURSE_ROOT if root is None else root)
         config = load_config(self.root)
-        course = config.CourseDirectory
-        self.db_url = course.db_url
-        self.course_id = course.course_id
-        self.ignore = list(course.ignore) if "ignore" in course else [".ipynb_checkpoints", "*.pyc", "__pycache__"]
+        coursedir = config.CourseDirectory
+        self.db_url = coursedir.db_url
+        self.course_id = coursedir.course_id
+        self.ignore = (list(coursedir.ignore) if "ignore" in coursedir
+                       else [".ipynb_checkpoints", "*.pyc", "__pycache__"])
         self.config = _plain(config)
-        source = self.root / "source" / ASSIGNMENT
+        self.assignment = find_assignment(self.root, config)
+        source = self.root / "source" / self.assignment
         self.helpers = {rel: data for rel, data in _read_files(source, self.ignore).items()
                         if not rel.endswith(".ipynb")}
 
     def pack(self, student: str, notebooks: tuple[str, ...] | None) -> Parcel:
-        submission = _read_files(self.root / "submitted" / student / ASSIGNMENT, self.ignore)
+        submission = _read_files(self.root / "submitted" / student / self.assignment, self.ignore)
         return Parcel(student, None if notebooks is None else list(notebooks), submission, self.helpers,
-                      self.course_id, self.db_url, self.config)
+                      self.course_id, self.db_url, self.assignment, self.config)
 
     def unpack(self, student: str, shipped: tuple[StudentResult, dict[str, bytes]]) -> StudentResult:
         result, files = shipped
-        folder = self.root / "autograded" / student / ASSIGNMENT
+        folder = self.root / "autograded" / student / self.assignment
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
@@ -131,13 +135,13 @@ class Shipment:
 
 
 # ----------------------------------------------------------------------------- worker side
-# per worker process: (course_id, db_url, config) -> its course folder
-_WORKSPACES: dict[tuple[str, str, str], Path] = {}
+# per worker process: (course_id, db_url, assignment, config) -> its course folder
+_WORKSPACES: dict[tuple[str, str, str, str], Path] = {}
 
 
 def _workspace(parcel: Parcel) -> Path:
     """This process's throwaway course folder for the parcel's course, made once."""
-    key = (parcel.course_id, parcel.db_url, repr(sorted(parcel.config.items())))
+    key = (parcel.course_id, parcel.db_url, parcel.assignment, repr(sorted(parcel.config.items())))
     if key not in _WORKSPACES:
         from traitlets.config import Config
         try:  # inside the Dask worker's own directory, which Dask removes when the worker goes
@@ -150,7 +154,8 @@ def _workspace(parcel: Parcel) -> Path:
         (folder / "nbgrader_config.py").write_text(
             "c = get_config()  # noqa: F821\n"
             f"c.CourseDirectory.course_id = {parcel.course_id!r}\n"
-            f"c.CourseDirectory.db_url = {parcel.db_url!r}\n")
+            f"c.CourseDirectory.db_url = {parcel.db_url!r}\n"
+            f"c.Course.assignment = {parcel.assignment!r}\n")
         config = Config(parcel.config)
         config.merge(load_config(folder))
         course_api(folder, config)  # this process's API for the folder, with the shipped settings
@@ -163,9 +168,9 @@ def grade_shipped(parcel: Parcel) -> tuple[StudentResult, dict[str, bytes]]:
 
     Returns (StudentResult, {relative path: bytes} of autograded/<student>/<assignment>/)."""
     folder = _workspace(parcel)
-    submitted = folder / "submitted" / parcel.student / ASSIGNMENT
+    submitted = folder / "submitted" / parcel.student / parcel.assignment
     autograded = folder / "autograded" / parcel.student
-    source = folder / "source" / ASSIGNMENT
+    source = folder / "source" / parcel.assignment
     for stale in (submitted.parent, autograded, source):
         shutil.rmtree(stale, ignore_errors=True)
     submitted.mkdir(parents=True)
@@ -173,7 +178,7 @@ def grade_shipped(parcel: Parcel) -> tuple[StudentResult, dict[str, bytes]]:
     _write_files(submitted, parcel.submission)
     _write_files(source, parcel.helpers)  # autograde overwrites the student's copies with these
     result = grade_student(parcel.student, parcel.notebooks, root=str(folder))
-    files = _read_files(autograded / ASSIGNMENT, [])
+    files = _read_files(autograded / parcel.assignment, [])
     shutil.rmtree(submitted.parent, ignore_errors=True)
     shutil.rmtree(autograded, ignore_errors=True)
     return result, files
@@ -184,7 +189,7 @@ class ShippedGrading:
     """The ship mode's task: the job's files packed where it is submitted, graded in the
     worker's own course folder, the graded notebooks unpacked where they came from."""
 
-    def __init__(self, root: str | Path = COURSE_ROOT) -> None:
+    def __init__(self, root: str | Path | None = None) -> None:
         self.shipment = Shipment(root)
 
     def prepare(self, job: GradingJob) -> Parcel:
@@ -250,10 +255,11 @@ def _local_cluster(workers: int) -> LocalCluster:
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
 
 
-def dask_backend(settings: Runner, root: str | Path = COURSE_ROOT) -> DaskBackend:
+def dask_backend(settings: Runner, root: str | Path | None = None) -> DaskBackend:
     """A DaskBackend on the cluster at ``settings.dask_scheduler_address``, else on a new local
     cluster of ``settings.worker_count`` processes with one thread each."""
     from distributed import Client
+    root = course.COURSE_ROOT if root is None else root
     address, ship = settings.dask_scheduler_address, settings.ships
     if address:
         client, cluster = _connect(address, ship, root), None

@@ -43,7 +43,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from grading.course import ASSIGNMENT, COURSE_ROOT
+from grading.course import ASSIGNMENT, COURSE_ROOT, course_code
 
 # The hub's places: their one home. The Makefile reads them (``python -m grading.hub where``),
 # docs/jupyterhub.md shows them (a test compares), hub/nbgrader_config.py reads the exchange and
@@ -66,8 +66,12 @@ def course_id(root: Path = COURSE_ROOT) -> str:
 
 
 def _sample_students() -> list[str]:
-    from grading.sample_class import STUDENTS
-    return [s.id for s in STUDENTS]
+    """The course's sample class (c.Course.sample_class), none when it names none."""
+    from grading.sample_class import course_students
+    try:
+        return [s.id for s in course_students()]
+    except LookupError:
+        return []
 
 
 @dataclasses.dataclass
@@ -174,14 +178,17 @@ def _exchange(layout: HubLayout, instructor: pwd.struct_passwd) -> None:
 
 def _course_copy(layout: HubLayout, instructor: pwd.struct_passwd) -> None:
     """The course root on the hub, in the instructor's home: the instructor's copy of what a
-    clone has (source, release, grading code, nbgrader_config.py). Code and sources are
+    clone has (source, release, the course's code, nbgrader_config.py). Code and sources are
     refreshed on every set-up; submissions, gradebook and feedback are never touched."""
     dest = layout.course_dir
     dest.mkdir(exist_ok=True)
-    for name in ("source", "release", "grading"):
-        if (dest / name).exists():
-            shutil.rmtree(dest / name)
-        shutil.copytree(COURSE_ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in [COURSE_ROOT / "source", COURSE_ROOT / "release", *course_code(COURSE_ROOT)]:
+        if (dest / path.name).is_dir():
+            shutil.rmtree(dest / path.name)
+        if path.is_dir():
+            shutil.copytree(path, dest / path.name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(path, dest / path.name)
     shutil.copy(COURSE_ROOT / "nbgrader_config.py", dest / "nbgrader_config.py")
     # The instructor's server starts in their home, where nbgrader (formgrader, the Assignments
     # panel) looks for nbgrader_config.py: this one loads the course's.

@@ -9,7 +9,7 @@ penalty ("Late submission penalty") under each notebook's score.
 
 The due date is the gradebook's, set once by the instructor (nbgrader's command):
 
-    nbgrader db assignment add conceptual --duedate="2026-12-08 23:59:00 UTC"
+    nbgrader db assignment add ASSIGNMENT --duedate="2026-12-08 23:59:00 UTC"
 
 The feedback of every notebook starts with the due date (with the student's extension), when it
 was submitted and how late (``DueDateInFeedback``, in ``GenerateFeedback.preprocessors``).

@@ -105,8 +105,8 @@ class Lti(Configurable):
     lineitems_url = Unicode("", help="The course's line items URL; empty: from the launches.").tag(config=True)
     memberships_url = Unicode("", help="The course's memberships URL (Names and Role Provisioning); "
                                        "empty: from the launches.").tag(config=True)
-    lineitem_label = Unicode("Conceptual questions", help="A created line item's label "
-                                                          "(its column in the LMS).").tag(config=True)
+    lineitem_label = Unicode("", help="A created line item's label (its column in the LMS); empty: "
+                                      "the assignment's name.").tag(config=True)
     retries = Int(4, help="Times a request is tried again after a network error, 429 or 5xx.").tag(config=True)
     backoff = Float(1.0, help="Seconds before the first retry; doubled each time.").tag(config=True)
     timeout = Float(30.0, help="Seconds one request may take.").tag(config=True)
@@ -504,7 +504,7 @@ def passback(lti: Lti, state: str | Path, grades: list[Grade], force: bool = Fal
     matched = match_members(lti, members, records)
     max_score = grades[0].max_score if grades else 0
     summary = Summary()
-    summary.lineitem, summary.lineitem_kind = client.lineitem(ags, link, max_score, lti.lineitem_label)
+    summary.lineitem, summary.lineitem_kind = client.lineitem(ags, link, max_score, lti.lineitem_label or ASSIGNMENT)
     _send_class(client, summary, grades, matched, key_dir(state) / "passback.jsonl", force)
     gradebook = {g.student for g in grades}
     summary.not_in_gradebook = sorted(

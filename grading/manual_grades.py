@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 import nbformat
 
 from grading.cells import grade_id, is_manually_graded
-from grading.course import ASSIGNMENT
 
 if TYPE_CHECKING:
     from nbgrader.api import Gradebook
@@ -34,14 +33,14 @@ def manual_answers(folder: str | Path) -> dict[tuple[str, str | None], str]:
 
 
 def settle_unchanged(gradebook: Gradebook, student: str, before: dict[tuple[str, str | None], str],
-                     after: dict[tuple[str, str | None], str]) -> int:
+                     after: dict[tuple[str, str | None], str], assignment: str) -> int:
     """Unflag manual grades whose answer is the same as when it was graded. Returns their count."""
     from nbgrader.api import MissingEntry
     kept = 0
     for key, text in after.items():
         notebook, grade_id = key
         try:
-            grade = gradebook.find_grade(grade_id, notebook, ASSIGNMENT, student)
+            grade = gradebook.find_grade(grade_id, notebook, assignment, student)
         except MissingEntry:
             continue
         if grade.manual_score is not None and before.get(key) == text:

@@ -48,7 +48,7 @@ class Misconception:
 
 def _owner(test_id: str, answers: Sequence[str | None], previous: str | None) -> str:
     """The answer cell a test cell belongs to: the longest answer id it is named after, else the
-    answer cell just before it (``test_n_weights`` belongs to ``figure_1_facts``)."""
+    answer cell just before it (a ``test_count`` after the answer cell ``facts`` belongs to ``facts``)."""
     owners = [a for a in answers if a is not None and test_id.startswith(f"test_{a}_")]
     return max(owners, key=len) if owners else (previous or test_id.removeprefix("test_"))
 

@@ -33,6 +33,19 @@ UNSANDBOXED = ("student code runs as the grading user: it can read source/ (solu
                "other students' work, write the gradebook and use the network")
 
 
+class Course(Configurable):
+    """What the engine reads of the course it grades (grading/course.py): everything else about a
+    course (its notebooks, their functions and grade ids, its sample class) stays with the course."""
+
+    assignment = Unicode("", help=(
+        "The assignment the engine grades, reports and feeds back (a folder of source/). Empty: "
+        "the only folder of source/ (an error names them when there are several).")).tag(config=True)
+    sample_class = Unicode("", help=(
+        "The dotted name of the course's sample-class module (importable from the course root), "
+        "read by python -m grading.sample_class, the hub's accounts and the tests: its STUDENTS, "
+        "a list of grading.sample_class.SampleStudent. Empty: the course has none.")).tag(config=True)
+
+
 class Sandbox(Configurable):
     """The sandbox every autograding kernel starts in (grading/sandbox.py)."""
 

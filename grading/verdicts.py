@@ -352,7 +352,7 @@ class TrustedTests:
     def _keep(self, scope: dict[str, Any], student_names: Collection[str]) -> None:
         """What the test cell bound stays for later test cells (as in a kernel, also when it
         failed). A student name is never kept, whatever the test bound to it: later tests look it
-        up in the kernel again (a test that failed before putting back the student's ``softmax``
+        up in the kernel again (a test that failed before putting back the student's ``mean``
         must not leave its reference in place for the next one, nor stand in for a function the
         student did not write)."""
         for name, value in scope.items():

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grading.course import ASSIGNMENT, COURSE_ROOT
+from grading import course
 
 if TYPE_CHECKING:
     from traitlets.config import Config
@@ -48,8 +48,8 @@ class GradeTask:
     Here the worker reaches the course at ``root`` (this machine, or a shared filesystem); the
     Dask ship mode's task sends the files instead (grading/distributed.py)."""
 
-    def __init__(self, root: str | Path = str(COURSE_ROOT)) -> None:
-        self.root = str(root)
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = str(course.COURSE_ROOT if root is None else root)
 
     def prepare(self, job: GradingJob) -> tuple[str, tuple[str, ...] | None, str]:
         return (job.student, job.notebooks, self.root)
@@ -92,27 +92,30 @@ def warm_up(root: str | Path) -> None:
 
 
 def grade_student(student: str, notebooks: tuple[str, ...] | list[str] | None = None,
-                  root: str | Path = str(COURSE_ROOT)) -> StudentResult:
-    """Autograde one student of the course at ``root`` (all notebooks, or only the named ones).
+                  root: str | Path | None = None) -> StudentResult:
+    """Autograde one student of the course at ``root`` (all notebooks, or only the named ones) in
+    the assignment its configuration names (c.Course.assignment; read here, not at import, as a
+    Dask worker imports this module before it has a course).
     Returns a StudentResult; nbgrader's failure is its error, not an exception."""
     from nbgrader.api import Gradebook
     from nbgrader.utils import temp_attrs
 
     from grading.manual_grades import manual_answers, settle_unchanged
-    api = course_api(root)
+    api = course_api(course.COURSE_ROOT if root is None else root)
+    assignment = course.find_assignment(api.coursedir.root, api.config)
     start = time.perf_counter()
-    graded = Path(api.coursedir.root) / "autograded" / student / ASSIGNMENT
+    graded = Path(api.coursedir.root) / "autograded" / student / assignment
     before = manual_answers(graded)  # what graders saw, if this is a regrade
     errors = []
     for notebook in [None] if notebooks is None else list(notebooks):
         attrs = {} if notebook is None else {"notebook_id": notebook}
         with temp_attrs(api.coursedir, **attrs):
-            result = api.autograde(ASSIGNMENT, student, force=True, create=False)
+            result = api.autograde(assignment, student, force=True, create=False)
         if not result.get("success"):
             errors.append(summarise_error(result))
     if before and not errors:
         with Gradebook(api.coursedir.db_url) as gb:
-            settle_unchanged(gb, student, before, manual_answers(graded))
+            settle_unchanged(gb, student, before, manual_answers(graded), assignment)
     return StudentResult(student, not errors, time.perf_counter() - start, "; ".join(errors))
 
 

@@ -17,6 +17,7 @@ from grading import sample_class
 from grading.cells import grade_id
 from grading.course import ASSIGNMENT, copy_course, course_env, notebook_names
 from grading.gradebook import cell_table, read_grades
+from ml_conceptual import sample_class as course_class
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -53,7 +54,7 @@ def make_course(root, db_url=None):
 
 def students(*ids):
     """The sample students with these ids (grading/sample_class.py), in that order."""
-    by_id = {s.id: s for s in sample_class.STUDENTS}
+    by_id = {s.id: s for s in course_class.STUDENTS}
     return [by_id[i] for i in ids]
 
 
@@ -83,7 +84,7 @@ def synthetic_class(root, n, kinds=None, notebooks=None):
     ({sample student's id: notebook names}), the copies of a kind named there submit only those
     (the others are missing and score 0). Returns {new id: the sample student's id}. The one
     builder of synthetic classes: `bench class`, `bench scale`, test_scale.py."""
-    kinds = kinds or [s for s in sample_class.STUDENTS if not s.invalid_json]
+    kinds = kinds or [s for s in course_class.STUDENTS if not s.invalid_json]
     staging = Path(root) / "synthetic-templates"
     sample_class.build(staging, kinds, Path(root) / "source" / ASSIGNMENT, Path(root) / "release" / ASSIGNMENT)
     for path in staging.glob(f"*/{ASSIGNMENT}/*.ipynb"):
@@ -106,12 +107,12 @@ def grade_table(root, db_url=None):
     return cell_table(grades, lambda cell: (cell.score, cell.max_score))
 
 
-def feedback_text(root, folder="feedback"):
+def feedback_text(root, folder="feedback", assignment=ASSIGNMENT):
     """{(student, file): visible text} of every feedback HTML file, tags stripped."""
     import html
     import re
     out = {}
-    for path in (Path(root) / folder).glob(f"*/{ASSIGNMENT}/*.html"):
+    for path in (Path(root) / folder).glob(f"*/{assignment}/*.html"):
         text = re.sub(r"<(script|style)\b.*?</\1>", "", path.read_text(), flags=re.S)
         out[(path.parts[-3], path.name)] = html.unescape(re.sub(r"<[^>]+>", "", text))
     return out

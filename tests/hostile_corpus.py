@@ -16,7 +16,7 @@ import nbformat
 from grading import sample_class
 from grading.cells import grade_id as _gid
 from grading.cells import is_test_cell, nbgrader_metadata
-from grading.sample_class import Q1
+from ml_conceptual.sample_class import Q1
 
 # Honest but wrong answers: right shapes, wrong values (what the attackers would otherwise get).
 WRONG = {

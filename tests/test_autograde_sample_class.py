@@ -1,13 +1,13 @@
 """Autograding the sample class: each submission loses points exactly where its mistake is.
 
-The class is built from the source solutions (grading/sample_class.py) and graded by the
+The class is built from the source solutions (ml_conceptual/sample_class.py) and graded by the
 parallel runner in a throwaway copy of the course (conftest.graded_class).
 """
 import pytest
 
 from grading.cells import grade_id as grade_id_of
 from grading.cells import is_test_cell
-from grading.sample_class import STUDENTS
+from ml_conceptual.sample_class import STUDENTS
 
 # submission -> the autograded test cells it must fail (every other autograded cell must pass).
 # "ALL" means every autograded cell of the notebooks named.

@@ -20,7 +20,7 @@ import hostile_corpus
 from course_helpers import REPO, course_env, feedback_text, grade_table, hidden_test_lines, make_course
 from grading.cells import grade_id, is_grade, is_test_cell
 from grading.course import ASSIGNMENT
-from grading.sample_class import Q1
+from ml_conceptual.sample_class import Q1
 
 ENTRIES = {h.id: h for h in hostile_corpus.corpus(port=0)}
 

@@ -30,6 +30,7 @@ from lms_layouts import (
 from course_helpers import REPO, course_env, make_course, run  # course_helpers puts the repository on sys.path
 from grading import lms_names, sample_class
 from grading.course import ASSIGNMENT, notebook_names
+from ml_conceptual import sample_class as course_class
 
 DUE = "2026-01-15 23:59 UTC"
 CANVAS_NAME, CANVAS_ID = "Conceptual questions", "4242"
@@ -63,7 +64,7 @@ def template(tmp_path_factory):
     root = make_course(tmp_path_factory.mktemp("lms") / "course")
     out = tmp_path_factory.mktemp("sample")
     wanted = {p[1] for p in PEOPLE if p[1]}
-    sample_class.build(out, [s for s in sample_class.STUDENTS if s.id in wanted],
+    sample_class.build(out, [s for s in course_class.STUDENTS if s.id in wanted],
                        root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT)
     notebooks = {sid: {nb: (out / sid / ASSIGNMENT / f"{nb}.ipynb").read_bytes() for nb in notebook_names()}
                  for sid in wanted}

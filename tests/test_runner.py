@@ -18,7 +18,8 @@ from course_helpers import build_students, course_env, grade_table, make_course,
 from grading import sample_class
 from grading.cells import grade_id, is_grade
 from grading.course import ASSIGNMENT
-from grading.sample_class import Q1
+from ml_conceptual import sample_class as course_class
+from ml_conceptual.sample_class import Q1
 
 # one of each way a submission is graded: full marks, the untouched release (every stub raises),
 # a wrong answer whose test calls the student's other functions, a deleted test cell, a damaged file
@@ -40,12 +41,12 @@ def test_grades_identical_to_stock_nbgrader(graded_class, tmp_path):
                    env=course_env(GRADING_WARM_START="0"), capture_output=True)
     stock, ours = grade_table(root), graded_class["table"]
     ours = {s: ours[s] if s == STOCK[0] else submitted_only(ours[s], Q1_ONLY) for s in STOCK}
-    broken = {s.id for s in sample_class.STUDENTS if s.invalid_json}
+    broken = {s.id for s in course_class.STUDENTS if s.invalid_json}
     assert broken <= set(STOCK) and set(stock) <= set(STOCK)
     for student in set(STOCK) - broken:
         assert ours[student] == stock[student], f"{student}: runner and stock nbgrader disagree"
     for student in broken:  # stock fails the whole student; the runner zeroes only the broken notebook
-        nb = next(s for s in sample_class.STUDENTS if s.id == student).invalid_json
+        nb = next(s for s in course_class.STUDENTS if s.id == student).invalid_json
         source = nbformat.read(graded_class["root"] / "source" / ASSIGNMENT / f"{nb}.ipynb", as_version=4)
         cells = {grade_id(c) for c in source.cells if is_grade(c)}
         assert cells and all(ours[student][gid][0] == 0 for gid in cells), (student, nb)
@@ -74,7 +75,7 @@ def test_regrade_keeps_manual_grades_of_unchanged_answers(tmp_path):
     build_students(root, ["reference"], notebooks=Q1_ONLY)  # the answers that change are question 1's
     grade = [sys.executable, "-m", "grading.runner", "--workers", "1"]
     run(grade, cwd=root)
-    q1 = sample_class.Q1
+    q1 = course_class.Q1
     _set_manual(root, "reference", "derivation", q1, 7.0, "Good; say why w_ij touches only z_j.")
 
     # resubmission: the code changed (now wrong), the written derivation did not
@@ -234,7 +235,7 @@ def _kill_the_worker_grading(temp, student, child, seconds=300):
 def test_runner_survives_a_worker_killed_while_grading(tmp_path, request):
     """End to end: the runner's own pool, real grading, one worker SIGKILLed mid-student."""
     root = make_course(tmp_path / "course")
-    chosen = [s for s in sample_class.STUDENTS if s.id in {"reference", "untouched", "q1_flipped_sign"}]
+    chosen = [s for s in course_class.STUDENTS if s.id in {"reference", "untouched", "q1_flipped_sign"}]
     assert len(chosen) == 3
     build_students(root, [s.id for s in chosen], notebooks=Q1_ONLY)
     victim = chosen[0].id

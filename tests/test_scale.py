@@ -34,7 +34,7 @@ from course_helpers import (
 )
 from grading.cells import grade_id
 from grading.course import ASSIGNMENT
-from grading.sample_class import Q1, Q4
+from ml_conceptual.sample_class import Q1, Q4
 from pg_server import ThrowawayPostgres, bin_dir
 
 # sample students copied into the synthetic class, once each: four students on two workers is two

@@ -30,7 +30,7 @@ from course_helpers import build_students, make_course, run
 from grading import sample_class
 from grading.cells import grade_id
 from grading.course import ASSIGNMENT
-from grading.sample_class import Q1
+from ml_conceptual.sample_class import Q1
 
 STUDENT = "hostile"
 ATTACKER = "attacker.example"

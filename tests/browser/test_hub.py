@@ -37,6 +37,7 @@ from course_helpers import hidden_test_lines
 from grading import hub as course_hub
 from grading import sample_class
 from grading.course import ASSIGNMENT, notebook_names
+from ml_conceptual import sample_class as course_class
 
 ADA, BEN, CY, DEE = TEST_STUDENTS  # ada answers fully, ben has a misconception, cy is late, dee is unknown
 Q1 = "q1_cross_entropy_gradient"
@@ -57,7 +58,7 @@ def hub(tmp_path_factory):
 
 
 def _notebooks_of(sample_id):
-    student = next(s for s in sample_class.STUDENTS if s.id == sample_id)
+    student = next(s for s in course_class.STUDENTS if s.id == sample_id)
     return {name: json.loads(text) for name, text in sample_class.student_notebooks(student).items()}
 
 

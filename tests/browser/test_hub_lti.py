@@ -37,6 +37,7 @@ from grading import hub as course_hub
 from grading import lti, sample_class
 from grading.course import ASSIGNMENT
 from grading.hub import HUB_ENV, HubLayout
+from ml_conceptual import sample_class as course_class
 
 PREFIX = "hubtest-lti-"
 MEMBERS = {"ann": {"name": "Ann Lee", "email": "ann@example.edu", "roles": [LEARNER]},
@@ -84,7 +85,7 @@ def _launch(browser, platform, hub, sub, user):
 
 
 def _reference_texts():
-    student = next(s for s in sample_class.STUDENTS if s.id == "reference")
+    student = next(s for s in course_class.STUDENTS if s.id == "reference")
     return {f"{name}.ipynb": text for name, text in sample_class.student_notebooks(student).items()}
 
 

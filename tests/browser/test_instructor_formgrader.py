@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from browser_helpers import Lab, grade_with_rubric, open_formgrader, ready_to_grade
 from grading.course import ASSIGNMENT
-from grading.sample_class import Q1, STUDENTS
+from ml_conceptual.sample_class import Q1, STUDENTS
 
 # autograded here, with the status the formgrader must show (the untouched release has no written
 # answer to grade: nbgrader scores an unchanged answer 0 on its own)

@@ -24,7 +24,7 @@ from playwright.sync_api import expect
 
 from browser_helpers import Lab
 from grading.course import ASSIGNMENT, notebook_names
-from grading.sample_class import Q1
+from ml_conceptual.sample_class import Q1
 
 # whose feedback axe reads: every notebook of the reference, and question 1 (where the two differ)
 # of a wrong answer, whose feedback shows failed tests

@@ -14,7 +14,7 @@ from test_offline_and_accessible import axe_violations, offline_context, serious
 from browser_helpers import Lab
 from course_helpers import copy_graded_course
 from grading.course import ASSIGNMENT
-from grading.sample_class import Q1
+from ml_conceptual.sample_class import Q1
 
 Q3 = "q3_gradient_descent"
 CELL = "negated_update"

@@ -1,0 +1,1 @@
+"""What this course gives the grading engine besides its notebooks: its sample class."""

@@ -1,0 +1,1 @@
+"""What the intro-stats course gives the grading engine besides its notebooks: its sample class."""
