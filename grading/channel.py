@@ -556,9 +556,10 @@ class KernelChannel:
     def _send(self, text: str) -> None:
         """One message to the kernel; KernelHung when its end no longer takes one in
         SEND_TIMEOUT_MS, ChannelClosed when it is gone."""
+        if self.conn is None:
+            raise ChannelClosed("the kernel stopped serving the grader during this test")
         try:
-            # (None here only when a callback's own call to the student lost the connection: an AttributeError)
-            self.conn.sendall(text.encode("utf-8") + b"\n")  # type: ignore[union-attr]
+            self.conn.sendall(text.encode("utf-8") + b"\n")
         except TimeoutError:
             self._drop_connection()
             raise KernelHung("the kernel's channel is cut off (it takes no more requests)") from None
@@ -830,9 +831,11 @@ class KernelChannel:
             args = [decode(a, self) for a in message.get("args", [])]
             kwargs = {str(k): decode(v, self) for k, v in (message.get("kwargs") or {}).items()}
             answer = {"cb_ok": encode(callbacks[cb](*args, **kwargs), callbacks)}
-        except (KernelDied, KernelHung):
+        except (KernelDied, KernelHung, ChannelClosed):
             raise
         except Exception as err:
+            if self.conn is None:  # the kernel's end went away while the callback ran (it called the kernel)
+                raise
             answer = {"cb_raised": {"type": type(err).__name__, "message": str(err)[:2000]}}
         self._send(json.dumps(dict(answer, seq=-2)))
 

@@ -109,6 +109,9 @@ def _grading_channel_serve(path, token, names):
             def trusted_function(*args, **kwargs):
                 answer = exchange({"seq": seq, "callback": cb_id, "args": [encode(a) for a in args],
                                    "kwargs": {k: encode(v) for k, v in kwargs.items()}})
+                while "op" in answer and answer.get("op") != "done":
+                    # the grader's function calls the student's code in turn: serve that first
+                    answer = exchange(handle(answer))
                 if interrupted:  # the time limit came while the grader ran the callback
                     interrupted.clear()
                     raise KeyboardInterrupt
@@ -172,25 +175,28 @@ def _grading_channel_serve(path, token, names):
         return {"ok": {"value": encode(result), "same_as": same_as, "after": after,
                        "warnings": [[w.category.__name__, str(w.message)[:500]] for w in caught[:20]]}}
 
+    def handle(request):
+        """The reply to one request of the grader's (a call, or describe)."""
+        seq = request.get("seq", 0)
+        op = request.get("op")
+        try:
+            if op == "call":
+                return dict(call(request, seq), seq=seq)
+            if op == "describe":
+                return {"seq": seq, "ok": describe(request["names"])}
+            return {"seq": seq, "raised": {"type": "ValueError", "message": f"unknown op {op!r}"}}
+        except Exception as err:
+            return {"seq": seq, "raised": {"type": type(err).__name__, "message": str(err)[:4000]}}
+
     conn.sendall(token.encode("ascii") + b"\n")
     reply = {"seq": 0, "ready": True, "described": describe(names)}
     try:
         while True:
             request = exchange(reply)
             interrupted.clear()  # between calls: the grader knows it stopped this test
-            seq = request.get("seq", 0)
-            op = request.get("op")
-            if op == "done":
+            if request.get("op") == "done":
                 return
-            try:
-                if op == "call":
-                    reply = dict(call(request, seq), seq=seq)
-                elif op == "describe":
-                    reply = {"seq": seq, "ok": describe(request["names"])}
-                else:
-                    reply = {"seq": seq, "raised": {"type": "ValueError", "message": f"unknown op {op!r}"}}
-            except Exception as err:
-                reply = {"seq": seq, "raised": {"type": type(err).__name__, "message": str(err)[:4000]}}
+            reply = handle(request)
     finally:
         conn.close()
         sys.stdout.flush()

@@ -137,6 +137,12 @@ def test_callbacks_run_on_the_grader_side(kernel):
         assert seen == [1.5, 2.5]
         double = ch.StudentFunction("double", channel)  # a student function passed on runs there
         assert channel.call("passes_on", (double, 4), {}) == 8
+        # a test's function that calls the student's code in turn (a loss built on the student's
+        # function, handed to the student's numerical gradient), nested twice
+        assert channel.call("calls_back", (lambda v: float(double(v)) + 1, 1.5), {}) == [4.0, 6.0]
+        inner = ch.StudentFunction("calls_back", channel)
+        assert channel.call("calls_back", (lambda v: inner(lambda w: w * 3, v)[1], 1.0), {}) == [6.0, 9.0]
+        assert channel.call("double", (5,), {}) == 10  # and the session goes on
     finally:
         channel.end()
 
