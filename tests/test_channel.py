@@ -375,6 +375,29 @@ def test_the_budget_is_counted_before_parsing():
     assert ch.decode("a\ud800b") == "a\ufffdb"
 
 
+def test_a_connection_without_the_sessions_token_is_dropped(kernel):
+    import socket
+    _, channel = kernel
+    session(channel)
+    assert channel.call("double", (1,), {}) == 2  # the channel's socket exists from here on
+    channel.end()
+    impostors = []
+    # another local account reaching the socket first: a wrong token, none at all, a forged reply
+    for text in (b"0123456789abcdef0123456789abcdef\n", b"", b'{"seq": 0, "ready": true, "described": {}}\n'):
+        impostor = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        impostor.connect(channel.socket.path)
+        impostor.sendall(text)
+        impostors.append(impostor)
+    session(channel)
+    try:
+        assert channel.call("double", (21,), {}) == 42  # the kernel's own answer, not an impostor's
+        assert channel.describe()["double"].__name__ == "double"
+    finally:
+        channel.end()
+        for impostor in impostors:
+            impostor.close()
+
+
 def test_the_socket_never_holds_more_than_the_budget_and_skips_a_long_line():
     import socket
     ours, theirs = socket.socketpair()
