@@ -91,25 +91,25 @@ sample: setup  ## write the sample class into submitted/
 	python -m grading.sample_class  # the students: ml_conceptual/sample_class.py (c.Course.sample_class)
 
 autograde: setup grading-tools  ## grade everything in submitted/ in parallel
-	python -m grading.runner
+	python -m grading.batch.runner
 
 rubric: setup  ## rubric items from source/ into the gradebook (a migration step creates their tables)
-	python -m grading.rubric sync
+	python -m grading.pages.rubric sync
 
 # refused (naming who and which cells) while any written answer still needs grading by hand;
-# PARTIAL=1 releases anyway and every page with an ungraded answer says so (grading/feedback.py)
+# PARTIAL=1 releases anyway and every page with an ungraded answer says so (grading/pages/feedback.py)
 feedback: setup  ## feedback/ for every graded student (hidden tests removed)
-	python -m grading.feedback $(if $(PARTIAL),--partial)
+	python -m grading.pages.feedback $(if $(PARTIAL),--partial)
 
 export: setup  ## grades.csv
 	nbgrader export --to grades.csv --log-level=WARN
 	@echo "grades exported to grades.csv"
 
 scores: setup
-	python -m grading.scores
+	python -m grading.reports.scores
 
 report: setup  ## reports/report.html: distributions, failure rate per test cell, manual queue
-	python -m grading.report
+	python -m grading.reports.report
 
 # The real order: autograde, then grade the written answers by hand, then feedback. The demo stops
 # where a grader takes over, and says what comes next.
@@ -136,21 +136,21 @@ lint: setup
 lab: setup
 	jupyter lab --notebook-dir=release/$(ASSIGNMENT)
 
-# LMS bulk download in, LMS grades file out (grading/lms.py, docs/lms.md)
+# LMS bulk download in, LMS grades file out (grading/hosting/lms.py, docs/lms.md)
 # make's own exit status is 2 for any failed recipe, so the recipe keeps the command's meaning:
 # make import fails (2) exactly when nothing was imported; imported with files or students to
-# look at (the command's 1) succeeds after saying so. python -m grading.lms import exits 0/1/2.
+# look at (the command's 1) succeeds after saying so. python -m grading.hosting.lms import exits 0/1/2.
 import: setup  ## make import ARCHIVE=submissions.zip ROSTER=roster.csv [DUEDATE='2026-12-01 23:59 UTC'] [GROUPS=groups.csv]
 	@test -n "$(ARCHIVE)" && test -n "$(ROSTER)" || { echo "usage: make import ARCHIVE=submissions.zip ROSTER=roster.csv [DUEDATE='2026-12-01 23:59 UTC'] [GROUPS=groups.csv]"; exit 2; }
-	@python -m grading.lms import "$(ARCHIVE)" "$(ROSTER)" $(if $(DUEDATE),--duedate "$(DUEDATE)") $(if $(GROUPS),--groups "$(GROUPS)"); \
+	@python -m grading.hosting.lms import "$(ARCHIVE)" "$(ROSTER)" $(if $(DUEDATE),--duedate "$(DUEDATE)") $(if $(GROUPS),--groups "$(GROUPS)"); \
 	status=$$?; if [ $$status = 1 ]; then echo "imported, with the files or students listed above to look at"; exit 0; fi; exit $$status
 
 lms-export: setup  ## [CANVAS_ASSIGNMENT="Conceptual questions" CANVAS_ASSIGNMENT_ID=12345 MOODLE_ITEM=...]
-	python -m grading.lms export $(if $(CANVAS_ASSIGNMENT),--canvas-assignment "$(CANVAS_ASSIGNMENT)") \
+	python -m grading.hosting.lms export $(if $(CANVAS_ASSIGNMENT),--canvas-assignment "$(CANVAS_ASSIGNMENT)") \
 	  $(if $(CANVAS_ASSIGNMENT_ID),--canvas-assignment-id "$(CANVAS_ASSIGNMENT_ID)") $(if $(MOODLE_ITEM),--moodle-item "$(MOODLE_ITEM)")
 
 similarity: setup  ## reports/similarity.json (pairs, most alike first) and reports/similarity.html
-	python -m grading.similarity
+	python -m grading.reports.similarity
 
 bench: setup  ## every benchmark (~30 min); one section: make bench SECTIONS="widget class"
 	python -m bench $(SECTIONS)
@@ -159,13 +159,13 @@ clean:
 	rm -rf submitted feedback gradebook.db grades.csv grades-canvas.csv grades-moodle.csv grades-moodle-worksheet.csv .bench
 	find autograded -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
 
-# The course on a JupyterHub (docs/jupyterhub.md, grading/hub.py, hub/). hub-setup, as root:
+# The course on a JupyterHub (docs/jupyterhub.md, grading/hosting/hub.py, hub/). hub-setup, as root:
 # Debian's python3.11 with venv and Node/npm when missing; the environment every account's
 # server runs from, in a world-readable place and from requirements.txt (Python under /root,
 # mode 0700, cannot be run by other accounts); the proxy from hub/package-lock.json; the
 # accounts, the exchange and the instructor's course. Stamp files make a second run fast.
-# the hub's places have one home, grading/hub.py
-HUB_HOME := $(shell $(PYTHON) -m grading.hub where home)
+# the hub's places have one home, grading/hosting/hub.py
+HUB_HOME := $(shell $(PYTHON) -m grading.hosting.hub where home)
 HUB_ENV := $(HUB_HOME)/env
 # what the hub's environment is built from: a change to any of them rebuilds it
 HUB_INPUTS := requirements.txt constraints.txt hub/nbgrader_config.py hub/overrides.json $(wildcard hub/student-config/*/*)
@@ -194,14 +194,14 @@ $(HUB_PROXY_STAMP): hub/package.json hub/package-lock.json
 	touch $@
 
 hub-setup: setup $(HUB_STAMP) $(HUB_PROXY_STAMP)
-	python -m grading.hub setup
+	python -m grading.hosting.hub setup
 
-hub: hub-setup  ## JupyterHub on loopback until Ctrl-C; its state is kept in python -m grading.hub where state
-	python -m grading.hub logins
-	cd "$$(python -m grading.hub where state)" && exec $(HUB_ENV)/bin/jupyterhub -f $(CURDIR)/hub/jupyterhub_config.py
+hub: hub-setup  ## JupyterHub on loopback until Ctrl-C; its state is kept in python -m grading.hosting.hub where state
+	python -m grading.hosting.hub logins
+	cd "$$(python -m grading.hosting.hub where state)" && exec $(HUB_ENV)/bin/jupyterhub -f $(CURDIR)/hub/jupyterhub_config.py
 
-# LTI 1.3 grade passback (grading/lti.py, docs/lti.md): as root, like grading on the hub (the tool's
+# LTI 1.3 grade passback (grading/hosting/lti.py, docs/lti.md): as root, like grading on the hub (the tool's
 # key is in the hub's state); only what changed since the last passback is sent
 .PHONY: lti-passback
 lti-passback: setup
-	python -m grading.lti passback
+	python -m grading.hosting.lti passback

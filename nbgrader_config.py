@@ -50,30 +50,30 @@ c.Execute.interrupt_on_timeout = True
 c.Execute.shutdown_kernel = "immediate"
 c.OverwriteCells.add_missing_cells = True
 c.Autograde.sanitize_preprocessors = [
-    "grading.master_cells.DropMalformedMetadata",  # metadata nbgrader cannot read
+    "grading.step.master_cells.DropMalformedMetadata",  # metadata nbgrader cannot read
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
-    "grading.master_cells.RestoreMasterCells",  # OverwriteCells, robust; restored tests score 0
-    "grading.master_cells.CheckCellMetadata",  # nbgrader's, its JSON schema compiled once per process
+    "grading.step.master_cells.RestoreMasterCells",  # OverwriteCells, robust; restored tests score 0
+    "grading.step.master_cells.CheckCellMetadata",  # nbgrader's, its JSON schema compiled once per process
 ]
-# Every student kernel runs in a sandbox (grading/sandbox.py; c.Sandbox.enabled = False disables it).
-# Test cells never run in the student's kernel: grading/verdicts.py judges them in the grading
-# worker, reaching the student's functions through a plain-data channel (grading/channel.py),
-# and writes the verdict as the cell's output. Budgets per notebook: see grading/execute.py.
+# Every student kernel runs in a sandbox (grading/step/sandbox.py; c.Sandbox.enabled = False disables it).
+# Test cells never run in the student's kernel: grading/step/verdicts.py judges them in the grading
+# worker, reaching the student's functions through a plain-data channel (grading/step/channel.py),
+# and writes the verdict as the cell's output. Budgets per notebook: see grading/step/execute.py.
 c.Autograde.autograde_preprocessors = [
-    "grading.execute.SandboxedExecute",  # nbgrader's Execute: sandboxed kernel, tests judged outside it
+    "grading.step.execute.SandboxedExecute",  # nbgrader's Execute: sandboxed kernel, tests judged outside it
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "grading.save_grades.SaveAutoGrades",  # nbgrader's, one commit per notebook instead of one per cell
+    "grading.step.save_grades.SaveAutoGrades",  # nbgrader's, one commit per notebook instead of one per cell
     "nbgrader.preprocessors.AssignLatePenalties",
-    "grading.master_cells.CheckCellMetadata",
+    "grading.step.master_cells.CheckCellMetadata",
 ]
-# Budgets of one notebook (grading/execute.py): all its cells and tests together, and its outputs.
-# Late submissions (grading/late_penalty.py): 10 % of a notebook's score per started day after the
+# Budgets of one notebook (grading/step/execute.py): all its cells and tests together, and its outputs.
+# Late submissions (grading/step/late_penalty.py): 10 % of a notebook's score per started day after the
 # due date plus the student's extension. The due date is the gradebook's (nbgrader db assignment add).
-c.AssignLatePenalties.plugin_class = "grading.late_penalty.FractionPerDayLate"
+c.AssignLatePenalties.plugin_class = "grading.step.late_penalty.FractionPerDayLate"
 c.FractionPerDayLate.fraction_per_day = 0.1
 # Who takes the late penalty off (grading/settings.py): "course" (above; the LMS's own late policy
 # off) or "lms" (nothing taken off here; the grades files hold the score for the LMS's late policy).
@@ -84,7 +84,7 @@ c.SandboxedExecute.max_notebook_output_bytes = 5_000_000
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 50
 
-# The sandbox of every autograding kernel (grading/sandbox.py; each option's help: grading/settings.py)
+# The sandbox of every autograding kernel (grading/step/sandbox.py; each option's help: grading/settings.py)
 c.Sandbox.enabled = True
 c.Sandbox.user = ""  # empty: a uid of its own per grading process
 c.Sandbox.memory_limit = "4G"  # memory + tmpfs files of one kernel and all its processes
@@ -97,16 +97,16 @@ c.Sandbox.cpu_seconds = 120
 c.Sandbox.file_size = "100M"
 c.Sandbox.open_files = 256
 c.Sandbox.stack_size = "8M"
-c.Sandbox.warm_start = True  # fork kernels from a pre-imported process (grading/warm_kernels.py); False: cold
+c.Sandbox.warm_start = True  # fork kernels from a pre-imported process (grading/step/warm_kernels.py); False: cold
 
-# Grading a class (grading/runner.py; Dask: docs/scaling.md)
+# Grading a class (grading/batch/runner.py; Dask: docs/scaling.md)
 c.Runner.workers = 0  # 0: one worker process per core
 c.Runner.retries = 1  # a failed student is graded once more, then named
 c.Runner.executor = "local"  # or "dask": a local Dask cluster
 c.Runner.dask_scheduler_address = ""  # tcp://HOST:8786: a running Dask cluster's workers
 c.Runner.ship_files = None  # None: submissions travel as bytes exactly when a scheduler address is set
 
-# The similarity report (grading/similarity.py; each option's help: grading/settings.py)
+# The similarity report (grading/reports/similarity.py; each option's help: grading/settings.py)
 c.Similarity.sources = ""  # a folder of outside sources (other courses' solutions, forum posts), e.g. "outside_sources"
 c.Similarity.common = 0.25  # what this share of the class writes carries no evidence
 c.Similarity.chance_flags = 0.05  # flag line: pairs an honest class of this size would flag by chance
@@ -116,43 +116,43 @@ c.Similarity.chance_flags = 0.05  # flag line: pairs an honest class of this siz
 # (Feedback HTML is also script-free: the HTMLExporter settings at the end of this file.)
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "grading.feedback.PendingWritten",  # an ungraded written answer says "not graded yet", not 0
-    "grading.late_penalty.DueDateInFeedback",  # the due date, the submission's time, how late
-    "grading.feedback_filter.HideHiddenTests",
+    "grading.pages.feedback.PendingWritten",  # an ungraded written answer says "not graded yet", not 0
+    "grading.step.late_penalty.DueDateInFeedback",  # the due date, the submission's time, how late
+    "grading.pages.feedback_filter.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
 # nbgrader export's grades.csv: nbgrader's columns, quoted, no cell a spreadsheet would run as a
-# formula (a roster name "=HYPERLINK(...)"; grading/spreadsheet.py)
-c.ExportApp.plugin_class = "grading.spreadsheet.SafeCsvExportPlugin"
+# formula (a roster name "=HYPERLINK(...)"; grading/reports/spreadsheet.py)
+c.ExportApp.plugin_class = "grading.reports.spreadsheet.SafeCsvExportPlugin"
 
 c.Exchange.assignment_dir = COURSE_ROOT
 # Collecting from a shared exchange (the hub): student, time and files are decided from the
 # kernel's facts (owner, inode change time, file types), never from the folder's name or its
-# timestamp.txt; links, hard links and special files are refused and named (grading/collect.py).
-c.ExchangeFactory.collect = "grading.collect.CheckedCollect"
+# timestamp.txt; links, hard links and special files are refused and named (grading/hosting/collect.py).
+c.ExchangeFactory.collect = "grading.hosting.collect.CheckedCollect"
 
-# LMS archives (make import, grading/lms.py): every entry is judged by name and unpacked through a
+# LMS archives (make import, grading/hosting/lms.py): every entry is judged by name and unpacked through a
 # byte counter; past a limit it is named, not written. Empty: CourseDirectory.max_file_size (100 MB).
 c.FlatExtractor.max_entry_size = ""
 c.FlatExtractor.max_total_size = "1G"
 
 # Student work as HTML (the formgrader's submission pages and generate_feedback both render it
 # with nbconvert's HTMLExporter): outputs, raw cells and rendered markdown are cleaned, so no
-# script, event handler, javascript: URL or frame in an answer reaches the page (grading/sanitize.py).
-c.HTMLExporter.preprocessors = ["grading.sanitize.SanitizeStudentHTML"]
-c.HTMLExporter.filters = {"markdown2html": "grading.sanitize.SanitizedMarkdown"}
+# script, event handler, javascript: URL or frame in an answer reaches the page (grading/pages/sanitize.py).
+c.HTMLExporter.preprocessors = ["grading.pages.sanitize.SanitizeStudentHTML"]
+c.HTMLExporter.filters = {"markdown2html": "grading.pages.sanitize.SanitizedMarkdown"}
 # Math in it is MathML (renders offline, no MathJax needed); feedback pages get a lang and
-# readable colours (axe-core, WCAG 2.1 AA), the formgrader's pages the same from grading/formgrader_csp.py.
-c.GenerateFeedback.exporter_class = "grading.sanitize.FeedbackHTMLExporter"
+# readable colours (axe-core, WCAG 2.1 AA), the formgrader's pages the same from grading/pages/formgrader_csp.py.
+c.GenerateFeedback.exporter_class = "grading.pages.sanitize.FeedbackHTMLExporter"
 # Formgrader pages get a Content-Security-Policy without 'unsafe-inline' for scripts. The Jupyter
 # server reads no config from the course root, but its formgrader reads this file when it starts:
 # this installs the policy on that server (and does nothing in nbgrader commands).
-import grading.formgrader_csp  # noqa: E402
-grading.formgrader_csp.install()
+import grading.pages.formgrader_csp  # noqa: E402
+grading.pages.formgrader_csp.install()
 
 # On the hub: log in through LTI 1.3 launches from Canvas or Moodle instead of PAM, and send grades
-# back with make lti-passback (docs/lti.md: the platform's values; grading/lti.py: every c.Lti option)
+# back with make lti-passback (docs/lti.md: the platform's values; grading/hosting/lti.py: every c.Lti option)
 c.Lti.enabled = False
 c.Lti.lineitem_label = "Conceptual questions"  # the column a passback creates in the LMS
 

@@ -54,7 +54,8 @@ def bench_notebooks():
 
 def bench_autograde():
     """One student's autograde time inside a running autograde (target: q1 at most 3 s)."""
-    from grading import runner, sample_class, worker
+    from grading import sample_class
+    from grading.batch import runner, worker
     from ml_conceptual import sample_class as course_class
     cwd = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
@@ -90,7 +91,8 @@ def _run_runner(root, env, n, workers):
     """Grade root/submitted with the runner; (wall seconds, seconds per task per worker in the
     steady state after every worker's first task, runner stderr)."""
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "grading.runner"], cwd=root, env=env, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "grading.batch.runner"], cwd=root, env=env,
+                          capture_output=True, text=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"runner exited {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
@@ -105,7 +107,7 @@ def _run_runner(root, env, n, workers):
 def bench_scale():
     """A synthetic class (SCALE_STUDENTS, default 200) graded into PostgreSQL on a local Dask
     cluster and by the local process pool; the in-process floor; a projection to 2,000 students."""
-    from grading import runner, worker
+    from grading.batch import runner, worker
     from pg_server import ThrowawayPostgres, bin_dir
     if bin_dir() is None:
         print("scale: skipped, PostgreSQL is not installed (apt-get install -y postgresql)")
@@ -211,7 +213,7 @@ def bench_lms(students=300):
     import zipfile
 
     from grading import sample_class
-    from grading.spreadsheet import write_csv
+    from grading.reports.spreadsheet import write_csv
     from ml_conceptual import sample_class as course_class
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -235,7 +237,7 @@ def bench_lms(students=300):
                 shutil.rmtree(root / "submitted", ignore_errors=True)
                 shutil.copy(tmp / "gradebook.empty", root / "gradebook.db")
             start = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-m", "grading.lms", "import", str(tmp / "submissions.zip"),
+            proc = subprocess.run([sys.executable, "-m", "grading.hosting.lms", "import", str(tmp / "submissions.zip"),
                                    str(tmp / "roster.csv")], cwd=root, env=env, capture_output=True, text=True)
             seconds = time.perf_counter() - start
             word = "new" if fresh else "unchanged"
@@ -243,7 +245,7 @@ def bench_lms(students=300):
                 proc.stdout[-2000:] + proc.stderr[-2000:]
             return seconds
         size = (tmp / "submissions.zip").stat().st_size / 1e6
-        print(f"LMS import (python -m grading.lms import, as make import runs it) of a Canvas archive, "
+        print(f"LMS import (python -m grading.hosting.lms import, as make import runs it) of a Canvas archive, "
               f"{students} students x {len(notebooks)} notebooks ({size:.1f} MB zipped; target <= 10 s):")
         med, times = median_of(lambda: once(True))
         print(f"  first import (all new, students created) median {med:5.2f} s   runs: {fmt(times)}")
@@ -287,7 +289,7 @@ def bench_similarity(n_students=300, runs=3):
     import numpy as np
 
     import similarity_class as sc
-    from grading import similarity
+    from grading.reports import similarity
 
     def ranking(comparison, planted):
         n = len(comparison.students)
@@ -356,13 +358,13 @@ def bench_similarity(n_students=300, runs=3):
 def bench_collect(students=200, runs=3):
     """`nbgrader collect` of a class from an exchange (one submission folder per student, the
     release's files, each student's files owned by a uid of their own when run as root): nbgrader's
-    own collect against the course's (grading/collect.py: every entry checked, bytes copied by
+    own collect against the course's (grading/hosting/collect.py: every entry checked, bytes copied by
     hand, checked again), medians of 3 runs."""
     from nbgrader.api import Gradebook
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.exchange.default.collect import ExchangeCollect
 
-    from grading.collect import CheckedCollect
+    from grading.hosting.collect import CheckedCollect
     uids = {f"s{i:04d}": 60000 + i if os.geteuid() == 0 else os.geteuid() for i in range(students)}
 
     class Collect(CheckedCollect):  # the class's accounts, made up (no useradd for a benchmark)
@@ -419,8 +421,8 @@ def bench_bounded(calls=200):
 
     import psutil
 
-    from grading import worker  # noqa: F401 - the worker's imports: a caller of a worker's size
-    from grading.bounded import OutOfMemory, run_bounded
+    from grading.batch import worker  # noqa: F401 - the worker's imports: a caller of a worker's size
+    from grading.step.bounded import OutOfMemory, run_bounded
     me = psutil.Process()
     print(f"run_bounded (caller's RSS {me.memory_info().rss >> 20} MiB, {calls} calls per run):")
     cases = (("len('abc')", len, "abc"), ("json.loads(10 kB)", json.loads, json.dumps(list(range(2000)))))
@@ -454,13 +456,13 @@ def bench_bounded(calls=200):
 
 
 def bench_lti(runs=5):
-    """LTI grade passback (grading/lti.py) of the sample class, and of 300 students, to an LTI 1.3
+    """LTI grade passback (grading/hosting/lti.py) of the sample class, and of 300 students, to an LTI 1.3
     platform on loopback (tests/lti_platform.py): token, line item, members, one score each; then
     the same run again (nothing changed: nothing sent). The gradebook's reading is not included."""
     import jwt
     from lti_platform import INSTRUCTOR, LEARNER, Platform
 
-    from grading import lti
+    from grading.hosting import lti
     from ml_conceptual import sample_class as course_class
 
     def class_of(ids):

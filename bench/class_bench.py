@@ -54,7 +54,7 @@ def floor(root, students, workers):
 
 
 def bench_class(workers=None):
-    from grading.gradebook import cell_table, read_grades
+    from grading.reports.gradebook import cell_table, read_grades
     workers = workers or os.cpu_count()
     with tempfile.TemporaryDirectory() as tmp:
         stock_root = copy_course(Path(tmp) / "stock")
@@ -66,7 +66,7 @@ def bench_class(workers=None):
         stock, ours = [], []
         for r in range(ROUNDS):
             stock.append(_timed(["nbgrader", "autograde", ASSIGNMENT, "--force"], stock_root))
-            ours.append(_timed([sys.executable, "-m", "grading.runner", "--workers", str(workers)], ours_root))
+            ours.append(_timed([sys.executable, "-m", "grading.batch.runner", "--workers", str(workers)], ours_root))
             print(f"  round {r + 1}: stock {stock[-1]:6.1f} s   runner {ours[-1]:6.1f} s")
         floor_serial, floor_parallel = floor(ours_root, students, workers)
 

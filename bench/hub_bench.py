@@ -26,9 +26,9 @@ def bench_hub():
     from playwright.sync_api import sync_playwright
 
     from browser_helpers import CHROMIUM, CHROMIUM_ARGS
-    from grading import hub as course_hub
     from grading import sample_class
     from grading.course import ASSIGNMENT
+    from grading.hosting import hub as course_hub
     from ml_conceptual import sample_class as course_class
 
     accounts = {f"hubbench-{i:02d}": s for i, s in enumerate(course_class.STUDENTS)}

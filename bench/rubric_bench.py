@@ -1,4 +1,4 @@
-"""Grading one written cell across a class on the grade-by-question page (grading/rubric_server.py):
+"""Grading one written cell across a class on the grade-by-question page (grading/pages/rubric_server.py):
 keystrokes and seconds, and how fast the next answer is shown.
 
     python -m bench rubric
@@ -82,7 +82,7 @@ def _reset(root):
     from nbgrader.api import Gradebook
     from sqlalchemy import delete
 
-    from grading import rubric
+    from grading.pages import rubric
     with Gradebook(f"sqlite:///{root}/gradebook.db") as gb:
         rubric.migrate(gb.engine)
         gb.db.execute(delete(rubric.rubric_applied))

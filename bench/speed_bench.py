@@ -79,7 +79,7 @@ class Breakdown:
         from nbclient.util import run_sync
 
         from grading.cells import is_test_cell
-        from grading.execute import SandboxedExecute
+        from grading.step.execute import SandboxedExecute
         breakdown = self
         start_kernel = NotebookClient.async_start_new_kernel
         start_client = NotebookClient.async_start_new_kernel_client
@@ -156,7 +156,7 @@ class Breakdown:
 
 def per_submission(clock, root, warm, students):
     """Grade ``students`` one at a time in this process: [(wall, cpu, parts)] and the grades."""
-    from grading import runner, worker
+    from grading.batch import runner, worker
     os.environ["GRADING_WARM_START"] = "1" if warm else "0"
     runner.add_students(students, f"sqlite:///{root}/gradebook.db")
     worker.grade_student(students[0], root=str(root))  # warm-up: imports, the first kernel (or warm process)
@@ -238,7 +238,7 @@ def bench_class(clock, tmp, cold_kinds):
     workers = os.cpu_count() or 1
     env = course_env(GRADING_WARM_START="1", GRADING_WORKERS=str(workers))
     cpu, start = clock(), time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "grading.runner"], cwd=root, env=env, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "grading.batch.runner"], cwd=root, env=env, capture_output=True,
                           text=True)
     wall, cpu = time.perf_counter() - start, clock() - cpu
     reference = {k: g[0] for k, g in cold_kinds.items()}

@@ -7,7 +7,7 @@ solution cell is never locked, a grade cell always is); these functions add two 
 - they accept cells as nbformat nodes or as plain dicts (``json.load`` of a submission);
 - metadata that is not a dict (a student's edit, or another tool's) reads as no metadata at all,
   where ``nbgrader.utils`` would raise: a hostile notebook can make a cell ordinary, never crash
-  the code that looks at it. (grading/master_cells.py finds and drops such metadata before
+  the code that looks at it. (grading/step/master_cells.py finds and drops such metadata before
   grading, on purpose reading it raw.)
 
 The kinds of cell in this course:

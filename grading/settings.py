@@ -28,7 +28,7 @@ def parse_size(text: object) -> int:
 C = TypeVar("C", bound=Configurable)
 
 # What grading without the sandbox means: the one wording of it (the option's help, the runner's
-# warning and refusal, python -m grading.sandbox).
+# warning and refusal, python -m grading.step.sandbox).
 UNSANDBOXED = ("student code runs as the grading user: it can read source/ (solutions and hidden tests) and "
                "other students' work, write the gradebook and use the network")
 
@@ -47,7 +47,7 @@ class Course(Configurable):
 
 
 class Sandbox(Configurable):
-    """The sandbox every autograding kernel starts in (grading/sandbox.py)."""
+    """The sandbox every autograding kernel starts in (grading/step/sandbox.py)."""
 
     enabled = Bool(True, help=(
         f"Start every autograding kernel in the sandbox. False: {UNSANDBOXED}; only ever on "
@@ -64,7 +64,7 @@ class Sandbox(Configurable):
         "uses 13): its cgroup's pids.max, and RLIMIT_NPROC of its uid.")).tag(config=True)
     warm_start = Bool(True, help=(
         "Fork each kernel, fully isolated, from a process that imported IPython, ipykernel, numpy, "
-        "matplotlib and ipywidgets once per grading process (grading/warm_kernels.py), instead of "
+        "matplotlib and ipywidgets once per grading process (grading/step/warm_kernels.py), instead of "
         "starting a new Python and importing them per notebook. False starts every kernel cold.")).tag(config=True)
     address_space = Unicode("4G", help=(
         "Address space of each process of a kernel (RLIMIT_AS), at least: the larger of this and "
@@ -112,7 +112,7 @@ class Sandbox(Configurable):
 
 
 class Report(Configurable):
-    """The instructor's report (grading/report.py)."""
+    """The instructor's report (grading/reports/report.py)."""
 
     formgrader_url = Unicode("http://localhost:8888/formgrader", help=(
         "The formgrader as the instructor opens it: the report's manual-grading queue links each "
@@ -123,7 +123,7 @@ class Report(Configurable):
 
 class Runner(Configurable):
     """How a class is graded: where the workers are and how often a failed student is retried
-    (grading/runner.py, grading/distributed.py, docs/scaling.md)."""
+    (grading/batch/runner.py, grading/batch/distributed.py, docs/scaling.md)."""
 
     workers = Int(0, help="Worker processes grading at once; 0: one per core.").tag(config=True)
     retries = Int(1, help="Times a student whose grading failed is graded again before being "
@@ -152,7 +152,7 @@ class Runner(Configurable):
 
 
 class Similarity(Configurable):
-    """The similarity report (grading/similarity.py, make similarity)."""
+    """The similarity report (grading/reports/similarity.py, make similarity)."""
 
     sources = Unicode("", help=(
         "A folder of outside sources (other courses' solutions, forum posts, ...: .py, .ipynb, .md, "
@@ -181,7 +181,7 @@ class Similarity(Configurable):
 
 
 class LatePenalty(Configurable):
-    """Who takes points off a late submission (grading/late_penalty.py, grading/lms.py, docs/lms.md)."""
+    """Who takes points off a late submission (grading/step/late_penalty.py, grading/hosting/lms.py, docs/lms.md)."""
 
     applied_by = CaselessStrEnum(["course", "lms"], "course", help=(
         "'course': the course's late penalty (c.AssignLatePenalties.plugin_class) is taken off here, in "
@@ -246,8 +246,11 @@ def configurables() -> list[type[Configurable]]:
     import pkgutil
 
     import grading
+    from grading._moved import MOVED
     found: list[type[Configurable]] = []
     for info in pkgutil.walk_packages(grading.__path__, "grading."):
+        if info.name in MOVED:  # an old path of a moved module: its classes are the new module's
+            continue
         module = importlib.import_module(info.name)
         found += [kind for kind in vars(module).values() if isinstance(kind, type) and issubclass(kind, Configurable)
                   and kind.__module__ == module.__name__ and kind.class_own_traits(config=True)]

@@ -1,12 +1,12 @@
 """JupyterHub for the course (docs/jupyterhub.md). `make hub` starts it; the tests start their own.
 
-It reads the layout that grading/hub.py's set-up wrote (accounts, exchange, state folder, port):
+It reads the layout that grading/hosting/hub.py's set-up wrote (accounts, exchange, state folder, port):
 ``COURSE_HUB_LAYOUT`` names that file (default: the default layout's). Everything else is here.
 
 - Loopback only, JupyterHub's own proxy (configurable-http-proxy from npm, hub/package-lock.json).
 - Login: JupyterHub's default PAMAuthenticator against the machine's Linux accounts; only the
   layout's instructor and students may log in. Servers: the default LocalProcessSpawner, each
-  one started as its own Linux user from the shared environment (grading/hub.py: HUB_ENV).
+  one started as its own Linux user from the shared environment (grading/hosting/hub.py: HUB_ENV).
 - Students' servers run without nbgrader's instructor extensions (formgrader, Create
   Assignment, course list): neither their server parts (``jpserver_extensions``) nor their
   JupyterLab parts, so a student's Nbgrader menu has only Assignment List (hub/student-config/,
@@ -15,7 +15,7 @@ It reads the layout that grading/hub.py's set-up wrote (accounts, exchange, stat
   run (tests/browser/test_hub.py: the isolation tests).
 - The formgrader in the instructor's JupyterLab: JupyterHub >= 4.1 gives every single-user
   page ``Content-Security-Policy: frame-ancestors 'none'``, which blocks the formgrader's iframe
-  (nbgrader#1870). The course's nbgrader_config.py installs grading/formgrader_csp.py in the
+  (nbgrader#1870). The course's nbgrader_config.py installs grading/pages/formgrader_csp.py in the
   instructor's server, which replaces that header on the formgrader's own pages only
   (``frame-ancestors 'self'`` and a strict script policy); every other page keeps JupyterHub's.
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from grading.hub import HUB_ENV, PROXY, STUDENT_CONFIG, HubLayout  # noqa: E402
+from grading.hosting.hub import HUB_ENV, PROXY, STUDENT_CONFIG, HubLayout  # noqa: E402
 
 c = get_config()  # noqa: F821
 
@@ -68,12 +68,12 @@ def pre_spawn_hook(spawner):
 c.Spawner.pre_spawn_hook = pre_spawn_hook
 
 # LTI 1.3 instead of PAM (docs/lti.md): when the course's nbgrader_config.py sets c.Lti.enabled,
-# users arrive from the LMS (grading/lti_hub.py: the launch verified by jupyterhub-ltiauthenticator,
+# users arrive from the LMS (grading/hosting/lti_hub.py: the launch verified by jupyterhub-ltiauthenticator,
 # accounts made at a student's first launch, instructors and TAs on the instructor's server).
 from grading.course import load_config  # noqa: E402
-from grading.lti import Lti  # noqa: E402
+from grading.hosting.lti import Lti  # noqa: E402
 
 _lti = Lti(config=load_config(layout.course_dir))
 if _lti.enabled:
-    from grading.lti_hub import configure as _configure_lti
+    from grading.hosting.lti_hub import configure as _configure_lti
     _configure_lti(c, layout, _lti, student_hook=pre_spawn_hook)

@@ -3,7 +3,7 @@
 Installed by `make hub-setup` into the hub environment's etc/jupyter/ (one of nbgrader's config
 folders), so the instructor's server and every student's server read the same file. The course
 id and the default exchange root come from course-hub.json beside it, which the hub's set-up
-writes from their one home (grading/hub.py: ``write_hub_course_file``); NBGRADER_EXCHANGE_ROOT
+writes from their one home (grading/hosting/hub.py: ``write_hub_course_file``); NBGRADER_EXCHANGE_ROOT
 overrides the exchange root (the hub sets it from its layout).
 """
 import json
@@ -22,7 +22,7 @@ c.ExchangeSubmit.strict = True
 # delete later"; here the instructor's collect runs as root and needs no such right), so a
 # classmate who learnt a folder's name could add or remove files in it. This submit leaves it
 # 0755: only its owner changes it. (Collect still judges every folder as untrusted:
-# grading/collect.py.)
+# grading/hosting/collect.py.)
 from nbgrader.exchange.default.submit import ExchangeSubmit  # noqa: E402
 
 

@@ -50,7 +50,7 @@ def graded_class(tmp_path_factory):
     def grade(folder):
         root = make_course(folder)
         run([sys.executable, "-m", "grading.sample_class"], cwd=root)
-        proc = run([sys.executable, "-m", "grading.runner", "--workers", "2"], cwd=root)
+        proc = run([sys.executable, "-m", "grading.batch.runner", "--workers", "2"], cwd=root)
         return {"root": str(root), "table": grade_table(root), "stdout": proc.stdout, "stderr": proc.stderr}
     graded = once_per_run(tmp_path_factory, "graded_class", grade)
     table = {student: {g: tuple(score) for g, score in cells.items()} for student, cells in graded["table"].items()}
@@ -71,11 +71,11 @@ def class_feedback(graded_class, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def class_report(graded_class, tmp_path_factory):
-    """The instructor's report of the graded sample class (python -m grading.report): its path."""
+    """The instructor's report of the graded sample class (python -m grading.reports.report): its path."""
     root = graded_class["root"]
 
     def write(_):
-        run([sys.executable, "-m", "grading.report"], cwd=root)
+        run([sys.executable, "-m", "grading.reports.report"], cwd=root)
     once_per_run(tmp_path_factory, "class_report", write)
     return root / "reports" / "report.html"
 

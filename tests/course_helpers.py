@@ -16,7 +16,7 @@ from pathlib import Path
 from grading import sample_class
 from grading.cells import grade_id
 from grading.course import ASSIGNMENT, copy_course, course_env, notebook_names
-from grading.gradebook import cell_table, read_grades
+from grading.reports.gradebook import cell_table, read_grades
 from ml_conceptual import sample_class as course_class
 
 REPO = Path(__file__).resolve().parent.parent
@@ -152,7 +152,7 @@ def hidden_test_lines(names=None, min_length=12):
 
 def copy_graded_course(src, dest):
     """A copy of a graded course without what it wrote last (its top-level feedback/ and reports/;
-    grading/feedback.py is code and is copied)."""
+    grading/pages/feedback.py is code and is copied)."""
     src = Path(src)
     shutil.copytree(src, dest, ignore=lambda folder, names: [n for n in names if n in ("feedback", "reports")]
                     if Path(folder) == src else [])

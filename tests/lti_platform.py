@@ -35,7 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from grading import lti
+from grading.hosting import lti
 
 CLIENT_ID = "tool-client-1"
 DEPLOYMENT = "deployment-1"

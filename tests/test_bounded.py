@@ -1,4 +1,4 @@
-"""run_bounded (grading/bounded.py): the grader's own code in a forked child with a memory bound of
+"""run_bounded (grading/step/bounded.py): the grader's own code in a forked child with a memory bound of
 its own; results and exceptions come back, a child past its bound or its time fails cleanly and
 the caller's memory stays where it was."""
 import errno
@@ -12,7 +12,7 @@ import numpy as np
 import psutil
 import pytest
 
-from grading.bounded import BoundedError, ChildDied, OutOfMemory, TimedOut, run_bounded
+from grading.step.bounded import BoundedError, ChildDied, OutOfMemory, TimedOut, run_bounded
 
 MiB = 1 << 20
 

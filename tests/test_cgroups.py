@@ -1,4 +1,4 @@
-"""Per-kernel cgroups on every hierarchy (grading/cgroups.py), without starting a kernel.
+"""Per-kernel cgroups on every hierarchy (grading/step/cgroups.py), without starting a kernel.
 
 This machine is cgroup v1 (a hybrid: v1 memory and pids, and a cgroup2 mount with no controller
 that matters), so the v2 code is tried two ways:
@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 
 from course_helpers import REPO
-from grading import cgroups, sandbox
-from grading.cgroups import LEAF, Hierarchy, KernelCgroup
 from grading.settings import Sandbox, parse_size
+from grading.step import cgroups, sandbox
+from grading.step.cgroups import LEAF, Hierarchy, KernelCgroup
 
 MiB = 1 << 20
 
@@ -303,8 +303,8 @@ def test_v2_kernel_cgroups_of_dead_grading_processes_are_swept(fake):
 # ----------------------------------------------------------------------------- v2 on a real cgroup2
 REAL_V2 = textwrap.dedent("""
     import json, os, subprocess, sys, time
-    from grading import cgroups, sandbox
-    from grading.cgroups import LEAF, KernelCgroup
+    from grading.step import cgroups, sandbox
+    from grading.step.cgroups import LEAF, KernelCgroup
     mnt = sys.argv[1]
 
     def as_delegated_user(base):
@@ -470,7 +470,7 @@ def test_rlimits_follow_the_settings_and_hold_inside_the_sandbox():
 
 def test_python_m_grading_sandbox_says_which_bound_holds_and_why():
     env = dict(os.environ, GRADING_SANDBOX_PIDS="48")
-    out = subprocess.run([sys.executable, "-m", "grading.sandbox"], capture_output=True, text=True, cwd=REPO,
+    out = subprocess.run([sys.executable, "-m", "grading.step.sandbox"], capture_output=True, text=True, cwd=REPO,
                          env=env, timeout=120)
     lines = dict(line.split(": ", 1) for line in out.stdout.splitlines())
     assert out.returncode == 0 and lines["sandbox"].startswith("starts"), out
@@ -485,7 +485,7 @@ def test_python_m_grading_sandbox_says_which_bound_holds_and_why():
     else:
         assert "watchdog" in lines["memory per kernel"]
     assert "NPROC=48" in lines["per process, in every mode"] and "CORE=0" in lines["per process, in every mode"]
-    off = subprocess.run([sys.executable, "-m", "grading.sandbox"], capture_output=True, text=True, cwd=REPO,
+    off = subprocess.run([sys.executable, "-m", "grading.step.sandbox"], capture_output=True, text=True, cwd=REPO,
                          env=dict(env, GRADING_SANDBOX_CGROUP="off"), timeout=120)
     lines = dict(line.split(": ", 1) for line in off.stdout.splitlines())
     assert "watchdog" in lines["memory per kernel"] and "Sandbox.use_cgroup is False" in lines["memory per kernel"]

@@ -1,4 +1,4 @@
-"""The plain-data channel (grading/channel.py) against a real kernel, and its strict decoder."""
+"""The plain-data channel (grading/step/channel.py) against a real kernel, and its strict decoder."""
 import ast
 import base64
 import time
@@ -7,8 +7,8 @@ import warnings
 import numpy as np
 import pytest
 
-from grading import channel as ch
-from grading.verdicts import TrustedTests
+from grading.step import channel as ch
+from grading.step.verdicts import TrustedTests
 
 STUDENT = '''
 import numpy as np
@@ -270,7 +270,7 @@ def test_a_test_that_fails_before_putting_a_name_back_leaves_nothing_behind(kern
 def test_a_test_reads_the_students_source_from_the_notebook_never_from_the_kernel(kernel, tmp_path):
     import nbformat.v4 as v4
 
-    from grading.verdicts import student_sources
+    from grading.step.verdicts import student_sources
     km, channel = kernel
     km.student_runs("def looped(xs):\n    return [x for x in xs]\n")
     cells = [v4.new_code_cell("def looped(xs):\n    # honest\n    return list(xs)\n"),
@@ -289,7 +289,7 @@ def test_a_test_reads_the_students_source_from_the_notebook_never_from_the_kerne
 def test_a_test_follows_the_students_helpers_through_getclosurevars(kernel, tmp_path):
     import nbformat.v4 as v4
 
-    from grading.verdicts import student_sources
+    from grading.step.verdicts import student_sources
     km, channel = kernel
     code = ("def rows(X):\n    return [x * 2 for x in X]\n"
             "def fast(X):\n    return np.asarray(rows(X))\n"

@@ -1,4 +1,4 @@
-"""Collect from an exchange students can write by hand (grading/collect.py), on a temporary
+"""Collect from an exchange students can write by hand (grading/hosting/collect.py), on a temporary
 exchange whose folders and files belong to other uids (made up: no account needed; root chowns).
 
 Every forgery a student can make in inbound/ instead of running ``nbgrader submit``: a folder
@@ -22,7 +22,7 @@ from nbgrader.api import Gradebook
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import parse_utc
 
-from grading.collect import CheckedCollect
+from grading.hosting.collect import CheckedCollect
 
 VICTOR, MALLORY = "victor", "mallory"  # victor submits honestly; mallory forges
 UIDS = {VICTOR: 61002, MALLORY: 61001}

@@ -58,7 +58,7 @@ def test_hidden_test_messages_reach_feedback(feedback):
 
 
 def test_report_numbers_match_the_gradebook(graded_class, report_page, source_notebooks):
-    from grading.gradebook import read_grades
+    from grading.reports.gradebook import read_grades
     page = report_page
     assert "data:image/png;base64," in page and "<script" not in page  # plots inline, opens offline
     failures = re.search(r'<table id="failures">(.*?)</table>', page, re.S).group(1)
@@ -105,7 +105,7 @@ def test_report_numbers_match_the_gradebook(graded_class, report_page, source_no
 def test_report_ranks_misconceptions_with_not_attempted_apart(graded_class, report_page):
     """One mistake counts once per student (not once per failing cell), under the hint the tests
     give for it; a student who wrote nothing is 'not attempted', never a misconception."""
-    from grading import misconceptions
+    from grading.reports import misconceptions
     ranked, skipped = misconceptions.collect(graded_class["root"])
     by_label = {(m.function, m.label): m for m in ranked}
     minus_one = by_label[("ce_grad_logits", "the correct class's entry is P_c - 1: did you leave out the -1?")]

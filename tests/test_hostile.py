@@ -75,7 +75,7 @@ def hostile_class(tmp_path_factory, elsewhere):
             conn.close()
     threading.Thread(target=listen, daemon=True).start()
     hostile_corpus.write(root / "submitted", server.getsockname()[1], str(elsewhere))
-    proc = subprocess.run([sys.executable, "-m", "grading.runner", "--workers", "2"], cwd=root,
+    proc = subprocess.run([sys.executable, "-m", "grading.batch.runner", "--workers", "2"], cwd=root,
                           env=course_env(**LIMITS),
                           capture_output=True, text=True)
     server.close()
@@ -219,7 +219,7 @@ def test_racy_entries_get_identical_grades_three_times(hostile_class):
     root = hostile_class["root"]
     args = [a for s in RACY for a in ("--student", s)]
     for _ in range(2):
-        proc = subprocess.run([sys.executable, "-m", "grading.runner", "--workers", "2", *args], cwd=root,
+        proc = subprocess.run([sys.executable, "-m", "grading.batch.runner", "--workers", "2", *args], cwd=root,
                               env=course_env(**LIMITS),
                               capture_output=True, text=True)
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]

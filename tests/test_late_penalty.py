@@ -1,11 +1,11 @@
-"""The late-submission penalty configured in nbgrader_config.py (grading/late_penalty.py)."""
+"""The late-submission penalty configured in nbgrader_config.py (grading/step/late_penalty.py)."""
 from grading.course import load_config
-from grading.late_penalty import FractionPerDayLate
+from grading.step.late_penalty import FractionPerDayLate
 
 
 def test_the_course_configures_the_fraction_per_day_plugin():
     config = load_config()
-    assert config.AssignLatePenalties.plugin_class == "grading.late_penalty.FractionPerDayLate"
+    assert config.AssignLatePenalties.plugin_class == "grading.step.late_penalty.FractionPerDayLate"
     assert config.FractionPerDayLate.fraction_per_day == 0.1
 
 

@@ -1,4 +1,4 @@
-"""Courses without a hub (grading/lms.py): an LMS bulk download in, the LMS's gradebook out.
+"""Courses without a hub (grading/hosting/lms.py): an LMS bulk download in, the LMS's gradebook out.
 
 Every archive here is built with the LMS's own naming rules (tests/lms_layouts.py, each rule
 citing the Canvas or Moodle source it follows), from the sample class's notebooks, with what real
@@ -28,8 +28,9 @@ from lms_layouts import (
 )
 
 from course_helpers import REPO, course_env, make_course, run  # course_helpers puts the repository on sys.path
-from grading import lms_names, sample_class
+from grading import sample_class
 from grading.course import ASSIGNMENT, notebook_names
+from grading.hosting import lms_names
 from ml_conceptual import sample_class as course_class
 
 DUE = "2026-01-15 23:59 UTC"
@@ -43,7 +44,7 @@ Q1, Q2, Q3, Q4 = notebook_names()
 
 
 def lms(root, *args):
-    return subprocess.run([sys.executable, "-m", "grading.lms", *map(str, args)], cwd=root,
+    return subprocess.run([sys.executable, "-m", "grading.hosting.lms", *map(str, args)], cwd=root,
                           env=course_env(), capture_output=True, text=True)
 
 
@@ -225,7 +226,7 @@ def canvas(template, tmp_path_factory):
     proc = lms(root, "import", archive, roster, "--duedate", DUE)
     assert proc.returncode == 1, proc.stdout + proc.stderr  # 1: imported, with files to look at
     imported = contents(root)
-    run([sys.executable, "-m", "grading.runner", "--workers", "2"], cwd=root)
+    run([sys.executable, "-m", "grading.batch.runner", "--workers", "2"], cwd=root)
     return {"root": root, "archive": archive, "roster": roster, "tmp": tmp, "out": proc.stdout,
             "imported": imported}
 
@@ -623,7 +624,7 @@ def test_zip_bombs_and_lying_sizes_are_named_and_the_rest_imported(template, tmp
 
     roster = write_roster(tmp_path / "roster.csv", 5)
     monkeypatch.chdir(root)
-    from grading.lms import import_archive
+    from grading.hosting.lms import import_archive
     before = _wchar()
     result = import_archive(archive, roster, root=root)
     written = _wchar() - before
@@ -668,14 +669,14 @@ def test_the_course_penalty_follows_who_applies_it(applied_by, penalty):
     gradebook, the feedback and the grades files never hold a second deduction."""
     from traitlets.config import Config
 
-    from grading.late_penalty import FractionPerDayLate
+    from grading.step.late_penalty import FractionPerDayLate
     config = Config({"LatePenalty": {"applied_by": applied_by}, "FractionPerDayLate": {"fraction_per_day": 0.1}})
     assert FractionPerDayLate(config=config).late_submission_penalty("bob", 10.0, 86400 + 1) == penalty
 
 
 def test_the_archive_limits_are_documented_options_set_to_their_defaults():
     from grading.course import load_config
-    from grading.lms import FlatExtractor
+    from grading.hosting.lms import FlatExtractor
     config = load_config()
     for name in ("max_entry_size", "max_total_size"):
         trait = FlatExtractor.class_traits()[name]

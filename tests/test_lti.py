@@ -1,4 +1,4 @@
-"""Grade passback (grading/lti.py) against a real LTI 1.3 platform on loopback (tests/lti_platform.py),
+"""Grade passback (grading/hosting/lti.py) against a real LTI 1.3 platform on loopback (tests/lti_platform.py),
 which checks the token assertion, scopes, media types and every score's body; usernames, roles
 and the tool's key. The hub's launches are tested in tests/browser/test_hub_lti.py."""
 import json
@@ -10,7 +10,7 @@ import jwt
 import pytest
 from lti_platform import INSTRUCTOR, LEARNER, TA, Platform
 
-from grading import lti
+from grading.hosting import lti
 
 MEMBERS = {
     "ann": {"name": "Ann Lee", "email": "ann@example.edu", "roles": [LEARNER]},
@@ -200,7 +200,7 @@ def test_gradebook_grades_of_the_graded_sample_class(graded_class):
 
 
 def _authenticator(state, **settings):
-    from grading.lti_hub import CourseLtiAuthenticator
+    from grading.hosting.lti_hub import CourseLtiAuthenticator
     return CourseLtiAuthenticator(course_lti=lti.Lti(**settings), state=str(state))
 
 
@@ -232,7 +232,7 @@ def test_the_hubs_authenticator_names_records_and_refuses(tmp_path):
 
 
 def test_staff_servers_run_as_the_instructors_account():
-    from grading.lti_hub import CourseSpawner
+    from grading.hosting.lti_hub import CourseSpawner
 
     class User:
         name = "lti-ivy"

@@ -3,7 +3,7 @@
 For every graded function, tests/mutation_corpus.py holds mistakes students make and right
 answers in other styles. Each one replaces that function's answer cell in the reference solution;
 the function's test cells then run as autograding runs them (on the grader's side, against a
-kernel, grading/verdicts.py). At least 95 % of the mistakes must fail a test, and every correct
+kernel, grading/step/verdicts.py). At least 95 % of the mistakes must fail a test, and every correct
 variant must pass them all.
 
     python tests/test_mutation_corpus.py     prints the kill rate per function
@@ -28,10 +28,10 @@ if __name__ == "__main__":  # run as a script: the repository, as pytest.ini's p
 
 from grading.cells import grade_id as _gid  # noqa: E402
 from grading.cells import is_answer_cell, is_setup_cell, is_test_cell  # noqa: E402
-from grading.channel import KernelChannel, channel_client  # noqa: E402
 from grading.course import ASSIGNMENT  # noqa: E402
 from grading.sample_class import solution_code  # noqa: E402
-from grading.verdicts import (  # noqa: E402
+from grading.step.channel import KernelChannel, channel_client  # noqa: E402
+from grading.step.verdicts import (  # noqa: E402
     TrustedTests,
     inspects_source,
     python_text,
@@ -77,7 +77,7 @@ class Bench:
                                             if c.cell_type == "code" and is_answer_cell(c))
         self.km, self.client, self.channel_client, self.channel = self._kernel(folder, "ipc")
         # tests that read source run against a kernel of their own holding only the text they read
-        # (as autograding runs them, grading/execute.py); here one kept and cleared for each test
+        # (as autograding runs them, grading/step/execute.py); here one kept and cleared for each test
         (self.source_km, self.source_client, self.source_channel_client,
          self.source_channel) = self._kernel(folder, "ipc-source")
         self.student_errors = set()  # "Type: message" of what the student's code raised in the current test

@@ -1,4 +1,4 @@
-"""Rubric items (grading/rubric.py): parsed from source/, stored beside nbgrader's tables,
+"""Rubric items (grading/pages/rubric.py): parsed from source/, stored beside nbgrader's tables,
 applied with optimistic concurrency, regraded when an item's points change; feedback and
 ``make feedback`` never pass an ungraded answer off as a zero.
 
@@ -12,8 +12,8 @@ import pytest
 from nbgrader.api import Gradebook
 
 from course_helpers import REPO, copy_graded_course
-from grading import rubric
 from grading.course import ASSIGNMENT, course_env
+from grading.pages import rubric
 
 Q1 = "q1_cross_entropy_gradient"
 
@@ -146,7 +146,7 @@ def test_feedback_says_not_graded_yet_and_loads_nothing(class_feedback):
 
 
 def test_make_feedback_refuses_while_answers_wait(graded_class):
-    proc = subprocess.run([sys.executable, "-m", "grading.feedback"], cwd=graded_class["root"],
+    proc = subprocess.run([sys.executable, "-m", "grading.pages.feedback"], cwd=graded_class["root"],
                           env=course_env(), capture_output=True, text=True)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "feedback not released" in proc.stderr and "q1_flipped_sign: q1: derivation" in proc.stderr
@@ -164,7 +164,7 @@ def test_feedback_released_once_graded(graded_class, tmp_path):
                 if grade.needs_manual_grade:
                     first = rubric.items_of(gb, nb.name, grade.name)[0]["id"]
                     rubric.save_mark(gb, "reference", nb.name, grade.name, {first: 1}, "", 0)
-    proc = subprocess.run([sys.executable, "-m", "grading.feedback", "--student", "reference"], cwd=root,
+    proc = subprocess.run([sys.executable, "-m", "grading.pages.feedback", "--student", "reference"], cwd=root,
                           env=course_env(), capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     page = (root / "feedback" / "reference" / ASSIGNMENT / f"{Q1}.html").read_text()

@@ -73,7 +73,7 @@ def _manual_state(root, student, grade_id, notebook):
 def test_regrade_keeps_manual_grades_of_unchanged_answers(tmp_path):
     root = make_course(tmp_path / "course")
     build_students(root, ["reference"], notebooks=Q1_ONLY)  # the answers that change are question 1's
-    grade = [sys.executable, "-m", "grading.runner", "--workers", "1"]
+    grade = [sys.executable, "-m", "grading.batch.runner", "--workers", "1"]
     run(grade, cwd=root)
     q1 = course_class.Q1
     _set_manual(root, "reference", "derivation", q1, 7.0, "Good; say why w_ij touches only z_j.")
@@ -103,7 +103,7 @@ def test_runner_reports_progress_and_names_failures(graded_class):
 
 
 def _auto_scores(root):
-    from grading.gradebook import cell_table, read_grades
+    from grading.reports.gradebook import cell_table, read_grades
     return cell_table(read_grades(f"sqlite:///{root}/gradebook.db"), lambda cell: cell.auto_score)
 
 
@@ -118,7 +118,7 @@ def test_grading_three_times_gives_identical_grades(graded_class, tmp_path):
     the same in all three, every automatic score the same in the last two."""
     root = make_course(tmp_path / "course")
     build_students(root, REPEATED, notebooks=Q1_ONLY)
-    grade = [sys.executable, "-m", "grading.runner", "--workers", "2"]
+    grade = [sys.executable, "-m", "grading.batch.runner", "--workers", "2"]
     run(grade, cwd=root)
     first = _auto_scores(root)
     assert set(first) == set(REPEATED)
@@ -138,7 +138,7 @@ def _fake_grade(student, always_kill, flags):
     import time
     from pathlib import Path
 
-    from grading.worker import StudentResult
+    from grading.batch.worker import StudentResult
     if student.startswith("victim"):
         flag = Path(flags) / student
         if always_kill or not flag.exists():
@@ -183,7 +183,7 @@ class _RebuildablePool:
 def _fan_out_with_a_dying_worker(tmp_path, always_kill):
     import io
 
-    from grading import runner
+    from grading.batch import runner
     students = ["s0", "s1", "victim", "s2", "s3", "s4", "s5"]
     backend = _RebuildablePool(_FakeTask(always_kill, str(tmp_path)))
     stream = io.StringIO()
@@ -243,7 +243,7 @@ def test_runner_survives_a_worker_killed_while_grading(tmp_path, request):
     # kernels' unix sockets are made in it too
     temp = Path(tempfile.mkdtemp(prefix="runner-", dir="/tmp"))
     request.addfinalizer(lambda: shutil.rmtree(temp, ignore_errors=True))
-    with subprocess.Popen([sys.executable, "-m", "grading.runner", "--workers", "2"], cwd=root, text=True,
+    with subprocess.Popen([sys.executable, "-m", "grading.batch.runner", "--workers", "2"], cwd=root, text=True,
                           env=course_env(TMPDIR=str(temp)), stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
         killed = _kill_the_worker_grading(temp, victim, child)
         stdout, stderr = child.communicate(timeout=600)

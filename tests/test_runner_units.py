@@ -9,9 +9,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grading import runner
+from grading.batch import runner
+from grading.batch.worker import GradingJob, StudentResult
 from grading.course import ASSIGNMENT
-from grading.worker import GradingJob, StudentResult
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -142,7 +142,7 @@ def test_the_plan_grades_what_can_be_read_and_zeros_the_rest(tmp_path):
 
 def test_only_a_local_pool_is_rebuilt_when_a_worker_dies():
     """Rebuilding is a capability (RebuildableBackend: a rebuild() method), not an attribute set to None."""
-    from grading.distributed import DaskBackend
+    from grading.batch.distributed import DaskBackend
     local = runner.LocalBackend(1)  # no worker process starts before a task is submitted
     try:
         assert isinstance(local, runner.RebuildableBackend)
@@ -154,7 +154,7 @@ def test_only_a_local_pool_is_rebuilt_when_a_worker_dies():
 
 
 def test_importing_the_runner_imports_no_dask():
-    code = ("import sys, grading.runner; "
+    code = ("import sys, grading.batch.runner; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in {'dask', 'distributed'}))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
@@ -199,8 +199,8 @@ def test_runner_settings_choose_the_backend(executor, address, ship, expected):
 
 
 def test_grading_without_the_sandbox_is_refused_or_warned_in_the_one_wording(monkeypatch, capsys):
-    from grading import sandbox
     from grading.settings import UNSANDBOXED, Sandbox
+    from grading.step import sandbox
     monkeypatch.setattr(sandbox, "problem", lambda settings: "`bwrap` is not installed")
     with pytest.raises(runner.SandboxUnavailable) as refused:
         runner.require_sandbox(Sandbox())

@@ -1,5 +1,5 @@
 """The sandbox's claims, each tried from inside a kernel started the way grading starts it
-(grading.sandbox.SandboxKernelManager and a jupyter_client client): it sees only what it must,
+(grading.step.sandbox.SandboxKernelManager and a jupyter_client client): it sees only what it must,
 cannot write the host disk, cannot take more than its memory budget with all its processes and
 tmpfs files together, cannot run more than pids.max tasks; without cgroups a watchdog bounds it.
 
@@ -22,9 +22,10 @@ from pathlib import Path
 import pytest
 
 from course_helpers import REPO
-from grading import hub, sandbox, warm_kernels
 from grading.course import load_config
+from grading.hosting import hub
 from grading.settings import Sandbox, course_settings, parse_size
+from grading.step import sandbox, warm_kernels
 
 MiB = 1 << 20
 
@@ -36,7 +37,7 @@ _start = {"how": "cold"}
 @pytest.fixture(autouse=True, params=sorted(MANAGERS))
 def kernel_start(request):
     """Every claim holds for a kernel started cold (bwrap runs a new Python) and for one forked
-    from the warm process (grading/warm_kernels.py)."""
+    from the warm process (grading/step/warm_kernels.py)."""
     _start["how"] = request.param
     yield request.param
     _start["how"] = "cold"
@@ -297,7 +298,7 @@ def _memory_stats(km):
 
 def test_memory_is_bounded_for_all_the_kernels_processes_together(graded_folder, monkeypatch):
     if sandbox.limit_mode(course_settings(Sandbox)) != "cgroup":
-        pytest.fail("no per-kernel cgroup can be made here (python -m grading.sandbox says why): the "
+        pytest.fail("no per-kernel cgroup can be made here (python -m grading.step.sandbox says why): the "
                     "watchdog test covers this machine; this one needs the memory and pids controllers "
                     "(cgroup v1, or a delegated cgroup v2 subtree)")
     monkeypatch.setenv("GRADING_SANDBOX_MEMORY", "512M")

@@ -9,10 +9,11 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
 from course_helpers import REPO
-from grading import formgrader_csp, report
 from grading.course import load_config
-from grading.feedback_filter import HideHiddenTests
-from grading.sanitize import MATHML_ATTRIBUTES, MATHML_TAGS, clean_html
+from grading.pages import formgrader_csp
+from grading.pages.feedback_filter import HideHiddenTests
+from grading.pages.sanitize import MATHML_ATTRIBUTES, MATHML_TAGS, clean_html
+from grading.reports import report
 
 # every MathML element name a page could hold outside the converter's <math> (for ``dangers``)
 MATHML_ELEMENTS_ANY = MATHML_TAGS | {"maction", "mglyph", "malignmark", "annotation-xml", "mlabeledtr",
@@ -324,7 +325,7 @@ def _markdown_html(source):
 
 
 def test_math_becomes_mathml_and_only_the_converters_mathml_gets_through():
-    from grading.sanitize import MathMLRenderer
+    from grading.pages.sanitize import MathMLRenderer
     nonce_like = "mathml0123456789abcdefn0e"  # what a placeholder looks like, typed by a student
     part = _markdown_html(
         "## Loss $L$\n\nInline $\\frac{\\partial L}{\\partial z_j} = P_j - y_j$, and a display\n\n"
@@ -344,7 +345,7 @@ def test_math_becomes_mathml_and_only_the_converters_mathml_gets_through():
 
 
 def test_latex_output_shown_as_mathml():
-    from grading.sanitize import SanitizeStudentHTML
+    from grading.pages.sanitize import SanitizeStudentHTML
     cell = new_code_cell("x", outputs=[new_output("display_data", data={
         "text/latex": "$$\\frac{1}{2}$$", "text/plain": "1/2"})])
     nb, _ = SanitizeStudentHTML().preprocess(new_notebook(cells=[cell]), {})
@@ -353,7 +354,7 @@ def test_latex_output_shown_as_mathml():
 
 
 def test_accessible_css_reaches_wcag_contrast():
-    from grading.sanitize import CODE_BACKGROUND, accessible_css, contrast, readable
+    from grading.pages.sanitize import CODE_BACKGROUND, accessible_css, contrast, readable
     css = accessible_css()
     syntax = re.findall(r"\.highlight \.[\w-]+ \{ color: (#[0-9a-f]{6}) \}", css)
     assert len(syntax) >= 10, css  # pygments' default style has that many too-light colours
@@ -365,7 +366,7 @@ def test_accessible_css_reaches_wcag_contrast():
 def test_feedback_and_formgrader_pages_get_lang_and_labels():
     from nbgrader.converters import GenerateFeedback
 
-    from grading.sanitize import FeedbackHTMLExporter
+    from grading.pages.sanitize import FeedbackHTMLExporter
     assert GenerateFeedback(config=load_config(REPO)).exporter_class is FeedbackHTMLExporter
     page = formgrader_csp.accessible_formgrader_page(_formgrade_page(_hostile_notebook(), load_config(REPO)))
     assert re.search(r'<html[^>]*\blang="en"', page)

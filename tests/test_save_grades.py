@@ -1,4 +1,4 @@
-"""grading.save_grades.SaveAutoGrades writes what nbgrader's SaveAutoGrades writes, in one commit
+"""grading.step.save_grades.SaveAutoGrades writes what nbgrader's SaveAutoGrades writes, in one commit
 per notebook instead of one per grade and comment."""
 import shutil
 
@@ -10,7 +10,7 @@ from nbgrader.preprocessors import SaveAutoGrades as NbgraderSaveAutoGrades
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from grading.save_grades import SaveAutoGrades
+from grading.step.save_grades import SaveAutoGrades
 
 
 def _meta(grade_id, grade, solution, points=None):

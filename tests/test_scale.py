@@ -84,7 +84,7 @@ def grade_class_in_postgres(tmp_path_factory, pg, pg_course, name, runner_args=(
     """The synthetic class graded by the runner in a fresh course copy whose gradebook is a new
     PostgreSQL database. Returns (root, db_url, finished runner process)."""
     root, url = fresh_course(tmp_path_factory, pg, pg_course, name)
-    proc = run([sys.executable, "-m", "grading.runner", *runner_args], cwd=root, GRADEBOOK_URL=url, **env)
+    proc = run([sys.executable, "-m", "grading.batch.runner", *runner_args], cwd=root, GRADEBOOK_URL=url, **env)
     return root, url, proc
 
 
@@ -139,7 +139,7 @@ def test_a_worker_killed_mid_task_loses_and_duplicates_nobody(tmp_path_factory, 
     # output to files, not pipes: a pipe stays open as long as any process that inherited it lives
     out, err = root.parent / "runner.out", root.parent / "runner.err"
     with open(out, "w") as out_file, open(err, "w") as err_file:
-        runner = subprocess.Popen([sys.executable, "-m", "grading.runner"], cwd=root, text=True,
+        runner = subprocess.Popen([sys.executable, "-m", "grading.batch.runner"], cwd=root, text=True,
                                   stdout=out_file, stderr=err_file,
                                   env=course_env(GRADEBOOK_URL=url, GRADING_EXECUTOR="dask", GRADING_WORKERS="2"))
     killed, orphans = None, []

@@ -27,7 +27,7 @@ import pytest
 from course_helpers import REPO, feedback_text, run
 from grading.cells import grade_id
 from grading.course import ASSIGNMENT, SOURCE
-from grading.gradebook import cell_table, read_grades
+from grading.reports.gradebook import cell_table, read_grades
 
 COURSE = REPO / "tests" / "second_course"
 DOC = REPO / "docs" / "another-course.md"
@@ -45,7 +45,7 @@ def _documented_config():
 
 
 def _documented_commands():
-    return [line for line in _doc_block("bash", "grading.runner").splitlines() if line.strip()]
+    return [line for line in _doc_block("bash", "grading.batch.runner").splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,7 @@ def test_the_wheel_holds_every_file_the_engine_reads(wheel):
               if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
     with zipfile.ZipFile(wheel) as zf:
         packaged = {n for n in zf.namelist() if not n.split("/")[0].endswith(".dist-info")}
-    assert {"grading/channel_kernel.py", "grading/warm_zygote.py", "grading/static/rubric.js"} <= engine
+    assert {"grading/step/channel_kernel.py", "grading/step/warm_zygote.py", "grading/pages/static/rubric.js"} <= engine
     assert packaged == engine
 
 
@@ -123,7 +123,7 @@ def test_the_second_course_is_released_graded_fed_back_and_reported(second_cours
     # the wrong student passes the visible check; the hidden one takes exactly the cell's 3 points
     assert {g: table["wrong"][g][0] for g in auto} == {"test_mean": 2, "test_word_counts": 0}
     # the broken upload is named, with what to do, and its readable notebook is graded
-    runner = next(out for cmd, out in outputs.items() if "grading.runner" in cmd)
+    runner = next(out for cmd, out in outputs.items() if "grading.batch.runner" in cmd)
     assert re.search(r"broken: words\.ipynb could not be read as a notebook \(it is not valid JSON\)", runner)
     assert {g: table["broken"][g][0] for g in auto} == {"test_mean": 2, "test_word_counts": 0}
 
@@ -162,8 +162,8 @@ def test_hidden_tests_reach_neither_release_nor_feedback(second_course):
 # English words that are also grade ids of this repository's notebooks: the engine uses them in
 # their own sense ("imports", "checks", "reference", ...).
 ORDINARY = {"checks", "imports", "linear", "question", "header", "reference", "untouched"}
-# Left where they are, for their owners to move: the channel's comments (grading/channel.py,
-# channel_kernel.py) and the hub's paths and course id (grading/hub.py, with the settings registry).
+# Left where they are, for their owners to move: the channel's comments (grading/step/channel.py,
+# channel_kernel.py) and the hub's paths and course id (grading/hosting/hub.py, with the settings registry).
 NOT_YET = {("channel.py", "softmax"), ("channel_kernel.py", "softmax"), ("hub.py", "ml-conceptual")}
 
 
@@ -182,6 +182,6 @@ def test_the_engine_names_nothing_of_this_course():
     assert {"softmax", "q1_cross_entropy_gradient", "conceptual", "q1_no_minus_one"} <= names
     alternatives = "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
     pattern = re.compile(rf"(?<![\w-])({alternatives})(?![\w-])")
-    found = {(path.name, m.group(1)) for path in (REPO / "grading").glob("*.py")
+    found = {(path.name, m.group(1)) for path in (REPO / "grading").rglob("*.py")
              for m in pattern.finditer(path.read_text())}
     assert found - NOT_YET == set()

@@ -156,12 +156,12 @@ NBGRADER_DEFAULTS = {
         "nbgrader.preprocessors.GetGrades", "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"],
 }
 # ours, in place of nbgrader's (each a subclass of what it replaces), and ours added
-REPLACED = {"grading.master_cells.RestoreMasterCells": "nbgrader.preprocessors.OverwriteCells",
-            "grading.execute.SandboxedExecute": "nbgrader.preprocessors.Execute",
-            "grading.master_cells.CheckCellMetadata": "nbgrader.preprocessors.CheckCellMetadata",
-            "grading.save_grades.SaveAutoGrades": "nbgrader.preprocessors.SaveAutoGrades"}
-ADDED = {"grading.master_cells.DropMalformedMetadata", "grading.feedback_filter.HideHiddenTests",
-         "grading.late_penalty.DueDateInFeedback", "grading.feedback.PendingWritten"}
+REPLACED = {"grading.step.master_cells.RestoreMasterCells": "nbgrader.preprocessors.OverwriteCells",
+            "grading.step.execute.SandboxedExecute": "nbgrader.preprocessors.Execute",
+            "grading.step.master_cells.CheckCellMetadata": "nbgrader.preprocessors.CheckCellMetadata",
+            "grading.step.save_grades.SaveAutoGrades": "nbgrader.preprocessors.SaveAutoGrades"}
+ADDED = {"grading.step.master_cells.DropMalformedMetadata", "grading.pages.feedback_filter.HideHiddenTests",
+         "grading.step.late_penalty.DueDateInFeedback", "grading.pages.feedback.PendingWritten"}
 
 
 def _public_name(cls):
@@ -196,12 +196,12 @@ def _damaged(nb, change):
 
 
 def test_our_cell_metadata_check_fails_exactly_where_nbgraders_does():
-    """grading.master_cells.CheckCellMetadata compiles nbgrader's JSON schema once: every
+    """grading.step.master_cells.CheckCellMetadata compiles nbgrader's JSON schema once: every
     notebook of the course passes both checks, and damaged metadata fails both with one message."""
     from nbgrader.nbgraderformat import MetadataValidator
 
     from grading.course import SOURCE, notebook_names
-    from grading.master_cells import _MetadataValidator
+    from grading.step.master_cells import _MetadataValidator
     notebooks = [nbformat.read(SOURCE / f"{name}.ipynb", as_version=4) for name in notebook_names()]
     damages = [lambda m: m.update(points="ten"), lambda m: m.update(grade_id=3), lambda m: m.pop("locked"),
                lambda m: m.update(schema_version=2), lambda m: m.update(schema_version=9),
@@ -222,14 +222,14 @@ def test_our_cell_metadata_check_fails_exactly_where_nbgraders_does():
 
 
 def test_the_hubs_places_and_the_course_id_have_one_home(tmp_path, monkeypatch):
-    """grading/hub.py's constants and the course's c.CourseDirectory.course_id: the hub's shared
+    """grading/hosting/hub.py's constants and the course's c.CourseDirectory.course_id: the hub's shared
     nbgrader config reads them from the file the set-up writes, the Makefile from
-    ``python -m grading.hub where``, and every place the docs spell is one of them."""
+    ``python -m grading.hosting.hub where``, and every place the docs spell is one of them."""
     import re
 
     from traitlets.config.loader import PyFileConfigLoader
 
-    from grading import hub
+    from grading.hosting import hub
     assert hub.course_id() == load_config().CourseDirectory.course_id
     assert hub.HubLayout().course_folder == hub.course_id() and hub.HubLayout().exchange == hub.EXCHANGE
     shutil.copy(REPO / "hub" / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
@@ -240,16 +240,16 @@ def test_the_hubs_places_and_the_course_id_have_one_home(tmp_path, monkeypatch):
     monkeypatch.setenv("NBGRADER_EXCHANGE_ROOT", "/srv/elsewhere")  # a layout's own exchange
     assert PyFileConfigLoader("nbgrader_config.py", path=str(tmp_path)).load_config().Exchange.root == "/srv/elsewhere"
     for place, value in hub.PLACES.items():
-        out = subprocess.run([sys.executable, "-m", "grading.hub", "where", place], capture_output=True, text=True,
-                             cwd=REPO, check=True)
+        out = subprocess.run([sys.executable, "-m", "grading.hosting.hub", "where", place], capture_output=True,
+                             text=True, cwd=REPO, check=True)
         assert out.stdout.strip() == str(value)
     makefile = (REPO / "Makefile").read_text()
-    assert "HUB_HOME := $(shell $(PYTHON) -m grading.hub where home)" in makefile
+    assert "HUB_HOME := $(shell $(PYTHON) -m grading.hosting.hub where home)" in makefile
     assert not re.search(r"/opt/|/var/lib/|/srv/", makefile), "a hub place spelled in the Makefile"
     homes = {str(hub.HUB_HOME), hub.STATE, hub.EXCHANGE, "/srv/nbgrader/test-exchange", "/opt/tljh"}  # + tests', TLJH's
     for doc in [REPO / "README.md", *(REPO / "docs").glob("*.md")]:
         text = doc.read_text()
         for place in re.findall(r"(/(?:opt|var/lib|srv/nbgrader)/[\w.-]+)", text):
-            assert place in homes, f"{doc.name} spells {place}, not one of grading/hub.py's places"
+            assert place in homes, f"{doc.name} spells {place}, not one of grading/hosting/hub.py's places"
         for folder in re.findall(r"~\w*/([\w-]+)(?=[/`])", text) + re.findall(r"course id `([\w-]+)`", text):
             assert folder == hub.course_id(), f"{doc.name} spells the course id {folder!r}"

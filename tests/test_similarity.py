@@ -13,9 +13,9 @@ import pytest
 
 import similarity_class as sc
 from course_helpers import REPO
-from grading import similarity
 from grading.cells import grade_id, is_test_cell
 from grading.course import ASSIGNMENT
+from grading.reports import similarity
 
 
 def _sources_dir(tmp_path_factory, sources):
@@ -233,8 +233,9 @@ def test_json_has_the_documented_shape(tmp_path, planted_class):
     for name, text in sc.outside_sources().items():
         (sources / name).write_text(text)
     out = tmp_path / "reports" / "similarity.json"
-    proc = subprocess.run([sys.executable, "-m", "grading.similarity", "--submitted", str(tmp_path / "submitted"),
-                           "--out", str(out), "--sources", str(sources)], cwd=REPO, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "grading.reports.similarity",
+                           "--submitted", str(tmp_path / "submitted"), "--out", str(out), "--sources", str(sources)],
+                          cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert f"{ids['forum']} shares uncommon code with forum_post.md" in proc.stdout
     data = json.loads(out.read_text())

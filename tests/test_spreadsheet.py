@@ -1,4 +1,4 @@
-"""Every CSV the project writes opens in a spreadsheet as data (grading/spreadsheet.py): a roster
+"""Every CSV the project writes opens in a spreadsheet as data (grading/reports/spreadsheet.py): a roster
 name that is a formula reaches grades.csv and the LMS grades files (grades-canvas.csv,
 grades-moodle.csv, grades-moodle-worksheet.csv) as text.
 
@@ -16,8 +16,8 @@ import pytest
 from nbgrader.api import Gradebook
 
 from course_helpers import make_course, run
-from grading.lms import export_grades
-from grading.spreadsheet import safe_cell, write_csv
+from grading.hosting.lms import export_grades
+from grading.reports.spreadsheet import safe_cell, write_csv
 
 REPO = Path(__file__).resolve().parents[1]
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
@@ -113,5 +113,5 @@ def test_no_csv_writer_in_grading_or_bench_but_the_one_helper():
     sources = [path for folder in ("grading", "bench") for path in (REPO / folder).rglob("*.py")]
     found = [f"{path.relative_to(REPO)}:{n}" for path in sources if path.name != "spreadsheet.py"
              for n, line in enumerate(path.read_text().splitlines(), 1) if writers.search(line)]
-    assert found == [], f"CSV written without grading/spreadsheet.py's write_csv: {found}"
+    assert found == [], f"CSV written without grading/reports/spreadsheet.py's write_csv: {found}"
     assert writers.search('csv.writer(fh)') and writers.search('fh.write(",".join(keys))')

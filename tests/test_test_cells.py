@@ -11,7 +11,7 @@ from test_mutation_corpus import REPO
 
 from grading.cells import is_answer_cell, is_setup_cell, is_test_cell
 from grading.course import ASSIGNMENT, notebook_names
-from grading.verdicts import (
+from grading.step.verdicts import (
     _bound_and_loaded,
     inspects_source,
     reads_arguments_after_calls,
@@ -72,7 +72,7 @@ def test_the_rule_finds_what_it_is_for():
 
 def test_the_tests_that_read_source_say_so():
     """A test that reads a student's source imports inspect, so it runs against a kernel that holds
-    only the text it reads (grading/execute.py); python_loops reads source."""
+    only the text it reads (grading/step/execute.py); python_loops reads source."""
     readers = [c for n in notebook_names() for c in _test_cells(n) if "python_loops(" in c.source]
     assert readers and all(inspects_source(c.source) for c in readers)
 

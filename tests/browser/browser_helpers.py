@@ -153,7 +153,7 @@ def ready_to_grade(frame, timeout=60):
     no PUT is ever sent (seen on a loaded CI machine). Polled with evaluate(), which the
     formgrader's Content-Security-Policy (no 'unsafe-eval') does not block. "init done" fails
     where the page's script stopped half-way (it did offline, before
-    grading/formgrader_csp.py's MathJax stand-in)."""
+    grading/pages/formgrader_csp.py's MathJax stand-in)."""
     if hasattr(frame, "owner"):  # a FrameLocator: the Frame of its iframe
         frame = frame.owner.element_handle().content_frame()
     state = ("() => { const f = window.formgrader; return f === undefined ? 'no formgrader' :"
@@ -196,9 +196,9 @@ def png_is_drawn(data):
 
 def grade_with_rubric(frame, cell, keys, notebook, timeout=60000):
     """Grade a written cell as a grader now does on nbgrader's submission page: keys on the cell's
-    rubric panel (grading/static/rubric.js), which sets the score to the sum of the items applied
-    and saves it. Returns that sum, from the rubric in source/ (grading/rubric.py)."""
-    from grading.rubric import parse_source
+    rubric panel (grading/pages/static/rubric.js), which sets the score to the sum of the items applied
+    and saves it. Returns that sum, from the rubric in source/ (grading/pages/rubric.py)."""
+    from grading.pages.rubric import parse_source
     panel = frame.locator(f".rubric-panel[aria-label='Rubric items for {cell}']")
     panel.wait_for(timeout=timeout)
     panel.focus()

@@ -2,7 +2,7 @@
 state, started and stopped by the test; students and the instructor driven in Chromium.
 
 The accounts are real Linux accounts (``useradd``), logged in through JupyterHub's PAM
-authenticator; each server is spawned as its user from the hub environment (grading/hub.py).
+authenticator; each server is spawned as its user from the hub environment (grading/hosting/hub.py).
 The test accounts are not the ones ``make hub`` makes: a test never touches a hub a person uses.
 Their homes, the test exchange and the course copy are wiped when a test hub starts.
 """
@@ -15,8 +15,8 @@ import subprocess
 from pathlib import Path
 
 from browser_helpers import wait_until_serving
-from grading import hub as course_hub
-from grading.hub import HUB_ENV, HubLayout
+from grading.hosting import hub as course_hub
+from grading.hosting.hub import HUB_ENV, HubLayout
 
 TEST_INSTRUCTOR = "hubtest-teacher"
 TEST_STUDENTS = ["hubtest-ada", "hubtest-ben", "hubtest-cy", "hubtest-dee"]
@@ -53,7 +53,7 @@ def test_layout(state):
 
 
 def fresh_test_hub_setup(state):
-    """The test layout set up from nothing: homes and exchange emptied, then grading/hub.setup."""
+    """The test layout set up from nothing: homes and exchange emptied, then grading/hosting/hub.setup."""
     layout = test_layout(state)
     shutil.rmtree(layout.exchange, ignore_errors=True)
     for user in layout.users:

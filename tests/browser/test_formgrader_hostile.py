@@ -149,7 +149,7 @@ def course(tmp_path_factory):
     with Gradebook(f"sqlite:///{root}/gradebook.db") as gb:
         for student in (STUDENT, "reference"):
             gb.update_or_create_student(student)
-    run([sys.executable, "-m", "grading.runner", "--workers", "2",
+    run([sys.executable, "-m", "grading.batch.runner", "--workers", "2",
          "--student", STUDENT, "--student", "reference"], cwd=root)
     graded = nbformat.read(root / "autograded" / STUDENT / ASSIGNMENT / f"{Q1}.ipynb", as_version=4)
     outputs = [o for c in graded.cells if grade_id(c) == "softmax"

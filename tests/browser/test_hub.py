@@ -34,9 +34,9 @@ from playwright.sync_api import expect
 
 from browser_helpers import formgrader_from_menu, grade_with_rubric, ready_to_grade
 from course_helpers import hidden_test_lines
-from grading import hub as course_hub
 from grading import sample_class
 from grading.course import ASSIGNMENT, notebook_names
+from grading.hosting import hub as course_hub
 from ml_conceptual import sample_class as course_class
 
 ADA, BEN, CY, DEE = TEST_STUDENTS  # ada answers fully, ben has a misconception, cy is late, dee is unknown
@@ -402,7 +402,7 @@ def test_late_submission_penalty_and_extension_and_the_latest_of_two_quick_submi
     assert "Late submission penalty" in feedback[Q1] and "(3 started days)" in feedback[Q1], feedback[Q1][:2000]
     assert f"Due: {due:%Y-%m-%d %H:%M} UTC" in feedback[Q1]
     # an extension of 4 days: no longer late
-    instructor(layout, "python", "-m", "grading.late_penalty", "extend", CY, "--hours", "96")
+    instructor(layout, "python", "-m", "grading.step.late_penalty", "extend", CY, "--hours", "96")
     course_hub.grade(layout, [CY])
     score2, _, penalty2, _ = _scores(layout, CY)
     assert penalty2 == 0 and score2 == pytest.approx(score), (score2, penalty2)

@@ -33,10 +33,11 @@ from hub_helpers import (
 )
 from lti_platform import CLIENT_ID, INSTRUCTOR, LEARNER, Platform
 
-from grading import hub as course_hub
-from grading import lti, sample_class
+from grading import sample_class
 from grading.course import ASSIGNMENT
-from grading.hub import HUB_ENV, HubLayout
+from grading.hosting import hub as course_hub
+from grading.hosting import lti
+from grading.hosting.hub import HUB_ENV, HubLayout
 from ml_conceptual import sample_class as course_class
 
 PREFIX = "hubtest-lti-"
@@ -119,7 +120,7 @@ def test_student_and_instructor_launch_from_the_lms_submit_grade_and_pass_back(l
     instructor(layout, "nbgrader", "collect", ASSIGNMENT, "--log-level=WARN")
     course_hub.grade(layout, [ANN])
     started = time.monotonic()
-    proc = subprocess.run([str(HUB_ENV / "bin" / "python"), "-m", "grading.lti", "passback",
+    proc = subprocess.run([str(HUB_ENV / "bin" / "python"), "-m", "grading.hosting.lti", "passback",
                            "--layout", str(layout.layout_file)], cwd=layout.course_dir, capture_output=True, text=True)
     print(f"passback: {time.monotonic() - started:.1f} s")
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -2,13 +2,13 @@
 
 The sample class as graded once for the whole suite (conftest.graded_class), its feedback
 written by ``nbgrader generate_feedback`` (conftest.class_feedback) and the instructor's report by
-``grading.report`` (conftest.class_report); nothing here changes them. Chromium opens them with
+``grading.reports.report`` (conftest.class_report); nothing here changes them. Chromium opens them with
 every request that does not go to the local server (or a file) aborted, as on a machine without
 internet:
 
 - the formgrader's page for question 1 of the reference student, and the reference student's
   question 1 feedback file: no ``$...$`` or ``\\frac`` left as text, MathML elements rendered
-  (``grading/sanitize.py`` converts the math when the markdown is rendered);
+  (``grading/pages/sanitize.py`` converts the math when the markdown is rendered);
 - no ``<img>`` without ``alt`` in any feedback file or the report, and ``generate_feedback``
   logs no "Alternative text is missing" (the helper modules give every figure a description);
 - axe-core (bundled by ``axe-playwright-python``), WCAG 2.1 A and AA rules, on the feedback

@@ -45,7 +45,7 @@ def _marks(course, cell=CELL, notebook=Q3):
     """{student: (manual score, needs manual grade, [applied item positions])} from the gradebook."""
     from nbgrader.api import Gradebook
 
-    from grading import rubric
+    from grading.pages import rubric
     with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
         rubric.migrate(gb.engine)  # (the server's first request migrates too: either may come first)
         out = {}
@@ -134,7 +134,7 @@ def test_two_graders_on_one_answer_lose_nothing(course, lab, browser):
 
 
 def _item_text(course, position, notebook=Q1, cell="derivation"):
-    from grading.rubric import parse_source
+    from grading.pages.rubric import parse_source
     return parse_source(course)[(notebook, cell)].items[position - 1].text
 
 

@@ -2,7 +2,7 @@
 Content-Security-Policy the heat map shows, the ranked pairs start with the planted copies, and the
 top pair's cells stand side by side with the shared passages highlighted."""
 import similarity_class as sc
-from grading import report, similarity
+from grading.reports import report, similarity
 
 
 def test_similarity_section_renders_with_highlights(tmp_path, browser, shots):
@@ -10,7 +10,7 @@ def test_similarity_section_renders_with_highlights(tmp_path, browser, shots):
     comparison = similarity.compare(subs)
     planted = [(a, b) for a, b, _ in planted]
     page_file = tmp_path / "report.html"
-    page_file.write_text(report.render({}, [], {}, similarity_section=similarity.section_html(comparison)))
+    page_file.write_text(report.render(None, [similarity.section_html(comparison)]))
     context = browser.new_context(viewport={"width": 1300, "height": 1000})
     page = context.new_page()
     console, failed = [], []

@@ -21,30 +21,30 @@ c.Course.sample_class = "intro_stats.sample_class"
 
 # The engine's steps, by their dotted names
 c.Autograde.sanitize_preprocessors = [
-    "grading.master_cells.DropMalformedMetadata",
+    "grading.step.master_cells.DropMalformedMetadata",
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
-    "grading.master_cells.RestoreMasterCells",
-    "grading.master_cells.CheckCellMetadata",
+    "grading.step.master_cells.RestoreMasterCells",
+    "grading.step.master_cells.CheckCellMetadata",
 ]
 c.Autograde.autograde_preprocessors = [
-    "grading.execute.SandboxedExecute",
+    "grading.step.execute.SandboxedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "grading.save_grades.SaveAutoGrades",
-    "grading.master_cells.CheckCellMetadata",
+    "grading.step.save_grades.SaveAutoGrades",
+    "grading.step.master_cells.CheckCellMetadata",
 ]
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "grading.feedback.PendingWritten",
-    "grading.feedback_filter.HideHiddenTests",
+    "grading.pages.feedback.PendingWritten",
+    "grading.pages.feedback_filter.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
-c.HTMLExporter.preprocessors = ["grading.sanitize.SanitizeStudentHTML"]
-c.HTMLExporter.filters = {"markdown2html": "grading.sanitize.SanitizedMarkdown"}
-c.GenerateFeedback.exporter_class = "grading.sanitize.FeedbackHTMLExporter"
+c.HTMLExporter.preprocessors = ["grading.pages.sanitize.SanitizeStudentHTML"]
+c.HTMLExporter.filters = {"markdown2html": "grading.pages.sanitize.SanitizedMarkdown"}
+c.GenerateFeedback.exporter_class = "grading.pages.sanitize.FeedbackHTMLExporter"
 
 # The sandbox and the runner (python -m grading.settings prints every option)
 c.Sandbox.enabled = True
