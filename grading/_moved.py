@@ -53,6 +53,6 @@ def reexport(old: str, namespace: dict[str, Any]) -> str:
     warnings.warn(f"{old} has moved to {new}: name {new} instead (the old path goes in the next release)",
                   DeprecationWarning, stacklevel=3)
     module = importlib.import_module(new)
-    public = getattr(module, "__all__", None) or [name for name in vars(module) if not name.startswith("_")]
+    public = {name for name in vars(module) if not name.startswith("_")} | set(getattr(module, "__all__", ()))
     namespace.update({name: getattr(module, name) for name in public})
     return new
