@@ -17,7 +17,7 @@ above it in this list, never one below it (tests/test_import_graph.py):
 - hosting/: where submissions come from and grades go to (JupyterHub, LTI 1.3, LMS files, collect)
 
 The modules' old flat paths (listed in grading/_moved.py) still import for one release, with a
-DeprecationWarning naming the new path.
+FutureWarning naming the new path (shown by default: the instructor is the one to act).
 
 The engine holds nothing of one course: the notebooks and their helper modules live in the
 course's source/, its sample class in a module the course names (here ml_conceptual/).

@@ -51,7 +51,7 @@ def reexport(old: str, namespace: dict[str, Any]) -> str:
     """Fill the old module's ``namespace`` with the new module's public names; warn; the new path."""
     new = MOVED[old]
     warnings.warn(f"{old} has moved to {new}: name {new} instead (the old path goes in the next release)",
-                  DeprecationWarning, stacklevel=3)
+                  FutureWarning, stacklevel=3)
     module = importlib.import_module(new)
     public = {name for name in vars(module) if not name.startswith("_")} | set(getattr(module, "__all__", ()))
     namespace.update({name: getattr(module, name) for name in public})

@@ -24,7 +24,7 @@ def _fresh_import(name: str):
 @pytest.mark.parametrize("old", sorted(MOVED))
 def test_an_old_path_warns_and_gives_the_new_modules_objects(old):
     new = importlib.import_module(MOVED[old])
-    with pytest.warns(DeprecationWarning, match=re.escape(f"{old} has moved to {MOVED[old]}")):
+    with pytest.warns(FutureWarning, match=re.escape(f"{old} has moved to {MOVED[old]}")):
         shim = _fresh_import(old)
     assert shim.MOVED_TO == MOVED[old]
     public = [name for name in vars(new) if not name.startswith("_")] + list(getattr(new, "__all__", []))
@@ -44,11 +44,11 @@ def test_a_course_config_naming_old_dotted_paths_gets_the_same_classes():
     from grading.step.late_penalty import FractionPerDayLate
     for name in ("grading.execute", "grading.feedback_filter", "grading.late_penalty"):
         sys.modules.pop(name, None)
-    with pytest.warns(DeprecationWarning):
+    with pytest.warns(FutureWarning):
         assert import_item("grading.execute.SandboxedExecute") is SandboxedExecute
-    with pytest.warns(DeprecationWarning):
+    with pytest.warns(FutureWarning):
         assert import_item("grading.feedback_filter.HideHiddenTests") is HideHiddenTests
-    with pytest.warns(DeprecationWarning):
+    with pytest.warns(FutureWarning):
         assert import_item("grading.late_penalty.FractionPerDayLate") is FractionPerDayLate
 
 
