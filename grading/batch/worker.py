@@ -6,9 +6,12 @@ grades the course it names. Nothing here knows which executor runs it (grading/b
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,16 +110,75 @@ def grade_student(student: str, notebooks: tuple[str, ...] | list[str] | None = 
     graded = Path(api.coursedir.root) / "autograded" / student / assignment
     before = manual_answers(graded)  # what graders saw, if this is a regrade
     errors = []
-    for notebook in [None] if notebooks is None else list(notebooks):
-        attrs = {} if notebook is None else {"notebook_id": notebook}
-        with temp_attrs(api.coursedir, **attrs):
-            result = api.autograde(assignment, student, force=True, create=False)
-        if not result.get("success"):
-            errors.append(summarise_error(result))
-    if before and not errors:
-        with Gradebook(api.coursedir.db_url) as gb:
-            settle_unchanged(gb, student, before, manual_answers(graded), assignment)
+    with one_gradebook_engine(api.coursedir.db_url):
+        for notebook in [None] if notebooks is None else list(notebooks):
+            attrs = {} if notebook is None else {"notebook_id": notebook}
+            with temp_attrs(api.coursedir, **attrs):
+                result = api.autograde(assignment, student, force=True, create=False)
+            if not result.get("success"):
+                errors.append(summarise_error(result))
+        if before and not errors:
+            with Gradebook(api.coursedir.db_url) as gb:
+                settle_unchanged(gb, student, before, manual_answers(graded), assignment)
     return StudentResult(student, not errors, time.perf_counter() - start, "; ".join(errors))
+
+
+# ----------------------------------------------------------------------------- one engine per submission
+# nbgrader opens the gradebook about 30 times per submission (each preprocessor, each save), each
+# time with a new SQLAlchemy engine: a new database connection and a check of every table (with
+# PostgreSQL, a connection and a catalog query per table). While one submission is graded, the
+# Gradebook objects of its URL share one engine whose tables were checked once; it is disposed
+# when the submission is done. Outside that, nbgrader's Gradebook is as it was.
+_SHARED: dict[str, list[Any]] = {}  # db_url -> [its engine (None until the first open), users]
+_SHARED_LOCK = threading.Lock()
+_NBGRADER_GRADEBOOK: dict[str, Any] = {}  # nbgrader's own __init__ and close, once patched
+
+
+def _shared_init(self: Any, db_url: str, course_id: str = "default_course", authenticator: Any = None) -> None:
+    with _SHARED_LOCK:
+        entry = _SHARED.get(db_url)
+        engine = entry[0] if entry is not None else None
+    self._grading_shared = False
+    if engine is None:
+        _NBGRADER_GRADEBOOK["init"](self, db_url, course_id, authenticator)
+        with _SHARED_LOCK:
+            if entry is not None and entry[0] is None and _SHARED.get(db_url) is entry:
+                entry[0], self._grading_shared = self.engine, True
+        return
+    from sqlalchemy.orm import scoped_session, sessionmaker
+    self.engine, self._grading_shared = engine, True
+    self.db = scoped_session(sessionmaker(autoflush=True, bind=engine, future=True))
+    self.check_course(course_id=course_id)
+    self.course_id, self.authenticator = course_id, authenticator
+
+
+def _shared_close(self: Any) -> None:
+    if getattr(self, "_grading_shared", False):
+        self.db.remove()  # its connection goes back to the shared engine's pool
+    else:
+        _NBGRADER_GRADEBOOK["close"](self)
+
+
+@contextlib.contextmanager
+def one_gradebook_engine(db_url: str) -> Iterator[None]:
+    """While the block runs, nbgrader's Gradebook objects for ``db_url`` share one engine (see above)."""
+    from nbgrader.api import Gradebook
+    with _SHARED_LOCK:
+        if not _NBGRADER_GRADEBOOK:
+            _NBGRADER_GRADEBOOK.update(init=Gradebook.__init__, close=Gradebook.close)
+            Gradebook.__init__, Gradebook.close = _shared_init, _shared_close
+        entry = _SHARED.setdefault(db_url, [None, 0])
+        entry[1] += 1
+    try:
+        yield
+    finally:
+        with _SHARED_LOCK:
+            entry[1] -= 1
+            done = entry[1] == 0
+            if done:
+                del _SHARED[db_url]
+        if done and entry[0] is not None:
+            entry[0].dispose()
 
 
 def summarise_error(result: dict[str, Any]) -> str:
