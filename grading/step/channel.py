@@ -799,8 +799,8 @@ class KernelChannel:
         return value
 
     def _overrides(self, callbacks: list[Callback]) -> dict[str, JSON]:
-        """Student names the running test has rebound to a trusted function (``softmax =
-        reference_softmax``): in a kernel that rebinding is what the student's functions would see,
+        """Student names the running test has rebound to a trusted function (``mean =
+        reference_mean``): in a kernel that rebinding is what the student's functions would see,
         so the call sees it too, as a callback. Only student names, only functions: no value of a
         test ever goes to the kernel this way."""
         if not self.scope or self.resolved is None:

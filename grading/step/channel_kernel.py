@@ -146,7 +146,7 @@ def _grading_channel_serve(path, token, names):
         before = {i: json.dumps(encode(a)) for i, a in observed.items()
                   if isinstance(a, (list, dict, numpy.ndarray))}
         function = user_ns[request["name"]]
-        # names the test rebound (a reference softmax, say) are rebound here for this call only
+        # names the test rebound (a reference function, say) are rebound here for this call only
         overrides = {k: decode(v, callback) for k, v in request.get("globals", {}).items()}
         missing = object()
         saved = {k: user_ns.get(k, missing) for k in overrides}
