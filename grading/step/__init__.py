@@ -15,3 +15,14 @@
 
 Imports only the top level of the package (course, cells, settings), never another folder.
 """
+
+
+def program_source(name: str) -> str:
+    """The text of ``name`` (a file of this folder that runs in another process, never imported
+    here: channel_kernel.py, warm_zygote.py), read with pkgutil, not as a path beside this file:
+    Dask workers import this package from an uploaded zip."""
+    import pkgutil
+    data = pkgutil.get_data(__name__, name)
+    if data is None:
+        raise ImportError(f"grading/step/{name} cannot be read from the grading package")
+    return data.decode("utf-8")

@@ -49,7 +49,6 @@ import enum
 import json
 import math
 import os
-import pkgutil
 import queue
 import re
 import select
@@ -60,6 +59,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypedDict, TypeGuard,
 
 import numpy as np
 import numpy.typing as npt
+
+from grading.step import program_source
 
 if TYPE_CHECKING:
     from jupyter_client.blocking import BlockingKernelClient
@@ -74,15 +75,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _DTYPE = re.compile(r"^[<>|=]?[biufc][0-9]{1,2}$")
 
 
-def _kernel_side() -> str:
-    """pkgutil, not a path beside this file: Dask workers import this package from an uploaded zip."""
-    data = pkgutil.get_data("grading.step", "channel_kernel.py")
-    if data is None:
-        raise ImportError("grading/step/channel_kernel.py cannot be read from the grading package")
-    return data.decode("utf-8")
-
-
-_KERNEL_SIDE = _kernel_side()
+_KERNEL_SIDE = program_source("channel_kernel.py")
 SEND_TIMEOUT_MS = 2000  # a request the kernel's socket does not take in this time: the kernel is cut off
 INTERRUPT_GRACE = 5.0  # seconds a stopped call has to come back before the kernel counts as hung
 

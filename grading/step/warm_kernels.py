@@ -50,7 +50,6 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
-import pkgutil
 import queue
 import select
 import signal
@@ -67,6 +66,7 @@ from typing import IO, Any
 
 from jupyter_client.asynchronous import AsyncKernelClient
 
+from grading.step import program_source
 from grading.step.sandbox import (
     SANDBOX_MPLCONFIGDIR,
     SandboxKernelManager,
@@ -79,16 +79,7 @@ from grading.step.sandbox import (
     make_box,
 )
 
-
-def _zygote_source() -> str:
-    """pkgutil, not a path beside this file: Dask workers import this package from an uploaded zip."""
-    data = pkgutil.get_data("grading.step", "warm_zygote.py")
-    if data is None:
-        raise ImportError("grading/step/warm_zygote.py cannot be read from the grading package")
-    return data.decode("utf-8")
-
-
-_ZYGOTE_SOURCE = _zygote_source()
+_ZYGOTE_SOURCE = program_source("warm_zygote.py")
 START_SECONDS = 120.0  # the warm process's imports, on a loaded machine
 FORK_SECONDS = 60.0
 KILL_SECONDS = 2.0
